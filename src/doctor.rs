@@ -1,0 +1,315 @@
+//! `guard doctor`: a registry of checks, each `ok`, `warn` or `FAIL`, plus self-tests that run
+//! in a temporary home. Never touches real infrastructure; writes only one `doctor` record to
+//! the real audit log.
+
+use std::path::Path;
+
+use serde_json::{Map, json};
+
+use crate::decision::Decision;
+use crate::error::Result;
+use crate::policy::{self, Policy};
+use crate::state::Paths;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Ok,
+    Warn,
+    Fail,
+}
+
+struct Check {
+    name: &'static str,
+    status: Status,
+    detail: String,
+}
+
+fn check(name: &'static str, status: Status, detail: impl Into<String>) -> Check {
+    Check {
+        name,
+        status,
+        detail: detail.into(),
+    }
+}
+
+/// Every check, in order. Each is a plain function from the environment to a result.
+pub fn run(paths: &Paths, as_json: bool) -> Result<u8> {
+    let mut checks = Vec::new();
+    let policy = match policy::load(paths.policy.as_deref()) {
+        Ok(p) => {
+            let src = p
+                .source
+                .file
+                .as_ref()
+                .map_or_else(|| "built-in default".into(), |f| f.display().to_string());
+            checks.push(check(
+                "policy",
+                Status::Ok,
+                format!("{src} loads and its examples pass"),
+            ));
+            Some(p)
+        }
+        Err(e) => {
+            checks.push(check("policy", Status::Fail, e.to_string()));
+            None
+        }
+    };
+    match policy::builtin().and_then(|b| {
+        crate::classify::check_examples(&b, policy::DEFAULT_POLICY, crate::classify::Scope::All)
+            .map(|()| b)
+    }) {
+        Ok(b) => checks.push(check(
+            "built-in examples",
+            Status::Ok,
+            format!(
+                "{} examples and {} rule examples pass",
+                b.examples.len(),
+                b.shell
+                    .builtin_rules
+                    .iter()
+                    .map(|r| r.examples.len())
+                    .sum::<usize>()
+            ),
+        )),
+        Err(e) => checks.push(check("built-in examples", Status::Fail, e.to_string())),
+    }
+    if let Some(p) = &policy {
+        for id in &p.shell.disabled_rules {
+            checks.push(check(
+                "disabled rule",
+                Status::Warn,
+                format!("{id} is turned off by the policy"),
+            ));
+        }
+    }
+    checks.push(state_dir(paths));
+    checks.push(match crate::audit::verify(paths) {
+        Ok(v) => check(
+            "audit chain",
+            Status::Ok,
+            format!(
+                "{} records intact{}",
+                v.records,
+                v.notes
+                    .first()
+                    .map(|n| format!(" ({n})"))
+                    .unwrap_or_default()
+            ),
+        ),
+        Err(e) => check("audit chain", Status::Fail, e.to_string()),
+    });
+    let exe = std::env::current_exe().ok();
+    for (name, var) in [
+        ("terraform", "GUARD_TERRAFORM"),
+        ("kubectl", "GUARD_KUBECTL"),
+        ("bash", "GUARD_BASH"),
+    ] {
+        let configured = policy.as_ref().and_then(|p| match name {
+            "terraform" => p.tools.terraform.clone(),
+            "kubectl" => p.tools.kubectl.clone(),
+            _ => p.tools.bash.clone(),
+        });
+        checks.push(
+            match crate::exec::find_real(
+                name,
+                configured.as_deref(),
+                std::env::var_os(var),
+                std::env::var_os("PATH"),
+                exe.as_deref(),
+            ) {
+                Ok(p) => check(
+                    tool_label(name),
+                    Status::Ok,
+                    format!("real {name} at {}", p.display()),
+                ),
+                Err(e) if name == "bash" => check(tool_label(name), Status::Fail, e.to_string()),
+                Err(e) => check(
+                    tool_label(name),
+                    Status::Warn,
+                    format!("{e} (guard cannot run {name} commands until it is installed)"),
+                ),
+            },
+        );
+    }
+    checks.push(shims_on_path(exe.as_deref()));
+    checks.extend(self_tests(policy.as_ref()));
+
+    let failed = checks.iter().any(|c| c.status == Status::Fail);
+    let mut rec = Map::new();
+    rec.insert("result".into(), json!(if failed { "fail" } else { "ok" }));
+    rec.insert(
+        "checks".into(),
+        json!(
+            checks
+                .iter()
+                .map(|c| json!({"name": c.name, "status": label(c.status).trim()}))
+                .collect::<Vec<_>>()
+        ),
+    );
+    if let Err(e) = crate::audit::append(paths, "doctor", rec) {
+        checks.push(check("audit append", Status::Fail, e.to_string()));
+    }
+    let failed = checks.iter().any(|c| c.status == Status::Fail);
+    if as_json {
+        let v = json!({
+            "result": if failed { "fail" } else { "ok" },
+            "checks": checks.iter().map(|c| json!({"name": c.name, "status": label(c.status).trim(), "detail": c.detail})).collect::<Vec<_>>(),
+        });
+        println!("{v}");
+    } else {
+        for c in &checks {
+            println!("{} {}: {}", label(c.status), c.name, c.detail);
+        }
+    }
+    Ok(u8::from(failed))
+}
+
+fn tool_label(name: &str) -> &'static str {
+    match name {
+        "terraform" => "terraform binary",
+        "kubectl" => "kubectl binary",
+        _ => "bash binary",
+    }
+}
+
+fn label(s: Status) -> &'static str {
+    match s {
+        Status::Ok => "ok  ",
+        Status::Warn => "warn",
+        Status::Fail => "FAIL",
+    }
+}
+
+fn state_dir(paths: &Paths) -> Check {
+    use std::os::unix::fs::PermissionsExt;
+    if let Err(e) = paths.ensure_home() {
+        return check("state dir", Status::Fail, e.to_string());
+    }
+    let mode = std::fs::metadata(&paths.home)
+        .map(|m| m.permissions().mode() & 0o777)
+        .unwrap_or(0);
+    if mode != 0o700 {
+        return check(
+            "state dir",
+            Status::Fail,
+            format!("{} has mode {mode:o}, expected 700", paths.home.display()),
+        );
+    }
+    let probe = paths.home.join(".doctor-probe");
+    match crate::state::atomic_write(&probe, b"probe").and_then(|()| {
+        std::fs::remove_file(&probe)
+            .map_err(|e| crate::error::Error::io("cannot remove", &probe, e))
+    }) {
+        Ok(()) => check(
+            "state dir",
+            Status::Ok,
+            format!("{} is private (700) and writable", paths.home.display()),
+        ),
+        Err(e) => check("state dir", Status::Fail, e.to_string()),
+    }
+}
+
+fn shims_on_path(exe: Option<&Path>) -> Check {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut shimmed = Vec::new();
+    let mut raw = Vec::new();
+    for name in ["terraform", "kubectl", "bash"] {
+        let first = std::env::split_paths(&path)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file());
+        match first {
+            Some(p) if crate::exec::is_guard_or_shim(&p, exe) => shimmed.push(name),
+            Some(_) => raw.push(name),
+            None => {}
+        }
+    }
+    if raw.is_empty() {
+        check(
+            "shims on PATH",
+            Status::Ok,
+            format!("{} resolve to guard shims first", shimmed.join(", ")),
+        )
+    } else {
+        check(
+            "shims on PATH",
+            Status::Warn,
+            format!(
+                "{} on PATH resolve to the real binaries, not guard's shims: put guard's shims directory first on the agent's PATH",
+                raw.join(", ")
+            ),
+        )
+    }
+}
+
+fn self_tests(policy: Option<&Policy>) -> Vec<Check> {
+    let mut out = Vec::new();
+    let builtin;
+    let policy = match policy {
+        Some(p) => p,
+        None => match policy::builtin() {
+            Ok(b) => {
+                builtin = b;
+                &builtin
+            }
+            Err(e) => return vec![check("self-test", Status::Fail, e.to_string())],
+        },
+    };
+    let ctx = crate::request::Context::example();
+    for (line, want, name) in [
+        ("rm -rf /", Decision::Block, "self-test: catastrophic line"),
+        ("ls -la", Decision::Allow, "self-test: read-only line"),
+        (
+            "kubectl delete ns kube-system",
+            Decision::Block,
+            "self-test: protected namespace",
+        ),
+    ] {
+        let got = crate::tools::shell::classify_line(line, policy, &ctx);
+        out.push(if got.decision == want {
+            check(name, Status::Ok, format!("`{line}` is {want}"))
+        } else {
+            check(
+                name,
+                Status::Fail,
+                format!("`{line}` is {} but must be {want}", got.decision),
+            )
+        });
+    }
+    out.push(audit_round_trip());
+    out
+}
+
+fn audit_round_trip() -> Check {
+    let name = "self-test: audit tamper";
+    let dir = std::env::temp_dir().join(format!(
+        "guard-doctor-{}",
+        crate::digest::random_hex(8).unwrap_or_default()
+    ));
+    let result = (|| -> std::result::Result<String, String> {
+        let paths = Paths {
+            home: dir.clone(),
+            policy: None,
+        };
+        for i in 0..3 {
+            let mut m = Map::new();
+            m.insert("i".into(), json!(i));
+            crate::audit::append(&paths, "doctor-self-test", m).map_err(|e| e.to_string())?;
+        }
+        crate::audit::verify(&paths).map_err(|e| format!("fresh log does not verify: {e}"))?;
+        let log = paths.audit_log();
+        let text = std::fs::read_to_string(&log).map_err(|e| e.to_string())?;
+        std::fs::write(&log, text.replacen("\"i\":1", "\"i\":7", 1)).map_err(|e| e.to_string())?;
+        match crate::audit::verify(&paths) {
+            Err(e) if e.to_string().contains("line 3") => {
+                Ok(format!("an edited line is caught ({e})"))
+            }
+            Err(e) => Err(format!("caught, but at the wrong place: {e}")),
+            Ok(_) => Err("an edited audit line was NOT detected".into()),
+        }
+    })();
+    let _ = std::fs::remove_dir_all(&dir);
+    match result {
+        Ok(d) => check(name, Status::Ok, d),
+        Err(e) => check(name, Status::Fail, e),
+    }
+}

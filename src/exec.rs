@@ -1,0 +1,156 @@
+//! Running the real binary: finding it (never a shim, never guard itself), passing the
+//! terminal, stdio, environment, exit status (128+N for signal N) and signals through.
+//!
+//! Signals: the child stays in guard's process group, so a terminal's Ctrl-C reaches it
+//! directly; guard survives it and does not forward it again (a second SIGINT makes terraform
+//! abort at once). Signals another process sends to guard alone (`kill -INT <guard>`) are
+//! forwarded to the child — the approach sudo takes when it runs without a pty.
+//! It must only be reached through the gate in `lib.rs` (an [`crate::gate::Authorized`] value).
+
+use std::ffi::OsString;
+use std::io::Read;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::iterator::SignalsInfo;
+use signal_hook::iterator::exfiltrator::WithOrigin;
+use signal_hook::low_level::siginfo::{Cause, Sent};
+
+use crate::error::{Error, Result};
+
+/// The marker every guard shim carries, so guard never mistakes one for the real tool.
+pub const SHIM_MARKER: &str = "guard-shim";
+
+/// Whether `path` is a guard shim or guard itself.
+pub fn is_guard_or_shim(path: &Path, guard_exe: Option<&Path>) -> bool {
+    let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if let Some(g) = guard_exe {
+        let g = std::fs::canonicalize(g).unwrap_or_else(|_| g.to_path_buf());
+        if canon == g {
+            return true;
+        }
+    }
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(&canon)
+        .and_then(|mut f| f.read(&mut head))
+        .unwrap_or(0);
+    let head = head.get(..n).unwrap_or_default();
+    head.starts_with(b"#!")
+        && head
+            .windows(SHIM_MARKER.len())
+            .any(|w| w == SHIM_MARKER.as_bytes())
+}
+
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+/// Finds the real `name`: the policy path, else `$override_var`, else the first match on
+/// `PATH` that is neither a shim nor guard.
+pub fn find_real(
+    name: &str,
+    configured: Option<&Path>,
+    override_var: Option<OsString>,
+    path_var: Option<OsString>,
+    guard_exe: Option<&Path>,
+) -> Result<PathBuf> {
+    let explicit = configured
+        .map(Path::to_path_buf)
+        .or_else(|| override_var.filter(|v| !v.is_empty()).map(PathBuf::from));
+    if let Some(p) = explicit {
+        if is_guard_or_shim(&p, guard_exe) {
+            return Err(Error::Blocked(format!(
+                "guard: the configured {name} ({}) is a guard shim or guard itself; point it at the real binary",
+                p.display()
+            )));
+        }
+        if !is_executable(&p) {
+            return Err(Error::Config(format!(
+                "guard: the configured {name} ({}) is not an executable file",
+                p.display()
+            )));
+        }
+        return Ok(p);
+    }
+    for dir in std::env::split_paths(&path_var.unwrap_or_default()) {
+        if dir.as_os_str().is_empty() || !dir.is_absolute() {
+            // Relative PATH entries would make the binary depend on the cwd: skip them.
+            continue;
+        }
+        let cand = dir.join(name);
+        if is_executable(&cand) && !is_guard_or_shim(&cand, guard_exe) {
+            return Ok(cand);
+        }
+    }
+    Err(Error::Config(format!(
+        "guard: no real {name} found on PATH (shims and guard itself are skipped); install it or set it in the policy's [tools] table"
+    )))
+}
+
+/// How a child ended, in the contract's terms.
+#[derive(Debug, Clone, Copy)]
+pub struct Outcome {
+    pub code: u8,
+    pub signal: Option<i32>,
+}
+
+/// Runs `program` with `args` in `cwd`, inheriting stdio and environment, relaying signals.
+pub fn run(
+    authorized: &crate::gate::Authorized<'_>,
+    program: &Path,
+    cwd: Option<&Path>,
+) -> Result<Outcome> {
+    let args = &authorized.request.argv;
+    let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+        .map_err(|e| Error::Internal(format!("cannot install signal handlers: {e}")))?;
+    let handle = signals.handle();
+    let mut expr = duct::cmd(program, args).unchecked();
+    if let Some(d) = cwd {
+        expr = expr.dir(d);
+    }
+    let child = expr
+        .start()
+        .map_err(|e| Error::io("cannot start", program, e))?;
+    let pids = child.pids();
+    let relay = std::thread::spawn(move || {
+        for origin in signals.forever() {
+            // A terminal's Ctrl-C reached the child already (same process group).
+            let sent_by_process = matches!(
+                origin.cause,
+                Cause::Sent(Sent::User | Sent::TKill | Sent::Queue)
+            );
+            if !sent_by_process {
+                continue;
+            }
+            let sig = rustix::process::Signal::from_named_raw(origin.signal);
+            for &pid in &pids {
+                if let (Some(p), Some(s)) = (
+                    rustix::process::Pid::from_raw(i32::try_from(pid).unwrap_or(0)),
+                    sig,
+                ) {
+                    let _ = rustix::process::kill_process(p, s);
+                }
+            }
+        }
+    });
+    let result = child.wait().map(|o| o.status);
+    handle.close();
+    let _ = relay.join();
+    let status = result.map_err(|e| Error::io("cannot wait for", program, e))?;
+    Ok(match (status.code(), status.signal()) {
+        (Some(c), _) => Outcome {
+            code: u8::try_from(c & 0xff).unwrap_or(1),
+            signal: None,
+        },
+        (None, Some(s)) => Outcome {
+            code: u8::try_from(128 + (s & 0x7f)).unwrap_or(255),
+            signal: Some(s),
+        },
+        (None, None) => Outcome {
+            code: 1,
+            signal: None,
+        },
+    })
+}

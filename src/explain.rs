@@ -1,0 +1,147 @@
+//! `guard explain`: decide and print, never execute, never write state.
+
+use std::io::{BufRead, Write};
+
+use serde_json::{Value, json};
+
+use crate::cli::{ExplainArgs, ExplainTool};
+use crate::decision::Verdict;
+use crate::error::{Error, Result};
+use crate::policy::{self, Policy, ToolName};
+use crate::request::{Context, Request};
+use crate::state::Paths;
+
+pub fn decision_json(tool: ToolName, v: &Verdict) -> Value {
+    json!({
+        "tool": tool.as_str(),
+        "decision": v.decision.as_str(),
+        "reasons": v.reasons.iter().map(|r| json!({"rule": r.rule, "message": r.message})).collect::<Vec<_>>(),
+    })
+}
+
+fn explain_one(policy: &Policy, ctx: &Context, tool: ToolName, argv: Vec<String>) -> Verdict {
+    let req = Request {
+        tool,
+        argv,
+        cwd: ctx.cwd.clone(),
+        target_env: Default::default(),
+    };
+    crate::classify::classify(&req, policy, ctx)
+}
+
+pub fn run(paths: &Paths, args: ExplainArgs) -> Result<u8> {
+    let policy = policy::load(paths.policy.as_deref())?;
+    if args.jsonl {
+        return jsonl(paths, &policy);
+    }
+    let (tool, argv) = match args.tool {
+        None => return Err(Error::Usage("guard: explain needs `shell '<line>'`, `kubectl <args…>`, `terraform <args…>` or --jsonl".into())),
+        Some(ExplainTool::Shell { line }) => (ToolName::Shell, vec!["-c".to_string(), line]),
+        Some(ExplainTool::Kubectl(a)) => (ToolName::Kubectl, crate::utf8_args_pub(a.args)?),
+        Some(ExplainTool::Terraform(a)) => (ToolName::Terraform, crate::utf8_args_pub(a.args)?),
+    };
+    let ctx = crate::context(paths, tool, &argv)?;
+    let v = explain_one(&policy, &ctx, tool, argv);
+    let out = if args.json {
+        decision_json(tool, &v).to_string()
+    } else {
+        let mut s = v.decision.as_str().to_string();
+        for r in &v.reasons {
+            s.push_str(&format!(
+                "\n  {} [{}]: {}",
+                r.rule,
+                r.decision.map_or("", |d| d.as_str()),
+                r.message
+            ));
+        }
+        s
+    };
+    println!("{out}");
+    Ok(0)
+}
+
+fn jsonl(paths: &Paths, policy: &Policy) -> Result<u8> {
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut plain: Option<Context> = None;
+    let mut with_kube: Option<Context> = None;
+    let mut bad = false;
+    let mut line = Vec::new();
+    let mut input = stdin.lock();
+    loop {
+        line.clear();
+        let n = input
+            .read_until(b'\n', &mut line)
+            .map_err(|e| Error::io("cannot read", "<stdin>", e))?;
+        if n == 0 {
+            break;
+        }
+        let text = String::from_utf8_lossy(&line);
+        let text = text.trim_end_matches(['\n', '\r']);
+        let answer = match parse_request(text) {
+            Ok((tool, argv)) => {
+                let needs_kube =
+                    tool == ToolName::Kubectl || argv.iter().any(|a| a.contains("kubectl"));
+                let slot = if needs_kube {
+                    &mut with_kube
+                } else {
+                    &mut plain
+                };
+                let ctx = match slot {
+                    Some(c) => c,
+                    None => slot.insert(crate::context(
+                        paths,
+                        if needs_kube {
+                            ToolName::Kubectl
+                        } else {
+                            ToolName::Terraform
+                        },
+                        &[],
+                    )?),
+                };
+                decision_json(tool, &explain_one(policy, ctx, tool, argv))
+            }
+            Err(e) => {
+                bad = true;
+                json!({ "error": e })
+            }
+        };
+        writeln!(out, "{answer}").map_err(|e| Error::io("cannot write", "<stdout>", e))?;
+    }
+    out.flush()
+        .map_err(|e| Error::io("cannot write", "<stdout>", e))?;
+    Ok(if bad { 65 } else { 0 })
+}
+
+pub fn parse_request(text: &str) -> std::result::Result<(ToolName, Vec<String>), String> {
+    let v: Value = serde_json::from_str(text).map_err(|e| format!("not a JSON object: {e}"))?;
+    let obj = v.as_object().ok_or("not a JSON object")?;
+    let tool = match obj.get("tool").and_then(Value::as_str) {
+        Some("shell") => ToolName::Shell,
+        Some("kubectl") => ToolName::Kubectl,
+        Some("terraform") => ToolName::Terraform,
+        Some(other) => return Err(format!("unknown tool {other:?}")),
+        None => return Err("missing \"tool\"".into()),
+    };
+    if tool == ToolName::Shell {
+        let line = obj
+            .get("line")
+            .and_then(Value::as_str)
+            .ok_or("a shell request needs \"line\" (a string)")?;
+        return Ok((tool, vec!["-c".into(), line.to_string()]));
+    }
+    let args = obj
+        .get("args")
+        .and_then(Value::as_array)
+        .ok_or("a kubectl/terraform request needs \"args\" (an array of strings)")?;
+    let argv = args
+        .iter()
+        .map(|a| {
+            a.as_str()
+                .map(str::to_string)
+                .ok_or("\"args\" must hold only strings")
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok((tool, argv))
+}

@@ -1,0 +1,42 @@
+//! The gate: the one place where "may this run?" is answered.
+//!
+//! [`gate`] turns a verdict into either an [`Authorized`] value or the refusal (77 / 75) with
+//! its one-line message. [`crate::exec::run`] takes an `Authorized`, and only this module can
+//! make one, so nothing executes except through here.
+
+use crate::decision::{Decision, Verdict};
+use crate::error::{Error, Result};
+use crate::request::Request;
+use crate::{display_command, next_step_for_block};
+
+/// Proof that the gate allowed a request; only [`gate`] makes one.
+#[must_use]
+pub struct Authorized<'a> {
+    pub request: &'a Request,
+    // Private to this module (not only to the crate): nothing but `gate` can make one.
+    _sealed: Sealed,
+}
+
+struct Sealed;
+
+/// The one place where "may this run?" is answered.
+pub fn gate<'a>(request: &'a Request, verdict: &Verdict) -> Result<Authorized<'a>> {
+    let shown = display_command(request);
+    let headline = verdict
+        .headline()
+        .map(|r| format!("{}: {}", r.rule, r.message))
+        .unwrap_or_default();
+    match verdict.decision {
+        Decision::Allow => Ok(Authorized {
+            request,
+            _sealed: Sealed,
+        }),
+        Decision::Block => Err(Error::Blocked(format!(
+            "guard: blocked `{shown}` ({headline}); nothing ran. {}",
+            next_step_for_block(verdict)
+        ))),
+        Decision::Escalate => Err(Error::NeedsApproval(format!(
+            "guard: `{shown}` needs a human approval ({headline}); nothing ran. Approvals (`guard approve`) are not built yet: ask a human to run it outside the agent, or allow it with a [[shell.rules]] entry in the policy"
+        ))),
+    }
+}

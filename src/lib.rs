@@ -1,0 +1,421 @@
+//! guard: one pipeline for every guarded invocation.
+//!
+//! ```text
+//! argv ─► Request ─► classify (per tool, pure) ─► audit (decision) ─► gate ─► exec ─► audit (outcome)
+//! ```
+//!
+//! `run` is that pipeline and nothing else; [`gate::gate`] is the one place where "may this run?"
+//! is answered, and [`exec::run`] only accepts the [`gate::Authorized`] value the gate returns.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod classify;
+pub mod cli;
+pub mod decision;
+pub mod digest;
+pub mod doctor;
+pub mod error;
+pub mod exec;
+pub mod explain;
+pub mod gate;
+pub mod hook;
+pub mod kubeconfig;
+pub mod policy;
+pub mod redact;
+pub mod request;
+pub mod rfc3339;
+pub mod state;
+pub mod tools;
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use serde_json::{Map, Value, json};
+
+use crate::cli::{AuditCommand, Cli, Command, PolicyCommand};
+use crate::decision::Verdict;
+use crate::error::{Error, Result};
+use crate::policy::{Policy, ToolName};
+use crate::request::{Context, KubeFacts, Request, TARGET_ENV};
+use crate::state::Paths;
+
+/// Runs guard with `argv` (including the program name) and returns the exit code.
+pub fn main_with(argv: Vec<OsString>) -> u8 {
+    match run(argv) {
+        Ok(code) => code,
+        Err(e) => {
+            let msg = e.to_string();
+            if msg.starts_with("guard:") {
+                eprintln!("{msg}");
+            } else {
+                eprintln!("guard: {msg}");
+            }
+            e.code()
+        }
+    }
+}
+
+fn run(argv: Vec<OsString>) -> Result<u8> {
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            return match e.kind() {
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                    if e.kind() != ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+                {
+                    print!("{e}");
+                    Ok(0)
+                }
+                _ => {
+                    let text = e.to_string();
+                    let first = text
+                        .lines()
+                        .next()
+                        .unwrap_or("bad arguments")
+                        .trim_start_matches("error: ");
+                    Err(Error::Usage(format!("guard: {first} (see `guard --help`)")))
+                }
+            };
+        }
+    };
+    let getenv = |k: &str| std::env::var_os(k);
+    let paths = Paths::resolve(
+        cli.home.clone(),
+        cli.policy.clone(),
+        &state::Env { get: &getenv },
+    )?;
+    match cli.command {
+        Command::Terraform(a) => guarded(&paths, ToolName::Terraform, utf8_args(a.args)?),
+        Command::Kubectl(a) => guarded(&paths, ToolName::Kubectl, utf8_args(a.args)?),
+        Command::Shell(a) => guarded(&paths, ToolName::Shell, utf8_args(a.args)?),
+        Command::Explain(a) => explain::run(&paths, a),
+        Command::Policy {
+            command: PolicyCommand::Show,
+        } => {
+            let p = policy::load(paths.policy.as_deref())?;
+            println!(
+                "# effective policy ({})",
+                p.source.file.as_ref().map_or_else(
+                    || "built-in default".into(),
+                    |f| format!("{} over the built-in default", f.display())
+                )
+            );
+            print!("{}", p.to_toml()?);
+            Ok(0)
+        }
+        Command::Policy {
+            command: PolicyCommand::Check { file },
+        } => {
+            let p = policy::load(Some(&file))?;
+            let n_examples = p.examples.len()
+                + p.shell
+                    .rules
+                    .iter()
+                    .chain(&p.shell.builtin_rules)
+                    .map(|r| r.examples.len())
+                    .sum::<usize>();
+            println!(
+                "guard: policy {} is valid ({} shell rules, {n_examples} examples pass)",
+                file.display(),
+                p.shell.rules.len() + p.shell.builtin_rules.len()
+            );
+            Ok(0)
+        }
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let v = audit::verify(&paths)?;
+            for n in &v.notes {
+                println!("note: {n}");
+            }
+            println!("guard: audit chain intact ({} records)", v.records);
+            Ok(0)
+        }
+        Command::Audit {
+            command: AuditCommand::Tail { n, json },
+        } => {
+            for rec in audit::tail(&paths, n)? {
+                if json {
+                    println!("{rec}");
+                } else {
+                    println!("{}", audit_summary(&rec));
+                }
+            }
+            Ok(0)
+        }
+        Command::Doctor { json } => doctor::run(&paths, json),
+        Command::Hook {
+            command: cli::HookCommand::Claude { unattended },
+        } => hook::claude(&paths, unattended),
+    }
+}
+
+fn audit_summary(rec: &Value) -> String {
+    let s = |k: &str| rec.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let seq = rec
+        .get("seq")
+        .and_then(Value::as_u64)
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    let what = match s("kind").as_str() {
+        "decision" => format!(
+            "{} {} {}",
+            s("decision"),
+            s("tool"),
+            rec.get("command").and_then(Value::as_str).unwrap_or("")
+        ),
+        "exec" => format!(
+            "exit {} ({} ms)",
+            rec.get("exit_code")
+                .map(Value::to_string)
+                .unwrap_or_default(),
+            rec.get("duration_ms")
+                .map(Value::to_string)
+                .unwrap_or_default()
+        ),
+        "hook" => format!("{} {}", s("answer"), s("tool_name")),
+        "doctor" => format!("doctor {}", s("result")),
+        other => format!("{other} {}", s("detail")),
+    };
+    format!("{seq:>6} {} {:<9} {what}", s("ts"), s("kind"))
+}
+
+pub(crate) fn utf8_args_pub(args: Vec<OsString>) -> Result<Vec<String>> {
+    utf8_args(args)
+}
+
+fn utf8_args(args: Vec<OsString>) -> Result<Vec<String>> {
+    args.into_iter()
+        .enumerate()
+        .map(|(i, a)| a.into_string().map_err(|_| Error::Usage(format!("guard: argument {} is not valid UTF-8; guard refuses what it cannot read exactly", i + 1))))
+        .collect()
+}
+
+/// Builds the pure classification context from the environment (edge I/O).
+pub fn context(paths: &Paths, tool: ToolName, argv: &[String]) -> Result<Context> {
+    let cwd = std::env::current_dir()
+        .map_err(|e| Error::Internal(format!("cannot read the working directory: {e}")))?;
+    let home = std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from);
+    let mut guarded = vec![paths.home.clone()];
+    if let Some(p) = &paths.policy {
+        guarded.push(p.clone());
+    }
+    let config_dir = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| home.as_ref().map(|h| h.join(".config")));
+    if let Some(c) = config_dir {
+        guarded.push(c.join("guard"));
+    }
+    if let Ok(exe) = std::env::current_exe() {
+        let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
+        if let Some(share) = exe
+            .parent()
+            .and_then(Path::parent)
+            .map(|p| p.join("share/guard"))
+        {
+            guarded.push(share);
+        }
+        guarded.push(exe);
+    }
+    if let Some(s) = std::env::var_os("GUARD_SHIMS").filter(|v| !v.is_empty()) {
+        guarded.push(PathBuf::from(s));
+    }
+    for g in guarded.iter_mut() {
+        *g = state::absolute(g);
+    }
+    let needs_kube = match tool {
+        ToolName::Kubectl => true,
+        ToolName::Shell => argv.iter().any(|a| a.contains("kubectl")),
+        ToolName::Terraform => false,
+    };
+    let kube = if needs_kube {
+        kube_facts(argv, home.as_deref())
+    } else {
+        KubeFacts {
+            namespace: "default".into(),
+            ..KubeFacts::default()
+        }
+    };
+    Ok(Context {
+        cwd,
+        home,
+        guarded,
+        kube,
+    })
+}
+
+fn kube_facts(argv: &[String], home: Option<&Path>) -> KubeFacts {
+    let flag = |name: &str| {
+        argv.iter().enumerate().find_map(|(i, a)| {
+            if a == name {
+                argv.get(i + 1).cloned()
+            } else {
+                a.strip_prefix(&format!("{name}=")).map(str::to_string)
+            }
+        })
+    };
+    let env = std::env::var("KUBECONFIG").ok();
+    let files = kubeconfig::files(flag("--kubeconfig").as_deref(), env.as_deref(), home);
+    match kubeconfig::facts(&files, flag("--context").as_deref()) {
+        Ok(f) => f,
+        // Unknown namespace: classification then treats namespaced mutations as unknown targets.
+        Err(e) => KubeFacts {
+            context: None,
+            cluster: None,
+            namespace: format!("<unreadable kubeconfig: {e}>"),
+        },
+    }
+}
+
+/// The environment that changes what a command targets.
+fn target_env() -> BTreeMap<String, String> {
+    TARGET_ENV
+        .iter()
+        .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_string(), v)))
+        .collect()
+}
+
+pub(crate) fn next_step_for_block(v: &Verdict) -> String {
+    match v.headline().map(|r| r.rule.as_str()) {
+        Some(r) if r.starts_with("terraform.") => {
+            format!("The way through is: {}.", tools::terraform::PLAN_PATH)
+        }
+        Some("shell.guard-self") => {
+            "Guard's own files are changed by a human, not through the agent.".into()
+        }
+        _ => "A human can change the policy if this is wrong (`guard explain` shows why).".into(),
+    }
+}
+
+/// How a request is shown to people: the line for shell, else the tool and its argv.
+pub fn display_command(req: &Request) -> String {
+    match (req.tool, req.shell_line()) {
+        (ToolName::Shell, Some(line)) => redact::redact(line).into_owned(),
+        _ => {
+            let argv = redact::redact_argv(&req.argv);
+            let quoted: Vec<String> = argv
+                .iter()
+                .map(|a| shlex::try_quote(a).map_or_else(|_| a.clone(), |q| q.into_owned()))
+                .collect();
+            format!(
+                "{} {}",
+                if req.tool == ToolName::Shell {
+                    "bash"
+                } else {
+                    req.tool.as_str()
+                },
+                quoted.join(" ")
+            )
+            .trim_end()
+            .to_string()
+        }
+    }
+}
+
+fn decision_record(req: &Request, verdict: &Verdict) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("tool".into(), json!(req.tool.as_str()));
+    m.insert("command".into(), json!(display_command(req)));
+    m.insert("argv".into(), json!(redact::redact_argv(&req.argv)));
+    m.insert("cwd".into(), json!(req.cwd.to_string_lossy()));
+    let env: BTreeMap<&String, String> = req
+        .target_env
+        .iter()
+        .map(|(k, v)| {
+            (
+                k,
+                redact::redact(&format!("{k}={v}"))
+                    .trim_start_matches(&format!("{k}="))
+                    .to_string(),
+            )
+        })
+        .collect();
+    m.insert("env".into(), json!(env));
+    m.insert("decision".into(), json!(verdict.decision.as_str()));
+    m.insert("reasons".into(), reasons_json(verdict));
+    m.insert("request".into(), json!(req.digest()));
+    m.insert("pid".into(), json!(std::process::id()));
+    m
+}
+
+pub fn reasons_json(v: &Verdict) -> Value {
+    Value::Array(
+        v.reasons
+            .iter()
+            .map(|r| json!({"rule": r.rule, "message": redact::redact(&r.message)}))
+            .collect(),
+    )
+}
+
+/// The pipeline for `guard terraform|kubectl|shell …`.
+fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>) -> Result<u8> {
+    let policy: Policy = policy::load(paths.policy.as_deref())?;
+    let ctx = context(paths, tool, &argv)?;
+    let request = Request {
+        tool,
+        argv,
+        cwd: ctx.cwd.clone(),
+        target_env: target_env(),
+    };
+    let verdict = classify::classify(&request, &policy, &ctx);
+    let decided = audit::append(paths, "decision", decision_record(&request, &verdict))?;
+    let authorized = gate::gate(&request, &verdict)?;
+    if tool == ToolName::Terraform {
+        let parsed = tools::terraform::parse(&request.argv);
+        if parsed.subcommand == Some("apply")
+            && let Some(id) = parsed.args.iter().find(|a| tools::terraform::is_plan_id(a))
+        {
+            return Err(Error::Data(format!(
+                "guard: unknown plan id {id}: plan records are created by `guard terraform plan`, which does not store plans yet in this version"
+            )));
+        }
+    }
+    let (name, configured, var) = match tool {
+        ToolName::Terraform => (
+            "terraform",
+            policy.tools.terraform.as_deref(),
+            "GUARD_TERRAFORM",
+        ),
+        ToolName::Kubectl => ("kubectl", policy.tools.kubectl.as_deref(), "GUARD_KUBECTL"),
+        ToolName::Shell => ("bash", policy.tools.bash.as_deref(), "GUARD_BASH"),
+    };
+    let exe = std::env::current_exe().ok();
+    let program = exec::find_real(
+        name,
+        configured,
+        std::env::var_os(var),
+        std::env::var_os("PATH"),
+        exe.as_deref(),
+    )?;
+    let started = std::time::Instant::now();
+    let outcome = exec::run(&authorized, &program, None);
+    let mut m = Map::new();
+    m.insert("tool".into(), json!(tool.as_str()));
+    m.insert("decision_seq".into(), json!(decided.seq));
+    m.insert("program".into(), json!(program.to_string_lossy()));
+    m.insert(
+        "duration_ms".into(),
+        json!(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)),
+    );
+    match &outcome {
+        Ok(o) => {
+            m.insert("exit_code".into(), json!(o.code));
+            if let Some(s) = o.signal {
+                m.insert("signal".into(), json!(s));
+            }
+        }
+        Err(e) => {
+            m.insert("error".into(), json!(e.to_string()));
+        }
+    }
+    audit::append(paths, "exec", m)?;
+    Ok(outcome?.code)
+}

@@ -1,0 +1,30 @@
+//! Thin: run the library on a thread with a generous stack, map panics to exit 70.
+#![forbid(unsafe_code)]
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    // Silence the default panic printer: a panic is reported once, as a `guard:` line.
+    std::panic::set_hook(Box::new(|_| {}));
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let worker = std::thread::Builder::new()
+        .stack_size(64 * 1024 * 1024)
+        .spawn(move || guard::main_with(argv));
+    let code = match worker.map(|h| h.join()) {
+        Ok(Ok(code)) => code,
+        Ok(Err(panic)) => {
+            let msg = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            eprintln!("guard: internal error: {msg} (please report this)");
+            70
+        }
+        Err(e) => {
+            eprintln!("guard: internal error: cannot start: {e}");
+            70
+        }
+    };
+    ExitCode::from(code)
+}

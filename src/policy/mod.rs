@@ -1,0 +1,476 @@
+//! The policy: TOML schema, the built-in default, merge, validation, examples checked at load.
+//!
+//! Owns reading policy text into an effective [`Policy`]. A user policy is merged over the
+//! built-in default field by field: tables merge, lists replace. Unknown keys, bad values and
+//! failing examples are configuration errors (exit 78) naming the file and line.
+//! It must never read the environment or the clock: callers pass the text in.
+
+pub mod duration;
+pub mod rules;
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::decision::Decision;
+use crate::error::{Error, Result};
+pub use duration::Ttl;
+pub use rules::{LineExample, Rule, glob};
+
+/// The shipped default policy, compiled in.
+pub const DEFAULT_POLICY: &str = include_str!("../../policies/default.toml");
+
+/// Which tool an example or request is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ToolName {
+    Shell,
+    Kubectl,
+    Terraform,
+}
+
+impl ToolName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ToolName::Shell => "shell",
+            ToolName::Kubectl => "kubectl",
+            ToolName::Terraform => "terraform",
+        }
+    }
+}
+
+/// A policy-wide example: a command and the decision it must get.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Example {
+    pub tool: ToolName,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Vec<String>>,
+    pub decision: Decision,
+    /// Optional: a rule id that must be among the reasons.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+}
+
+// ---- the file as written: every field optional, so a user policy says only what it changes ----
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyFile {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub defaults: Option<DefaultsFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tools: Option<ToolsFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubectl: Option<KubectlFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub terraform: Option<TerraformFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shell: Option<ShellFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub examples: Option<Vec<Example>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultsFile {
+    pub plan_ttl: Option<Ttl>,
+    pub approval_ttl: Option<Ttl>,
+    pub request_ttl: Option<Ttl>,
+    pub max_lease_ttl: Option<Ttl>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolsFile {
+    pub terraform: Option<PathBuf>,
+    pub kubectl: Option<PathBuf>,
+    /// Extension: the real bash `guard shell` runs (else the first bash on PATH that is not a shim).
+    pub bash: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct KubectlFile {
+    pub protected_namespaces: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TerraformFile {
+    pub protected_types: Option<Vec<String>>,
+    pub protected_addresses: Option<Vec<String>>,
+    pub apply: Option<Decision>,
+    /// Extension: the decision for state-rewriting subcommands (`state rm`, `import`, …).
+    pub state_rewrite: Option<Decision>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShellFile {
+    pub disabled_rules: Option<Vec<String>>,
+    pub rules: Option<Vec<Rule>>,
+    /// Guard's own data rules; only the built-in policy may set them.
+    pub builtin_rules: Option<Vec<Rule>>,
+}
+
+// ---- the effective policy ----
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Defaults {
+    pub plan_ttl: Ttl,
+    pub approval_ttl: Ttl,
+    pub request_ttl: Ttl,
+    pub max_lease_ttl: Ttl,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Tools {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terraform: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kubectl: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bash: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct KubectlPolicy {
+    pub protected_namespaces: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TerraformPolicy {
+    pub protected_types: Vec<String>,
+    pub protected_addresses: Vec<String>,
+    pub apply: Decision,
+    pub state_rewrite: Decision,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ShellPolicy {
+    pub disabled_rules: BTreeSet<String>,
+    pub rules: Vec<Rule>,
+    pub builtin_rules: Vec<Rule>,
+    /// Rules by exact program name, and rules whose program is a glob; built once at load.
+    #[serde(skip)]
+    index: RuleIndex,
+}
+
+#[derive(Clone, Debug, Default)]
+struct RuleIndex {
+    builtin_exact: HashMap<String, Vec<usize>>,
+    builtin_glob: Vec<usize>,
+    user_exact: HashMap<String, Vec<usize>>,
+    user_glob: Vec<usize>,
+}
+
+impl ShellPolicy {
+    /// Built-in data rules that apply to `program` and are not disabled.
+    pub fn builtin_for<'a>(&'a self, program: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
+        let exact = self.index.builtin_exact.get(program).into_iter().flatten();
+        exact
+            .chain(self.index.builtin_glob.iter())
+            .filter_map(|&i| self.builtin_rules.get(i))
+            .filter(move |r| glob(&r.program, program) && !self.disabled_rules.contains(&r.id))
+    }
+
+    /// User rules that apply to `program`.
+    pub fn user_for<'a>(&'a self, program: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
+        let exact = self.index.user_exact.get(program).into_iter().flatten();
+        exact
+            .chain(self.index.user_glob.iter())
+            .filter_map(|&i| self.rules.get(i))
+            .filter(move |r| glob(&r.program, program))
+    }
+
+    /// Whether a code rule of the classifier is turned off by the user.
+    pub fn enabled(&self, rule_id: &str) -> bool {
+        !self.disabled_rules.contains(rule_id)
+    }
+
+    fn build_index(&mut self) {
+        let mut idx = RuleIndex::default();
+        for (i, r) in self.builtin_rules.iter().enumerate() {
+            if r.program.contains(['*', '?']) {
+                idx.builtin_glob.push(i);
+            } else {
+                idx.builtin_exact
+                    .entry(r.program.clone())
+                    .or_default()
+                    .push(i);
+            }
+        }
+        for (i, r) in self.rules.iter().enumerate() {
+            if r.program.contains(['*', '?']) {
+                idx.user_glob.push(i);
+            } else {
+                idx.user_exact.entry(r.program.clone()).or_default().push(i);
+            }
+        }
+        self.index = idx;
+    }
+}
+
+/// Where the effective policy came from, for messages and `guard policy show`.
+#[derive(Clone, Debug, Serialize)]
+pub struct PolicySource {
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Policy {
+    pub defaults: Defaults,
+    pub tools: Tools,
+    pub kubectl: KubectlPolicy,
+    pub terraform: TerraformPolicy,
+    pub shell: ShellPolicy,
+    pub examples: Vec<Example>,
+    #[serde(skip)]
+    pub source: PolicySource,
+    /// Whether `examples` came from the user's file (else they are the built-in ones).
+    #[serde(skip)]
+    pub examples_are_users: bool,
+}
+
+/// Parses policy text into the as-written schema, with errors naming file, line and key.
+pub fn parse_file(text: &str, name: &Path) -> Result<PolicyFile> {
+    toml::from_str::<PolicyFile>(text).map_err(|e| {
+        let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
+        let msg = e.message().trim().replace('\n', " ");
+        Error::Config(format!(
+            "guard: policy {}: line {line}: {msg}",
+            name.display()
+        ))
+    })
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.get(..offset.min(text.len()))
+        .map_or(1, |t| t.matches('\n').count() + 1)
+}
+
+/// The line on which `needle` first appears, for errors found after parsing.
+fn find_line(text: &str, needle: &str) -> usize {
+    text.find(needle).map_or(0, |o| line_of(text, o))
+}
+
+fn builtin_file() -> Result<PolicyFile> {
+    parse_file(
+        DEFAULT_POLICY,
+        Path::new("<built-in policies/default.toml>"),
+    )
+}
+
+/// The built-in policy alone.
+pub fn builtin() -> Result<Policy> {
+    let file = builtin_file()?;
+    merge(
+        file,
+        PolicyFile::default(),
+        PolicySource { file: None },
+        DEFAULT_POLICY,
+    )
+}
+
+/// Loads the policy from `path` (merged over the default), or the default when `None`, and
+/// checks every example. `check_builtin_examples` also runs the built-in policy's examples.
+pub fn load(path: Option<&Path>) -> Result<Policy> {
+    let Some(path) = path else {
+        // The compiled-in policy cannot change after the test suite checked its examples
+        // (tests/integration/policy.rs and `guard doctor` run them), so the hot path skips them.
+        return builtin();
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::Config(format!(
+            "guard: policy {}: cannot read: {e}",
+            path.display()
+        ))
+    })?;
+    let user = parse_file(&text, path)?;
+    if user
+        .shell
+        .as_ref()
+        .is_some_and(|s| s.builtin_rules.is_some())
+    {
+        return Err(Error::Config(format!(
+            "guard: policy {}: line {}: shell.builtin_rules belongs to guard's built-in policy; add [[shell.rules]] or list ids in shell.disabled_rules instead",
+            path.display(),
+            find_line(&text, "builtin_rules")
+        )));
+    }
+    let policy = merge(
+        builtin_file()?,
+        user,
+        PolicySource {
+            file: Some(path.to_path_buf()),
+        },
+        &text,
+    )?;
+    // A policy's examples are its author's claims about it: the user's rules and examples run
+    // here; the built-in ones describe the built-in policy and are checked against it.
+    crate::classify::check_examples(&policy, &text, crate::classify::Scope::Users)?;
+    Ok(policy)
+}
+
+fn merge(base: PolicyFile, user: PolicyFile, source: PolicySource, text: &str) -> Result<Policy> {
+    let name = source
+        .file
+        .as_ref()
+        .map_or_else(|| "<built-in>".to_string(), |p| p.display().to_string());
+    let missing = |key: &str| {
+        Error::Config(format!(
+            "guard: policy {name}: {key} is not set (the built-in default should set it)"
+        ))
+    };
+    let (bd, ud) = (
+        base.defaults.unwrap_or_default(),
+        user.defaults.unwrap_or_default(),
+    );
+    let defaults = Defaults {
+        plan_ttl: ud
+            .plan_ttl
+            .or(bd.plan_ttl)
+            .ok_or_else(|| missing("defaults.plan_ttl"))?,
+        approval_ttl: ud
+            .approval_ttl
+            .or(bd.approval_ttl)
+            .ok_or_else(|| missing("defaults.approval_ttl"))?,
+        request_ttl: ud
+            .request_ttl
+            .or(bd.request_ttl)
+            .ok_or_else(|| missing("defaults.request_ttl"))?,
+        max_lease_ttl: ud
+            .max_lease_ttl
+            .or(bd.max_lease_ttl)
+            .ok_or_else(|| missing("defaults.max_lease_ttl"))?,
+    };
+    let (bt, ut) = (
+        base.tools.unwrap_or_default(),
+        user.tools.unwrap_or_default(),
+    );
+    let tools = Tools {
+        terraform: ut.terraform.or(bt.terraform),
+        kubectl: ut.kubectl.or(bt.kubectl),
+        bash: ut.bash.or(bt.bash),
+    };
+    for (key, p) in [
+        ("tools.terraform", &tools.terraform),
+        ("tools.kubectl", &tools.kubectl),
+        ("tools.bash", &tools.bash),
+    ] {
+        if p.as_ref().is_some_and(|p| !p.is_absolute()) {
+            return Err(Error::Config(format!(
+                "guard: policy {name}: line {}: {key} must be an absolute path",
+                find_line(text, key.trim_start_matches("tools."))
+            )));
+        }
+    }
+    let (bk, uk) = (
+        base.kubectl.unwrap_or_default(),
+        user.kubectl.unwrap_or_default(),
+    );
+    let kubectl = KubectlPolicy {
+        protected_namespaces: uk
+            .protected_namespaces
+            .or(bk.protected_namespaces)
+            .unwrap_or_default(),
+    };
+    let (btf, utf) = (
+        base.terraform.unwrap_or_default(),
+        user.terraform.unwrap_or_default(),
+    );
+    let terraform = TerraformPolicy {
+        protected_types: utf
+            .protected_types
+            .or(btf.protected_types)
+            .unwrap_or_default(),
+        protected_addresses: utf
+            .protected_addresses
+            .or(btf.protected_addresses)
+            .unwrap_or_default(),
+        apply: utf.apply.or(btf.apply).unwrap_or(Decision::Escalate),
+        state_rewrite: utf
+            .state_rewrite
+            .or(btf.state_rewrite)
+            .unwrap_or(Decision::Escalate),
+    };
+    let (bs, us) = (
+        base.shell.unwrap_or_default(),
+        user.shell.unwrap_or_default(),
+    );
+    let mut shell = ShellPolicy {
+        disabled_rules: us
+            .disabled_rules
+            .or(bs.disabled_rules)
+            .unwrap_or_default()
+            .into_iter()
+            .collect(),
+        rules: us.rules.or(bs.rules).unwrap_or_default(),
+        builtin_rules: bs.builtin_rules.unwrap_or_default(),
+        index: RuleIndex::default(),
+    };
+    let mut seen = BTreeSet::new();
+    for r in shell.builtin_rules.iter().chain(&shell.rules) {
+        if r.id.trim().is_empty() || r.program.trim().is_empty() || r.message.trim().is_empty() {
+            return Err(Error::Config(format!(
+                "guard: policy {name}: line {}: a shell rule needs a non-empty id, program and message",
+                find_line(text, &format!("\"{}\"", r.id))
+            )));
+        }
+        if !seen.insert(r.id.clone()) {
+            return Err(Error::Config(format!(
+                "guard: policy {name}: line {}: shell rule id {:?} is used twice",
+                find_line(text, &format!("\"{}\"", r.id)),
+                r.id
+            )));
+        }
+    }
+    shell.build_index();
+    let examples_are_users = user.examples.is_some();
+    let examples = user.examples.or(base.examples).unwrap_or_default();
+    for ex in &examples {
+        let ok = match ex.tool {
+            ToolName::Shell => ex.line.is_some() && ex.args.is_none(),
+            _ => ex.args.is_some() && ex.line.is_none(),
+        };
+        if !ok {
+            return Err(Error::Config(format!(
+                "guard: policy {name}: line {}: a {} example needs {}",
+                find_line(text, "[[examples]]"),
+                ex.tool.as_str(),
+                if ex.tool == ToolName::Shell {
+                    "`line` (and no `args`)"
+                } else {
+                    "`args` (and no `line`)"
+                }
+            )));
+        }
+    }
+    Ok(Policy {
+        defaults,
+        tools,
+        kubectl,
+        terraform,
+        shell,
+        examples,
+        source,
+        examples_are_users,
+    })
+}
+
+impl Policy {
+    /// The effective policy as TOML, for `guard policy show`.
+    pub fn to_toml(&self) -> Result<String> {
+        toml::to_string_pretty(self)
+            .map_err(|e| Error::Internal(format!("cannot print policy: {e}")))
+    }
+
+    /// The line of `text` where an example appears, for error messages.
+    pub fn example_line(text: &str, needle: &str) -> usize {
+        find_line(text, needle)
+    }
+}

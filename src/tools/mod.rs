@@ -1,0 +1,5 @@
+//! Per-tool classifiers: argv or line in, facts and a verdict out. Pure.
+
+pub mod kubectl;
+pub mod shell;
+pub mod terraform;

@@ -1,0 +1,955 @@
+//! The shell classifier: a bash line in, a verdict out. Pure: no I/O, no clock, no env reads.
+//!
+//! The line is parsed with brush-parser and the whole tree is walked: lists, pipelines,
+//! compound commands, functions, substitutions, redirections and here-docs. Each simple command
+//! is resolved statically (see `words`), seen through wrappers, and judged by the program
+//! knowledge in `programs` and the policy's data rules. What cannot be known is escalated.
+
+mod places;
+mod programs;
+pub mod words;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+
+use brush_parser::ast;
+use brush_parser::word::{WordPiece, WordPieceWithSource};
+
+use crate::decision::{Decision, Verdict};
+use crate::policy::Policy;
+use crate::request::Context;
+pub use words::Arg;
+
+/// Deepest nesting of `bash -c`, `eval`, substitutions and functions guard will follow.
+pub const MAX_DEPTH: usize = 8;
+/// Longest line guard will analyse.
+pub const MAX_LINE: usize = 64 * 1024;
+/// Deepest bracket nesting handed to the parser (which recurses on it).
+const MAX_BRACKETS: usize = 128;
+
+/// Rules that keep guard honest about what it cannot see; they cannot be disabled.
+pub const INTEGRITY_RULES: &[&str] = &[
+    "shell.parse-error",
+    "shell.too-complex",
+    "shell.dynamic-command",
+    "shell.dynamic-code",
+    "shell.nested-expansion",
+];
+
+/// How bash was invoked: the `-c` line if any, else the script and its arguments.
+#[derive(Debug, Default)]
+pub struct BashInvocation<'a> {
+    pub line: Option<&'a str>,
+    pub rest: Vec<&'a str>,
+    pub bad_option: Option<&'a str>,
+    pub reads_stdin: bool,
+}
+
+/// Parses bash's own argv (`-c LINE`, `-lc LINE`, `-l -c LINE`, `-e -c LINE`, `--login`, …).
+pub fn bash_invocation(argv: &[String]) -> BashInvocation<'_> {
+    let mut inv = BashInvocation::default();
+    let mut want_c = false;
+    let mut it = argv.iter().map(String::as_str).peekable();
+    while let Some(a) = it.next() {
+        match a {
+            "--" => break,
+            "--login" | "--noprofile" | "--norc" | "--posix" | "--noediting" | "--verbose"
+            | "--restricted" => {}
+            "-o" | "+o" | "-O" | "+O" | "--rcfile" | "--init-file" => {
+                it.next();
+            }
+            "-s" => inv.reads_stdin = true,
+            s if s.starts_with('-') && s.len() > 1 && !s.starts_with("--") => {
+                for ch in s.chars().skip(1) {
+                    match ch {
+                        'c' => want_c = true,
+                        's' => inv.reads_stdin = true,
+                        'l' | 'e' | 'x' | 'u' | 'v' | 'i' | 'r' | 'p' | 'h' | 'B' | 'C' | 'E'
+                        | 'H' | 'P' | 'T' | 'a' | 'b' | 'f' | 'k' | 'm' | 'n' | 't' => {}
+                        _ => inv.bad_option = Some(s),
+                    }
+                }
+            }
+            s if s.starts_with("--") => inv.bad_option = Some(s),
+            s if s.starts_with('+') => {}
+            s => {
+                if want_c {
+                    inv.line = Some(s);
+                    inv.rest = it.by_ref().collect();
+                    return inv;
+                }
+                inv.rest.push(s);
+                inv.rest.extend(it.by_ref());
+                return inv;
+            }
+        }
+    }
+    inv.rest.extend(it);
+    if want_c && inv.line.is_none() {
+        inv.bad_option = Some("-c");
+    }
+    inv
+}
+
+/// Classifies a `guard shell` argv (bash's arguments).
+pub fn classify_bash_argv(argv: &[String], policy: &Policy, ctx: &Context) -> Verdict {
+    let inv = bash_invocation(argv);
+    if let Some(bad) = inv.bad_option {
+        return Verdict::single(
+            Decision::Escalate,
+            "shell.parse-error",
+            format!("bash option {bad:?} is not understood by guard"),
+        );
+    }
+    match inv.line {
+        Some(line) => classify_line(line, policy, ctx),
+        None => {
+            // `bash script.sh`, or bash reading its program from stdin or a terminal.
+            let mut args = vec![Arg::Lit("bash".into())];
+            args.extend(inv.rest.iter().map(|s| Arg::Lit((*s).to_string())));
+            let mut w = Walker::new(policy, ctx);
+            w.command(args, &Stdin::Inherited, 0);
+            w.verdict
+        }
+    }
+}
+
+/// Classifies one bash line.
+pub fn classify_line(line: &str, policy: &Policy, ctx: &Context) -> Verdict {
+    let mut w = Walker::new(policy, ctx);
+    w.line(line, 0);
+    w.verdict
+}
+
+/// Where a command's standard input comes from, as far as guard can tell.
+#[derive(Clone, Debug)]
+pub(crate) enum Stdin {
+    Inherited,
+    /// A pipe from earlier commands; `tainted` when one of them downloads or decodes data,
+    /// `text` when it is static text guard can read (`echo 'ls' | sh`).
+    Pipe {
+        tainted: bool,
+        text: Option<String>,
+    },
+    /// A here-doc or here-string; `None` when its content is only known at run time.
+    Text(Option<String>),
+}
+
+pub(crate) struct Walker<'a> {
+    pub(crate) policy: &'a Policy,
+    pub(crate) ctx: &'a Context,
+    pub(crate) verdict: Verdict,
+    /// The working directory as far as static `cd`s tell; `None` once it is unknown.
+    pub(crate) cwd: Option<PathBuf>,
+    /// Paths that earlier commands in the line made copies or links of known programs.
+    pub(crate) copies: HashMap<PathBuf, String>,
+    pub(crate) functions: HashSet<String>,
+    /// Functions whose bodies are being walked, to spot self-calls (fork bombs).
+    fn_stack: Vec<String>,
+    /// Whether the command being walked runs in a pipeline or in the background.
+    fork_context: bool,
+}
+
+impl<'a> Walker<'a> {
+    pub(crate) fn new(policy: &'a Policy, ctx: &'a Context) -> Self {
+        Walker {
+            policy,
+            ctx,
+            verdict: Verdict::allow(),
+            cwd: Some(ctx.cwd.clone()),
+            copies: HashMap::new(),
+            functions: HashSet::new(),
+            fn_stack: Vec::new(),
+            fork_context: false,
+        }
+    }
+
+    /// Adds a reason from a code rule, unless the policy disabled it.
+    pub(crate) fn flag(&mut self, d: Decision, rule: &str, msg: impl Into<String>) {
+        if self.policy.shell.enabled(rule) || INTEGRITY_RULES.contains(&rule) {
+            self.verdict.add(d, rule, msg);
+        }
+    }
+
+    /// Parses and walks a line (top level, or the string of `bash -c`, `eval`, `$(…)`).
+    pub(crate) fn line(&mut self, line: &str, depth: usize) {
+        if depth > MAX_DEPTH {
+            self.flag(
+                Decision::Escalate,
+                "shell.too-complex",
+                format!("nesting deeper than {MAX_DEPTH} levels is not analysed"),
+            );
+            return;
+        }
+        if line.len() > MAX_LINE {
+            self.flag(
+                Decision::Escalate,
+                "shell.too-complex",
+                format!("a line longer than {} KiB is not analysed", MAX_LINE / 1024),
+            );
+            return;
+        }
+        if bracket_depth(line) > MAX_BRACKETS {
+            self.flag(
+                Decision::Escalate,
+                "shell.too-complex",
+                format!("brackets nested deeper than {MAX_BRACKETS} are not analysed"),
+            );
+            return;
+        }
+        match parse(line) {
+            Ok(program) => {
+                for cc in &program.complete_commands {
+                    self.compound_list(cc, depth);
+                }
+            }
+            Err(msg) => self.flag(
+                Decision::Escalate,
+                "shell.parse-error",
+                format!("cannot parse the line: {msg}"),
+            ),
+        }
+    }
+
+    fn compound_list(&mut self, list: &ast::CompoundList, depth: usize) {
+        for ast::CompoundListItem(and_or, sep) in &list.0 {
+            let background = matches!(sep, ast::SeparatorOperator::Async);
+            self.pipeline(&and_or.first, background, depth);
+            for next in &and_or.additional {
+                let (ast::AndOr::And(p) | ast::AndOr::Or(p)) = next;
+                self.pipeline(p, background, depth);
+            }
+        }
+    }
+
+    fn pipeline(&mut self, p: &ast::Pipeline, background: bool, depth: usize) {
+        let saved = self.fork_context;
+        self.fork_context = saved || background || p.seq.len() > 1;
+        let mut tainted = false;
+        let mut text: Option<String> = None;
+        for (i, cmd) in p.seq.iter().enumerate() {
+            let stdin = if i == 0 {
+                Stdin::Inherited
+            } else {
+                Stdin::Pipe {
+                    tainted,
+                    text: text.take(),
+                }
+            };
+            let out = self.command_node(cmd, &stdin, depth);
+            // Taint sticks: once a stage downloads or decodes, everything after it carries it.
+            tainted |= out.produces_tainted;
+            text = out.static_output;
+        }
+        self.fork_context = saved;
+    }
+
+    fn command_node(&mut self, cmd: &ast::Command, stdin: &Stdin, depth: usize) -> Output {
+        match cmd {
+            ast::Command::Simple(sc) => self.simple(sc, stdin, depth),
+            ast::Command::Compound(cc, redirects) => {
+                let before = self.verdict.clone();
+                let saved_cwd = self.cwd.clone();
+                self.compound(cc, depth);
+                if matches!(cc, ast::CompoundCommand::Subshell(_)) {
+                    self.cwd = saved_cwd;
+                }
+                if let Some(r) = redirects {
+                    for redir in &r.0 {
+                        self.redirect(redir, false, depth);
+                    }
+                }
+                // A compound fed by a pipe runs its commands on that input: treat it as code
+                // only if it contains a shell, which the inner walk already judged on its own.
+                let _ = before;
+                Output::default()
+            }
+            ast::Command::Function(f) => {
+                self.function(f, depth);
+                Output::default()
+            }
+            ast::Command::ExtendedTest(t, redirects) => {
+                self.extended_test(&t.expr, depth);
+                if let Some(r) = redirects {
+                    for redir in &r.0 {
+                        self.redirect(redir, false, depth);
+                    }
+                }
+                Output::default()
+            }
+        }
+    }
+
+    fn compound(&mut self, cc: &ast::CompoundCommand, depth: usize) {
+        match cc {
+            ast::CompoundCommand::Arithmetic(a) => self.raw_expansion_check(&a.expr.value),
+            ast::CompoundCommand::ArithmeticForClause(f) => {
+                for e in [&f.initializer, &f.condition, &f.updater]
+                    .into_iter()
+                    .flatten()
+                {
+                    self.raw_expansion_check(&e.value);
+                }
+                self.compound_list(&f.body.list, depth);
+            }
+            ast::CompoundCommand::BraceGroup(b) => self.compound_list(&b.list, depth),
+            ast::CompoundCommand::Subshell(s) => self.compound_list(&s.list, depth),
+            ast::CompoundCommand::ForClause(f) => {
+                for w in f.values.iter().flatten() {
+                    let _ = self.word(&w.value, depth);
+                }
+                self.compound_list(&f.body.list, depth);
+            }
+            ast::CompoundCommand::CaseClause(c) => {
+                let _ = self.word(&c.value.value, depth);
+                for item in &c.cases {
+                    for p in &item.patterns {
+                        let _ = self.word(&p.value, depth);
+                    }
+                    if let Some(cmd) = &item.cmd {
+                        self.compound_list(cmd, depth);
+                    }
+                }
+            }
+            ast::CompoundCommand::IfClause(i) => {
+                self.compound_list(&i.condition, depth);
+                self.compound_list(&i.then, depth);
+                for e in i.elses.iter().flatten() {
+                    if let Some(c) = &e.condition {
+                        self.compound_list(c, depth);
+                    }
+                    self.compound_list(&e.body, depth);
+                }
+            }
+            ast::CompoundCommand::WhileClause(w) | ast::CompoundCommand::UntilClause(w) => {
+                self.compound_list(&w.0, depth);
+                self.compound_list(&w.1.list, depth);
+            }
+            ast::CompoundCommand::Coprocess(c) => {
+                let _ = self.command_node(&c.body, &Stdin::Inherited, depth);
+            }
+        }
+    }
+
+    fn function(&mut self, f: &ast::FunctionDefinition, depth: usize) {
+        let name = match self.word(&f.fname.value, depth).as_slice() {
+            [Arg::Lit(n)] => n.clone(),
+            _ => {
+                self.flag(
+                    Decision::Escalate,
+                    "shell.dynamic-command",
+                    "a function name computed at run time is not analysed",
+                );
+                return;
+            }
+        };
+        if depth + 1 > MAX_DEPTH {
+            self.flag(
+                Decision::Escalate,
+                "shell.too-complex",
+                format!("nesting deeper than {MAX_DEPTH} levels is not analysed"),
+            );
+            return;
+        }
+        self.functions.insert(name.clone());
+        self.fn_stack.push(name);
+        let saved_fork = self.fork_context;
+        self.fork_context = false;
+        let ast::FunctionBody(body, redirects) = &f.body;
+        self.compound(body, depth + 1);
+        if let Some(r) = redirects {
+            for redir in &r.0 {
+                self.redirect(redir, false, depth + 1);
+            }
+        }
+        self.fork_context = saved_fork;
+        self.fn_stack.pop();
+    }
+
+    fn extended_test(&mut self, e: &ast::ExtendedTestExpr, depth: usize) {
+        match e {
+            ast::ExtendedTestExpr::And(a, b) | ast::ExtendedTestExpr::Or(a, b) => {
+                self.extended_test(a, depth);
+                self.extended_test(b, depth);
+            }
+            ast::ExtendedTestExpr::Not(a) | ast::ExtendedTestExpr::Parenthesized(a) => {
+                self.extended_test(a, depth)
+            }
+            ast::ExtendedTestExpr::UnaryTest(_, w) => {
+                let _ = self.word(&w.value, depth);
+            }
+            ast::ExtendedTestExpr::BinaryTest(_, a, b) => {
+                let _ = self.word(&a.value, depth);
+                let _ = self.word(&b.value, depth);
+            }
+        }
+    }
+
+    /// Command or process substitutions hidden in arithmetic or parameter expansions run code
+    /// guard does not follow there: escalate.
+    fn raw_expansion_check(&mut self, raw: &str) {
+        if raw.contains("$(") || raw.contains('`') || raw.contains("<(") || raw.contains(">(") {
+            self.flag(Decision::Escalate, "shell.nested-expansion", "a command substitution inside an arithmetic or parameter expansion is not analysed");
+        }
+    }
+
+    fn simple(&mut self, sc: &ast::SimpleCommand, pipe_in: &Stdin, depth: usize) -> Output {
+        let mut args: Vec<Arg> = Vec::new();
+        let mut redirects: Vec<&ast::IoRedirect> = Vec::new();
+        let mut assignments: Vec<(String, Arg)> = Vec::new();
+        let mut procsubs: Vec<(&ast::ProcessSubstitutionKind, &ast::SubshellCommand)> = Vec::new();
+        let items = sc
+            .prefix
+            .iter()
+            .flat_map(|p| p.0.iter())
+            .map(|i| (true, i))
+            .chain(sc.word_or_name.iter().map(|_| (false, &PLACEHOLDER)))
+            .chain(
+                sc.suffix
+                    .iter()
+                    .flat_map(|s| s.0.iter())
+                    .map(|i| (false, i)),
+            );
+        let mut name_done = false;
+        for (in_prefix, item) in items {
+            if std::ptr::eq(item, &PLACEHOLDER) {
+                if let Some(w) = &sc.word_or_name {
+                    args.extend(self.word(&w.value, depth));
+                }
+                name_done = true;
+                continue;
+            }
+            match item {
+                ast::CommandPrefixOrSuffixItem::IoRedirect(r) => redirects.push(r),
+                ast::CommandPrefixOrSuffixItem::Word(w) => args.extend(self.word(&w.value, depth)),
+                ast::CommandPrefixOrSuffixItem::AssignmentWord(a, w) => {
+                    let value = match &a.value {
+                        ast::AssignmentValue::Scalar(v) => self
+                            .word(&v.value, depth)
+                            .into_iter()
+                            .next()
+                            .unwrap_or(Arg::Lit(String::new())),
+                        ast::AssignmentValue::Array(items) => {
+                            for (k, v) in items {
+                                if let Some(k) = k {
+                                    let _ = self.word(&k.value, depth);
+                                }
+                                let _ = self.word(&v.value, depth);
+                            }
+                            Arg::dynamic(w.value.clone())
+                        }
+                    };
+                    let name = match &a.name {
+                        ast::AssignmentName::VariableName(n) => n.clone(),
+                        ast::AssignmentName::ArrayElementName(n, idx) => {
+                            self.raw_expansion_check(idx);
+                            n.clone()
+                        }
+                    };
+                    if in_prefix && !name_done {
+                        assignments.push((name, value));
+                    } else {
+                        // `declare x=…`, `alias x=…`: an argument, with its value resolved.
+                        args.push(match value {
+                            Arg::Lit(v) => Arg::Lit(format!("{name}={v}")),
+                            Arg::Glob(v) => Arg::Glob(format!("{name}={v}")),
+                            Arg::Dyn { text, tainted } => Arg::Dyn {
+                                text: format!("{name}={text}"),
+                                tainted,
+                            },
+                        });
+                    }
+                }
+                ast::CommandPrefixOrSuffixItem::ProcessSubstitution(kind, sub) => {
+                    procsubs.push((kind, sub));
+                    let tainted = self.subshell_taints(sub, depth);
+                    args.push(Arg::Dyn {
+                        text: "<(…)".into(),
+                        tainted,
+                    });
+                }
+            }
+        }
+        // Process substitutions run code: walk them (output ones read this command's output).
+        for (kind, sub) in &procsubs {
+            let stdin = match kind {
+                ast::ProcessSubstitutionKind::Write => Stdin::Pipe {
+                    tainted: false,
+                    text: None,
+                },
+                ast::ProcessSubstitutionKind::Read => Stdin::Inherited,
+            };
+            self.subshell_with_stdin(sub, &stdin, depth);
+        }
+        for (name, value) in &assignments {
+            programs::check_assignment(self, name, value);
+        }
+        // Here-docs and here-strings replace the pipe as stdin.
+        let mut stdin = pipe_in.clone();
+        for r in &redirects {
+            if let Some(s) = self.redirect(r, true, depth) {
+                stdin = s;
+            }
+        }
+        let producer_tainted = args
+            .first()
+            .and_then(Arg::lit)
+            .is_some_and(|n| programs::is_producer(n, args.get(1..).unwrap_or_default()));
+        // Output process substitutions (`> >(sh)`) receive this command's output.
+        for r in &redirects {
+            if let ast::IoRedirect::File(
+                _,
+                _,
+                ast::IoFileRedirectTarget::ProcessSubstitution(
+                    ast::ProcessSubstitutionKind::Write,
+                    sub,
+                ),
+            ) = r
+            {
+                self.subshell_with_stdin(
+                    sub,
+                    &Stdin::Pipe {
+                        tainted: producer_tainted,
+                        text: None,
+                    },
+                    depth,
+                );
+            }
+        }
+        if args.is_empty() {
+            return Output::default();
+        }
+        let static_output = programs::static_output(&args, &stdin);
+        self.command(args, &stdin, depth);
+        Output {
+            produces_tainted: producer_tainted,
+            static_output,
+        }
+    }
+
+    fn subshell_taints(&mut self, sub: &ast::SubshellCommand, _depth: usize) -> bool {
+        subshell_has_producer(&sub.list)
+    }
+
+    fn subshell_with_stdin(&mut self, sub: &ast::SubshellCommand, stdin: &Stdin, depth: usize) {
+        if depth + 1 > MAX_DEPTH {
+            self.flag(
+                Decision::Escalate,
+                "shell.too-complex",
+                format!("nesting deeper than {MAX_DEPTH} levels is not analysed"),
+            );
+            return;
+        }
+        let saved = self.cwd.clone();
+        match stdin {
+            Stdin::Inherited => self.compound_list(&sub.list, depth + 1),
+            _ => {
+                // Feed the input to the first command of each pipeline in the substitution.
+                for ast::CompoundListItem(and_or, _) in &sub.list.0 {
+                    for (i, cmd) in and_or.first.seq.iter().enumerate() {
+                        let s = if i == 0 {
+                            stdin.clone()
+                        } else {
+                            Stdin::Pipe {
+                                tainted: false,
+                                text: None,
+                            }
+                        };
+                        let _ = self.command_node(cmd, &s, depth + 1);
+                    }
+                    for next in &and_or.additional {
+                        let (ast::AndOr::And(p) | ast::AndOr::Or(p)) = next;
+                        self.pipeline(p, false, depth + 1);
+                    }
+                }
+            }
+        }
+        self.cwd = saved;
+    }
+
+    /// Checks one redirection. Returns the stdin it provides, for here-docs and here-strings.
+    fn redirect(&mut self, r: &ast::IoRedirect, _for_command: bool, depth: usize) -> Option<Stdin> {
+        match r {
+            ast::IoRedirect::File(_, kind, target) => {
+                let writes = matches!(
+                    kind,
+                    ast::IoFileRedirectKind::Write
+                        | ast::IoFileRedirectKind::Append
+                        | ast::IoFileRedirectKind::Clobber
+                        | ast::IoFileRedirectKind::ReadAndWrite
+                        | ast::IoFileRedirectKind::DuplicateOutput
+                );
+                match target {
+                    ast::IoFileRedirectTarget::Filename(w) => {
+                        let arg = self
+                            .word(&w.value, depth)
+                            .into_iter()
+                            .next()
+                            .unwrap_or(Arg::dynamic(""));
+                        if writes {
+                            programs::check_write(self, &arg, "redirection");
+                        }
+                    }
+                    ast::IoFileRedirectTarget::Duplicate(w) => {
+                        let arg = self
+                            .word(&w.value, depth)
+                            .into_iter()
+                            .next()
+                            .unwrap_or(Arg::dynamic(""));
+                        let is_fd = arg.lit().is_some_and(|s| {
+                            s == "-" || s.trim_end_matches('-').chars().all(|c| c.is_ascii_digit())
+                        });
+                        if writes && !is_fd {
+                            programs::check_write(self, &arg, "redirection");
+                        }
+                    }
+                    ast::IoFileRedirectTarget::Fd(_) => {}
+                    ast::IoFileRedirectTarget::ProcessSubstitution(
+                        ast::ProcessSubstitutionKind::Read,
+                        sub,
+                    ) => {
+                        self.subshell_with_stdin(sub, &Stdin::Inherited, depth);
+                        // `sh < <(curl …)`: the substitution's output is this command's input.
+                        let tainted = subshell_has_producer(&sub.list);
+                        return Some(Stdin::Pipe {
+                            tainted,
+                            text: None,
+                        });
+                    }
+                    // Output process substitutions are walked by the command that owns them.
+                    ast::IoFileRedirectTarget::ProcessSubstitution(
+                        ast::ProcessSubstitutionKind::Write,
+                        _,
+                    ) => {}
+                }
+                None
+            }
+            ast::IoRedirect::HereDocument(_, doc) => {
+                let text = if doc.requires_expansion {
+                    self.heredoc_text(&doc.doc.value, depth)
+                } else {
+                    Some(doc.doc.value.clone())
+                };
+                Some(Stdin::Text(text))
+            }
+            ast::IoRedirect::HereString(_, w) => {
+                let arg = self.word(&w.value, depth).into_iter().next();
+                match arg {
+                    Some(Arg::Lit(s)) => Some(Stdin::Text(Some(s))),
+                    Some(Arg::Dyn { tainted: true, .. }) => Some(Stdin::Pipe {
+                        tainted: true,
+                        text: None,
+                    }),
+                    _ => Some(Stdin::Text(None)),
+                }
+            }
+            ast::IoRedirect::OutputAndError(w, _) => {
+                let arg = self
+                    .word(&w.value, depth)
+                    .into_iter()
+                    .next()
+                    .unwrap_or(Arg::dynamic(""));
+                programs::check_write(self, &arg, "redirection");
+                None
+            }
+        }
+    }
+
+    fn heredoc_text(&mut self, body: &str, depth: usize) -> Option<String> {
+        let opts = brush_parser::ParserOptions::default();
+        let pieces = match guarded_call(|| brush_parser::word::parse_heredoc(body, &opts)) {
+            Some(Ok(p)) => p,
+            _ => {
+                self.flag(
+                    Decision::Escalate,
+                    "shell.parse-error",
+                    "cannot parse a here-document",
+                );
+                return None;
+            }
+        };
+        let r = self.pieces(&pieces, body, false, depth);
+        match r {
+            Resolved {
+                text,
+                dynamic: false,
+                ..
+            } => Some(text),
+            _ => None,
+        }
+    }
+
+    /// Resolves one word into arguments (several with brace expansion), walking any
+    /// substitutions inside it.
+    pub(crate) fn word(&mut self, raw: &str, depth: usize) -> Vec<Arg> {
+        let opts = brush_parser::ParserOptions::default();
+        let pieces = match guarded_call(|| brush_parser::word::parse(raw, &opts)) {
+            Some(Ok(p)) => p,
+            _ => {
+                self.flag(
+                    Decision::Escalate,
+                    "shell.parse-error",
+                    format!("cannot parse the word {:?}", clip(raw)),
+                );
+                return vec![Arg::dynamic(raw)];
+            }
+        };
+        let r = self.pieces(&pieces, raw, false, depth);
+        if r.dynamic {
+            return vec![Arg::Dyn {
+                text: r.text,
+                tainted: r.tainted,
+            }];
+        }
+        if r.brace {
+            if !r.all_unquoted {
+                // Brace expansion mixed with quoting: not followed exactly.
+                return vec![Arg::dynamic(raw)];
+            }
+            return match words::expand_braces(&r.text, 256) {
+                Some(v) => v
+                    .into_iter()
+                    .map(|s| if r.glob { Arg::Glob(s) } else { Arg::Lit(s) })
+                    .collect(),
+                None => vec![Arg::dynamic(raw)],
+            };
+        }
+        if r.glob {
+            return vec![Arg::Glob(r.text)];
+        }
+        vec![Arg::Lit(r.text)]
+    }
+
+    fn pieces(
+        &mut self,
+        pieces: &[WordPieceWithSource],
+        raw: &str,
+        in_dq: bool,
+        depth: usize,
+    ) -> Resolved {
+        let mut r = Resolved {
+            all_unquoted: true,
+            ..Resolved::default()
+        };
+        for (i, p) in pieces.iter().enumerate() {
+            match &p.piece {
+                WordPiece::Text(t) => {
+                    if !in_dq {
+                        if t.contains(['*', '?'])
+                            || t.find('[').is_some_and(|i| {
+                                t.get(i + 1..).is_some_and(|rest| rest.contains(']'))
+                            })
+                        {
+                            r.glob = true;
+                        }
+                        if words::has_brace_expansion(t) {
+                            r.brace = true;
+                        }
+                    }
+                    r.text.push_str(t);
+                }
+                WordPiece::SingleQuotedText(t) => {
+                    r.all_unquoted = false;
+                    r.text.push_str(t);
+                }
+                WordPiece::AnsiCQuotedText(t) => {
+                    r.all_unquoted = false;
+                    r.text.push_str(&words::decode_ansi_c(t));
+                }
+                WordPiece::DoubleQuotedSequence(inner)
+                | WordPiece::GettextDoubleQuotedSequence(inner) => {
+                    r.all_unquoted = false;
+                    let sub = self.pieces(inner, raw, true, depth);
+                    r.text.push_str(&sub.text);
+                    r.dynamic |= sub.dynamic;
+                    r.tainted |= sub.tainted;
+                }
+                WordPiece::TildeExpansion(t) => match t {
+                    brush_parser::word::TildeExpr::Home => r.text.push('~'),
+                    brush_parser::word::TildeExpr::UserHome(u) => {
+                        r.text.push('~');
+                        r.text.push_str(u);
+                    }
+                    brush_parser::word::TildeExpr::WorkingDir => match &self.cwd {
+                        Some(c) => r.text.push_str(&c.to_string_lossy()),
+                        None => r.dynamic = true,
+                    },
+                    _ => r.dynamic = true,
+                },
+                WordPiece::ParameterExpansion(expr) => {
+                    let source = raw.get(p.start_index..p.end_index).unwrap_or(raw);
+                    self.raw_expansion_check(source);
+                    match home_parameter(expr) {
+                        Some(true) => r.text.push('~'),
+                        _ => {
+                            r.dynamic = true;
+                            r.text.push_str(source);
+                        }
+                    }
+                }
+                WordPiece::CommandSubstitution(inner)
+                | WordPiece::BackquotedCommandSubstitution(inner) => {
+                    let code = if matches!(p.piece, WordPiece::BackquotedCommandSubstitution(_)) {
+                        inner
+                            .replace("\\`", "`")
+                            .replace("\\\\", "\\")
+                            .replace("\\$", "$")
+                    } else {
+                        inner.clone()
+                    };
+                    self.line(&code, depth + 1);
+                    if line_has_producer(&code) {
+                        r.tainted = true;
+                    }
+                    r.dynamic = true;
+                    r.text.push_str("$(…)");
+                }
+                WordPiece::EscapeSequence(s) => {
+                    let escaped = s.strip_prefix('\\').unwrap_or(s);
+                    if in_dq && !matches!(escaped, "$" | "`" | "\"" | "\\" | "\n") {
+                        r.text.push_str(s);
+                    } else if escaped != "\n" {
+                        r.text.push_str(escaped);
+                    }
+                    if !in_dq {
+                        r.all_unquoted = false;
+                    }
+                }
+                WordPiece::ArithmeticExpression(e) => {
+                    self.raw_expansion_check(&e.value);
+                    r.dynamic = true;
+                    r.text.push_str("$((…))");
+                }
+            }
+            let _ = i;
+        }
+        r
+    }
+
+    /// Judges a resolved command: wrappers are seen through, then the program is judged.
+    pub(crate) fn command(&mut self, args: Vec<Arg>, stdin: &Stdin, depth: usize) {
+        programs::command(self, args, stdin, depth);
+    }
+
+    pub(crate) fn fork_bomb_check(&mut self, program: &str) {
+        if self.fork_context && self.fn_stack.iter().any(|f| f == program) {
+            self.flag(Decision::Block, "shell.fork-bomb", format!("function {program:?} calls itself in a pipeline or in the background (a fork bomb)"));
+        }
+    }
+}
+
+static PLACEHOLDER: ast::CommandPrefixOrSuffixItem =
+    ast::CommandPrefixOrSuffixItem::Word(ast::Word {
+        value: String::new(),
+        loc: None,
+    });
+
+#[derive(Default)]
+struct Resolved {
+    text: String,
+    dynamic: bool,
+    tainted: bool,
+    glob: bool,
+    brace: bool,
+    all_unquoted: bool,
+}
+
+/// What a simple command leaves on its stdout, as far as a pipe into a shell cares.
+#[derive(Default)]
+struct Output {
+    produces_tainted: bool,
+    static_output: Option<String>,
+}
+
+/// `$HOME` and `${HOME}`: `Some(true)`. Anything else: `None`.
+fn home_parameter(expr: &brush_parser::word::ParameterExpr) -> Option<bool> {
+    match expr {
+        brush_parser::word::ParameterExpr::Parameter {
+            parameter: brush_parser::word::Parameter::Named(n),
+            indirect: false,
+        } if n == "HOME" => Some(true),
+        _ => None,
+    }
+}
+
+/// Runs a parser call, turning a panic inside the parser into `None`.
+fn guarded_call<T>(f: impl FnOnce() -> T) -> Option<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
+}
+
+fn parse(line: &str) -> Result<ast::Program, String> {
+    let opts = brush_parser::ParserOptions::default();
+    match guarded_call(|| {
+        brush_parser::Parser::new(std::io::Cursor::new(line.as_bytes()), &opts).parse_program()
+    }) {
+        Some(Ok(p)) => Ok(p),
+        Some(Err(e)) => Err(e.to_string()),
+        None => Err("the parser failed on this input".into()),
+    }
+}
+
+/// An upper bound of bracket nesting, ignoring quotes (so it over-counts, never under-counts).
+fn bracket_depth(line: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for b in line.bytes() {
+        match b {
+            b'(' | b'{' | b'[' | b'`' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b')' | b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
+fn clip(s: &str) -> String {
+    s.chars().take(60).collect()
+}
+
+/// Whether a line contains a command that downloads or decodes data.
+fn line_has_producer(code: &str) -> bool {
+    match parse(code) {
+        Ok(p) => p.complete_commands.iter().any(subshell_has_producer),
+        Err(_) => false,
+    }
+}
+
+fn subshell_has_producer(list: &ast::CompoundList) -> bool {
+    list.0.iter().any(|ast::CompoundListItem(ao, _)| {
+        std::iter::once(&ao.first)
+            .chain(ao.additional.iter().map(|x| match x {
+                ast::AndOr::And(p) | ast::AndOr::Or(p) => p,
+            }))
+            .any(|p| {
+                p.seq.iter().any(|c| match c {
+                    ast::Command::Simple(sc) => {
+                        let words: Vec<String> = sc
+                            .word_or_name
+                            .iter()
+                            .chain(sc.suffix.iter().flat_map(|s| s.0.iter()).filter_map(
+                                |i| match i {
+                                    ast::CommandPrefixOrSuffixItem::Word(w) => Some(w),
+                                    _ => None,
+                                },
+                            ))
+                            .map(|w| w.value.trim_matches(['\'', '"']).to_string())
+                            .collect();
+                        let args: Vec<Arg> =
+                            words.iter().skip(1).map(|w| Arg::Lit(w.clone())).collect();
+                        words
+                            .first()
+                            .is_some_and(|n| programs::is_producer(programs::base_name(n), &args))
+                    }
+                    ast::Command::Compound(ast::CompoundCommand::Subshell(s), _) => {
+                        subshell_has_producer(&s.list)
+                    }
+                    ast::Command::Compound(ast::CompoundCommand::BraceGroup(b), _) => {
+                        subshell_has_producer(&b.list)
+                    }
+                    _ => false,
+                })
+            })
+    })
+}

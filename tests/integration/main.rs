@@ -1,0 +1,20 @@
+//! One integration-test binary that runs the real built `guard` (ripgrep's layout).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+mod audit;
+mod cli;
+mod corpus;
+mod explain;
+mod hook;
+mod install;
+mod never_panics;
+mod policy;
+mod shell_exec;
+mod shell_table;
+mod support;
+mod terraform;
