@@ -1,1 +1,207 @@
-fn main() {}
+//! `cargo bench`: guard's speed, measured side by side in one run. Numbers go in the README.
+//!
+//! Whole-process timings interleave the compared commands (A, B, A, B, …) so that the
+//! machine's drift hits both alike, and report medians.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::panic
+)]
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, json};
+
+const GUARD: &str = env!("CARGO_BIN_EXE_guard");
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn run_quiet(cmd: &[&str], env: &[(&str, &str)]) -> Duration {
+    let mut c = Command::new(cmd[0]);
+    c.args(&cmd[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    let t = Instant::now();
+    let _ = c.status().unwrap();
+    t.elapsed()
+}
+
+/// Runs the commands interleaved `n` times each; returns their medians.
+fn side_by_side(cmds: &[&[&str]], env: &[(&str, &str)], n: usize) -> Vec<Duration> {
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); cmds.len()];
+    for _ in 0..20 {
+        for c in cmds {
+            run_quiet(c, env);
+        }
+    }
+    for _ in 0..n {
+        for (i, c) in cmds.iter().enumerate() {
+            times[i].push(run_quiet(c, env));
+        }
+    }
+    times.into_iter().map(median).collect()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    let tmp = tempfile::tempdir().unwrap();
+    let home = tmp.path().join("state");
+    let home_s = home.to_str().unwrap().to_string();
+    let env = [("GUARD_HOME", home_s.as_str())];
+    std::env::set_current_dir(tmp.path()).unwrap();
+    println!(
+        "guard benchmarks ({} cores)\n",
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
+
+    // 1. Audit verify throughput on a 300,000-record log.
+    let n_records = 300_000u64;
+    let mut log = Vec::new();
+    let mut prev = guard::audit::ZERO_HASH.to_string();
+    for seq in 0..n_records {
+        let mut m = Map::new();
+        m.insert("seq".into(), json!(seq));
+        m.insert("prev".into(), json!(prev));
+        m.insert(
+            "kind".into(),
+            json!(if seq == 0 { "genesis" } else { "decision" }),
+        );
+        m.insert("ts".into(), json!("2026-11-23T12:00:00.000Z"));
+        m.insert("tool".into(), json!("shell"));
+        m.insert(
+            "command".into(),
+            json!(format!("cargo test --package p{seq}")),
+        );
+        m.insert("decision".into(), json!("allow"));
+        m.insert("reasons".into(), json!([]));
+        let h = guard::digest::sha256_hex(guard::audit::canonical(&m).unwrap().as_bytes());
+        m.insert("hash".into(), json!(h));
+        serde_json::to_writer(&mut log, &m).unwrap();
+        log.push(b'\n');
+        prev = h;
+    }
+    let t = Instant::now();
+    let v = guard::audit::verify_bytes(&log, Some((n_records - 1, prev.as_str()))).unwrap();
+    let dt = t.elapsed();
+    println!(
+        "audit verify: {} records ({:.1} MB) in {} = {:.0} records/s",
+        v.records,
+        log.len() as f64 / 1e6,
+        ms(dt),
+        v.records as f64 / dt.as_secs_f64()
+    );
+
+    // 2. One fsync'd append, in process.
+    let paths = guard::state::Paths {
+        home: tmp.path().join("append"),
+        policy: None,
+    };
+    guard::audit::append(&paths, "bench", Map::new()).unwrap();
+    let mut ts = Vec::new();
+    for i in 0..300 {
+        let mut m = Map::new();
+        m.insert("i".into(), json!(i));
+        let t = Instant::now();
+        guard::audit::append(&paths, "bench", m).unwrap();
+        ts.push(t.elapsed());
+    }
+    println!(
+        "audit append (lock, read tip, write, fdatasync, head): median {}",
+        ms(median(ts))
+    );
+
+    // 3. Whole-process `guard explain shell 'ls'` against starting /bin/true.
+    let r = side_by_side(
+        &[&["/bin/true"], &[GUARD, "explain", "shell", "ls"]],
+        &env,
+        300,
+    );
+    println!(
+        "process: /bin/true {} | guard explain shell 'ls' {}",
+        ms(r[0]),
+        ms(r[1])
+    );
+
+    // 4. `guard shell -c true` against `bash -c true`, audit records included.
+    let r = side_by_side(
+        &[
+            &["/bin/bash", "-c", "true"],
+            &[GUARD, "shell", "-c", "true"],
+        ],
+        &env,
+        300,
+    );
+    println!(
+        "process: bash -c true {} | guard shell -c true {} | guard adds {}",
+        ms(r[0]),
+        ms(r[1]),
+        ms(r[1].saturating_sub(r[0]))
+    );
+
+    // 5. NL2Bash through `guard explain --jsonl`, whole process, and the slowest single line.
+    let corpus = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/nl2bash/commands.txt"
+    ))
+    .unwrap();
+    let mut input = String::new();
+    for l in corpus.lines() {
+        input.push_str(&json!({"tool": "shell", "line": l}).to_string());
+        input.push('\n');
+    }
+    let mut best = Duration::MAX;
+    for _ in 0..5 {
+        let mut child = Command::new(GUARD)
+            .args(["explain", "--jsonl"])
+            .env("GUARD_HOME", &home_s)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut si = child.stdin.take().unwrap();
+        let data = input.clone();
+        let t = Instant::now();
+        let w = std::thread::spawn(move || si.write_all(data.as_bytes()));
+        child.wait().unwrap();
+        best = best.min(t.elapsed());
+        w.join().unwrap().unwrap();
+    }
+    let lines = corpus.lines().count();
+    println!(
+        "explain --jsonl: {lines} NL2Bash lines in {} (best of 5, whole process) = {:.0} lines/s",
+        ms(best),
+        lines as f64 / best.as_secs_f64()
+    );
+    let policy = guard::policy::builtin().unwrap();
+    let ctx = guard::request::Context::example();
+    let (mut slowest, mut slowest_line) = (Duration::ZERO, String::new());
+    for l in corpus.lines() {
+        let t = Instant::now();
+        let _ = guard::tools::shell::classify_line(l, &policy, &ctx);
+        let d = t.elapsed();
+        if d > slowest {
+            slowest = d;
+            slowest_line = l.to_string();
+        }
+    }
+    println!(
+        "slowest NL2Bash line: {} ({:.60})",
+        ms(slowest),
+        slowest_line
+    );
+}

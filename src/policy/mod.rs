@@ -21,6 +21,9 @@ pub use rules::{LineExample, Rule, glob};
 /// The shipped default policy, compiled in.
 pub const DEFAULT_POLICY: &str = include_str!("../../policies/default.toml");
 
+/// The same policy as JSON, made by build.rs, for a fast start.
+const DEFAULT_POLICY_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/default_policy.json"));
+
 /// Which tool an example or request is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -259,10 +262,14 @@ fn find_line(text: &str, needle: &str) -> usize {
 }
 
 fn builtin_file() -> Result<PolicyFile> {
-    parse_file(
-        DEFAULT_POLICY,
-        Path::new("<built-in policies/default.toml>"),
-    )
+    // The JSON twin is made from the same file at build time; fall back to the TOML if the two
+    // ever disagree on shape, so a build problem can never change the policy.
+    serde_json::from_str(DEFAULT_POLICY_JSON).or_else(|_| {
+        parse_file(
+            DEFAULT_POLICY,
+            Path::new("<built-in policies/default.toml>"),
+        )
+    })
 }
 
 /// The built-in policy alone.

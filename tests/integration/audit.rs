@@ -257,3 +257,51 @@ fn secrets_never_reach_the_log() {
     assert!(log.contains("[REDACTED"));
     let _ = Path::new("/");
 }
+
+#[test]
+fn the_documented_python_verifier_agrees_with_guard() {
+    if !crate::support::require_tool("python3") {
+        return;
+    }
+    let t = Test::new();
+    let state = t.state();
+    for line in [
+        "ls",
+        "rm -rf /",
+        "echo 'ünïcödé \u{1b}[31m \" \\\\ \t'",
+        "frobnicate",
+    ] {
+        let _ = Test::new()
+            .args(&["shell", "-c", line])
+            .env("GUARD_HOME", state.to_str().unwrap())
+            .run();
+    }
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/testdata/audit/verify_chain.py"
+    );
+    let ok = std::process::Command::new("python3")
+        .arg(script)
+        .arg(state.join("audit.jsonl"))
+        .arg(state.join("audit.head"))
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "python verifier: {}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let log = state.join("audit.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap();
+    std::fs::write(
+        &log,
+        text.replacen("\"decision\":\"allow\"", "\"decision\":\"block\"", 1),
+    )
+    .unwrap();
+    let bad = std::process::Command::new("python3")
+        .arg(script)
+        .arg(&log)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(65));
+}
