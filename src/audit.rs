@@ -301,6 +301,8 @@ fn parse_record(line: &[u8]) -> Option<(u64, String)> {
 pub struct Verified {
     pub records: u64,
     pub notes: Vec<String>,
+    /// Records that carry a signed receipt, with their line numbers, for signature checks.
+    pub receipts: Vec<(u64, Map<String, Value>)>,
 }
 
 /// Verifies the whole chain and the head anchor. A problem is an `Error::Data` naming the line.
@@ -310,6 +312,7 @@ pub fn verify(paths: &Paths) -> Result<Verified> {
         return Ok(Verified {
             records: 0,
             notes: vec!["no audit log yet".into()],
+            receipts: Vec::new(),
         });
     }
     let _lock = Lock::shared(&paths.audit_lock())?;
@@ -336,6 +339,7 @@ pub fn verify_bytes(bytes: &[u8], head: Option<(u64, &str)>) -> Result<Verified>
     let mut notes = Vec::new();
     let mut records = 0u64;
     let mut hashes: Vec<String> = Vec::with_capacity(total);
+    let mut receipts = Vec::new();
 
     for (i, raw) in lines.iter().enumerate() {
         let line_no = i as u64 + 1;
@@ -413,6 +417,9 @@ pub fn verify_bytes(bytes: &[u8], head: Option<(u64, &str)>) -> Result<Verified>
         }
         prev = stored.to_string();
         hashes.push(prev.clone());
+        if rec.contains_key("receipt") {
+            receipts.push((line_no, rec.clone()));
+        }
         expected_seq += 1;
         records += 1;
     }
@@ -455,7 +462,11 @@ pub fn verify_bytes(bytes: &[u8], head: Option<(u64, &str)>) -> Result<Verified>
     } else if records > 0 {
         notes.push("no audit.head anchor: deletion of the last lines cannot be detected".into());
     }
-    Ok(Verified { records, notes })
+    Ok(Verified {
+        records,
+        notes,
+        receipts,
+    })
 }
 
 /// The last `n` records, oldest first.

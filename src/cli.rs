@@ -17,6 +17,10 @@ pub struct Cli {
     /// Policy file (merged over the built-in default).
     #[arg(long, global = true, value_name = "FILE")]
     pub policy: Option<PathBuf>,
+    /// On escalation, wait for a human's decision (up to DURATION, default the request TTL)
+    /// instead of exiting 75.
+    #[arg(long, value_name = "DURATION", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub wait: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -48,6 +52,32 @@ pub enum Command {
     Doctor {
         #[arg(long)]
         json: bool,
+    },
+    /// Approve a pending request (interactive; needs the approver passphrase).
+    Approve { id: String },
+    /// Reject a pending request (interactive; needs the approver passphrase).
+    Reject {
+        id: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// List pending requests.
+    Requests {
+        #[arg(long)]
+        json: bool,
+        /// Include decided, used and expired requests.
+        #[arg(long)]
+        all: bool,
+    },
+    /// The approver key.
+    Approver {
+        #[command(subcommand)]
+        command: ApproverCommand,
+    },
+    /// Pre-approve one rule's escalations within a scope for a while.
+    Lease {
+        #[command(subcommand)]
+        command: LeaseCommand,
     },
     /// Agent hooks.
     Hook {
@@ -116,4 +146,32 @@ pub enum HookCommand {
         #[arg(long)]
         unattended: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApproverCommand {
+    /// Create the approver key from a passphrase (interactive).
+    Init,
+    /// Replace the approver key (interactive; needs the current passphrase).
+    Rotate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LeaseCommand {
+    /// Grant a lease (interactive; needs the approver passphrase).
+    Grant {
+        rule: String,
+        #[arg(long)]
+        namespace: Option<String>,
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        #[arg(long, default_value = "30m")]
+        ttl: String,
+        #[arg(long)]
+        uses: Option<u64>,
+    },
+    /// List leases.
+    List,
+    /// Revoke a lease.
+    Revoke { id: String },
 }

@@ -132,6 +132,16 @@ pub fn run(paths: &Paths, as_json: bool) -> Result<u8> {
         );
     }
     checks.push(shims_on_path(exe.as_deref()));
+    for (name, level, detail) in crate::approval::doctor_checks(paths) {
+        checks.push(check(
+            name,
+            [Status::Ok, Status::Warn, Status::Fail]
+                .get(usize::from(level))
+                .copied()
+                .unwrap_or(Status::Fail),
+            detail,
+        ));
+    }
     checks.extend(self_tests(policy.as_ref()));
 
     let failed = checks.iter().any(|c| c.status == Status::Fail);

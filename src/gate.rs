@@ -4,6 +4,7 @@
 //! its one-line message. [`crate::exec::run`] takes an `Authorized`, and only this module can
 //! make one, so nothing executes except through here.
 
+use crate::approval::Proof;
 use crate::decision::{Decision, Verdict};
 use crate::error::{Error, Result};
 use crate::request::Request;
@@ -20,7 +21,13 @@ pub struct Authorized<'a> {
 struct Sealed;
 
 /// The one place where "may this run?" is answered.
-pub fn gate<'a>(request: &'a Request, verdict: &Verdict) -> Result<Authorized<'a>> {
+/// An escalated request runs only with a [`Proof`] (a consumed approval or a lease use) for its
+/// exact digest; a block never runs.
+pub fn gate<'a>(
+    request: &'a Request,
+    verdict: &Verdict,
+    proof: Option<&Proof>,
+) -> Result<Authorized<'a>> {
     let shown = display_command(request);
     let headline = verdict
         .headline()
@@ -31,12 +38,18 @@ pub fn gate<'a>(request: &'a Request, verdict: &Verdict) -> Result<Authorized<'a
             request,
             _sealed: Sealed,
         }),
+        Decision::Escalate if proof.is_some_and(|p| p.digest == request.digest()) => {
+            Ok(Authorized {
+                request,
+                _sealed: Sealed,
+            })
+        }
         Decision::Block => Err(Error::Blocked(format!(
             "guard: blocked `{shown}` ({headline}); nothing ran. {}",
             next_step_for_block(verdict)
         ))),
         Decision::Escalate => Err(Error::NeedsApproval(format!(
-            "guard: `{shown}` needs a human approval ({headline}); nothing ran. Approvals (`guard approve`) are not built yet: ask a human to run it outside the agent, or allow it with a [[shell.rules]] entry in the policy"
+            "guard: `{shown}` needs a human approval ({headline}); nothing ran"
         ))),
     }
 }

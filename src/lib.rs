@@ -8,6 +8,7 @@
 //! is answered, and [`exec::run`] only accepts the [`gate::Authorized`] value the gate returns.
 #![forbid(unsafe_code)]
 
+pub mod approval;
 pub mod audit;
 pub mod classify;
 pub mod cli;
@@ -94,7 +95,7 @@ fn run(argv: Vec<OsString>) -> Result<u8> {
     if let Some(command) = fast_path(&argv) {
         let getenv = |k: &str| std::env::var_os(k);
         let paths = Paths::resolve(None, None, &state::Env { get: &getenv })?;
-        return dispatch(&paths, command);
+        return dispatch(&paths, command, None);
     }
     let cli = match Cli::try_parse_from(argv) {
         Ok(c) => c,
@@ -127,15 +128,66 @@ fn run(argv: Vec<OsString>) -> Result<u8> {
         cli.policy.clone(),
         &state::Env { get: &getenv },
     )?;
-    dispatch(&paths, cli.command)
+    dispatch(&paths, cli.command, cli.wait)
 }
 
-fn dispatch(paths: &Paths, command: Command) -> Result<u8> {
+fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8> {
     let paths = paths.clone();
+    let wait = match wait {
+        None => None,
+        Some(d) if d.is_empty() => Some(None),
+        Some(d) => Some(Some(
+            policy::Ttl::parse(&d).map_err(|e| Error::Usage(format!("guard: --wait: {e}")))?,
+        )),
+    };
     match command {
-        Command::Terraform(a) => guarded(&paths, ToolName::Terraform, utf8_args(a.args)?),
-        Command::Kubectl(a) => guarded(&paths, ToolName::Kubectl, utf8_args(a.args)?),
-        Command::Shell(a) => guarded(&paths, ToolName::Shell, utf8_args(a.args)?),
+        Command::Terraform(a) => guarded(&paths, ToolName::Terraform, utf8_args(a.args)?, wait),
+        Command::Kubectl(a) => guarded(&paths, ToolName::Kubectl, utf8_args(a.args)?, wait),
+        Command::Shell(a) => guarded(&paths, ToolName::Shell, utf8_args(a.args)?, wait),
+        Command::Approve { id } => approval::decide(
+            &paths,
+            &policy::load(paths.policy.as_deref())?,
+            &id,
+            true,
+            None,
+        ),
+        Command::Reject { id, reason } => approval::decide(
+            &paths,
+            &policy::load(paths.policy.as_deref())?,
+            &id,
+            false,
+            reason,
+        ),
+        Command::Requests { json, all } => approval::requests(&paths, json, all),
+        Command::Approver {
+            command: cli::ApproverCommand::Init,
+        } => approval::approver_init(&paths),
+        Command::Approver {
+            command: cli::ApproverCommand::Rotate,
+        } => approval::approver_rotate(&paths),
+        Command::Lease { command } => match command {
+            cli::LeaseCommand::Grant {
+                rule,
+                namespace,
+                dir,
+                ttl,
+                uses,
+            } => {
+                let ttl = policy::Ttl::parse(&ttl)
+                    .map_err(|e| Error::Usage(format!("guard: --ttl: {e}")))?;
+                approval::lease_grant(
+                    &paths,
+                    &policy::load(paths.policy.as_deref())?,
+                    &rule,
+                    namespace,
+                    dir,
+                    Some(ttl),
+                    uses,
+                )
+            }
+            cli::LeaseCommand::List => approval::lease_list(&paths),
+            cli::LeaseCommand::Revoke { id } => approval::lease_revoke(&paths, &id),
+        },
         Command::Explain(a) => explain::run(&paths, a),
         Command::Policy {
             command: PolicyCommand::Show,
@@ -173,10 +225,14 @@ fn dispatch(paths: &Paths, command: Command) -> Result<u8> {
             command: AuditCommand::Verify,
         } => {
             let v = audit::verify(&paths)?;
+            let signed = approval::verify_audit_receipts(&paths, &v.receipts)?;
             for n in &v.notes {
                 println!("note: {n}");
             }
-            println!("guard: audit chain intact ({} records)", v.records);
+            println!(
+                "guard: audit chain intact ({} records, {signed} signed receipts verified)",
+                v.records
+            );
             Ok(0)
         }
         Command::Audit {
@@ -394,7 +450,12 @@ pub fn reasons_json(v: &Verdict) -> Value {
 }
 
 /// The pipeline for `guard terraform|kubectl|shell …`.
-fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>) -> Result<u8> {
+fn guarded(
+    paths: &Paths,
+    tool: ToolName,
+    argv: Vec<String>,
+    wait: Option<Option<policy::Ttl>>,
+) -> Result<u8> {
     let policy: Policy = policy::load(paths.policy.as_deref())?;
     let ctx = context(paths, tool, &argv)?;
     let request = Request {
@@ -405,7 +466,28 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>) -> Result<u8> {
     };
     let verdict = classify::classify(&request, &policy, &ctx);
     let decided = audit::append(paths, "decision", decision_record(&request, &verdict))?;
-    let authorized = gate::gate(&request, &verdict)?;
+    // Escalations go to the approvals: a lease, a consumed approval, or a pending request.
+    let proof = if verdict.decision == decision::Decision::Escalate {
+        let namespace = (tool == ToolName::Kubectl).then(|| {
+            tools::kubectl::parse(&request.argv)
+                .namespace
+                .unwrap_or_else(|| ctx.kube.namespace.clone())
+        });
+        let answer = match wait {
+            Some(max) => {
+                let ms = max.unwrap_or(policy.defaults.request_ttl).millis();
+                approval::wait(paths, &policy, &request, &verdict, namespace.as_deref(), ms)?
+            }
+            None => approval::check(paths, &policy, &request, &verdict, namespace.as_deref())?,
+        };
+        match answer {
+            approval::Answer::Run(proof) => Some(proof),
+            approval::Answer::Pending(msg) => return Err(Error::NeedsApproval(msg)),
+        }
+    } else {
+        None
+    };
+    let authorized = gate::gate(&request, &verdict, proof.as_ref())?;
     if tool == ToolName::Terraform {
         let parsed = tools::terraform::parse(&request.argv);
         if parsed.subcommand == Some("apply")

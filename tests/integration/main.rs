@@ -6,6 +6,7 @@
     clippy::panic
 )]
 
+mod approvals;
 mod audit;
 mod cli;
 mod corpus;
