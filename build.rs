@@ -25,8 +25,7 @@ fn main() {
             return;
         }
     };
-    let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default())
-        .join("default_policy.json");
+    let out = std::path::PathBuf::from(std::env::var_os("OUT_DIR").unwrap_or_default()).join("default_policy.json");
     if let Err(e) = std::fs::write(&out, json) {
         println!("cargo::error=cannot write {}: {e}", out.display());
     }

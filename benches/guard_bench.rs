@@ -2,12 +2,7 @@
 //!
 //! Whole-process timings interleave the compared commands (A, B, A, B, …) so that the
 //! machine's drift hits both alike, and report medians.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -24,10 +19,7 @@ fn median(mut v: Vec<Duration>) -> Duration {
 
 fn run_quiet(cmd: &[&str], env: &[(&str, &str)]) -> Duration {
     let mut c = Command::new(cmd[0]);
-    c.args(&cmd[1..])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .stdin(Stdio::null());
+    c.args(&cmd[1..]).stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null());
     for (k, v) in env {
         c.env(k, v);
     }
@@ -62,12 +54,7 @@ fn main() {
     let home_s = home.to_str().unwrap().to_string();
     let env = [("GUARD_HOME", home_s.as_str())];
     std::env::set_current_dir(tmp.path()).unwrap();
-    println!(
-        "guard benchmarks ({} cores)\n",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    );
+    println!("guard benchmarks ({} cores)\n", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
 
     // 1. Audit verify throughput on a 300,000-record log.
     let n_records = 300_000u64;
@@ -77,16 +64,10 @@ fn main() {
         let mut m = Map::new();
         m.insert("seq".into(), json!(seq));
         m.insert("prev".into(), json!(prev));
-        m.insert(
-            "kind".into(),
-            json!(if seq == 0 { "genesis" } else { "decision" }),
-        );
+        m.insert("kind".into(), json!(if seq == 0 { "genesis" } else { "decision" }));
         m.insert("ts".into(), json!("2026-11-23T12:00:00.000Z"));
         m.insert("tool".into(), json!("shell"));
-        m.insert(
-            "command".into(),
-            json!(format!("cargo test --package p{seq}")),
-        );
+        m.insert("command".into(), json!(format!("cargo test --package p{seq}")));
         m.insert("decision".into(), json!("allow"));
         m.insert("reasons".into(), json!([]));
         let h = guard::digest::sha256_hex(guard::audit::canonical(&m).unwrap().as_bytes());
@@ -107,10 +88,7 @@ fn main() {
     );
 
     // 2. One fsync'd append, in process.
-    let paths = guard::state::Paths {
-        home: tmp.path().join("append"),
-        policy: None,
-    };
+    let paths = guard::state::Paths { home: tmp.path().join("append"), policy: None };
     guard::audit::append(&paths, "bench", Map::new()).unwrap();
     let mut ts = Vec::new();
     for i in 0..300 {
@@ -120,45 +98,18 @@ fn main() {
         guard::audit::append(&paths, "bench", m).unwrap();
         ts.push(t.elapsed());
     }
-    println!(
-        "audit append (lock, read tip, write, fdatasync, head): median {}",
-        ms(median(ts))
-    );
+    println!("audit append (lock, read tip, write, fdatasync, head): median {}", ms(median(ts)));
 
     // 3. Whole-process `guard explain shell 'ls'` against starting /bin/true.
-    let r = side_by_side(
-        &[&["/bin/true"], &[GUARD, "explain", "shell", "ls"]],
-        &env,
-        300,
-    );
-    println!(
-        "process: /bin/true {} | guard explain shell 'ls' {}",
-        ms(r[0]),
-        ms(r[1])
-    );
+    let r = side_by_side(&[&["/bin/true"], &[GUARD, "explain", "shell", "ls"]], &env, 300);
+    println!("process: /bin/true {} | guard explain shell 'ls' {}", ms(r[0]), ms(r[1]));
 
     // 4. `guard shell -c true` against `bash -c true`, audit records included.
-    let r = side_by_side(
-        &[
-            &["/bin/bash", "-c", "true"],
-            &[GUARD, "shell", "-c", "true"],
-        ],
-        &env,
-        300,
-    );
-    println!(
-        "process: bash -c true {} | guard shell -c true {} | guard adds {}",
-        ms(r[0]),
-        ms(r[1]),
-        ms(r[1].saturating_sub(r[0]))
-    );
+    let r = side_by_side(&[&["/bin/bash", "-c", "true"], &[GUARD, "shell", "-c", "true"]], &env, 300);
+    println!("process: bash -c true {} | guard shell -c true {} | guard adds {}", ms(r[0]), ms(r[1]), ms(r[1].saturating_sub(r[0])));
 
     // 5. NL2Bash through `guard explain --jsonl`, whole process, and the slowest single line.
-    let corpus = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/testdata/nl2bash/commands.txt"
-    ))
-    .unwrap();
+    let corpus = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/nl2bash/commands.txt")).unwrap();
     let mut input = String::new();
     for l in corpus.lines() {
         input.push_str(&json!({"tool": "shell", "line": l}).to_string());
@@ -199,9 +150,5 @@ fn main() {
             slowest_line = l.to_string();
         }
     }
-    println!(
-        "slowest NL2Bash line: {} ({:.60})",
-        ms(slowest),
-        slowest_line
-    );
+    println!("slowest NL2Bash line: {} ({:.60})", ms(slowest), slowest_line);
 }

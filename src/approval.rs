@@ -50,12 +50,9 @@ fn state_lock(p: &Paths) -> PathBuf {
 
 fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Option<T>> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            Error::Data(format!(
-                "guard: {} is corrupt ({e}); move it aside and try again",
-                path.display()
-            ))
-        }),
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| Error::Data(format!("guard: {} is corrupt ({e}); move it aside and try again", path.display()))),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io("cannot read", path, e)),
     }
@@ -65,8 +62,7 @@ fn write_json(path: &Path, v: &impl Serialize) -> Result<()> {
     if let Some(dir) = path.parent() {
         ensure_private_dir(dir)?;
     }
-    let bytes = serde_json::to_vec_pretty(v)
-        .map_err(|e| Error::Internal(format!("cannot encode {}: {e}", path.display())))?;
+    let bytes = serde_json::to_vec_pretty(v).map_err(|e| Error::Internal(format!("cannot encode {}: {e}", path.display())))?;
     atomic_write(path, &bytes)
 }
 
@@ -107,10 +103,7 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok()))
-        .collect()
+    (0..s.len()).step_by(2).map(|i| s.get(i..i + 2).and_then(|b| u8::from_str_radix(b, 16).ok())).collect()
 }
 
 fn verifying_key(hex_key: &str) -> Option<VerifyingKey> {
@@ -124,9 +117,7 @@ fn derive(passphrase: &str, salt: &[u8], kdf: &Kdf) -> Result<SigningKey> {
         .map_err(|e| Error::Data(format!("guard: bad approver key parameters: {e}")))?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let mut seed = [0u8; 32];
-    argon
-        .hash_password_into(passphrase.as_bytes(), salt, &mut seed)
-        .map_err(|e| Error::Internal(format!("key derivation failed: {e}")))?;
+    argon.hash_password_into(passphrase.as_bytes(), salt, &mut seed).map_err(|e| Error::Internal(format!("key derivation failed: {e}")))?;
     Ok(SigningKey::from_bytes(&seed))
 }
 
@@ -142,10 +133,7 @@ pub fn weakness(pass: &str) -> Option<&'static str> {
         pass.chars().any(|c| c.is_ascii_digit()),
         pass.chars().any(|c| !c.is_ascii_alphanumeric()),
     ];
-    let distinct = pass
-        .chars()
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
+    let distinct = pass.chars().collect::<std::collections::BTreeSet<_>>().len();
     if pass.chars().count() < 12 {
         Some("use at least 12 characters")
     } else if distinct < 6 {
@@ -169,10 +157,7 @@ fn require_terminal(what: &str) -> Result<()> {
 }
 
 fn prompt_passphrase(prompt: &str) -> Result<String> {
-    dialoguer::Password::new()
-        .with_prompt(prompt)
-        .interact()
-        .map_err(|e| Error::Usage(format!("guard: cannot read the passphrase: {e}")))
+    dialoguer::Password::new().with_prompt(prompt).interact().map_err(|e| Error::Usage(format!("guard: cannot read the passphrase: {e}")))
 }
 
 fn prompt_new_passphrase() -> Result<String> {
@@ -192,45 +177,23 @@ fn prompt_new_passphrase() -> Result<String> {
 fn new_key_file(pass: &str, retired: Vec<RetiredKey>) -> Result<ApproverFile> {
     let salt_hex = random_hex(16)?;
     let salt = unhex(&salt_hex).unwrap_or_default();
-    let kdf = Kdf {
-        alg: "argon2id".into(),
-        m_kib: KDF_M_KIB,
-        t: KDF_T,
-        p: KDF_P,
-    };
+    let kdf = Kdf { alg: "argon2id".into(), m_kib: KDF_M_KIB, t: KDF_T, p: KDF_P };
     let key = derive(pass, &salt, &kdf)?;
     let public = key.verifying_key();
-    Ok(ApproverFile {
-        version: 1,
-        key_id: key_id(&public),
-        public_key: hex(&public.to_bytes()),
-        salt: salt_hex,
-        kdf,
-        retired,
-    })
+    Ok(ApproverFile { version: 1, key_id: key_id(&public), public_key: hex(&public.to_bytes()), salt: salt_hex, kdf, retired })
 }
 
 /// `guard approver init`.
 pub fn approver_init(p: &Paths) -> Result<u8> {
     require_terminal("guard approver init")?;
     if load_approver(p)?.is_some() {
-        return Err(Error::Usage(
-            "guard: an approver key exists already; use `guard approver rotate` to change it"
-                .into(),
-        ));
+        return Err(Error::Usage("guard: an approver key exists already; use `guard approver rotate` to change it".into()));
     }
     let pass = prompt_new_passphrase()?;
     let file = new_key_file(&pass, Vec::new())?;
     write_json(&approver_path(p), &file)?;
-    audit(
-        p,
-        "approver-init",
-        json!({"key_id": file.key_id, "public_key": file.public_key}),
-    )?;
-    println!(
-        "guard: approver key {} created; only its public half and salt are stored",
-        file.key_id
-    );
+    audit(p, "approver-init", json!({"key_id": file.key_id, "public_key": file.public_key}))?;
+    println!("guard: approver key {} created; only its public half and salt are stored", file.key_id);
     Ok(0)
 }
 
@@ -238,25 +201,16 @@ pub fn approver_init(p: &Paths) -> Result<u8> {
 pub fn approver_rotate(p: &Paths) -> Result<u8> {
     require_terminal("guard approver rotate")?;
     let Some(old) = load_approver(p)? else {
-        return Err(Error::Usage(
-            "guard: no approver key yet; run `guard approver init`".into(),
-        ));
+        return Err(Error::Usage("guard: no approver key yet; run `guard approver init`".into()));
     };
     let pass = prompt_passphrase("Current approver passphrase")?;
     unlock(&old, &pass)?;
     let new_pass = prompt_new_passphrase()?;
     let mut retired = old.retired.clone();
-    retired.push(RetiredKey {
-        key_id: old.key_id.clone(),
-        public_key: old.public_key.clone(),
-    });
+    retired.push(RetiredKey { key_id: old.key_id.clone(), public_key: old.public_key.clone() });
     let file = new_key_file(&new_pass, retired)?;
     write_json(&approver_path(p), &file)?;
-    audit(
-        p,
-        "approver-rotate",
-        json!({"key_id": file.key_id, "public_key": file.public_key, "retired": old.key_id}),
-    )?;
+    audit(p, "approver-rotate", json!({"key_id": file.key_id, "public_key": file.public_key, "retired": old.key_id}))?;
     println!(
         "guard: approver key rotated: {} replaces {} (receipts signed by the old key no longer approve anything)",
         file.key_id, old.key_id
@@ -266,13 +220,10 @@ pub fn approver_rotate(p: &Paths) -> Result<u8> {
 
 /// Re-derives the signing key and checks it is the approver's.
 fn unlock(a: &ApproverFile, pass: &str) -> Result<SigningKey> {
-    let salt =
-        unhex(&a.salt).ok_or_else(|| Error::Data("guard: approver.json has a bad salt".into()))?;
+    let salt = unhex(&a.salt).ok_or_else(|| Error::Data("guard: approver.json has a bad salt".into()))?;
     let key = derive(pass, &salt, &a.kdf)?;
     if hex(&key.verifying_key().to_bytes()) != a.public_key {
-        return Err(Error::Blocked(
-            "guard: wrong approver passphrase; nothing was approved".into(),
-        ));
+        return Err(Error::Blocked("guard: wrong approver passphrase; nothing was approved".into()));
     }
     Ok(key)
 }
@@ -302,31 +253,23 @@ pub struct Receipt {
 }
 
 fn signed_bytes(payload: &ReceiptPayload) -> Result<Vec<u8>> {
-    let v = serde_json::to_value(payload)
-        .map_err(|e| Error::Internal(format!("cannot encode receipt: {e}")))?;
-    let canon = serde_json::to_string(&v)
-        .map_err(|e| Error::Internal(format!("cannot encode receipt: {e}")))?;
+    let v = serde_json::to_value(payload).map_err(|e| Error::Internal(format!("cannot encode receipt: {e}")))?;
+    let canon = serde_json::to_string(&v).map_err(|e| Error::Internal(format!("cannot encode receipt: {e}")))?;
     Ok(format!("{SIGN_DOMAIN}{canon}").into_bytes())
 }
 
 fn sign(key: &SigningKey, payload: ReceiptPayload) -> Result<Receipt> {
     let sig = key.sign(&signed_bytes(&payload)?);
-    Ok(Receipt {
-        payload,
-        signature: hex(&sig.to_bytes()),
-    })
+    Ok(Receipt { payload, signature: hex(&sig.to_bytes()) })
 }
 
 /// Checks a receipt's signature against `key_hex`. `Err` says why it is not valid.
 pub fn verify_receipt(r: &Receipt, key_hex: &str) -> std::result::Result<(), String> {
     let key = verifying_key(key_hex).ok_or("the approver public key is malformed")?;
-    let sig_bytes: [u8; 64] = unhex(&r.signature)
-        .and_then(|b| b.try_into().ok())
-        .ok_or("the signature is malformed")?;
+    let sig_bytes: [u8; 64] = unhex(&r.signature).and_then(|b| b.try_into().ok()).ok_or("the signature is malformed")?;
     let sig = Signature::from_bytes(&sig_bytes);
     let msg = signed_bytes(&r.payload).map_err(|e| e.to_string())?;
-    key.verify_strict(&msg, &sig)
-        .map_err(|_| "the signature does not match (forged or edited receipt)".to_string())
+    key.verify_strict(&msg, &sig).map_err(|_| "the signature does not match (forged or edited receipt)".to_string())
 }
 
 /// Which key may have signed a receipt found in the audit log (current or retired).
@@ -334,10 +277,7 @@ pub fn key_for(a: &ApproverFile, id: &str) -> Option<String> {
     if a.key_id == id {
         return Some(a.public_key.clone());
     }
-    a.retired
-        .iter()
-        .find(|k| k.key_id == id)
-        .map(|k| k.public_key.clone())
+    a.retired.iter().find(|k| k.key_id == id).map(|k| k.public_key.clone())
 }
 
 // ---------------------------------------------------------------- requests
@@ -359,12 +299,7 @@ pub struct RequestFile {
 
 impl RequestFile {
     fn as_request(&self) -> Request {
-        Request {
-            tool: self.tool,
-            argv: self.argv.clone(),
-            cwd: self.cwd.clone(),
-            target_env: self.target_env.clone(),
-        }
+        Request { tool: self.tool, argv: self.argv.clone(), cwd: self.cwd.clone(), target_env: self.target_env.clone() }
     }
 }
 
@@ -383,8 +318,7 @@ fn refused_path(p: &Paths, id: &str) -> PathBuf {
 }
 
 fn valid_id(id: &str, prefix: &str) -> bool {
-    id.strip_prefix(prefix)
-        .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+    id.strip_prefix(prefix).is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 pub fn list_requests(p: &Paths) -> Result<Vec<RequestFile>> {
@@ -445,11 +379,7 @@ fn status(p: &Paths, r: &RequestFile, now: u64) -> Status {
         }
         return Status::Expired;
     }
-    if r.expires_ms <= now {
-        Status::Expired
-    } else {
-        Status::Pending
-    }
+    if r.expires_ms <= now { Status::Expired } else { Status::Pending }
 }
 
 // ---------------------------------------------------------------- the check on the hot path
@@ -470,22 +400,12 @@ pub enum Answer {
 }
 
 fn reasons_of(v: &Verdict) -> Vec<(String, String)> {
-    v.reasons
-        .iter()
-        .filter(|r| r.decision == Some(Decision::Escalate))
-        .map(|r| (r.rule.clone(), r.message.clone()))
-        .collect()
+    v.reasons.iter().filter(|r| r.decision == Some(Decision::Escalate)).map(|r| (r.rule.clone(), r.message.clone())).collect()
 }
 
 /// For an escalated request: a lease that covers it, a valid approval to consume, a rejection,
 /// or a (new or reused) pending request. Never called for blocks.
-pub fn check(
-    p: &Paths,
-    policy: &Policy,
-    req: &Request,
-    verdict: &Verdict,
-    namespace: Option<&str>,
-) -> Result<Answer> {
+pub fn check(p: &Paths, policy: &Policy, req: &Request, verdict: &Verdict, namespace: Option<&str>) -> Result<Answer> {
     if verdict.decision != Decision::Escalate {
         return Err(Error::Internal("approvals are only for escalations".into()));
     }
@@ -497,10 +417,7 @@ pub fn check(
     p.ensure_home()?;
     let _lock = Lock::exclusive(&state_lock(p))?;
     // The newest live request for this exact digest: decided (use its receipt) or pending (reuse).
-    let same: Vec<RequestFile> = list_requests(p)?
-        .into_iter()
-        .filter(|r| r.digest == digest)
-        .collect();
+    let same: Vec<RequestFile> = list_requests(p)?.into_iter().filter(|r| r.digest == digest).collect();
     for r in same.iter().rev() {
         if used_path(p, &r.id).exists() || refused_path(p, &r.id).exists() {
             continue;
@@ -537,11 +454,7 @@ pub fn check(
 }
 
 fn pending_message(r: &RequestFile, verb: &str) -> String {
-    let rule = r
-        .reasons
-        .first()
-        .map(|(id, m)| format!("{id}: {m}"))
-        .unwrap_or_default();
+    let rule = r.reasons.first().map(|(id, m)| format!("{id}: {m}")).unwrap_or_default();
     format!(
         "guard: `{}` {verb} a human approval ({rule}); nothing ran. Ask a human to run `guard approve {}` (expires {}), then run the same command again",
         crate::redact::redact(&r.command),
@@ -552,13 +465,7 @@ fn pending_message(r: &RequestFile, verb: &str) -> String {
 
 /// Verifies and consumes a receipt for `r` (under the state lock, held by the caller).
 /// `Ok(None)`: the receipt no longer applies (a rejection whose time is over).
-fn use_receipt(
-    p: &Paths,
-    r: &RequestFile,
-    rec: Receipt,
-    digest: &str,
-    now: u64,
-) -> Result<Option<Answer>> {
+fn use_receipt(p: &Paths, r: &RequestFile, rec: Receipt, digest: &str, now: u64) -> Result<Option<Answer>> {
     let refuse = |why: String| -> Result<Option<Answer>> {
         let _ = write_json(&refused_path(p, &r.id), &json!({"why": why, "ms": now}));
         let _ = audit(p, "receipt-refused", json!({"id": r.id, "why": why}));
@@ -571,10 +478,7 @@ fn use_receipt(
         return refuse("there is no approver key, so no receipt can be valid".into());
     };
     if rec.payload.key_id != approver.key_id {
-        return refuse(format!(
-            "it was not signed by the current approver key ({})",
-            approver.key_id
-        ));
+        return refuse(format!("it was not signed by the current approver key ({})", approver.key_id));
     }
     if let Err(why) = verify_receipt(&rec, &approver.public_key) {
         return refuse(why);
@@ -584,43 +488,22 @@ fn use_receipt(
     }
     if rec.payload.kind == "rejection" {
         if rec.payload.expires_ms <= now {
-            let _ = write_json(
-                &refused_path(p, &r.id),
-                &json!({"why": "rejection over", "ms": now}),
-            );
+            let _ = write_json(&refused_path(p, &r.id), &json!({"why": "rejection over", "ms": now}));
             return Ok(None);
         }
-        let reason = rec
-            .payload
-            .scope
-            .get("reason")
-            .cloned()
-            .unwrap_or_else(|| "no reason given".into());
+        let reason = rec.payload.scope.get("reason").cloned().unwrap_or_else(|| "no reason given".into());
         let _ = audit(p, "rejected-run", json!({"id": r.id}));
-        return Err(Error::Blocked(format!(
-            "guard: a human rejected `{}` ({}): {reason}",
-            crate::redact::redact(&r.command),
-            r.id
-        )));
+        return Err(Error::Blocked(format!("guard: a human rejected `{}` ({}): {reason}", crate::redact::redact(&r.command), r.id)));
     }
     if rec.payload.kind != "approval" {
-        return refuse(format!(
-            "it is a {} receipt, not an approval",
-            rec.payload.kind
-        ));
+        return refuse(format!("it is a {} receipt, not an approval", rec.payload.kind));
     }
     if rec.payload.expires_ms <= now {
-        return refuse(format!(
-            "it expired at {}",
-            format_millis(rec.payload.expires_ms)
-        ));
+        return refuse(format!("it expired at {}", format_millis(rec.payload.expires_ms)));
     }
     // Single use: the marker is created exclusively; of two racing re-runs only one wins.
     let marker = used_path(p, &r.id);
-    let created = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&marker);
+    let created = std::fs::OpenOptions::new().write(true).create_new(true).open(&marker);
     if let Err(e) = created {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             return refuse("it was used already (approvals are single-use)".into());
@@ -628,44 +511,25 @@ fn use_receipt(
         return Err(Error::io("cannot record the use of", &marker, e));
     }
     crate::state::sync_dir(&approvals_dir(p))?;
-    audit(
-        p,
-        "consume",
-        json!({"id": r.id, "digest": digest, "key_id": rec.payload.key_id}),
-    )?;
-    Ok(Some(Answer::Run(Proof {
-        digest: digest.to_string(),
-        via: r.id.clone(),
-    })))
+    audit(p, "consume", json!({"id": r.id, "digest": digest, "key_id": rec.payload.key_id}))?;
+    Ok(Some(Answer::Run(Proof { digest: digest.to_string(), via: r.id.clone() })))
 }
 
-/// Waits for a decision on a pending escalation, up to `max_ms`. Ctrl-C leaves it pending.
-pub fn wait(
-    p: &Paths,
-    policy: &Policy,
-    req: &Request,
-    verdict: &Verdict,
-    namespace: Option<&str>,
-    max_ms: u64,
-) -> Result<Answer> {
-    let deadline = now_millis().saturating_add(max_ms);
+/// Runs `check` once, or — with `max_ms` — until it is not pending or time is up.
+pub fn wait_for(max_ms: Option<u64>, mut check: impl FnMut() -> Result<Answer>) -> Result<Answer> {
+    let deadline = now_millis().saturating_add(max_ms.unwrap_or(0));
     let mut first = true;
     loop {
-        match check(p, policy, req, verdict, namespace)? {
-            Answer::Run(proof) => return Ok(Answer::Run(proof)),
-            Answer::Pending(msg) => {
+        match check()? {
+            Answer::Pending(msg) if max_ms.is_some() && now_millis() < deadline => {
                 if first {
                     eprintln!("{msg}");
-                    eprintln!(
-                        "guard: waiting for the decision (Ctrl-C stops waiting; the request stays pending)"
-                    );
+                    eprintln!("guard: waiting for the decision (Ctrl-C stops waiting; the request stays pending)");
                     first = false;
-                }
-                if now_millis() >= deadline {
-                    return Ok(Answer::Pending(msg));
                 }
                 std::thread::sleep(std::time::Duration::from_millis(200));
             }
+            other => return Ok(other),
         }
     }
 }
@@ -673,35 +537,22 @@ pub fn wait(
 // ---------------------------------------------------------------- approve / reject
 
 /// `guard approve <id>` and `guard reject <id>`.
-pub fn decide(
-    p: &Paths,
-    policy: &Policy,
-    id: &str,
-    approve: bool,
-    reason: Option<String>,
-) -> Result<u8> {
+pub fn decide(p: &Paths, policy: &Policy, id: &str, approve: bool, reason: Option<String>) -> Result<u8> {
     let verb = if approve { "approve" } else { "reject" };
+    if crate::tools::terraform::is_plan_id(id) {
+        return decide_plan(p, policy, id, approve, reason);
+    }
     if !valid_id(id, "r-") {
-        if id.starts_with("p-") {
-            return Err(Error::Data(format!(
-                "guard: unknown plan id {id}: plan records are not stored by this version yet"
-            )));
-        }
         return Err(Error::Data(format!(
-            "guard: {id:?} is not a request id (r-…); `guard requests` lists them"
+            "guard: {id:?} is not a request id (r-…) or plan id (p-…); `guard requests` and `guard terraform plans` list them"
         )));
     }
     require_terminal(&format!("guard {verb}"))?;
     let Some(approver) = load_approver(p)? else {
-        return Err(Error::Blocked(
-            "guard: there is no approver key; a human creates one with `guard approver init`"
-                .into(),
-        ));
+        return Err(Error::Blocked("guard: there is no approver key; a human creates one with `guard approver init`".into()));
     };
     let Some(r) = read_json::<RequestFile>(&request_path(p, id))? else {
-        return Err(Error::Data(format!(
-            "guard: unknown request {id}; `guard requests` lists pending ones"
-        )));
+        return Err(Error::Data(format!("guard: unknown request {id}; `guard requests` lists pending ones")));
     };
     // What is shown is what is signed: the digest is recomputed from the shown fields.
     if r.as_request().digest() != r.digest {
@@ -713,76 +564,29 @@ pub fn decide(
     match status(p, &r, now) {
         Status::Pending => {}
         other => {
-            return Err(Error::Data(format!(
-                "guard: request {id} is {}, not pending",
-                other.label()
-            )));
+            return Err(Error::Data(format!("guard: request {id} is {}, not pending", other.label())));
         }
     }
     println!("Request {id}");
     println!("  tool:     {}", r.tool.as_str());
     println!("  command:  {}", r.command);
-    println!(
-        "  argv:     {}",
-        serde_json::to_string(&r.argv).unwrap_or_default()
-    );
+    println!("  argv:     {}", serde_json::to_string(&r.argv).unwrap_or_default());
     println!("  cwd:      {}", r.cwd.display());
     for (k, v) in &r.target_env {
-        println!(
-            "  env:      {k}={}",
-            crate::redact::redact(&format!("{k}={v}")).trim_start_matches(&format!("{k}="))
-        );
+        println!("  env:      {k}={}", crate::redact::redact(&format!("{k}={v}")).trim_start_matches(&format!("{k}=")));
     }
     for (rule, msg) in &r.reasons {
         println!("  rule:     {rule}: {msg}");
     }
-    println!(
-        "  age:      {}s (expires {})",
-        now.saturating_sub(r.created_ms) / 1000,
-        format_millis(r.expires_ms)
-    );
-    let pass = prompt_passphrase("Approver passphrase")?;
-    let key = unlock(&approver, &pass)?;
-    let confirm: String = dialoguer::Input::new()
-        .with_prompt(format!("Type yes to {verb} this request"))
-        .allow_empty(true)
-        .interact_text()
-        .map_err(|e| Error::Usage(format!("guard: cannot read the confirmation: {e}")))?;
-    if !matches!(confirm.trim(), "y" | "yes") {
-        println!("guard: not confirmed; nothing was signed");
-        return Ok(1);
-    }
+    println!("  age:      {}s (expires {})", now.saturating_sub(r.created_ms) / 1000, format_millis(r.expires_ms));
     let ttl = if approve {
         policy.defaults.approval_ttl.millis()
     } else {
-        r.expires_ms
-            .saturating_sub(now)
-            .max(policy.defaults.approval_ttl.millis())
+        r.expires_ms.saturating_sub(now).max(policy.defaults.approval_ttl.millis())
     };
-    let mut scope = BTreeMap::new();
-    if let Some(reason) = reason.filter(|_| !approve) {
-        scope.insert("reason".to_string(), reason);
-    }
-    let payload = ReceiptPayload {
-        kind: if approve { "approval" } else { "rejection" }.into(),
-        id: r.id.clone(),
-        digest: r.digest.clone(),
-        key_id: approver.key_id.clone(),
-        issued_ms: now,
-        expires_ms: now + ttl,
-        scope,
+    let Some(receipt) = sign_decision(p, &approver, &r.id, &r.digest, approve, reason, ttl)? else {
+        return Ok(1);
     };
-    let receipt = sign(&key, payload)?;
-    {
-        let _lock = Lock::exclusive(&state_lock(p))?;
-        let path = receipt_path(p, &r.id);
-        if path.exists() {
-            return Err(Error::Data(format!(
-                "guard: request {id} was decided meanwhile"
-            )));
-        }
-        write_json(&path, &receipt)?;
-    }
     audit(
         p,
         if approve { "approval" } else { "rejection" },
@@ -798,6 +602,168 @@ pub fn decide(
         println!("guard: rejected {}", r.id);
     }
     Ok(0)
+}
+
+/// Asks for the passphrase, re-derives and checks the key, then asks for a typed `y`/`yes`.
+/// `None`: the person did not confirm.
+fn unlock_and_confirm(approver: &ApproverFile, prompt: &str) -> Result<Option<SigningKey>> {
+    let pass = prompt_passphrase("Approver passphrase")?;
+    let key = unlock(approver, &pass)?;
+    let confirm: String = dialoguer::Input::new()
+        .with_prompt(prompt)
+        .allow_empty(true)
+        .interact_text()
+        .map_err(|e| Error::Usage(format!("guard: cannot read the confirmation: {e}")))?;
+    if !matches!(confirm.trim(), "y" | "yes") {
+        println!("guard: not confirmed; nothing was signed");
+        return Ok(None);
+    }
+    Ok(Some(key))
+}
+
+/// Asks for the passphrase and a typed confirmation, signs the decision and stores the receipt
+/// (under the state lock, refusing if the id was decided meanwhile). `None`: not confirmed.
+fn sign_decision(
+    p: &Paths,
+    approver: &ApproverFile,
+    id: &str,
+    digest: &str,
+    approve: bool,
+    reason: Option<String>,
+    ttl_ms: u64,
+) -> Result<Option<Receipt>> {
+    let verb = if approve { "approve" } else { "reject" };
+    let Some(key) = unlock_and_confirm(approver, &format!("Type yes to {verb} {id}"))? else {
+        return Ok(None);
+    };
+    let now = now_millis();
+    let mut scope = BTreeMap::new();
+    if let Some(reason) = reason.filter(|_| !approve) {
+        scope.insert("reason".to_string(), reason);
+    }
+    let payload = ReceiptPayload {
+        kind: if approve { "approval" } else { "rejection" }.into(),
+        id: id.to_string(),
+        digest: digest.to_string(),
+        key_id: approver.key_id.clone(),
+        issued_ms: now,
+        expires_ms: now + ttl_ms,
+        scope,
+    };
+    let receipt = sign(&key, payload)?;
+    let _lock = Lock::exclusive(&state_lock(p))?;
+    let path = receipt_path(p, id);
+    if path.exists() {
+        return Err(Error::Data(format!("guard: {id} was decided meanwhile")));
+    }
+    write_json(&path, &receipt)?;
+    Ok(Some(receipt))
+}
+
+/// `guard approve p-…` / `guard reject p-…`: shows the plan, signs its file hash.
+fn decide_plan(p: &Paths, policy: &Policy, id: &str, approve: bool, reason: Option<String>) -> Result<u8> {
+    let verb = if approve { "approve" } else { "reject" };
+    let plan = crate::plans::load(p, id)?;
+    require_terminal(&format!("guard {verb}"))?;
+    let Some(approver) = load_approver(p)? else {
+        return Err(Error::Blocked("guard: there is no approver key; a human creates one with `guard approver init`".into()));
+    };
+    let now = now_millis();
+    let status = crate::plans::status(p, &plan, now);
+    if status != "pending" {
+        return Err(Error::Data(format!("guard: plan {id} is {status}, not waiting for approval")));
+    }
+    let file_sha = std::fs::read(crate::plans::plan_file(p, id)).ok().map(|b| sha256_hex(&b));
+    if file_sha.as_deref() != Some(plan.sha256.as_str()) {
+        return Err(Error::Blocked(format!(
+            "guard: the plan file of {id} changed since it was planned; refused (terraform.plan-tampered)"
+        )));
+    }
+    print!("{}", crate::plans::describe_for_approval(&plan));
+    let full: String = dialoguer::Input::new()
+        .with_prompt("Show the full `terraform show` of this plan first? [y/N]")
+        .allow_empty(true)
+        .interact_text()
+        .map_err(|e| Error::Usage(format!("guard: cannot read the answer: {e}")))?;
+    if matches!(full.trim(), "y" | "yes") {
+        let exe = std::env::current_exe().ok();
+        let tf = crate::exec::find_real(
+            "terraform",
+            policy.tools.terraform.as_deref(),
+            std::env::var_os("GUARD_TERRAFORM"),
+            std::env::var_os("PATH"),
+            exe.as_deref(),
+        )?;
+        println!("{}", crate::plans::show_text(p, &plan, &tf));
+    }
+    let ttl = if approve {
+        policy.defaults.approval_ttl.millis().min(plan.expires_ms.saturating_sub(now))
+    } else {
+        plan.expires_ms.saturating_sub(now)
+    };
+    let Some(receipt) = sign_decision(p, &approver, id, &plan.sha256, approve, reason, ttl)? else {
+        return Ok(1);
+    };
+    audit(p, if approve { "approval" } else { "rejection" }, json!({"id": id, "plan_sha256": plan.sha256, "receipt": receipt}))?;
+    if approve {
+        println!(
+            "guard: approved plan {id} until {}; apply it with `guard terraform apply {id}`",
+            format_millis(receipt.payload.expires_ms)
+        );
+    } else {
+        println!("guard: rejected plan {id}");
+    }
+    Ok(0)
+}
+
+/// Whether a plan (or request) has an approval receipt that has not expired.
+pub fn has_approval(p: &Paths, id: &str) -> bool {
+    read_json::<Receipt>(&receipt_path(p, id))
+        .ok()
+        .flatten()
+        .is_some_and(|r| r.payload.kind == "approval" && r.payload.expires_ms > now_millis())
+}
+
+/// For an escalated `terraform apply <plan_id>`: its approval, bound to the plan file's hash,
+/// checked and consumed; or the approve command to hand to a human.
+pub fn check_plan(p: &Paths, plan: &crate::plans::PlanRecord, request_digest: &str) -> Result<Answer> {
+    let Some(rec) = read_json::<Receipt>(&receipt_path(p, &plan.id))? else {
+        return Ok(Answer::Pending(format!(
+            "guard: plan {} needs a human approval ({}); nothing ran. Ask a human to run `guard approve {}`, then run `guard terraform apply {}` again",
+            plan.id,
+            plan.reasons.first().map(|(r, m)| format!("{r}: {m}")).unwrap_or_default(),
+            plan.id,
+            plan.id
+        )));
+    };
+    let refuse = |why: String| Err(Error::Blocked(format!("guard: the approval of plan {} is refused: {why}; nothing ran", plan.id)));
+    let Some(approver) = load_approver(p)? else { return refuse("there is no approver key".into()) };
+    if rec.payload.key_id != approver.key_id {
+        return refuse("it was not signed by the current approver key".into());
+    }
+    if let Err(why) = verify_receipt(&rec, &approver.public_key) {
+        return refuse(why);
+    }
+    if rec.payload.id != plan.id || rec.payload.digest != plan.sha256 {
+        return refuse("it was given for another plan (terraform.plan-approval)".into());
+    }
+    if rec.payload.kind == "rejection" {
+        let reason = rec.payload.scope.get("reason").cloned().unwrap_or_else(|| "no reason given".into());
+        return Err(Error::Blocked(format!("guard: a human rejected plan {}: {reason}", plan.id)));
+    }
+    if rec.payload.expires_ms <= now_millis() {
+        return refuse(format!("it expired at {}", format_millis(rec.payload.expires_ms)));
+    }
+    let _lock = Lock::exclusive(&state_lock(p))?;
+    let marker = used_path(p, &plan.id);
+    if let Err(e) = std::fs::OpenOptions::new().write(true).create_new(true).open(&marker) {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            return refuse("it was used already".into());
+        }
+        return Err(Error::io("cannot record the use of", &marker, e));
+    }
+    audit(p, "consume", json!({"id": plan.id, "plan_sha256": plan.sha256}))?;
+    Ok(Answer::Run(Proof { digest: request_digest.to_string(), via: plan.id.clone() }))
 }
 
 /// `guard requests [--json] [--all]`.
@@ -850,44 +816,21 @@ pub fn lease_grant(
 ) -> Result<u8> {
     require_terminal("guard lease grant")?;
     let Some(approver) = load_approver(p)? else {
-        return Err(Error::Blocked(
-            "guard: there is no approver key; a human creates one with `guard approver init`"
-                .into(),
-        ));
+        return Err(Error::Blocked("guard: there is no approver key; a human creates one with `guard approver init`".into()));
     };
     let ttl = ttl.unwrap_or(crate::policy::Ttl(1800));
     if ttl > policy.defaults.max_lease_ttl {
-        return Err(Error::Usage(format!(
-            "guard: a lease lasts at most {} (policy max_lease_ttl)",
-            policy.defaults.max_lease_ttl
-        )));
+        return Err(Error::Usage(format!("guard: a lease lasts at most {} (policy max_lease_ttl)", policy.defaults.max_lease_ttl)));
     }
     let dir = dir.map(|d| crate::state::absolute(&d));
     println!("Lease for rule {rule}");
     println!("  namespace: {}", namespace.as_deref().unwrap_or("(any)"));
-    println!(
-        "  directory: {}",
-        dir.as_ref()
-            .map_or_else(|| "(any)".to_string(), |d| d.display().to_string())
-    );
-    println!(
-        "  lasts:     {ttl}; uses: {}",
-        uses.map_or_else(|| "unlimited".to_string(), |u| u.to_string())
-    );
-    println!(
-        "  (a lease turns this rule's escalations into allows in its scope; it never touches a block)"
-    );
-    let pass = prompt_passphrase("Approver passphrase")?;
-    let key = unlock(&approver, &pass)?;
-    let confirm: String = dialoguer::Input::new()
-        .with_prompt("Type yes to grant this lease")
-        .allow_empty(true)
-        .interact_text()
-        .map_err(|e| Error::Usage(format!("guard: cannot read the confirmation: {e}")))?;
-    if !matches!(confirm.trim(), "y" | "yes") {
-        println!("guard: not confirmed; nothing was signed");
+    println!("  directory: {}", dir.as_ref().map_or_else(|| "(any)".to_string(), |d| d.display().to_string()));
+    println!("  lasts:     {ttl}; uses: {}", uses.map_or_else(|| "unlimited".to_string(), |u| u.to_string()));
+    println!("  (a lease turns this rule's escalations into allows in its scope; it never touches a block)");
+    let Some(key) = unlock_and_confirm(&approver, "Type yes to grant this lease")? else {
         return Ok(1);
-    }
+    };
     let now = now_millis();
     let id = format!("l-{}", random_hex(16)?);
     let mut scope = BTreeMap::new();
@@ -915,10 +858,7 @@ pub fn lease_grant(
     )?;
     write_json(&lease_path(p, &id), &receipt)?;
     audit(p, "lease-grant", json!({"id": id, "receipt": receipt}))?;
-    println!(
-        "guard: lease {id} granted until {}",
-        format_millis(receipt.payload.expires_ms)
-    );
+    println!("guard: lease {id} granted until {}", format_millis(receipt.payload.expires_ms));
     Ok(0)
 }
 
@@ -940,10 +880,7 @@ fn lease_revoked(p: &Paths, id: &str) -> bool {
 }
 
 fn lease_uses(p: &Paths, id: &str) -> u64 {
-    read_json::<LeaseUses>(&leases_dir(p).join(format!("{id}.uses")))
-        .ok()
-        .flatten()
-        .map_or(0, |u| u.used)
+    read_json::<LeaseUses>(&leases_dir(p).join(format!("{id}.uses"))).ok().flatten().map_or(0, |u| u.used)
 }
 
 /// `guard lease list`.
@@ -976,14 +913,9 @@ pub fn lease_list(p: &Paths) -> Result<u8> {
 /// `guard lease revoke <id>`: anyone may make guard stricter, so no passphrase is needed.
 pub fn lease_revoke(p: &Paths, id: &str) -> Result<u8> {
     if !valid_id(id, "l-") || !lease_path(p, id).exists() {
-        return Err(Error::Data(format!(
-            "guard: unknown lease {id}; `guard lease list` shows them"
-        )));
+        return Err(Error::Data(format!("guard: unknown lease {id}; `guard lease list` shows them")));
     }
-    write_json(
-        &leases_dir(p).join(format!("{id}.revoked")),
-        &json!({"revoked_ms": now_millis()}),
-    )?;
+    write_json(&leases_dir(p).join(format!("{id}.revoked")), &json!({"revoked_ms": now_millis()}))?;
     audit(p, "lease-revoke", json!({"id": id}))?;
     println!("guard: lease {id} revoked");
     Ok(0)
@@ -991,24 +923,13 @@ pub fn lease_revoke(p: &Paths, id: &str) -> Result<u8> {
 
 /// A lease covers an escalation when every escalating rule is the lease's rule and the request
 /// is in its scope. Uses are counted under the state lock.
-fn use_lease(
-    p: &Paths,
-    req: &Request,
-    verdict: &Verdict,
-    namespace: Option<&str>,
-    digest: &str,
-    now: u64,
-) -> Result<Option<Proof>> {
+fn use_lease(p: &Paths, req: &Request, verdict: &Verdict, namespace: Option<&str>, digest: &str, now: u64) -> Result<Option<Proof>> {
     let leases = list_leases(p);
     if leases.is_empty() {
         return Ok(None);
     }
-    let rules: std::collections::BTreeSet<&str> = verdict
-        .reasons
-        .iter()
-        .filter(|r| r.decision == Some(Decision::Escalate))
-        .map(|r| r.rule.as_str())
-        .collect();
+    let rules: std::collections::BTreeSet<&str> =
+        verdict.reasons.iter().filter(|r| r.decision == Some(Decision::Escalate)).map(|r| r.rule.as_str()).collect();
     let Some(approver) = load_approver(p)? else {
         return Ok(None);
     };
@@ -1020,33 +941,23 @@ fn use_lease(
             && l.payload.key_id == approver.key_id
             && rules.len() == 1
             && s.get("rule").is_some_and(|r| rules.contains(r.as_str()))
-            && s.get("namespace")
-                .is_none_or(|n| namespace == Some(n.as_str()))
+            && s.get("namespace").is_none_or(|n| namespace == Some(n.as_str()))
             && s.get("dir").is_none_or(|d| req.cwd.starts_with(d));
         if !in_scope || verify_receipt(&l, &approver.public_key).is_err() {
             continue;
         }
         let _lock = Lock::exclusive(&state_lock(p))?;
         let used = lease_uses(p, &l.payload.id);
-        if s.get("uses")
-            .and_then(|u| u.parse::<u64>().ok())
-            .is_some_and(|max| used >= max)
-        {
+        if s.get("uses").and_then(|u| u.parse::<u64>().ok()).is_some_and(|max| used >= max) {
             continue;
         }
-        write_json(
-            &leases_dir(p).join(format!("{}.uses", l.payload.id)),
-            &LeaseUses { used: used + 1 },
-        )?;
+        write_json(&leases_dir(p).join(format!("{}.uses", l.payload.id)), &LeaseUses { used: used + 1 })?;
         audit(
             p,
             "lease-use",
             json!({"lease": l.payload.id, "digest": digest, "command": crate::redact::redact(&crate::display_command(req)), "use": used + 1}),
         )?;
-        return Ok(Some(Proof {
-            digest: digest.to_string(),
-            via: l.payload.id.clone(),
-        }));
+        return Ok(Some(Proof { digest: digest.to_string(), via: l.payload.id.clone() }));
     }
     Ok(None)
 }
@@ -1062,10 +973,7 @@ fn audit(p: &Paths, kind: &str, v: Value) -> Result<()> {
 
 /// Checks every receipt found in audit records against the approver keys; `Err` names the line.
 pub fn verify_audit_receipts(p: &Paths, records: &[(u64, Map<String, Value>)]) -> Result<usize> {
-    let with_receipts: Vec<&(u64, Map<String, Value>)> = records
-        .iter()
-        .filter(|(_, r)| r.contains_key("receipt"))
-        .collect();
+    let with_receipts: Vec<&(u64, Map<String, Value>)> = records.iter().filter(|(_, r)| r.contains_key("receipt")).collect();
     if with_receipts.is_empty() {
         return Ok(0);
     }
@@ -1073,21 +981,11 @@ pub fn verify_audit_receipts(p: &Paths, records: &[(u64, Map<String, Value>)]) -
         return Err(Error::Data("guard: the audit log holds signed receipts but there is no approver.json to check them with".into()));
     };
     for (line, rec) in &with_receipts {
-        let receipt: Receipt = serde_json::from_value(
-            rec.get("receipt").cloned().unwrap_or(Value::Null),
-        )
-        .map_err(|e| Error::Data(format!("guard: audit line {line}: malformed receipt ({e})")))?;
-        let key = key_for(&approver, &receipt.payload.key_id).ok_or_else(|| {
-            Error::Data(format!(
-                "guard: audit line {line}: receipt signed by unknown key {}",
-                receipt.payload.key_id
-            ))
-        })?;
-        verify_receipt(&receipt, &key).map_err(|why| {
-            Error::Data(format!(
-                "guard: audit line {line}: receipt signature invalid: {why}"
-            ))
-        })?;
+        let receipt: Receipt = serde_json::from_value(rec.get("receipt").cloned().unwrap_or(Value::Null))
+            .map_err(|e| Error::Data(format!("guard: audit line {line}: malformed receipt ({e})")))?;
+        let key = key_for(&approver, &receipt.payload.key_id)
+            .ok_or_else(|| Error::Data(format!("guard: audit line {line}: receipt signed by unknown key {}", receipt.payload.key_id)))?;
+        verify_receipt(&receipt, &key).map_err(|why| Error::Data(format!("guard: audit line {line}: receipt signature invalid: {why}")))?;
     }
     Ok(with_receipts.len())
 }
@@ -1096,40 +994,18 @@ pub fn verify_audit_receipts(p: &Paths, records: &[(u64, Map<String, Value>)]) -
 pub fn doctor_checks(p: &Paths) -> Vec<(&'static str, u8, String)> {
     let mut out = Vec::new();
     match load_approver(p) {
-        Ok(Some(a)) => out.push((
-            "approver key",
-            0,
-            format!(
-                "key {} (argon2id m={} KiB t={})",
-                a.key_id, a.kdf.m_kib, a.kdf.t
-            ),
-        )),
-        Ok(None) => out.push((
-            "approver key",
-            1,
-            "no approver key: `guard approve` refuses until a human runs `guard approver init`"
-                .into(),
-        )),
+        Ok(Some(a)) => out.push(("approver key", 0, format!("key {} (argon2id m={} KiB t={})", a.key_id, a.kdf.m_kib, a.kdf.t))),
+        Ok(None) => {
+            out.push(("approver key", 1, "no approver key: `guard approve` refuses until a human runs `guard approver init`".into()))
+        }
         Err(e) => out.push(("approver key", 2, e.to_string())),
     }
     match list_requests(p) {
         Ok(reqs) => {
             let now = now_millis();
-            let stale = reqs
-                .iter()
-                .filter(|r| {
-                    matches!(status(p, r, now), Status::Expired) && receipt_path(p, &r.id).exists()
-                })
-                .count();
+            let stale = reqs.iter().filter(|r| matches!(status(p, r, now), Status::Expired) && receipt_path(p, &r.id).exists()).count();
             if stale > 20 {
-                out.push((
-                    "state files",
-                    1,
-                    format!(
-                        "{} requests parse; {stale} approvals expired unused",
-                        reqs.len()
-                    ),
-                ));
+                out.push(("state files", 1, format!("{} requests parse; {stale} approvals expired unused", reqs.len())));
             } else {
                 out.push(("state files", 0, format!("{} requests parse", reqs.len())));
             }
@@ -1138,9 +1014,7 @@ pub fn doctor_checks(p: &Paths) -> Vec<(&'static str, u8, String)> {
     }
     // Self-test: sign and verify with a throwaway key; a forged and an edited receipt are refused.
     let self_test = (|| -> std::result::Result<String, String> {
-        let seed: [u8; 32] = unhex(&random_hex(32).map_err(|e| e.to_string())?)
-            .and_then(|b| b.try_into().ok())
-            .ok_or("no randomness")?;
+        let seed: [u8; 32] = unhex(&random_hex(32).map_err(|e| e.to_string())?).and_then(|b| b.try_into().ok()).ok_or("no randomness")?;
         let key = SigningKey::from_bytes(&seed);
         let public = hex(&key.verifying_key().to_bytes());
         let payload = ReceiptPayload {
@@ -1159,10 +1033,7 @@ pub fn doctor_checks(p: &Paths) -> Vec<(&'static str, u8, String)> {
         if verify_receipt(&edited, &public).is_ok() {
             return Err("an edited receipt verifies".into());
         }
-        let forged = Receipt {
-            payload: good.payload.clone(),
-            signature: "00".repeat(64),
-        };
+        let forged = Receipt { payload: good.payload.clone(), signature: "00".repeat(64) };
         if verify_receipt(&forged, &public).is_ok() {
             return Err("a forged receipt verifies".into());
         }
@@ -1190,16 +1061,9 @@ mod tests {
 
     #[test]
     fn derived_keys_sign_and_verify() {
-        let kdf = Kdf {
-            alg: "argon2id".into(),
-            m_kib: 64,
-            t: 1,
-            p: 1,
-        };
-        let key = derive("correct horse battery staple", b"0123456789abcdef", &kdf)
-            .unwrap_or_else(|e| unreachable!("{e}"));
-        let again = derive("correct horse battery staple", b"0123456789abcdef", &kdf)
-            .unwrap_or_else(|e| unreachable!("{e}"));
+        let kdf = Kdf { alg: "argon2id".into(), m_kib: 64, t: 1, p: 1 };
+        let key = derive("correct horse battery staple", b"0123456789abcdef", &kdf).unwrap_or_else(|e| unreachable!("{e}"));
+        let again = derive("correct horse battery staple", b"0123456789abcdef", &kdf).unwrap_or_else(|e| unreachable!("{e}"));
         assert_eq!(key.to_bytes(), again.to_bytes());
         let public = hex(&key.verifying_key().to_bytes());
         let payload = ReceiptPayload {
@@ -1213,8 +1077,7 @@ mod tests {
         };
         let r = sign(&key, payload).unwrap_or_else(|e| unreachable!("{e}"));
         assert!(verify_receipt(&r, &public).is_ok());
-        let other = derive("another passphrase entirely", b"0123456789abcdef", &kdf)
-            .unwrap_or_else(|e| unreachable!("{e}"));
+        let other = derive("another passphrase entirely", b"0123456789abcdef", &kdf).unwrap_or_else(|e| unreachable!("{e}"));
         assert!(verify_receipt(&r, &hex(&other.verifying_key().to_bytes())).is_err());
     }
 }

@@ -68,9 +68,7 @@ pub fn append(paths: &Paths, kind: &str, fields: Map<String, Value>) -> Result<A
         let mut g = Map::new();
         g.insert("log_id".into(), json!(log_id));
         g.insert("version".into(), json!(env!("CARGO_PKG_VERSION")));
-        tip = Some(write_record(
-            &mut file, &log_path, 0, ZERO_HASH, "genesis", g,
-        )?);
+        tip = Some(write_record(&mut file, &log_path, 0, ZERO_HASH, "genesis", g)?);
     }
     let Some(mut tip) = tip else {
         return Err(Error::Internal("audit log has no tip after genesis".into()));
@@ -80,14 +78,9 @@ pub fn append(paths: &Paths, kind: &str, fields: Map<String, Value>) -> Result<A
     // ahead of the file unless lines were removed.
     if let Some((hseq, hhash)) = head {
         let problem = if hseq > tip.seq {
-            Some(format!(
-                "audit.head says seq {hseq} but the log ends at seq {}: lines were deleted",
-                tip.seq
-            ))
+            Some(format!("audit.head says seq {hseq} but the log ends at seq {}: lines were deleted", tip.seq))
         } else if hseq == tip.seq && hhash != tip.hash {
-            Some(format!(
-                "audit.head hash for seq {hseq} does not match the log: the last line was replaced"
-            ))
+            Some(format!("audit.head hash for seq {hseq} does not match the log: the last line was replaced"))
         } else {
             None
         };
@@ -100,37 +93,21 @@ pub fn append(paths: &Paths, kind: &str, fields: Map<String, Value>) -> Result<A
 
     let rec = write_record(&mut file, &log_path, tip.seq + 1, &tip.hash, kind, fields)?;
     write_head(paths, rec.seq, &rec.hash)?;
-    Ok(Appended {
-        seq: rec.seq,
-        hash: rec.hash,
-    })
+    Ok(Appended { seq: rec.seq, hash: rec.hash })
 }
 
-fn write_record(
-    file: &mut File,
-    path: &Path,
-    seq: u64,
-    prev: &str,
-    kind: &str,
-    mut fields: Map<String, Value>,
-) -> Result<Tip> {
+fn write_record(file: &mut File, path: &Path, seq: u64, prev: &str, kind: &str, mut fields: Map<String, Value>) -> Result<Tip> {
     fields.insert("seq".into(), json!(seq));
     fields.insert("prev".into(), json!(prev));
     fields.insert("kind".into(), json!(kind));
-    fields.insert(
-        "ts".into(),
-        json!(crate::rfc3339::format_millis(crate::rfc3339::now_millis())),
-    );
+    fields.insert("ts".into(), json!(crate::rfc3339::format_millis(crate::rfc3339::now_millis())));
     let hash = record_hash(&fields)?;
     fields.insert("hash".into(), json!(hash));
-    let mut line = serde_json::to_vec(&fields)
-        .map_err(|e| Error::Internal(format!("cannot encode record: {e}")))?;
+    let mut line = serde_json::to_vec(&fields).map_err(|e| Error::Internal(format!("cannot encode record: {e}")))?;
     line.push(b'\n');
     // One write of the whole line on an O_APPEND descriptor, under the lock: lines never interleave.
-    file.write_all(&line)
-        .map_err(|e| Error::io("cannot append to audit log", path, e))?;
-    file.sync_data()
-        .map_err(|e| Error::io("cannot sync audit log", path, e))?;
+    file.write_all(&line).map_err(|e| Error::io("cannot append to audit log", path, e))?;
+    file.sync_data().map_err(|e| Error::io("cannot sync audit log", path, e))?;
     Ok(Tip { seq, hash })
 }
 
@@ -149,28 +126,20 @@ fn write_head(paths: &Paths, seq: u64, hash: &str) -> Result<()> {
         .mode(0o600)
         .open(&path)
         .map_err(|e| Error::io("cannot open", &path, e))?;
-    f.write_all_at(body.as_bytes(), 0)
-        .map_err(|e| Error::io("cannot write", &path, e))?;
-    f.set_len(body.len() as u64)
-        .map_err(|e| Error::io("cannot write", &path, e))
+    f.write_all_at(body.as_bytes(), 0).map_err(|e| Error::io("cannot write", &path, e))?;
+    f.set_len(body.len() as u64).map_err(|e| Error::io("cannot write", &path, e))
 }
 
 fn read_head(path: &Path) -> Option<(u64, String)> {
     let text = std::fs::read_to_string(path).ok()?;
     let v: Value = serde_json::from_str(&text).ok()?;
-    Some((
-        v.get("seq")?.as_u64()?,
-        v.get("hash")?.as_str()?.to_string(),
-    ))
+    Some((v.get("seq")?.as_u64()?, v.get("hash")?.as_str()?.to_string()))
 }
 
 /// Finds the last intact record. A torn tail (bytes after the last newline) is closed with a
 /// newline and answered with a `recovery` record; it is never removed.
 fn read_tip(file: &mut File, path: &Path) -> Result<Option<Tip>> {
-    let len = file
-        .metadata()
-        .map_err(|e| Error::io("cannot stat audit log", path, e))?
-        .len();
+    let len = file.metadata().map_err(|e| Error::io("cannot stat audit log", path, e))?.len();
     if len == 0 {
         return Ok(None);
     }
@@ -178,15 +147,10 @@ fn read_tip(file: &mut File, path: &Path) -> Result<Option<Tip>> {
     loop {
         let start = len.saturating_sub(window);
         let mut buf = Vec::new();
-        file.seek(SeekFrom::Start(start))
-            .map_err(|e| Error::io("cannot read audit log", path, e))?;
-        file.read_to_end(&mut buf)
-            .map_err(|e| Error::io("cannot read audit log", path, e))?;
+        file.seek(SeekFrom::Start(start)).map_err(|e| Error::io("cannot read audit log", path, e))?;
+        file.read_to_end(&mut buf).map_err(|e| Error::io("cannot read audit log", path, e))?;
         let (body, torn): (&[u8], &[u8]) = match buf.iter().rposition(|&b| b == b'\n') {
-            Some(i) => (
-                buf.get(..i).unwrap_or_default(),
-                buf.get(i + 1..).unwrap_or_default(),
-            ),
+            Some(i) => (buf.get(..i).unwrap_or_default(), buf.get(i + 1..).unwrap_or_default()),
             None if start > 0 => {
                 window = window.saturating_mul(4);
                 continue;
@@ -218,11 +182,9 @@ fn read_tip(file: &mut File, path: &Path) -> Result<Option<Tip>> {
 }
 
 fn rescan_tip(file: &mut File, path: &Path) -> Result<Option<Tip>> {
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| Error::io("cannot read audit log", path, e))?;
+    file.seek(SeekFrom::Start(0)).map_err(|e| Error::io("cannot read audit log", path, e))?;
     let mut all = Vec::new();
-    file.read_to_end(&mut all)
-        .map_err(|e| Error::io("cannot read audit log", path, e))?;
+    file.read_to_end(&mut all).map_err(|e| Error::io("cannot read audit log", path, e))?;
     let mut lines: Vec<&[u8]> = all.split(|&b| b == b'\n').collect();
     let torn = lines.pop().filter(|t| !t.is_empty()).map(<[u8]>::to_vec);
     let last_good = lines.iter().rev().find_map(|l| parse_record(l));
@@ -239,28 +201,12 @@ fn rescan_tip(file: &mut File, path: &Path) -> Result<Option<Tip>> {
     let Some(tip) = tip else { return Ok(None) };
     // Answer the damage on the record: the verifier names the bad line, the chain goes on.
     let mut m = Map::new();
-    m.insert(
-        "detail".into(),
-        json!("a line near the end of the log is not a valid record (edited or garbage)"),
-    );
-    Ok(Some(write_record(
-        file,
-        path,
-        tip.seq + 1,
-        &tip.hash,
-        "tamper",
-        m,
-    )?))
+    m.insert("detail".into(), json!("a line near the end of the log is not a valid record (edited or garbage)"));
+    Ok(Some(write_record(file, path, tip.seq + 1, &tip.hash, "tamper", m)?))
 }
 
-fn recover_torn(
-    file: &mut File,
-    path: &Path,
-    tip: Option<Tip>,
-    torn: Vec<u8>,
-) -> Result<Option<Tip>> {
-    file.write_all(b"\n")
-        .map_err(|e| Error::io("cannot append to audit log", path, e))?;
+fn recover_torn(file: &mut File, path: &Path, tip: Option<Tip>, torn: Vec<u8>) -> Result<Option<Tip>> {
+    file.write_all(b"\n").map_err(|e| Error::io("cannot append to audit log", path, e))?;
     // A record that was fully written but lost its newline is complete: keep it as the tip.
     if let Some((seq, hash)) = parse_record(&torn)
         && tip.as_ref().is_none_or(|t| seq == t.seq + 1)
@@ -276,14 +222,7 @@ fn recover_torn(
     let mut m = Map::new();
     m.insert("torn_bytes".into(), json!(torn.len()));
     m.insert("torn_sha256".into(), json!(sha256_hex(&torn)));
-    Ok(Some(write_record(
-        file,
-        path,
-        tip.seq + 1,
-        &tip.hash,
-        "recovery",
-        m,
-    )?))
+    Ok(Some(write_record(file, path, tip.seq + 1, &tip.hash, "recovery", m)?))
 }
 
 /// Parses one line into (seq, hash) if it is a record whose hash matches its content.
@@ -309,11 +248,7 @@ pub struct Verified {
 pub fn verify(paths: &Paths) -> Result<Verified> {
     let log = paths.audit_log();
     if !log.exists() {
-        return Ok(Verified {
-            records: 0,
-            notes: vec!["no audit log yet".into()],
-            receipts: Vec::new(),
-        });
+        return Ok(Verified { records: 0, notes: vec!["no audit log yet".into()], receipts: Vec::new() });
     }
     let _lock = Lock::shared(&paths.audit_lock())?;
     let bytes = std::fs::read(&log).map_err(|e| Error::io("cannot read audit log", &log, e))?;
@@ -367,15 +302,11 @@ pub fn verify_bytes(bytes: &[u8], head: Option<(u64, &str)>) -> Result<Verified>
         let kind = rec.get("kind").and_then(Value::as_str).unwrap_or("");
         let rprev = rec.get("prev").and_then(Value::as_str).unwrap_or("");
         if let Some((torn_line, torn)) = pending_torn.take() {
-            let matches = kind == "recovery"
-                && rec.get("torn_sha256").and_then(Value::as_str)
-                    == Some(sha256_hex(torn).as_str());
+            let matches = kind == "recovery" && rec.get("torn_sha256").and_then(Value::as_str) == Some(sha256_hex(torn).as_str());
             if !matches {
                 return Err(bad(torn_line, "not a record (garbage or an inserted line)"));
             }
-            notes.push(format!(
-                "line {torn_line}: torn line from an interrupted write, recovered at line {line_no}"
-            ));
+            notes.push(format!("line {torn_line}: torn line from an interrupted write, recovered at line {line_no}"));
         }
         let Some(seq) = seq else {
             return Err(bad(line_no, "record has no seq (inserted or forged line)"));
@@ -384,36 +315,20 @@ pub fn verify_bytes(bytes: &[u8], head: Option<(u64, &str)>) -> Result<Verified>
             if seq > expected_seq {
                 return Err(bad(
                     line_no,
-                    format!(
-                        "deleted: seq jumps from {} to {seq}, {} record(s) missing",
-                        expected_seq.wrapping_sub(1),
-                        seq - expected_seq
-                    ),
+                    format!("deleted: seq jumps from {} to {seq}, {} record(s) missing", expected_seq.wrapping_sub(1), seq - expected_seq),
                 ));
             }
-            return Err(bad(
-                line_no,
-                format!("reordered or duplicated: seq {seq} where {expected_seq} was expected"),
-            ));
+            return Err(bad(line_no, format!("reordered or duplicated: seq {seq} where {expected_seq} was expected")));
         }
         if rprev != prev {
-            return Err(bad(
-                line_no,
-                "inserted or forged: prev does not match the previous record's hash",
-            ));
+            return Err(bad(line_no, "inserted or forged: prev does not match the previous record's hash"));
         }
         if seq == 0 && kind != "genesis" {
             return Err(bad(line_no, "the first record is not a genesis record"));
         }
         if kind == "tamper" {
-            let detail = rec
-                .get("detail")
-                .and_then(Value::as_str)
-                .unwrap_or("tampering detected");
-            return Err(bad(
-                line_no,
-                format!("guard recorded tampering when it appended: {detail}"),
-            ));
+            let detail = rec.get("detail").and_then(Value::as_str).unwrap_or("tampering detected");
+            return Err(bad(line_no, format!("guard recorded tampering when it appended: {detail}")));
         }
         prev = stored.to_string();
         hashes.push(prev.clone());
@@ -439,34 +354,21 @@ pub fn verify_bytes(bytes: &[u8], head: Option<(u64, &str)>) -> Result<Verified>
                 ));
             }
             None if hseq > 0 || !hhash.is_empty() => {
-                return Err(bad(
-                    1,
-                    format!("deleted: audit.head says seq {hseq} but the log is empty"),
-                ));
+                return Err(bad(1, format!("deleted: audit.head says seq {hseq} but the log is empty")));
             }
             _ => {}
         }
         let at = usize::try_from(hseq).ok().and_then(|i| hashes.get(i));
         if at.map(String::as_str) != Some(hhash) {
-            return Err(bad(
-                hseq + 1,
-                "head mismatch: audit.head does not match this record (last line replaced?)",
-            ));
+            return Err(bad(hseq + 1, "head mismatch: audit.head does not match this record (last line replaced?)"));
         }
         if let Some(last) = last.filter(|&l| l > hseq) {
-            notes.push(format!(
-                "audit.head is {} record(s) behind (a crash between append and head update)",
-                last - hseq
-            ));
+            notes.push(format!("audit.head is {} record(s) behind (a crash between append and head update)", last - hseq));
         }
     } else if records > 0 {
         notes.push("no audit.head anchor: deletion of the last lines cannot be detected".into());
     }
-    Ok(Verified {
-        records,
-        notes,
-        receipts,
-    })
+    Ok(Verified { records, notes, receipts })
 }
 
 /// The last `n` records, oldest first.
@@ -477,19 +379,13 @@ pub fn tail(paths: &Paths, n: usize) -> Result<Vec<Value>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(Error::io("cannot read audit log", &log, e)),
     };
-    let lines: Vec<&[u8]> = text
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .collect();
+    let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
     let start = lines.len().saturating_sub(n);
     Ok(lines
         .get(start..)
         .unwrap_or_default()
         .iter()
-        .map(|l| {
-            serde_json::from_slice(l)
-                .unwrap_or_else(|_| json!({"unparseable": String::from_utf8_lossy(l)}))
-        })
+        .map(|l| serde_json::from_slice(l).unwrap_or_else(|_| json!({"unparseable": String::from_utf8_lossy(l)})))
         .collect())
 }
 
@@ -499,10 +395,7 @@ mod tests {
 
     fn paths() -> (tempfile::TempDir, Paths) {
         let d = tempfile::tempdir().unwrap_or_else(|e| unreachable!("{e}"));
-        let p = Paths {
-            home: d.path().join("home"),
-            policy: None,
-        };
+        let p = Paths { home: d.path().join("home"), policy: None };
         (d, p)
     }
 
@@ -522,10 +415,7 @@ mod tests {
     fn torn_tail_is_recovered_with_a_record() {
         let (_d, p) = paths();
         assert!(append(&p, "test", Map::new()).is_ok());
-        let mut f = OpenOptions::new()
-            .append(true)
-            .open(p.audit_log())
-            .unwrap_or_else(|e| unreachable!("{e}"));
+        let mut f = OpenOptions::new().append(true).open(p.audit_log()).unwrap_or_else(|e| unreachable!("{e}"));
         let _ = f.write_all(b"{\"seq\":2,\"kind\":\"te");
         assert!(verify(&p).is_err());
         assert!(append(&p, "test", Map::new()).is_ok());

@@ -56,10 +56,7 @@ impl Default for Verdict {
 
 impl Verdict {
     pub fn allow() -> Self {
-        Verdict {
-            decision: Decision::Allow,
-            reasons: Vec::new(),
-        }
+        Verdict { decision: Decision::Allow, reasons: Vec::new() }
     }
 
     pub fn single(decision: Decision, rule: &str, message: impl Into<String>) -> Self {
@@ -71,20 +68,12 @@ impl Verdict {
     /// Adds a reason; the verdict's decision becomes the most severe seen so far.
     pub fn add(&mut self, decision: Decision, rule: &str, message: impl Into<String>) {
         let message = message.into();
-        if self
-            .reasons
-            .iter()
-            .any(|r| r.rule == rule && r.message == message)
-        {
+        if self.reasons.iter().any(|r| r.rule == rule && r.message == message) {
             self.decision = self.decision.max(decision);
             return;
         }
         self.decision = self.decision.max(decision);
-        self.reasons.push(Reason {
-            rule: rule.to_string(),
-            message,
-            decision: Some(decision),
-        });
+        self.reasons.push(Reason { rule: rule.to_string(), message, decision: Some(decision) });
     }
 
     /// Combines two verdicts: `max` of decisions, union of reasons.
@@ -98,9 +87,7 @@ impl Verdict {
 
     /// The reasons that carry the verdict's own decision (the ones worth showing first).
     pub fn deciding_reasons(&self) -> impl Iterator<Item = &Reason> {
-        self.reasons
-            .iter()
-            .filter(move |r| r.decision.unwrap_or(self.decision) == self.decision)
+        self.reasons.iter().filter(move |r| r.decision.unwrap_or(self.decision) == self.decision)
     }
 
     /// The first deciding reason, for one-line messages.

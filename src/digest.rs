@@ -21,8 +21,7 @@ pub fn hex(bytes: &[u8]) -> String {
 /// `n` random bytes from the operating system, as hex.
 pub fn random_hex(n: usize) -> crate::error::Result<String> {
     let mut buf = vec![0u8; n];
-    getrandom::fill(&mut buf)
-        .map_err(|e| crate::error::Error::Internal(format!("no randomness from the OS: {e}")))?;
+    getrandom::fill(&mut buf).map_err(|e| crate::error::Error::Internal(format!("no randomness from the OS: {e}")))?;
     Ok(hex(&buf))
 }
 
@@ -30,9 +29,6 @@ pub fn random_hex(n: usize) -> crate::error::Result<String> {
 mod tests {
     #[test]
     fn sha256_of_empty_is_the_known_value() {
-        assert_eq!(
-            super::sha256_hex(b""),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
+        assert_eq!(super::sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     }
 }

@@ -57,11 +57,7 @@ impl Error {
     }
 
     pub fn io(context: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            context,
-            path: path.into(),
-            source,
-        }
+        Error::Io { context, path: path.into(), source }
     }
 }
 

@@ -32,14 +32,9 @@ pub fn is_guard_or_shim(path: &Path, guard_exe: Option<&Path>) -> bool {
         }
     }
     let mut head = [0u8; 512];
-    let n = std::fs::File::open(&canon)
-        .and_then(|mut f| f.read(&mut head))
-        .unwrap_or(0);
+    let n = std::fs::File::open(&canon).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
     let head = head.get(..n).unwrap_or_default();
-    head.starts_with(b"#!")
-        && head
-            .windows(SHIM_MARKER.len())
-            .any(|w| w == SHIM_MARKER.as_bytes())
+    head.starts_with(b"#!") && head.windows(SHIM_MARKER.len()).any(|w| w == SHIM_MARKER.as_bytes())
 }
 
 fn is_executable(p: &Path) -> bool {
@@ -56,9 +51,7 @@ pub fn find_real(
     path_var: Option<OsString>,
     guard_exe: Option<&Path>,
 ) -> Result<PathBuf> {
-    let explicit = configured
-        .map(Path::to_path_buf)
-        .or_else(|| override_var.filter(|v| !v.is_empty()).map(PathBuf::from));
+    let explicit = configured.map(Path::to_path_buf).or_else(|| override_var.filter(|v| !v.is_empty()).map(PathBuf::from));
     if let Some(p) = explicit {
         if is_guard_or_shim(&p, guard_exe) {
             return Err(Error::Blocked(format!(
@@ -67,10 +60,7 @@ pub fn find_real(
             )));
         }
         if !is_executable(&p) {
-            return Err(Error::Config(format!(
-                "guard: the configured {name} ({}) is not an executable file",
-                p.display()
-            )));
+            return Err(Error::Config(format!("guard: the configured {name} ({}) is not an executable file", p.display())));
         }
         return Ok(p);
     }
@@ -96,13 +86,32 @@ pub struct Outcome {
     pub signal: Option<i32>,
 }
 
-/// Runs `program` with `args` in `cwd`, inheriting stdio and environment, relaying signals.
-pub fn run(
-    authorized: &crate::gate::Authorized<'_>,
+/// Runs the request's own argv with `program`, in `cwd`, inheriting stdio and environment.
+pub fn run(authorized: &crate::gate::Authorized<'_>, program: &Path, cwd: Option<&Path>) -> Result<Outcome> {
+    run_inner(program, &authorized.request.argv, cwd, None)
+}
+
+/// Runs `program` with `args` that guard derived from an authorized request (e.g. terraform
+/// with guard's own `-out` file).
+pub fn run_args(_authorized: &crate::gate::Authorized<'_>, program: &Path, args: &[String], cwd: Option<&Path>) -> Result<Outcome> {
+    run_inner(program, args, cwd, None)
+}
+
+/// Like [`run_args`], with the child's stderr read line by line and handed to `tap` (which
+/// passes it on), so guard can notice what terraform says.
+pub fn run_args_with_stderr(
+    _authorized: &crate::gate::Authorized<'_>,
     program: &Path,
+    args: &[String],
     cwd: Option<&Path>,
+    tap: impl FnMut(&[u8]) + Send + 'static,
 ) -> Result<Outcome> {
-    let args = &authorized.request.argv;
+    run_inner(program, args, cwd, Some(Box::new(tap)))
+}
+
+type Tap = Box<dyn FnMut(&[u8]) + Send>;
+
+fn run_inner(program: &Path, args: &[String], cwd: Option<&Path>, tap: Option<Tap>) -> Result<Outcome> {
     let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         .map_err(|e| Error::Internal(format!("cannot install signal handlers: {e}")))?;
     let handle = signals.handle();
@@ -110,26 +119,26 @@ pub fn run(
     if let Some(d) = cwd {
         expr = expr.dir(d);
     }
-    let child = expr
-        .start()
-        .map_err(|e| Error::io("cannot start", program, e))?;
+    let mut tap_thread = None;
+    if let Some(mut tap) = tap {
+        let (reader, writer) = std::io::pipe().map_err(|e| Error::Internal(format!("cannot make a pipe: {e}")))?;
+        expr = expr.stderr_file(writer);
+        tap_thread = Some(std::thread::spawn(move || crate::plans::for_each_line(reader, |l| tap(l))));
+    }
+    let child = expr.start().map_err(|e| Error::io("cannot start", program, e))?;
+    // duct holds the pipe's write end only in the child now; drop ours by dropping `expr`.
+    drop(expr);
     let pids = child.pids();
     let relay = std::thread::spawn(move || {
         for origin in signals.forever() {
             // A terminal's Ctrl-C reached the child already (same process group).
-            let sent_by_process = matches!(
-                origin.cause,
-                Cause::Sent(Sent::User | Sent::TKill | Sent::Queue)
-            );
+            let sent_by_process = matches!(origin.cause, Cause::Sent(Sent::User | Sent::TKill | Sent::Queue));
             if !sent_by_process {
                 continue;
             }
             let sig = rustix::process::Signal::from_named_raw(origin.signal);
             for &pid in &pids {
-                if let (Some(p), Some(s)) = (
-                    rustix::process::Pid::from_raw(i32::try_from(pid).unwrap_or(0)),
-                    sig,
-                ) {
+                if let (Some(p), Some(s)) = (rustix::process::Pid::from_raw(i32::try_from(pid).unwrap_or(0)), sig) {
                     let _ = rustix::process::kill_process(p, s);
                 }
             }
@@ -138,19 +147,13 @@ pub fn run(
     let result = child.wait().map(|o| o.status);
     handle.close();
     let _ = relay.join();
+    if let Some(t) = tap_thread {
+        let _ = t.join();
+    }
     let status = result.map_err(|e| Error::io("cannot wait for", program, e))?;
     Ok(match (status.code(), status.signal()) {
-        (Some(c), _) => Outcome {
-            code: u8::try_from(c & 0xff).unwrap_or(1),
-            signal: None,
-        },
-        (None, Some(s)) => Outcome {
-            code: u8::try_from(128 + (s & 0x7f)).unwrap_or(255),
-            signal: Some(s),
-        },
-        (None, None) => Outcome {
-            code: 1,
-            signal: None,
-        },
+        (Some(c), _) => Outcome { code: u8::try_from(c & 0xff).unwrap_or(1), signal: None },
+        (None, Some(s)) => Outcome { code: u8::try_from(128 + (s & 0x7f)).unwrap_or(255), signal: Some(s) },
+        (None, None) => Outcome { code: 1, signal: None },
     })
 }

@@ -20,12 +20,7 @@ pub fn decision_json(tool: ToolName, v: &Verdict) -> Value {
 }
 
 fn explain_one(policy: &Policy, ctx: &Context, tool: ToolName, argv: Vec<String>) -> Verdict {
-    let req = Request {
-        tool,
-        argv,
-        cwd: ctx.cwd.clone(),
-        target_env: Default::default(),
-    };
+    let req = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: Default::default() };
     crate::classify::classify(&req, policy, ctx)
 }
 
@@ -34,25 +29,35 @@ pub fn run(paths: &Paths, args: ExplainArgs) -> Result<u8> {
     if args.jsonl {
         return jsonl(paths, &policy);
     }
+    let json_out = args.json;
     let (tool, argv) = match args.tool {
-        None => return Err(Error::Usage("guard: explain needs `shell '<line>'`, `kubectl <args…>`, `terraform <args…>` or --jsonl".into())),
+        None => {
+            return Err(Error::Usage("guard: explain needs `shell '<line>'`, `kubectl <args…>`, `terraform <args…>` or --jsonl".into()));
+        }
         Some(ExplainTool::Shell { line }) => (ToolName::Shell, vec!["-c".to_string(), line]),
         Some(ExplainTool::Kubectl(a)) => (ToolName::Kubectl, crate::utf8_args_pub(a.args)?),
         Some(ExplainTool::Terraform(a)) => (ToolName::Terraform, crate::utf8_args_pub(a.args)?),
     };
     let ctx = crate::context(paths, tool, &argv)?;
+    let watchdog = crate::Watchdog::start(crate::CLASSIFY_DEADLINE, move || {
+        println!(
+            "{}",
+            if json_out {
+                r#"{"decision":"escalate","reasons":[{"message":"too long to analyse","rule":"shell.too-complex"}],"tool":"shell"}"#
+            } else {
+                "escalate\n  shell.too-complex [escalate]: too long to analyse"
+            }
+        );
+        0
+    });
     let v = explain_one(&policy, &ctx, tool, argv);
-    let out = if args.json {
+    drop(watchdog);
+    let out = if json_out {
         decision_json(tool, &v).to_string()
     } else {
         let mut s = v.decision.as_str().to_string();
         for r in &v.reasons {
-            s.push_str(&format!(
-                "\n  {} [{}]: {}",
-                r.rule,
-                r.decision.map_or("", |d| d.as_str()),
-                r.message
-            ));
+            s.push_str(&format!("\n  {} [{}]: {}", r.rule, r.decision.map_or("", |d| d.as_str()), r.message));
         }
         s
     };
@@ -71,9 +76,7 @@ fn jsonl(paths: &Paths, policy: &Policy) -> Result<u8> {
     let mut input = stdin.lock();
     loop {
         line.clear();
-        let n = input
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::io("cannot read", "<stdin>", e))?;
+        let n = input.read_until(b'\n', &mut line).map_err(|e| Error::io("cannot read", "<stdin>", e))?;
         if n == 0 {
             break;
         }
@@ -81,24 +84,11 @@ fn jsonl(paths: &Paths, policy: &Policy) -> Result<u8> {
         let text = text.trim_end_matches(['\n', '\r']);
         let answer = match parse_request(text) {
             Ok((tool, argv)) => {
-                let needs_kube =
-                    tool == ToolName::Kubectl || argv.iter().any(|a| a.contains("kubectl"));
-                let slot = if needs_kube {
-                    &mut with_kube
-                } else {
-                    &mut plain
-                };
+                let needs_kube = tool == ToolName::Kubectl || argv.iter().any(|a| a.contains("kubectl"));
+                let slot = if needs_kube { &mut with_kube } else { &mut plain };
                 let ctx = match slot {
                     Some(c) => c,
-                    None => slot.insert(crate::context(
-                        paths,
-                        if needs_kube {
-                            ToolName::Kubectl
-                        } else {
-                            ToolName::Terraform
-                        },
-                        &[],
-                    )?),
+                    None => slot.insert(crate::context(paths, if needs_kube { ToolName::Kubectl } else { ToolName::Terraform }, &[])?),
                 };
                 decision_json(tool, &explain_one(policy, ctx, tool, argv))
             }
@@ -109,8 +99,7 @@ fn jsonl(paths: &Paths, policy: &Policy) -> Result<u8> {
         };
         writeln!(out, "{answer}").map_err(|e| Error::io("cannot write", "<stdout>", e))?;
     }
-    out.flush()
-        .map_err(|e| Error::io("cannot write", "<stdout>", e))?;
+    out.flush().map_err(|e| Error::io("cannot write", "<stdout>", e))?;
     Ok(if bad { 65 } else { 0 })
 }
 
@@ -125,23 +114,13 @@ pub fn parse_request(text: &str) -> std::result::Result<(ToolName, Vec<String>),
         None => return Err("missing \"tool\"".into()),
     };
     if tool == ToolName::Shell {
-        let line = obj
-            .get("line")
-            .and_then(Value::as_str)
-            .ok_or("a shell request needs \"line\" (a string)")?;
+        let line = obj.get("line").and_then(Value::as_str).ok_or("a shell request needs \"line\" (a string)")?;
         return Ok((tool, vec!["-c".into(), line.to_string()]));
     }
-    let args = obj
-        .get("args")
-        .and_then(Value::as_array)
-        .ok_or("a kubectl/terraform request needs \"args\" (an array of strings)")?;
+    let args = obj.get("args").and_then(Value::as_array).ok_or("a kubectl/terraform request needs \"args\" (an array of strings)")?;
     let argv = args
         .iter()
-        .map(|a| {
-            a.as_str()
-                .map(str::to_string)
-                .ok_or("\"args\" must hold only strings")
-        })
+        .map(|a| a.as_str().map(str::to_string).ok_or("\"args\" must hold only strings"))
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok((tool, argv))
 }

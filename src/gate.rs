@@ -23,33 +23,15 @@ struct Sealed;
 /// The one place where "may this run?" is answered.
 /// An escalated request runs only with a [`Proof`] (a consumed approval or a lease use) for its
 /// exact digest; a block never runs.
-pub fn gate<'a>(
-    request: &'a Request,
-    verdict: &Verdict,
-    proof: Option<&Proof>,
-) -> Result<Authorized<'a>> {
+pub fn gate<'a>(request: &'a Request, verdict: &Verdict, proof: Option<&Proof>) -> Result<Authorized<'a>> {
     let shown = display_command(request);
-    let headline = verdict
-        .headline()
-        .map(|r| format!("{}: {}", r.rule, r.message))
-        .unwrap_or_default();
+    let headline = verdict.headline().map(|r| format!("{}: {}", r.rule, r.message)).unwrap_or_default();
     match verdict.decision {
-        Decision::Allow => Ok(Authorized {
-            request,
-            _sealed: Sealed,
-        }),
-        Decision::Escalate if proof.is_some_and(|p| p.digest == request.digest()) => {
-            Ok(Authorized {
-                request,
-                _sealed: Sealed,
-            })
+        Decision::Allow => Ok(Authorized { request, _sealed: Sealed }),
+        Decision::Escalate if proof.is_some_and(|p| p.digest == request.digest()) => Ok(Authorized { request, _sealed: Sealed }),
+        Decision::Block => {
+            Err(Error::Blocked(format!("guard: blocked `{shown}` ({headline}); nothing ran. {}", next_step_for_block(verdict))))
         }
-        Decision::Block => Err(Error::Blocked(format!(
-            "guard: blocked `{shown}` ({headline}); nothing ran. {}",
-            next_step_for_block(verdict)
-        ))),
-        Decision::Escalate => Err(Error::NeedsApproval(format!(
-            "guard: `{shown}` needs a human approval ({headline}); nothing ran"
-        ))),
+        Decision::Escalate => Err(Error::NeedsApproval(format!("guard: `{shown}` needs a human approval ({headline}); nothing ran"))),
     }
 }

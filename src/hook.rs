@@ -34,20 +34,14 @@ pub fn claude(paths: &Paths, unattended: bool) -> Result<u8> {
     let mut rec = Map::new();
     rec.insert("tool_name".into(), json!(answer.tool_name));
     rec.insert("answer".into(), json!(answer.decision));
-    rec.insert(
-        "reason".into(),
-        json!(crate::redact::redact(&answer.reason)),
-    );
+    rec.insert("reason".into(), json!(crate::redact::redact(&answer.reason)));
     if let Some(v) = &answer.verdict {
         rec.insert("reasons".into(), crate::reasons_json(v));
     }
     let logged = crate::audit::append(paths, "hook", rec);
     let (decision, reason) = match logged {
         Ok(_) => (answer.decision, answer.reason),
-        Err(e) => (
-            "deny",
-            format!("guard: cannot write the audit log ({e}); refusing"),
-        ),
+        Err(e) => ("deny", format!("guard: cannot write the audit log ({e}); refusing")),
     };
     let out = json!({
         "hookSpecificOutput": {
@@ -64,37 +58,23 @@ pub fn claude(paths: &Paths, unattended: bool) -> Result<u8> {
 }
 
 fn deny(tool: &str, reason: String) -> Answer {
-    Answer {
-        decision: "deny",
-        reason,
-        tool_name: tool.to_string(),
-        verdict: None,
-    }
+    Answer { decision: "deny", reason, tool_name: tool.to_string(), verdict: None }
 }
 
 fn decide(paths: &Paths, input: &str, unattended: bool) -> Option<Answer> {
     let v: Value = match serde_json::from_str(input) {
         Ok(v) => v,
         Err(e) => {
-            return Some(deny(
-                "?",
-                format!("guard: the hook input is not JSON ({e}); refusing"),
-            ));
+            return Some(deny("?", format!("guard: the hook input is not JSON ({e}); refusing")));
         }
     };
     let Some(tool) = v.get("tool_name").and_then(Value::as_str) else {
-        return Some(deny(
-            "?",
-            "guard: the hook input has no tool_name; refusing".into(),
-        ));
+        return Some(deny("?", "guard: the hook input has no tool_name; refusing".into()));
     };
     let input = v.get("tool_input");
     if tool == "Bash" {
         let Some(cmd) = input.and_then(|i| i.get("command")).and_then(Value::as_str) else {
-            return Some(deny(
-                tool,
-                "guard: a Bash call without a command string; refusing".into(),
-            ));
+            return Some(deny(tool, "guard: a Bash call without a command string; refusing".into()));
         };
         return Some(match bash(paths, cmd, unattended) {
             Ok(a) => a,
@@ -102,19 +82,9 @@ fn decide(paths: &Paths, input: &str, unattended: bool) -> Option<Answer> {
         });
     }
     if WRITE_TOOLS.contains(&tool) {
-        let key = if tool == "NotebookEdit" {
-            "notebook_path"
-        } else {
-            "file_path"
-        };
-        let Some(path) = input
-            .and_then(|i| i.get(key).or_else(|| i.get("file_path")))
-            .and_then(Value::as_str)
-        else {
-            return Some(deny(
-                tool,
-                format!("guard: a {tool} call without {key}; refusing"),
-            ));
+        let key = if tool == "NotebookEdit" { "notebook_path" } else { "file_path" };
+        let Some(path) = input.and_then(|i| i.get(key).or_else(|| i.get("file_path"))).and_then(Value::as_str) else {
+            return Some(deny(tool, format!("guard: a {tool} call without {key}; refusing")));
         };
         return Some(match write_target(paths, path) {
             Ok(None) => return None,
@@ -129,28 +99,24 @@ fn bash(paths: &Paths, cmd: &str, unattended: bool) -> Result<Answer> {
     let policy = crate::policy::load(paths.policy.as_deref())?;
     let argv = vec!["-c".to_string(), cmd.to_string()];
     let ctx = crate::context(paths, ToolName::Shell, &argv)?;
+    let watchdog = crate::Watchdog::start(crate::CLASSIFY_DEADLINE, || {
+        let deny = json!({"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny", "permissionDecisionReason": "guard: the command took too long to analyse (shell.too-complex); refused"}});
+        println!("{deny}");
+        0
+    });
     let v = crate::tools::shell::classify_line(cmd, &policy, &ctx);
-    let headline = v
-        .headline()
-        .map(|r| format!("{}: {}", r.rule, r.message))
-        .unwrap_or_default();
+    drop(watchdog);
+    let headline = v.headline().map(|r| format!("{}: {}", r.rule, r.message)).unwrap_or_default();
     let (decision, reason) = match v.decision {
         Decision::Allow => ("allow", "guard: allowed".to_string()),
         Decision::Escalate if unattended => (
             "deny",
-            format!(
-                "guard: needs a human approval ({headline}); approvals (`guard approve`) are not built yet, so ask a human to run it"
-            ),
+            format!("guard: needs a human approval ({headline}); approvals (`guard approve`) are not built yet, so ask a human to run it"),
         ),
         Decision::Escalate => ("ask", format!("guard: needs a human decision ({headline})")),
         Decision::Block => ("deny", format!("guard: blocked ({headline})")),
     };
-    Ok(Answer {
-        decision,
-        reason,
-        tool_name: "Bash".into(),
-        verdict: Some(v),
-    })
+    Ok(Answer { decision, reason, tool_name: "Bash".into(), verdict: Some(v) })
 }
 
 fn write_target(paths: &Paths, path: &str) -> Result<Option<String>> {
@@ -158,17 +124,9 @@ fn write_target(paths: &Paths, path: &str) -> Result<Option<String>> {
     let arg = crate::tools::shell::Arg::Lit(path.to_string());
     let p = crate::state::absolute(std::path::Path::new(path));
     let canon = std::fs::canonicalize(&p).ok();
-    let hit = ctx
-        .guarded
-        .iter()
-        .find(|g| p.starts_with(g) || canon.as_ref().is_some_and(|c| c.starts_with(g)));
+    let hit = ctx.guarded.iter().find(|g| p.starts_with(g) || canon.as_ref().is_some_and(|c| c.starts_with(g)));
     let _ = arg;
-    Ok(hit.map(|g| {
-        format!(
-            "guard: writing {path} is refused: it is guard's own file ({}) (shell.guard-self)",
-            g.display()
-        )
-    }))
+    Ok(hit.map(|g| format!("guard: writing {path} is refused: it is guard's own file ({}) (shell.guard-self)", g.display())))
 }
 
 impl From<Error> for Answer {

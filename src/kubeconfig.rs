@@ -31,21 +31,13 @@ struct ContextBody {
 }
 
 /// The kubeconfig files in force: `--kubeconfig`, else `$KUBECONFIG` (a list), else `~/.kube/config`.
-pub fn files(
-    flag: Option<&str>,
-    env_kubeconfig: Option<&str>,
-    home: Option<&Path>,
-) -> Vec<PathBuf> {
+pub fn files(flag: Option<&str>, env_kubeconfig: Option<&str>, home: Option<&Path>) -> Vec<PathBuf> {
     if let Some(f) = flag {
         return vec![PathBuf::from(f)];
     }
     match env_kubeconfig.filter(|s| !s.is_empty()) {
-        Some(list) => std::env::split_paths(list)
-            .filter(|p| !p.as_os_str().is_empty())
-            .collect(),
-        None => home
-            .map(|h| vec![h.join(".kube/config")])
-            .unwrap_or_default(),
+        Some(list) => std::env::split_paths(list).filter(|p| !p.as_os_str().is_empty()).collect(),
+        None => home.map(|h| vec![h.join(".kube/config")]).unwrap_or_default(),
     }
 }
 
@@ -62,8 +54,7 @@ pub fn facts(files: &[PathBuf], context_flag: Option<&str>) -> Result<KubeFacts,
         if text.trim().is_empty() {
             continue;
         }
-        let cfg: KubeConfig = serde_saphyr::from_str(&text)
-            .map_err(|e| format!("cannot parse kubeconfig {}: {e}", f.display()))?;
+        let cfg: KubeConfig = serde_saphyr::from_str(&text).map_err(|e| format!("cannot parse kubeconfig {}: {e}", f.display()))?;
         // kubectl's merge: the first file to set a value wins.
         if current.is_none() {
             current = cfg.current_context.filter(|c| !c.is_empty());
@@ -75,17 +66,10 @@ pub fn facts(files: &[PathBuf], context_flag: Option<&str>) -> Result<KubeFacts,
         }
     }
     let name = context_flag.map(str::to_string).or(current);
-    let body = name
-        .as_ref()
-        .and_then(|n| contexts.iter().find(|c| &c.name == n))
-        .and_then(|c| c.context.clone())
-        .unwrap_or_default();
+    let body = name.as_ref().and_then(|n| contexts.iter().find(|c| &c.name == n)).and_then(|c| c.context.clone()).unwrap_or_default();
     Ok(KubeFacts {
         context: name,
         cluster: body.cluster,
-        namespace: body
-            .namespace
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| "default".to_string()),
+        namespace: body.namespace.filter(|n| !n.is_empty()).unwrap_or_else(|| "default".to_string()),
     })
 }

@@ -21,6 +21,7 @@ pub mod explain;
 pub mod gate;
 pub mod hook;
 pub mod kubeconfig;
+pub mod plans;
 pub mod policy;
 pub mod redact;
 pub mod request;
@@ -69,21 +70,13 @@ fn fast_path(argv: &[OsString]) -> Option<Command> {
         "terraform" => Some(Command::Terraform(cli::ToolArgs { args: rest() })),
         "kubectl" => Some(Command::Kubectl(cli::ToolArgs { args: rest() })),
         "explain" => {
-            let (json, i) = if word(2) == Some("--json") {
-                (true, 3)
-            } else {
-                (false, 2)
-            };
+            let (json, i) = if word(2) == Some("--json") { (true, 3) } else { (false, 2) };
             match (word(i), word(i + 1), argv.len()) {
-                (Some("shell"), Some(line), n) if n == i + 2 && !line.starts_with('-') => {
-                    Some(Command::Explain(cli::ExplainArgs {
-                        json,
-                        jsonl: false,
-                        tool: Some(cli::ExplainTool::Shell {
-                            line: line.to_string(),
-                        }),
-                    }))
-                }
+                (Some("shell"), Some(line), n) if n == i + 2 && !line.starts_with('-') => Some(Command::Explain(cli::ExplainArgs {
+                    json,
+                    jsonl: false,
+                    tool: Some(cli::ExplainTool::Shell { line: line.to_string() }),
+                })),
                 _ => None,
             }
         }
@@ -102,9 +95,7 @@ fn run(argv: Vec<OsString>) -> Result<u8> {
         Err(e) => {
             use clap::error::ErrorKind;
             return match e.kind() {
-                ErrorKind::DisplayHelp
-                | ErrorKind::DisplayVersion
-                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
                     if e.kind() != ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
                 {
                     print!("{e}");
@@ -112,22 +103,14 @@ fn run(argv: Vec<OsString>) -> Result<u8> {
                 }
                 _ => {
                     let text = e.to_string();
-                    let first = text
-                        .lines()
-                        .next()
-                        .unwrap_or("bad arguments")
-                        .trim_start_matches("error: ");
+                    let first = text.lines().next().unwrap_or("bad arguments").trim_start_matches("error: ");
                     Err(Error::Usage(format!("guard: {first} (see `guard --help`)")))
                 }
             };
         }
     };
     let getenv = |k: &str| std::env::var_os(k);
-    let paths = Paths::resolve(
-        cli.home.clone(),
-        cli.policy.clone(),
-        &state::Env { get: &getenv },
-    )?;
+    let paths = Paths::resolve(cli.home.clone(), cli.policy.clone(), &state::Env { get: &getenv })?;
     dispatch(&paths, cli.command, cli.wait)
 }
 
@@ -136,84 +119,38 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
     let wait = match wait {
         None => None,
         Some(d) if d.is_empty() => Some(None),
-        Some(d) => Some(Some(
-            policy::Ttl::parse(&d).map_err(|e| Error::Usage(format!("guard: --wait: {e}")))?,
-        )),
+        Some(d) => Some(Some(policy::Ttl::parse(&d).map_err(|e| Error::Usage(format!("guard: --wait: {e}")))?)),
     };
     match command {
         Command::Terraform(a) => guarded(&paths, ToolName::Terraform, utf8_args(a.args)?, wait),
         Command::Kubectl(a) => guarded(&paths, ToolName::Kubectl, utf8_args(a.args)?, wait),
         Command::Shell(a) => guarded(&paths, ToolName::Shell, utf8_args(a.args)?, wait),
-        Command::Approve { id } => approval::decide(
-            &paths,
-            &policy::load(paths.policy.as_deref())?,
-            &id,
-            true,
-            None,
-        ),
-        Command::Reject { id, reason } => approval::decide(
-            &paths,
-            &policy::load(paths.policy.as_deref())?,
-            &id,
-            false,
-            reason,
-        ),
+        Command::Approve { id } => approval::decide(&paths, &policy::load(paths.policy.as_deref())?, &id, true, None),
+        Command::Reject { id, reason } => approval::decide(&paths, &policy::load(paths.policy.as_deref())?, &id, false, reason),
         Command::Requests { json, all } => approval::requests(&paths, json, all),
-        Command::Approver {
-            command: cli::ApproverCommand::Init,
-        } => approval::approver_init(&paths),
-        Command::Approver {
-            command: cli::ApproverCommand::Rotate,
-        } => approval::approver_rotate(&paths),
+        Command::Approver { command: cli::ApproverCommand::Init } => approval::approver_init(&paths),
+        Command::Approver { command: cli::ApproverCommand::Rotate } => approval::approver_rotate(&paths),
         Command::Lease { command } => match command {
-            cli::LeaseCommand::Grant {
-                rule,
-                namespace,
-                dir,
-                ttl,
-                uses,
-            } => {
-                let ttl = policy::Ttl::parse(&ttl)
-                    .map_err(|e| Error::Usage(format!("guard: --ttl: {e}")))?;
-                approval::lease_grant(
-                    &paths,
-                    &policy::load(paths.policy.as_deref())?,
-                    &rule,
-                    namespace,
-                    dir,
-                    Some(ttl),
-                    uses,
-                )
+            cli::LeaseCommand::Grant { rule, namespace, dir, ttl, uses } => {
+                let ttl = policy::Ttl::parse(&ttl).map_err(|e| Error::Usage(format!("guard: --ttl: {e}")))?;
+                approval::lease_grant(&paths, &policy::load(paths.policy.as_deref())?, &rule, namespace, dir, Some(ttl), uses)
             }
             cli::LeaseCommand::List => approval::lease_list(&paths),
             cli::LeaseCommand::Revoke { id } => approval::lease_revoke(&paths, &id),
         },
         Command::Explain(a) => explain::run(&paths, a),
-        Command::Policy {
-            command: PolicyCommand::Show,
-        } => {
+        Command::Policy { command: PolicyCommand::Show } => {
             let p = policy::load(paths.policy.as_deref())?;
             println!(
                 "# effective policy ({})",
-                p.source.file.as_ref().map_or_else(
-                    || "built-in default".into(),
-                    |f| format!("{} over the built-in default", f.display())
-                )
+                p.source.file.as_ref().map_or_else(|| "built-in default".into(), |f| format!("{} over the built-in default", f.display()))
             );
             print!("{}", p.to_toml()?);
             Ok(0)
         }
-        Command::Policy {
-            command: PolicyCommand::Check { file },
-        } => {
+        Command::Policy { command: PolicyCommand::Check { file } } => {
             let p = policy::load(Some(&file))?;
-            let n_examples = p.examples.len()
-                + p.shell
-                    .rules
-                    .iter()
-                    .chain(&p.shell.builtin_rules)
-                    .map(|r| r.examples.len())
-                    .sum::<usize>();
+            let n_examples = p.examples.len() + p.shell.rules.iter().chain(&p.shell.builtin_rules).map(|r| r.examples.len()).sum::<usize>();
             println!(
                 "guard: policy {} is valid ({} shell rules, {n_examples} examples pass)",
                 file.display(),
@@ -221,23 +158,16 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
             );
             Ok(0)
         }
-        Command::Audit {
-            command: AuditCommand::Verify,
-        } => {
+        Command::Audit { command: AuditCommand::Verify } => {
             let v = audit::verify(&paths)?;
             let signed = approval::verify_audit_receipts(&paths, &v.receipts)?;
             for n in &v.notes {
                 println!("note: {n}");
             }
-            println!(
-                "guard: audit chain intact ({} records, {signed} signed receipts verified)",
-                v.records
-            );
+            println!("guard: audit chain intact ({} records, {signed} signed receipts verified)", v.records);
             Ok(0)
         }
-        Command::Audit {
-            command: AuditCommand::Tail { n, json },
-        } => {
+        Command::Audit { command: AuditCommand::Tail { n, json } } => {
             for rec in audit::tail(&paths, n)? {
                 if json {
                     println!("{rec}");
@@ -248,29 +178,19 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
             Ok(0)
         }
         Command::Doctor { json } => doctor::run(&paths, json),
-        Command::Hook {
-            command: cli::HookCommand::Claude { unattended },
-        } => hook::claude(&paths, unattended),
+        Command::Hook { command: cli::HookCommand::Claude { unattended } } => hook::claude(&paths, unattended),
     }
 }
 
 fn audit_summary(rec: &Value) -> String {
     let s = |k: &str| rec.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let seq = rec
-        .get("seq")
-        .and_then(Value::as_u64)
-        .map(|n| n.to_string())
-        .unwrap_or_default();
+    let seq = rec.get("seq").and_then(Value::as_u64).map(|n| n.to_string()).unwrap_or_default();
     let what = match s("kind").as_str() {
         "decision" => format!("{:<8} {}", s("decision"), s("command")),
         "exec" => format!(
             "exit {} ({} ms)",
-            rec.get("exit_code")
-                .map(Value::to_string)
-                .unwrap_or_default(),
-            rec.get("duration_ms")
-                .map(Value::to_string)
-                .unwrap_or_default()
+            rec.get("exit_code").map(Value::to_string).unwrap_or_default(),
+            rec.get("duration_ms").map(Value::to_string).unwrap_or_default()
         ),
         "hook" => format!("{} {}", s("answer"), s("tool_name")),
         "doctor" => format!("doctor {}", s("result")),
@@ -286,17 +206,18 @@ pub(crate) fn utf8_args_pub(args: Vec<OsString>) -> Result<Vec<String>> {
 fn utf8_args(args: Vec<OsString>) -> Result<Vec<String>> {
     args.into_iter()
         .enumerate()
-        .map(|(i, a)| a.into_string().map_err(|_| Error::Usage(format!("guard: argument {} is not valid UTF-8; guard refuses what it cannot read exactly", i + 1))))
+        .map(|(i, a)| {
+            a.into_string().map_err(|_| {
+                Error::Usage(format!("guard: argument {} is not valid UTF-8; guard refuses what it cannot read exactly", i + 1))
+            })
+        })
         .collect()
 }
 
 /// Builds the pure classification context from the environment (edge I/O).
 pub fn context(paths: &Paths, tool: ToolName, argv: &[String]) -> Result<Context> {
-    let cwd = std::env::current_dir()
-        .map_err(|e| Error::Internal(format!("cannot read the working directory: {e}")))?;
-    let home = std::env::var_os("HOME")
-        .filter(|h| !h.is_empty())
-        .map(PathBuf::from);
+    let cwd = std::env::current_dir().map_err(|e| Error::Internal(format!("cannot read the working directory: {e}")))?;
+    let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
     let mut guarded = vec![paths.home.clone()];
     if let Some(p) = &paths.policy {
         guarded.push(p.clone());
@@ -310,11 +231,7 @@ pub fn context(paths: &Paths, tool: ToolName, argv: &[String]) -> Result<Context
     }
     if let Ok(exe) = std::env::current_exe() {
         let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
-        if let Some(share) = exe
-            .parent()
-            .and_then(Path::parent)
-            .map(|p| p.join("share/guard"))
-        {
+        if let Some(share) = exe.parent().and_then(Path::parent).map(|p| p.join("share/guard")) {
             guarded.push(share);
         }
         guarded.push(exe);
@@ -330,51 +247,29 @@ pub fn context(paths: &Paths, tool: ToolName, argv: &[String]) -> Result<Context
         ToolName::Shell => argv.iter().any(|a| a.contains("kubectl")),
         ToolName::Terraform => false,
     };
-    let kube = if needs_kube {
-        kube_facts(argv, home.as_deref())
-    } else {
-        KubeFacts {
-            namespace: "default".into(),
-            ..KubeFacts::default()
-        }
-    };
-    Ok(Context {
-        cwd,
-        home,
-        guarded,
-        kube,
-    })
+    let kube =
+        if needs_kube { kube_facts(argv, home.as_deref()) } else { KubeFacts { namespace: "default".into(), ..KubeFacts::default() } };
+    Ok(Context { cwd, home, guarded, kube })
 }
 
 fn kube_facts(argv: &[String], home: Option<&Path>) -> KubeFacts {
     let flag = |name: &str| {
-        argv.iter().enumerate().find_map(|(i, a)| {
-            if a == name {
-                argv.get(i + 1).cloned()
-            } else {
-                a.strip_prefix(&format!("{name}=")).map(str::to_string)
-            }
-        })
+        argv.iter()
+            .enumerate()
+            .find_map(|(i, a)| if a == name { argv.get(i + 1).cloned() } else { a.strip_prefix(&format!("{name}=")).map(str::to_string) })
     };
     let env = std::env::var("KUBECONFIG").ok();
     let files = kubeconfig::files(flag("--kubeconfig").as_deref(), env.as_deref(), home);
     match kubeconfig::facts(&files, flag("--context").as_deref()) {
         Ok(f) => f,
         // Unknown namespace: classification then treats namespaced mutations as unknown targets.
-        Err(e) => KubeFacts {
-            context: None,
-            cluster: None,
-            namespace: format!("<unreadable kubeconfig: {e}>"),
-        },
+        Err(e) => KubeFacts { context: None, cluster: None, namespace: format!("<unreadable kubeconfig: {e}>") },
     }
 }
 
 /// The environment that changes what a command targets.
 fn target_env() -> BTreeMap<String, String> {
-    TARGET_ENV
-        .iter()
-        .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_string(), v)))
-        .collect()
+    TARGET_ENV.iter().filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_string(), v))).collect()
 }
 
 pub(crate) fn next_step_for_block(v: &Verdict) -> String {
@@ -382,9 +277,7 @@ pub(crate) fn next_step_for_block(v: &Verdict) -> String {
         Some(r) if r.starts_with("terraform.") => {
             format!("The way through is: {}.", tools::terraform::PLAN_PATH)
         }
-        Some("shell.guard-self") => {
-            "Guard's own files are changed by a human, not through the agent.".into()
-        }
+        Some("shell.guard-self") => "Guard's own files are changed by a human, not through the agent.".into(),
         _ => "A human can change the policy if this is wrong (`guard explain` shows why).".into(),
     }
 }
@@ -395,21 +288,8 @@ pub fn display_command(req: &Request) -> String {
         (ToolName::Shell, Some(line)) => redact::redact(line).into_owned(),
         _ => {
             let argv = redact::redact_argv(&req.argv);
-            let quoted: Vec<String> = argv
-                .iter()
-                .map(|a| shlex::try_quote(a).map_or_else(|_| a.clone(), |q| q.into_owned()))
-                .collect();
-            format!(
-                "{} {}",
-                if req.tool == ToolName::Shell {
-                    "bash"
-                } else {
-                    req.tool.as_str()
-                },
-                quoted.join(" ")
-            )
-            .trim_end()
-            .to_string()
+            let quoted: Vec<String> = argv.iter().map(|a| shlex::try_quote(a).map_or_else(|_| a.clone(), |q| q.into_owned())).collect();
+            format!("{} {}", if req.tool == ToolName::Shell { "bash" } else { req.tool.as_str() }, quoted.join(" ")).trim_end().to_string()
         }
     }
 }
@@ -423,14 +303,7 @@ fn decision_record(req: &Request, verdict: &Verdict) -> Map<String, Value> {
     let env: BTreeMap<&String, String> = req
         .target_env
         .iter()
-        .map(|(k, v)| {
-            (
-                k,
-                redact::redact(&format!("{k}={v}"))
-                    .trim_start_matches(&format!("{k}="))
-                    .to_string(),
-            )
-        })
+        .map(|(k, v)| (k, redact::redact(&format!("{k}={v}")).trim_start_matches(&format!("{k}=")).to_string()))
         .collect();
     m.insert("env".into(), json!(env));
     m.insert("decision".into(), json!(verdict.decision.as_str()));
@@ -441,44 +314,98 @@ fn decision_record(req: &Request, verdict: &Verdict) -> Map<String, Value> {
 }
 
 pub fn reasons_json(v: &Verdict) -> Value {
-    Value::Array(
-        v.reasons
-            .iter()
-            .map(|r| json!({"rule": r.rule, "message": redact::redact(&r.message)}))
-            .collect(),
-    )
+    Value::Array(v.reasons.iter().map(|r| json!({"rule": r.rule, "message": redact::redact(&r.message)})).collect())
 }
 
 /// The pipeline for `guard terraform|kubectl|shell …`.
-fn guarded(
-    paths: &Paths,
-    tool: ToolName,
-    argv: Vec<String>,
-    wait: Option<Option<policy::Ttl>>,
-) -> Result<u8> {
+/// Classification must finish quickly; if the parser ever takes longer than this on some shape
+/// of line, guard stops and refuses (exit 75) rather than hang in front of the agent.
+pub const CLASSIFY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A watchdog: unless dropped within `limit`, it runs `on_timeout` and ends the process.
+pub struct Watchdog {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: std::thread::Thread,
+}
+
+impl Watchdog {
+    pub fn start(limit: std::time::Duration, on_timeout: impl FnOnce() -> u8 + Send + 'static) -> Option<Watchdog> {
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = done.clone();
+        let handle = std::thread::Builder::new()
+            .spawn(move || {
+                let until = std::time::Instant::now() + limit;
+                while !flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    let now = std::time::Instant::now();
+                    if now >= until {
+                        let code = on_timeout();
+                        std::process::exit(i32::from(code));
+                    }
+                    std::thread::park_timeout(until - now);
+                }
+            })
+            .ok()?;
+        Some(Watchdog { done, thread: handle.thread().clone() })
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.thread.unpark();
+    }
+}
+
+/// What a terraform invocation is, for the plan-id flow.
+enum TerraformOp {
+    /// `guard terraform plan …`: guard owns the plan file and stores a record.
+    Plan { json: bool },
+    /// `guard terraform apply <plan_id>`.
+    Apply(Box<plans::PlanRecord>),
+    /// Everything else passes through to terraform once allowed.
+    Other,
+}
+
+fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option<policy::Ttl>>) -> Result<u8> {
     let policy: Policy = policy::load(paths.policy.as_deref())?;
+    if tool == ToolName::Terraform && tools::terraform::parse(&argv).subcommand == Some("plans") {
+        return plans::list(paths, argv.iter().any(|a| a == "--json"));
+    }
     let ctx = context(paths, tool, &argv)?;
-    let request = Request {
-        tool,
-        argv,
-        cwd: ctx.cwd.clone(),
-        target_env: target_env(),
-    };
-    let verdict = classify::classify(&request, &policy, &ctx);
-    let decided = audit::append(paths, "decision", decision_record(&request, &verdict))?;
-    // Escalations go to the approvals: a lease, a consumed approval, or a pending request.
-    let proof = if verdict.decision == decision::Decision::Escalate {
-        let namespace = (tool == ToolName::Kubectl).then(|| {
-            tools::kubectl::parse(&request.argv)
-                .namespace
-                .unwrap_or_else(|| ctx.kube.namespace.clone())
-        });
-        let answer = match wait {
-            Some(max) => {
-                let ms = max.unwrap_or(policy.defaults.request_ttl).millis();
-                approval::wait(paths, &policy, &request, &verdict, namespace.as_deref(), ms)?
+    let request = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: target_env() };
+    let parsed_tf = (tool == ToolName::Terraform).then(|| tools::terraform::parse(&request.argv));
+    let watchdog = Watchdog::start(CLASSIFY_DEADLINE, || {
+        eprintln!(
+            "guard: the command took longer than {}s to analyse (shell.too-complex); refused, nothing ran",
+            CLASSIFY_DEADLINE.as_secs()
+        );
+        75
+    });
+    let mut verdict = classify::classify(&request, &policy, &ctx);
+    drop(watchdog);
+    let op = match &parsed_tf {
+        Some(p) if p.subcommand == Some("plan") => TerraformOp::Plan { json: request.argv.iter().any(|a| a == "--json") },
+        Some(p) if p.subcommand == Some("apply") => match p.args.iter().find(|a| tools::terraform::is_plan_id(a)) {
+            Some(id) => {
+                // The plan's integrity checks and its own decision join the argv's verdict.
+                let (plan_verdict, record) = plans::apply_verdict(paths, &request, id)?;
+                verdict.merge(plan_verdict);
+                TerraformOp::Apply(Box::new(record))
             }
-            None => approval::check(paths, &policy, &request, &verdict, namespace.as_deref())?,
+            None => TerraformOp::Other,
+        },
+        _ => TerraformOp::Other,
+    };
+    let decided = audit::append(paths, "decision", decision_record(&request, &verdict))?;
+    // Escalations go to the approvals: a plan's approval, a lease, a consumed approval, or a
+    // pending request.
+    let proof = if verdict.decision == decision::Decision::Escalate {
+        let namespace = (tool == ToolName::Kubectl)
+            .then(|| tools::kubectl::parse(&request.argv).namespace.unwrap_or_else(|| ctx.kube.namespace.clone()));
+        let max_wait = wait.map(|max| max.unwrap_or(policy.defaults.request_ttl).millis());
+        let answer = match &op {
+            TerraformOp::Apply(record) => approval::wait_for(max_wait, || approval::check_plan(paths, record, &request.digest()))?,
+            _ => approval::wait_for(max_wait, || approval::check(paths, &policy, &request, &verdict, namespace.as_deref()))?,
         };
         match answer {
             approval::Answer::Run(proof) => Some(proof),
@@ -488,43 +415,43 @@ fn guarded(
         None
     };
     let authorized = gate::gate(&request, &verdict, proof.as_ref())?;
-    if tool == ToolName::Terraform {
-        let parsed = tools::terraform::parse(&request.argv);
-        if parsed.subcommand == Some("apply")
-            && let Some(id) = parsed.args.iter().find(|a| tools::terraform::is_plan_id(a))
-        {
-            return Err(Error::Data(format!(
-                "guard: unknown plan id {id}: plan records are created by `guard terraform plan`, which does not store plans yet in this version"
-            )));
-        }
-    }
     let (name, configured, var) = match tool {
-        ToolName::Terraform => (
-            "terraform",
-            policy.tools.terraform.as_deref(),
-            "GUARD_TERRAFORM",
-        ),
+        ToolName::Terraform => ("terraform", policy.tools.terraform.as_deref(), "GUARD_TERRAFORM"),
         ToolName::Kubectl => ("kubectl", policy.tools.kubectl.as_deref(), "GUARD_KUBECTL"),
         ToolName::Shell => ("bash", policy.tools.bash.as_deref(), "GUARD_BASH"),
     };
     let exe = std::env::current_exe().ok();
-    let program = exec::find_real(
-        name,
-        configured,
-        std::env::var_os(var),
-        std::env::var_os("PATH"),
-        exe.as_deref(),
-    )?;
+    let program = exec::find_real(name, configured, std::env::var_os(var), std::env::var_os("PATH"), exe.as_deref())?;
     let started = std::time::Instant::now();
-    let outcome = exec::run(&authorized, &program, None);
+    let outcome = match op {
+        TerraformOp::Plan { json } => return plans::plan(paths, &policy, &program, &authorized, json),
+        TerraformOp::Apply(record) => {
+            // Used before terraform starts: a crash can never allow a second apply.
+            plans::mark_used(paths, &record.id)?;
+            let mut m = Map::new();
+            m.insert("id".into(), json!(record.id));
+            m.insert("sha256".into(), json!(record.sha256));
+            audit::append(paths, "apply-start", m)?;
+            let result = plans::run_apply(&authorized, &program, paths, &record);
+            let label = match &result {
+                Ok((_, true)) => "stale",
+                Ok((o, false)) if o.code == 0 => "applied",
+                Ok(_) => "failed",
+                Err(_) => "failed",
+            };
+            plans::record_outcome(paths, &record.id, label, result.as_ref().map_or(70, |(o, _)| o.code))?;
+            if let Ok((_, true)) = result {
+                eprintln!("guard: plan {} is stale: the state changed after it was planned; plan again", record.id);
+            }
+            result.map(|(o, _)| o)
+        }
+        TerraformOp::Other => exec::run(&authorized, &program, None),
+    };
     let mut m = Map::new();
     m.insert("tool".into(), json!(tool.as_str()));
     m.insert("decision_seq".into(), json!(decided.seq));
     m.insert("program".into(), json!(program.to_string_lossy()));
-    m.insert(
-        "duration_ms".into(),
-        json!(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)),
-    );
+    m.insert("duration_ms".into(), json!(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)));
     match &outcome {
         Ok(o) => {
             m.insert("exit_code".into(), json!(o.code));

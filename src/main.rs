@@ -7,9 +7,7 @@ fn main() -> ExitCode {
     // Silence the default panic printer: a panic is reported once, as a `guard:` line.
     std::panic::set_hook(Box::new(|_| {}));
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let worker = std::thread::Builder::new()
-        .stack_size(64 * 1024 * 1024)
-        .spawn(move || guard::main_with(argv));
+    let worker = std::thread::Builder::new().stack_size(64 * 1024 * 1024).spawn(move || guard::main_with(argv));
     let code = match worker.map(|h| h.join()) {
         Ok(Ok(code)) => code,
         Ok(Err(panic)) => {

@@ -160,16 +160,9 @@ mod tests {
         for c in cases {
             let r = redact(c);
             assert!(r.contains("[REDACTED"), "not redacted: {c} -> {r}");
-            for secret in [
-                "AKIAIOSFODNN7EXAMPLE",
-                "abcdefghijklmnop1234",
-                "hunter2secret",
-                "ghp_a",
-                "s3cr3tpass",
-                "p a s s",
-                "glpat-abc",
-                "xoxb-123",
-            ] {
+            for secret in
+                ["AKIAIOSFODNN7EXAMPLE", "abcdefghijklmnop1234", "hunter2secret", "ghp_a", "s3cr3tpass", "p a s s", "glpat-abc", "xoxb-123"]
+            {
                 assert!(!r.contains(secret), "leaked {secret} in {r}");
             }
         }
@@ -178,9 +171,7 @@ mod tests {
 
     #[test]
     fn redacts_the_argument_after_a_bare_secret_flag() {
-        let argv: Vec<String> = ["kubectl", "--token", "abc.def", "get", "pods"]
-            .map(String::from)
-            .to_vec();
+        let argv: Vec<String> = ["kubectl", "--token", "abc.def", "get", "pods"].map(String::from).to_vec();
         assert_eq!(redact_argv(&argv).get(2).map(String::as_str), Some(MASK));
     }
 }

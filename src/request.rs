@@ -84,11 +84,7 @@ impl Context {
                 PathBuf::from("/home/user/.local/bin/guard"),
                 PathBuf::from("/home/user/.local/share/guard"),
             ],
-            kube: KubeFacts {
-                context: Some("dev".into()),
-                cluster: Some("dev".into()),
-                namespace: "default".into(),
-            },
+            kube: KubeFacts { context: Some("dev".into()), cluster: Some("dev".into()), namespace: "default".into() },
         }
     }
 }

@@ -5,10 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Milliseconds since the Unix epoch, now.
 #[must_use]
 pub fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)).unwrap_or(0)
 }
 
 /// Formats milliseconds since the epoch as RFC 3339 UTC with millisecond precision.
@@ -19,12 +16,7 @@ pub fn format_millis(ms: u64) -> String {
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
 }
 
 /// Parses what [`format_millis`] writes (and whole seconds without a fraction).
@@ -62,11 +54,7 @@ fn civil_from_days(z: i64) -> (i64, u64, u64) {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = if m <= 2 { y + 1 } else { y };
-    (
-        y,
-        u64::try_from(m).unwrap_or(1),
-        u64::try_from(d).unwrap_or(1),
-    )
+    (y, u64::try_from(m).unwrap_or(1), u64::try_from(d).unwrap_or(1))
 }
 
 fn days_from_civil(y: i64, m: u64, d: u64) -> i64 {

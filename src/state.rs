@@ -27,20 +27,14 @@ pub struct Env<'a> {
 impl Paths {
     /// Resolves the state dir and policy per the contract: flag, `$GUARD_HOME` / `$GUARD_POLICY`,
     /// XDG variables, then `~/.local/state/guard` and `~/.config/guard/policy.toml`.
-    pub fn resolve(
-        home_flag: Option<PathBuf>,
-        policy_flag: Option<PathBuf>,
-        env: &Env,
-    ) -> Result<Paths> {
+    pub fn resolve(home_flag: Option<PathBuf>, policy_flag: Option<PathBuf>, env: &Env) -> Result<Paths> {
         let var = |k: &str| (env.get)(k).filter(|v| !v.is_empty()).map(PathBuf::from);
         let user_home = var("HOME");
         let home = home_flag
             .or_else(|| var("GUARD_HOME"))
             .or_else(|| var("XDG_STATE_HOME").map(|p| p.join("guard")))
             .or_else(|| user_home.as_ref().map(|h| h.join(".local/state/guard")))
-            .ok_or_else(|| {
-                Error::Config("guard: cannot find a state directory: set GUARD_HOME or HOME".into())
-            })?;
+            .ok_or_else(|| Error::Config("guard: cannot find a state directory: set GUARD_HOME or HOME".into()))?;
         let policy = match policy_flag.or_else(|| var("GUARD_POLICY")) {
             Some(p) => Some(p),
             None => var("XDG_CONFIG_HOME")
@@ -48,10 +42,7 @@ impl Paths {
                 .or_else(|| user_home.map(|h| h.join(".config/guard/policy.toml")))
                 .filter(|p| p.is_file()),
         };
-        Ok(Paths {
-            home: absolute(&home),
-            policy: policy.map(|p| absolute(&p)),
-        })
+        Ok(Paths { home: absolute(&home), policy: policy.map(|p| absolute(&p)) })
     }
 
     pub fn audit_log(&self) -> PathBuf {
@@ -72,22 +63,12 @@ impl Paths {
 
 /// Makes `p` absolute against the current directory without touching the file system.
 pub fn absolute(p: &Path) -> PathBuf {
-    if p.is_absolute() {
-        p.to_path_buf()
-    } else {
-        std::env::current_dir()
-            .map(|d| d.join(p))
-            .unwrap_or_else(|_| p.to_path_buf())
-    }
+    if p.is_absolute() { p.to_path_buf() } else { std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf()) }
 }
 
 /// Creates `dir` (and parents) as 0700; an existing dir is tightened to 0700.
 pub fn ensure_private_dir(dir: &Path) -> Result<()> {
-    match fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-    {
+    match fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
         Ok(()) => {}
         Err(e) => return Err(Error::io("cannot create state directory", dir, e)),
     }
@@ -103,10 +84,7 @@ pub fn ensure_private_dir(dir: &Path) -> Result<()> {
 /// the target, fsync the directory. Readers see the old or the new content, never a mix.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tmp-{}", crate::digest::random_hex(8)?));
     let result = (|| {
         let mut f = OpenOptions::new()
@@ -115,10 +93,8 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
             .mode(0o600)
             .open(&tmp)
             .map_err(|e| Error::io("cannot create temp file", &tmp, e))?;
-        f.write_all(bytes)
-            .map_err(|e| Error::io("cannot write", &tmp, e))?;
-        f.sync_all()
-            .map_err(|e| Error::io("cannot sync", &tmp, e))?;
+        f.write_all(bytes).map_err(|e| Error::io("cannot write", &tmp, e))?;
+        f.sync_all().map_err(|e| Error::io("cannot sync", &tmp, e))?;
         fs::rename(&tmp, path).map_err(|e| Error::io("cannot replace", path, e))?;
         sync_dir(dir)
     })();
@@ -129,9 +105,7 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 pub fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io("cannot sync directory", dir, e))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io("cannot sync directory", dir, e))
 }
 
 /// An exclusive advisory lock on a lock file, held until dropped.
@@ -151,8 +125,7 @@ impl Lock {
 
     pub fn shared(path: &Path) -> Result<Lock> {
         let file = open_lock_file(path)?;
-        file.lock_shared()
-            .map_err(|e| Error::io("cannot lock", path, e))?;
+        file.lock_shared().map_err(|e| Error::io("cannot lock", path, e))?;
         Ok(Lock { _file: file })
     }
 }
@@ -187,9 +160,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|e| unreachable!("{e}"));
         let home = dir.path().join("a/b");
         ensure_private_dir(&home).ok();
-        let mode = fs::metadata(&home)
-            .map(|m| m.permissions().mode() & 0o777)
-            .ok();
+        let mode = fs::metadata(&home).map(|m| m.permissions().mode() & 0o777).ok();
         assert_eq!(mode, Some(0o700));
     }
 }

@@ -8,11 +8,7 @@ pub struct Ttl(pub u64);
 
 impl Ttl {
     pub fn parse(s: &str) -> Result<Ttl, String> {
-        let bad = || {
-            format!(
-                "bad duration {s:?}: use a number and a unit, e.g. \"30s\", \"10m\", \"1h\", \"8h\""
-            )
-        };
+        let bad = || format!("bad duration {s:?}: use a number and a unit, e.g. \"30s\", \"10m\", \"1h\", \"8h\"");
         if s.is_empty() {
             return Err(bad());
         }
@@ -31,10 +27,7 @@ impl Ttl {
                 _ => return Err(bad()),
             };
             let n: u64 = num.parse().map_err(|_| bad())?;
-            total = n
-                .checked_mul(unit)
-                .and_then(|v| total.checked_add(v))
-                .ok_or_else(bad)?;
+            total = n.checked_mul(unit).and_then(|v| total.checked_add(v)).ok_or_else(bad)?;
             num.clear();
         }
         if !num.is_empty() || total == 0 {
@@ -86,16 +79,7 @@ mod tests {
         assert_eq!(Ttl::parse("10m"), Ok(Ttl(600)));
         assert_eq!(Ttl::parse("1h30m"), Ok(Ttl(5400)));
         assert_eq!(Ttl::parse("8h"), Ok(Ttl(28_800)));
-        for bad in [
-            "",
-            "10",
-            "m",
-            "1x",
-            "-1h",
-            "0s",
-            "1.5h",
-            "99999999999999999999h",
-        ] {
+        for bad in ["", "10", "m", "1x", "-1h", "0s", "1.5h", "99999999999999999999h"] {
             assert!(Ttl::parse(bad).is_err(), "{bad}");
         }
     }

@@ -109,6 +109,21 @@ pub struct TerraformFile {
     pub apply: Option<Decision>,
     /// Extension: the decision for state-rewriting subcommands (`state rm`, `import`, …).
     pub state_rewrite: Option<Decision>,
+    /// Extension: per-workspace overrides, first match wins.
+    pub workspaces: Option<Vec<WorkspaceRule>>,
+}
+
+/// `[[terraform.workspaces]]`: overrides for workspaces whose name matches a glob.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkspaceRule {
+    pub name: String,
+    /// The decision for applying any plan in these workspaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub apply: Option<Decision>,
+    /// The decision for plans that delete or replace anything in these workspaces.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deletes: Option<Decision>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -151,6 +166,7 @@ pub struct TerraformPolicy {
     pub protected_addresses: Vec<String>,
     pub apply: Decision,
     pub state_rewrite: Decision,
+    pub workspaces: Vec<WorkspaceRule>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -184,10 +200,7 @@ impl ShellPolicy {
     /// User rules that apply to `program`.
     pub fn user_for<'a>(&'a self, program: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
         let exact = self.index.user_exact.get(program).into_iter().flatten();
-        exact
-            .chain(self.index.user_glob.iter())
-            .filter_map(|&i| self.rules.get(i))
-            .filter(move |r| glob(&r.program, program))
+        exact.chain(self.index.user_glob.iter()).filter_map(|&i| self.rules.get(i)).filter(move |r| glob(&r.program, program))
     }
 
     /// Whether a code rule of the classifier is turned off by the user.
@@ -201,10 +214,7 @@ impl ShellPolicy {
             if r.program.contains(['*', '?']) {
                 idx.builtin_glob.push(i);
             } else {
-                idx.builtin_exact
-                    .entry(r.program.clone())
-                    .or_default()
-                    .push(i);
+                idx.builtin_exact.entry(r.program.clone()).or_default().push(i);
             }
         }
         for (i, r) in self.rules.iter().enumerate() {
@@ -244,16 +254,12 @@ pub fn parse_file(text: &str, name: &Path) -> Result<PolicyFile> {
     toml::from_str::<PolicyFile>(text).map_err(|e| {
         let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(0);
         let msg = e.message().trim().replace('\n', " ");
-        Error::Config(format!(
-            "guard: policy {}: line {line}: {msg}",
-            name.display()
-        ))
+        Error::Config(format!("guard: policy {}: line {line}: {msg}", name.display()))
     })
 }
 
 fn line_of(text: &str, offset: usize) -> usize {
-    text.get(..offset.min(text.len()))
-        .map_or(1, |t| t.matches('\n').count() + 1)
+    text.get(..offset.min(text.len())).map_or(1, |t| t.matches('\n').count() + 1)
 }
 
 /// The line on which `needle` first appears, for errors found after parsing.
@@ -264,23 +270,13 @@ fn find_line(text: &str, needle: &str) -> usize {
 fn builtin_file() -> Result<PolicyFile> {
     // The JSON twin is made from the same file at build time; fall back to the TOML if the two
     // ever disagree on shape, so a build problem can never change the policy.
-    serde_json::from_str(DEFAULT_POLICY_JSON).or_else(|_| {
-        parse_file(
-            DEFAULT_POLICY,
-            Path::new("<built-in policies/default.toml>"),
-        )
-    })
+    serde_json::from_str(DEFAULT_POLICY_JSON).or_else(|_| parse_file(DEFAULT_POLICY, Path::new("<built-in policies/default.toml>")))
 }
 
 /// The built-in policy alone.
 pub fn builtin() -> Result<Policy> {
     let file = builtin_file()?;
-    merge(
-        file,
-        PolicyFile::default(),
-        PolicySource { file: None },
-        DEFAULT_POLICY,
-    )
+    merge(file, PolicyFile::default(), PolicySource { file: None }, DEFAULT_POLICY)
 }
 
 /// Loads the policy from `path` (merged over the default), or the default when `None`, and
@@ -291,32 +287,16 @@ pub fn load(path: Option<&Path>) -> Result<Policy> {
         // (tests/integration/policy.rs and `guard doctor` run them), so the hot path skips them.
         return builtin();
     };
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::Config(format!(
-            "guard: policy {}: cannot read: {e}",
-            path.display()
-        ))
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Config(format!("guard: policy {}: cannot read: {e}", path.display())))?;
     let user = parse_file(&text, path)?;
-    if user
-        .shell
-        .as_ref()
-        .is_some_and(|s| s.builtin_rules.is_some())
-    {
+    if user.shell.as_ref().is_some_and(|s| s.builtin_rules.is_some()) {
         return Err(Error::Config(format!(
             "guard: policy {}: line {}: shell.builtin_rules belongs to guard's built-in policy; add [[shell.rules]] or list ids in shell.disabled_rules instead",
             path.display(),
             find_line(&text, "builtin_rules")
         )));
     }
-    let policy = merge(
-        builtin_file()?,
-        user,
-        PolicySource {
-            file: Some(path.to_path_buf()),
-        },
-        &text,
-    )?;
+    let policy = merge(builtin_file()?, user, PolicySource { file: Some(path.to_path_buf()) }, &text)?;
     // A policy's examples are its author's claims about it: the user's rules and examples run
     // here; the built-in ones describe the built-in policy and are checked against it.
     crate::classify::check_examples(&policy, &text, crate::classify::Scope::Users)?;
@@ -324,51 +304,18 @@ pub fn load(path: Option<&Path>) -> Result<Policy> {
 }
 
 fn merge(base: PolicyFile, user: PolicyFile, source: PolicySource, text: &str) -> Result<Policy> {
-    let name = source
-        .file
-        .as_ref()
-        .map_or_else(|| "<built-in>".to_string(), |p| p.display().to_string());
-    let missing = |key: &str| {
-        Error::Config(format!(
-            "guard: policy {name}: {key} is not set (the built-in default should set it)"
-        ))
-    };
-    let (bd, ud) = (
-        base.defaults.unwrap_or_default(),
-        user.defaults.unwrap_or_default(),
-    );
+    let name = source.file.as_ref().map_or_else(|| "<built-in>".to_string(), |p| p.display().to_string());
+    let missing = |key: &str| Error::Config(format!("guard: policy {name}: {key} is not set (the built-in default should set it)"));
+    let (bd, ud) = (base.defaults.unwrap_or_default(), user.defaults.unwrap_or_default());
     let defaults = Defaults {
-        plan_ttl: ud
-            .plan_ttl
-            .or(bd.plan_ttl)
-            .ok_or_else(|| missing("defaults.plan_ttl"))?,
-        approval_ttl: ud
-            .approval_ttl
-            .or(bd.approval_ttl)
-            .ok_or_else(|| missing("defaults.approval_ttl"))?,
-        request_ttl: ud
-            .request_ttl
-            .or(bd.request_ttl)
-            .ok_or_else(|| missing("defaults.request_ttl"))?,
-        max_lease_ttl: ud
-            .max_lease_ttl
-            .or(bd.max_lease_ttl)
-            .ok_or_else(|| missing("defaults.max_lease_ttl"))?,
+        plan_ttl: ud.plan_ttl.or(bd.plan_ttl).ok_or_else(|| missing("defaults.plan_ttl"))?,
+        approval_ttl: ud.approval_ttl.or(bd.approval_ttl).ok_or_else(|| missing("defaults.approval_ttl"))?,
+        request_ttl: ud.request_ttl.or(bd.request_ttl).ok_or_else(|| missing("defaults.request_ttl"))?,
+        max_lease_ttl: ud.max_lease_ttl.or(bd.max_lease_ttl).ok_or_else(|| missing("defaults.max_lease_ttl"))?,
     };
-    let (bt, ut) = (
-        base.tools.unwrap_or_default(),
-        user.tools.unwrap_or_default(),
-    );
-    let tools = Tools {
-        terraform: ut.terraform.or(bt.terraform),
-        kubectl: ut.kubectl.or(bt.kubectl),
-        bash: ut.bash.or(bt.bash),
-    };
-    for (key, p) in [
-        ("tools.terraform", &tools.terraform),
-        ("tools.kubectl", &tools.kubectl),
-        ("tools.bash", &tools.bash),
-    ] {
+    let (bt, ut) = (base.tools.unwrap_or_default(), user.tools.unwrap_or_default());
+    let tools = Tools { terraform: ut.terraform.or(bt.terraform), kubectl: ut.kubectl.or(bt.kubectl), bash: ut.bash.or(bt.bash) };
+    for (key, p) in [("tools.terraform", &tools.terraform), ("tools.kubectl", &tools.kubectl), ("tools.bash", &tools.bash)] {
         if p.as_ref().is_some_and(|p| !p.is_absolute()) {
             return Err(Error::Config(format!(
                 "guard: policy {name}: line {}: {key} must be an absolute path",
@@ -376,46 +323,19 @@ fn merge(base: PolicyFile, user: PolicyFile, source: PolicySource, text: &str) -
             )));
         }
     }
-    let (bk, uk) = (
-        base.kubectl.unwrap_or_default(),
-        user.kubectl.unwrap_or_default(),
-    );
-    let kubectl = KubectlPolicy {
-        protected_namespaces: uk
-            .protected_namespaces
-            .or(bk.protected_namespaces)
-            .unwrap_or_default(),
-    };
-    let (btf, utf) = (
-        base.terraform.unwrap_or_default(),
-        user.terraform.unwrap_or_default(),
-    );
+    let (bk, uk) = (base.kubectl.unwrap_or_default(), user.kubectl.unwrap_or_default());
+    let kubectl = KubectlPolicy { protected_namespaces: uk.protected_namespaces.or(bk.protected_namespaces).unwrap_or_default() };
+    let (btf, utf) = (base.terraform.unwrap_or_default(), user.terraform.unwrap_or_default());
     let terraform = TerraformPolicy {
-        protected_types: utf
-            .protected_types
-            .or(btf.protected_types)
-            .unwrap_or_default(),
-        protected_addresses: utf
-            .protected_addresses
-            .or(btf.protected_addresses)
-            .unwrap_or_default(),
+        protected_types: utf.protected_types.or(btf.protected_types).unwrap_or_default(),
+        protected_addresses: utf.protected_addresses.or(btf.protected_addresses).unwrap_or_default(),
         apply: utf.apply.or(btf.apply).unwrap_or(Decision::Escalate),
-        state_rewrite: utf
-            .state_rewrite
-            .or(btf.state_rewrite)
-            .unwrap_or(Decision::Escalate),
+        state_rewrite: utf.state_rewrite.or(btf.state_rewrite).unwrap_or(Decision::Escalate),
+        workspaces: utf.workspaces.or(btf.workspaces).unwrap_or_default(),
     };
-    let (bs, us) = (
-        base.shell.unwrap_or_default(),
-        user.shell.unwrap_or_default(),
-    );
+    let (bs, us) = (base.shell.unwrap_or_default(), user.shell.unwrap_or_default());
     let mut shell = ShellPolicy {
-        disabled_rules: us
-            .disabled_rules
-            .or(bs.disabled_rules)
-            .unwrap_or_default()
-            .into_iter()
-            .collect(),
+        disabled_rules: us.disabled_rules.or(bs.disabled_rules).unwrap_or_default().into_iter().collect(),
         rules: us.rules.or(bs.rules).unwrap_or_default(),
         builtin_rules: bs.builtin_rules.unwrap_or_default(),
         index: RuleIndex::default(),
@@ -449,31 +369,17 @@ fn merge(base: PolicyFile, user: PolicyFile, source: PolicySource, text: &str) -
                 "guard: policy {name}: line {}: a {} example needs {}",
                 find_line(text, "[[examples]]"),
                 ex.tool.as_str(),
-                if ex.tool == ToolName::Shell {
-                    "`line` (and no `args`)"
-                } else {
-                    "`args` (and no `line`)"
-                }
+                if ex.tool == ToolName::Shell { "`line` (and no `args`)" } else { "`args` (and no `line`)" }
             )));
         }
     }
-    Ok(Policy {
-        defaults,
-        tools,
-        kubectl,
-        terraform,
-        shell,
-        examples,
-        source,
-        examples_are_users,
-    })
+    Ok(Policy { defaults, tools, kubectl, terraform, shell, examples, source, examples_are_users })
 }
 
 impl Policy {
     /// The effective policy as TOML, for `guard policy show`.
     pub fn to_toml(&self) -> Result<String> {
-        toml::to_string_pretty(self)
-            .map_err(|e| Error::Internal(format!("cannot print policy: {e}")))
+        toml::to_string_pretty(self).map_err(|e| Error::Internal(format!("cannot print policy: {e}")))
     }
 
     /// The line of `text` where an example appears, for error messages.

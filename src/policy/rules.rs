@@ -42,21 +42,14 @@ impl Rule {
         if !glob(&self.program, program) || args.len() < self.args.len() {
             return false;
         }
-        let leading_ok = self
-            .args
-            .iter()
-            .zip(args)
-            .all(|(pat, arg)| arg.is_some_and(|a| glob(pat, a)));
+        let leading_ok = self.args.iter().zip(args).all(|(pat, arg)| arg.is_some_and(|a| glob(pat, a)));
         if !leading_ok {
             return false;
         }
         if self.any_args.is_empty() {
             return true;
         }
-        args.iter()
-            .skip(self.args.len())
-            .flatten()
-            .any(|a| self.any_args.iter().any(|p| glob(p, a)))
+        args.iter().skip(self.args.len()).flatten().any(|a| self.any_args.iter().any(|p| glob(p, a)))
     }
 }
 

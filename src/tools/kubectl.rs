@@ -195,14 +195,8 @@ const SHORT_NAMES: &[(&str, &str)] = &[
     ("priorityclass", "priorityclasses"),
     ("apiservice", "apiservices"),
     ("ingressclass", "ingressclasses"),
-    (
-        "mutatingwebhookconfiguration",
-        "mutatingwebhookconfigurations",
-    ),
-    (
-        "validatingwebhookconfiguration",
-        "validatingwebhookconfigurations",
-    ),
+    ("mutatingwebhookconfiguration", "mutatingwebhookconfigurations"),
+    ("validatingwebhookconfiguration", "validatingwebhookconfigurations"),
     ("va", "volumeattachments"),
     ("lease", "leases"),
     ("endpointslice", "endpointslices"),
@@ -291,10 +285,7 @@ const EXEC_VERBS: &[&str] = &["exec", "attach", "cp", "port-forward", "proxy", "
 pub fn normalize_kind(t: &str) -> String {
     let lower = t.to_ascii_lowercase();
     let base = lower.split('.').next().unwrap_or(&lower);
-    SHORT_NAMES
-        .iter()
-        .find(|(s, _)| *s == base)
-        .map_or_else(|| base.to_string(), |(_, full)| (*full).to_string())
+    SHORT_NAMES.iter().find(|(s, _)| *s == base).map_or_else(|| base.to_string(), |(_, full)| (*full).to_string())
 }
 
 /// What an invocation touches, as far as its argv says.
@@ -407,11 +398,7 @@ pub fn parse(argv: &[String]) -> Parsed {
         // Split `--flag=value`, `-nvalue`, `-n=value`.
         let (name, inline): (String, Option<String>) = if let Some((n, v)) = a.split_once('=') {
             (n.to_string(), Some(v.to_string()))
-        } else if let (false, Some(n), Some(v)) = (
-            a.starts_with("--"),
-            a.get(..2),
-            a.get(2..).filter(|v| !v.is_empty()),
-        ) {
+        } else if let (false, Some(n), Some(v)) = (a.starts_with("--"), a.get(..2), a.get(2..).filter(|v| !v.is_empty())) {
             if VALUE_FLAGS.contains(&n) && !BOOL_FLAGS.contains(&a.as_str()) {
                 (n.to_string(), Some(v.to_string()))
             } else {
@@ -423,13 +410,8 @@ pub fn parse(argv: &[String]) -> Parsed {
         let takes_value = VALUE_FLAGS.contains(&name.as_str());
         let is_bool = BOOL_FLAGS.contains(&name.as_str());
         // `-f` is a value flag (filename) except for `logs -f` (follow).
-        let logs = positionals
-            .first()
-            .is_some_and(|v| v == "logs" || v == "log");
-        let value = if (takes_value && !(logs && name == "-f"))
-            && inline.is_none()
-            && !(is_bool && name == "--dry-run")
-        {
+        let logs = positionals.first().is_some_and(|v| v == "logs" || v == "log");
+        let value = if (takes_value && !(logs && name == "-f")) && inline.is_none() && !(is_bool && name == "--dry-run") {
             let v = argv.get(i).cloned();
             i += 1;
             v
@@ -478,29 +460,13 @@ pub fn parse(argv: &[String]) -> Parsed {
     p.verb = it.next();
     if matches!(
         p.verb.as_deref(),
-        Some(
-            "rollout"
-                | "config"
-                | "auth"
-                | "certificate"
-                | "set"
-                | "create"
-                | "top"
-                | "plugin"
-                | "alpha"
-                | "apply"
-        )
+        Some("rollout" | "config" | "auth" | "certificate" | "set" | "create" | "top" | "plugin" | "alpha" | "apply")
     ) {
         let rest: Vec<String> = it.collect();
-        let sub_is_word = matches!(
-            p.verb.as_deref(),
-            Some(
-                "rollout" | "config" | "auth" | "certificate" | "set" | "top" | "plugin" | "alpha"
-            )
-        ) || (p.verb.as_deref() == Some("apply")
-            && rest.first().is_some_and(|s| s.ends_with("-last-applied")))
-            || (p.verb.as_deref() == Some("create")
-                && rest.first().is_some_and(|s| !s.contains('/')));
+        let sub_is_word =
+            matches!(p.verb.as_deref(), Some("rollout" | "config" | "auth" | "certificate" | "set" | "top" | "plugin" | "alpha"))
+                || (p.verb.as_deref() == Some("apply") && rest.first().is_some_and(|s| s.ends_with("-last-applied")))
+                || (p.verb.as_deref() == Some("create") && rest.first().is_some_and(|s| !s.contains('/')));
         if sub_is_word {
             let mut r = rest.into_iter();
             p.sub = r.next();
@@ -536,10 +502,7 @@ pub fn kinds(positionals: &[String]) -> Vec<String> {
 /// Names given after the kind (`pods a b`) or in `kind/name` form.
 fn names(positionals: &[String]) -> Vec<String> {
     match positionals.first() {
-        Some(f) if f.contains('/') => positionals
-            .iter()
-            .filter_map(|p| p.split_once('/').map(|(_, n)| n.to_string()))
-            .collect(),
+        Some(f) if f.contains('/') => positionals.iter().filter_map(|p| p.split_once('/').map(|(_, n)| n.to_string())).collect(),
         Some(_) => positionals.get(1..).unwrap_or_default().to_vec(),
         None => Vec::new(),
     }
@@ -550,62 +513,31 @@ pub fn classify(argv: &[String], policy: &Policy, ctx: &Context) -> Verdict {
     let mut v = Verdict::allow();
     let protected = &policy.kubectl.protected_namespaces;
     let Some(verb) = p.verb.as_deref() else {
-        if argv
-            .iter()
-            .any(|a| matches!(a.as_str(), "--help" | "-h" | "--version"))
-            || argv.is_empty()
-        {
+        if argv.iter().any(|a| matches!(a.as_str(), "--help" | "-h" | "--version")) || argv.is_empty() {
             return v;
         }
-        return Verdict::single(
-            Decision::Escalate,
-            "kubectl.unknown-verb",
-            "kubectl without a command guard understands",
-        );
+        return Verdict::single(Decision::Escalate, "kubectl.unknown-verb", "kubectl without a command guard understands");
     };
-    let dry_run = p
-        .dry_run
-        .as_deref()
-        .is_some_and(|d| d == "client" || d == "server");
-    let namespace = p
-        .namespace
-        .clone()
-        .unwrap_or_else(|| ctx.kube.namespace.clone());
+    let dry_run = p.dry_run.as_deref().is_some_and(|d| d == "client" || d == "server");
+    let namespace = p.namespace.clone().unwrap_or_else(|| ctx.kube.namespace.clone());
     let kinds = kinds(&p.positionals);
 
     if !p.target_override.is_empty() {
         v.add(
             Decision::Escalate,
             "kubectl.target-override",
-            format!(
-                "{} points kubectl at a target guard does not see",
-                p.target_override.join(", ")
-            ),
+            format!("{} points kubectl at a target guard does not see", p.target_override.join(", ")),
         );
     }
     if p.impersonate {
-        v.add(
-            Decision::Escalate,
-            "kubectl.impersonate",
-            "--as/--as-group acts as another identity",
-        );
+        v.add(Decision::Escalate, "kubectl.impersonate", "--as/--as-group acts as another identity");
     }
     if !p.unknown_flags.is_empty() {
-        v.add(
-            Decision::Escalate,
-            "kubectl.unknown-flag",
-            format!(
-                "kubectl flag(s) guard does not know: {}",
-                p.unknown_flags.join(" ")
-            ),
-        );
+        v.add(Decision::Escalate, "kubectl.unknown-flag", format!("kubectl flag(s) guard does not know: {}", p.unknown_flags.join(" ")));
     }
 
     let mutating = match verb {
-        "config" => !matches!(
-            p.sub.as_deref(),
-            Some("view" | "get-contexts" | "current-context" | "get-clusters" | "get-users")
-        ),
+        "config" => !matches!(p.sub.as_deref(), Some("view" | "get-contexts" | "current-context" | "get-clusters" | "get-users")),
         "rollout" => !matches!(p.sub.as_deref(), Some("status" | "history")),
         "certificate" => true,
         "apply" if p.sub.as_deref() == Some("view-last-applied") => false,
@@ -613,13 +545,8 @@ pub fn classify(argv: &[String], policy: &Policy, ctx: &Context) -> Verdict {
         _ => false,
     };
     let exec_like = EXEC_VERBS.contains(&verb);
-    let known = mutating
-        || exec_like
-        || READ_VERBS.contains(&verb)
-        || matches!(
-            verb,
-            "config" | "rollout" | "auth" | "plugin" | "certificate"
-        );
+    let known =
+        mutating || exec_like || READ_VERBS.contains(&verb) || matches!(verb, "config" | "rollout" | "auth" | "plugin" | "certificate");
     if !known {
         v.add(
             Decision::Escalate,
@@ -629,42 +556,19 @@ pub fn classify(argv: &[String], policy: &Policy, ctx: &Context) -> Verdict {
         return v;
     }
     if verb == "plugin" && p.sub.as_deref() != Some("list") {
-        v.add(
-            Decision::Escalate,
-            "kubectl.unknown-verb",
-            "kubectl plugin subcommands run plugins",
-        );
+        v.add(Decision::Escalate, "kubectl.unknown-verb", "kubectl plugin subcommands run plugins");
     }
-    if verb == "config"
-        && p.sub.as_deref() == Some("view")
-        && argv.iter().any(|a| a == "--raw" || a == "--raw=true")
-    {
-        v.add(
-            Decision::Escalate,
-            "kubectl.secret-read",
-            "`config view --raw` prints credentials",
-        );
+    if verb == "config" && p.sub.as_deref() == Some("view") && argv.iter().any(|a| a == "--raw" || a == "--raw=true") {
+        v.add(Decision::Escalate, "kubectl.secret-read", "`config view --raw` prints credentials");
     }
     if verb == "auth" && !matches!(p.sub.as_deref(), Some("can-i" | "whoami")) {
-        v.add(
-            Decision::Escalate,
-            "kubectl.mutation",
-            "`kubectl auth reconcile` changes RBAC",
-        );
+        v.add(Decision::Escalate, "kubectl.mutation", "`kubectl auth reconcile` changes RBAC");
     }
     if let Some(path) = &p.raw {
         if mutating || matches!(verb, "create" | "replace" | "delete" | "patch") {
-            v.add(
-                Decision::Block,
-                "kubectl.raw-mutation",
-                format!("--raw {path} sends a request guard cannot inspect"),
-            );
+            v.add(Decision::Block, "kubectl.raw-mutation", format!("--raw {path} sends a request guard cannot inspect"));
         } else {
-            v.add(
-                Decision::Escalate,
-                "kubectl.raw",
-                format!("--raw {path} reads an API path guard does not check"),
-            );
+            v.add(Decision::Escalate, "kubectl.raw", format!("--raw {path} reads an API path guard does not check"));
         }
     }
     if verb == "kustomize" {
@@ -674,25 +578,13 @@ pub fn classify(argv: &[String], policy: &Policy, ctx: &Context) -> Verdict {
     // Opaque inputs: stdin, URLs, kustomize dirs.
     for f in &p.files {
         if f == "-" {
-            v.add(
-                Decision::Escalate,
-                "kubectl.opaque-manifest",
-                "-f - reads a manifest from stdin that guard cannot see",
-            );
+            v.add(Decision::Escalate, "kubectl.opaque-manifest", "-f - reads a manifest from stdin that guard cannot see");
         } else if f.contains("://") {
-            v.add(
-                Decision::Escalate,
-                "kubectl.opaque-manifest",
-                format!("-f {f} fetches a manifest guard cannot see"),
-            );
+            v.add(Decision::Escalate, "kubectl.opaque-manifest", format!("-f {f} fetches a manifest guard cannot see"));
         }
     }
     if p.kustomize {
-        v.add(
-            Decision::Escalate,
-            "kubectl.opaque-manifest",
-            "-k renders a kustomization guard does not inspect",
-        );
+        v.add(Decision::Escalate, "kubectl.opaque-manifest", "-k renders a kustomization guard does not inspect");
     }
 
     let effective_mutation = (mutating || exec_like) && !dry_run;
@@ -700,37 +592,21 @@ pub fn classify(argv: &[String], policy: &Policy, ctx: &Context) -> Verdict {
         v.add(
             Decision::Escalate,
             "kubectl.mutation",
-            format!(
-                "`kubectl {verb}{}` changes the cluster",
-                p.sub
-                    .as_deref()
-                    .map(|s| format!(" {s}"))
-                    .unwrap_or_default()
-            ),
+            format!("`kubectl {verb}{}` changes the cluster", p.sub.as_deref().map(|s| format!(" {s}")).unwrap_or_default()),
         );
     }
     if exec_like {
-        v.add(
-            Decision::Escalate,
-            "kubectl.exec",
-            format!("`kubectl {verb}` runs commands in or opens connections to the cluster"),
-        );
+        v.add(Decision::Escalate, "kubectl.exec", format!("`kubectl {verb}` runs commands in or opens connections to the cluster"));
     }
 
     // Secret values.
     if matches!(verb, "get") && kinds.iter().any(|k| k == "secrets") {
-        let shows_data = p.template
-            || p.output
-                .as_deref()
-                .is_some_and(|o| !matches!(o, "name" | "wide") && !o.is_empty());
+        let shows_data = p.template || p.output.as_deref().is_some_and(|o| !matches!(o, "name" | "wide") && !o.is_empty());
         if shows_data {
             v.add(
                 Decision::Escalate,
                 "kubectl.secret-read",
-                format!(
-                    "`get secret -o {}` shows secret values",
-                    p.output.as_deref().unwrap_or("template")
-                ),
+                format!("`get secret -o {}` shows secret values", p.output.as_deref().unwrap_or("template")),
             );
         }
     }
@@ -743,63 +619,34 @@ pub fn classify(argv: &[String], policy: &Policy, ctx: &Context) -> Verdict {
     if verb == "delete" {
         for k in &kinds {
             if k == "namespaces" {
-                v.add(
-                    Decision::Block,
-                    "kubectl.delete-namespace",
-                    "deleting a namespace deletes everything in it",
-                );
+                v.add(Decision::Block, "kubectl.delete-namespace", "deleting a namespace deletes everything in it");
             } else if CLUSTER_DESTROY.contains(&k.as_str()) {
-                v.add(
-                    Decision::Block,
-                    "kubectl.cluster-destroy",
-                    format!("deleting {k} is cluster-wide destruction"),
-                );
+                v.add(Decision::Block, "kubectl.cluster-destroy", format!("deleting {k} is cluster-wide destruction"));
             }
         }
         if p.all && (p.all_namespaces || kinds.iter().any(|k| k == "all")) {
-            v.add(
-                Decision::Block,
-                "kubectl.cluster-destroy",
-                "`delete --all` across namespaces or of every kind",
-            );
+            v.add(Decision::Block, "kubectl.cluster-destroy", "`delete --all` across namespaces or of every kind");
         }
     }
     if p.all_namespaces && effective_mutation {
-        v.add(
-            Decision::Block,
-            "kubectl.cluster-destroy",
-            format!("`kubectl {verb} -A` changes every namespace, protected ones included"),
-        );
+        v.add(Decision::Block, "kubectl.cluster-destroy", format!("`kubectl {verb} -A` changes every namespace, protected ones included"));
     }
     // Protected namespaces: the namespace the command acts in, or a namespace object by name.
-    let namespaced =
-        kinds.is_empty() || kinds.iter().any(|k| !CLUSTER_SCOPED.contains(&k.as_str()));
+    let namespaced = kinds.is_empty() || kinds.iter().any(|k| !CLUSTER_SCOPED.contains(&k.as_str()));
     if namespaced && protected.contains(&namespace) {
-        v.add(
-            Decision::Block,
-            "kubectl.protected-namespace",
-            format!("`kubectl {verb}` in the protected namespace {namespace}"),
-        );
+        v.add(Decision::Block, "kubectl.protected-namespace", format!("`kubectl {verb}` in the protected namespace {namespace}"));
     }
     if kinds.iter().any(|k| k == "namespaces") {
         for n in names(&p.positionals) {
             if protected.contains(&n) {
-                v.add(
-                    Decision::Block,
-                    "kubectl.protected-namespace",
-                    format!("`kubectl {verb}` of the protected namespace {n}"),
-                );
+                v.add(Decision::Block, "kubectl.protected-namespace", format!("`kubectl {verb}` of the protected namespace {n}"));
             }
         }
     }
     if verb == "create" && matches!(p.sub.as_deref(), Some("namespace" | "ns")) {
         for n in &p.positionals {
             if protected.contains(n) {
-                v.add(
-                    Decision::Block,
-                    "kubectl.protected-namespace",
-                    format!("creating the protected namespace {n}"),
-                );
+                v.add(Decision::Block, "kubectl.protected-namespace", format!("creating the protected namespace {n}"));
             }
         }
     }

@@ -36,10 +36,7 @@ impl Env {
     }
     fn run(&self, args: &[&str]) -> (i32, String) {
         let out = self.cmd(args).output().unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out)),
-        )
+        (out.status.code().unwrap_or(-1), format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out)))
     }
     fn init(&self) {
         let mut s = spawn_command(self.cmd(&["approver", "init"]), Some(20_000)).unwrap();
@@ -65,9 +62,7 @@ impl Env {
         seen
     }
     fn out_lines(&self) -> usize {
-        std::fs::read_to_string(self.t.work().join("out.txt"))
-            .map(|s| s.lines().count())
-            .unwrap_or(0)
+        std::fs::read_to_string(self.t.work().join("out.txt")).map(|s| s.lines().count()).unwrap_or(0)
     }
     fn state(&self) -> PathBuf {
         self.t.state()
@@ -91,15 +86,9 @@ fn init_escalate_approve_then_the_rerun_runs_exactly_once() {
     let (code, msg2) = e.run(&line);
     assert_eq!((code, request_id(&msg2)), (75, id.clone()));
     let (_, listed) = e.run(&["requests", "--json"]);
-    assert!(
-        listed.contains(&id) && listed.contains("pending"),
-        "{listed}"
-    );
+    assert!(listed.contains(&id) && listed.contains("pending"), "{listed}");
     let shown = e.decide("approve", &id, PASS, &[]);
-    assert!(
-        shown.contains("echo gated >> out.txt") && shown.contains("test.gate"),
-        "approve must show the request: {shown}"
-    );
+    assert!(shown.contains("echo gated >> out.txt") && shown.contains("test.gate"), "approve must show the request: {shown}");
     assert_eq!(e.out_lines(), 0, "approving must not run anything");
     assert_eq!(e.run(&line).0, 0);
     assert_eq!(e.out_lines(), 1);
@@ -121,26 +110,12 @@ fn wrong_passphrase_writes_nothing_and_no_terminal_is_refused() {
     let id = request_id(&msg);
     let out = e.decide("approve", &id, "not the passphrase at all", &[]);
     assert!(out.contains("wrong approver passphrase"), "{out}");
-    assert!(
-        !e.state()
-            .join("approvals")
-            .join(format!("{id}.json"))
-            .exists()
-    );
+    assert!(!e.state().join("approvals").join(format!("{id}.json")).exists());
     // From a pipe, not a terminal.
-    let out = e
-        .cmd(&["approve", &id])
-        .stdin(std::process::Stdio::piped())
-        .output()
-        .unwrap();
+    let out = e.cmd(&["approve", &id]).stdin(std::process::Stdio::piped()).output().unwrap();
     assert_eq!(out.status.code(), Some(77));
     assert!(stderr(&out).contains("interactive terminal"));
-    assert!(
-        !e.state()
-            .join("approvals")
-            .join(format!("{id}.json"))
-            .exists()
-    );
+    assert!(!e.state().join("approvals").join(format!("{id}.json")).exists());
 }
 
 #[test]
@@ -153,17 +128,10 @@ fn approve_without_an_approver_key_says_how_to_make_one() {
 }
 
 fn receipt(e: &Env, id: &str) -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(e.state().join("approvals").join(format!("{id}.json"))).unwrap(),
-    )
-    .unwrap()
+    serde_json::from_str(&std::fs::read_to_string(e.state().join("approvals").join(format!("{id}.json"))).unwrap()).unwrap()
 }
 fn write_receipt(e: &Env, id: &str, v: &Value) {
-    std::fs::write(
-        e.state().join("approvals").join(format!("{id}.json")),
-        v.to_string(),
-    )
-    .unwrap();
+    std::fs::write(e.state().join("approvals").join(format!("{id}.json")), v.to_string()).unwrap();
 }
 
 #[test]
@@ -182,20 +150,15 @@ fn forged_copied_edited_and_expired_receipts_are_refused() {
     write_receipt(&e, &id2, &genuine);
     let (code, msg) = e.run(&["shell", "-c", "echo gated two >> out.txt"]);
     assert_eq!(code, 77, "{msg}");
-    assert!(
-        msg.contains("different request") || msg.contains("signature"),
-        "{msg}"
-    );
+    assert!(msg.contains("different request") || msg.contains("signature"), "{msg}");
 
     // Written by hand: right shape, no valid signature.
     let (_, m3) = e.run(&["shell", "-c", "echo gated three >> out.txt"]);
     let id3 = request_id(&m3);
     let mut forged = genuine.clone();
     forged["payload"]["id"] = Value::String(id3.clone());
-    let r3: Value = serde_json::from_str(
-        &std::fs::read_to_string(e.state().join("requests").join(format!("{id3}.json"))).unwrap(),
-    )
-    .unwrap();
+    let r3: Value =
+        serde_json::from_str(&std::fs::read_to_string(e.state().join("requests").join(format!("{id3}.json"))).unwrap()).unwrap();
     forged["payload"]["digest"] = r3["digest"].clone();
     write_receipt(&e, &id3, &forged);
     let (code, msg) = e.run(&["shell", "-c", "echo gated three >> out.txt"]);
@@ -270,18 +233,9 @@ fn two_concurrent_reruns_consume_one_approval_once() {
     let (_, m) = e.run(&["shell", "-c", "echo gated >> out.txt"]);
     let id = request_id(&m);
     e.decide("approve", &id, PASS, &[]);
-    let children: Vec<_> = (0..6)
-        .map(|_| {
-            e.cmd(&["shell", "-c", "echo gated >> out.txt"])
-                .stderr(std::process::Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    let codes: Vec<i32> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap().status.code().unwrap())
-        .collect();
+    let children: Vec<_> =
+        (0..6).map(|_| e.cmd(&["shell", "-c", "echo gated >> out.txt"]).stderr(std::process::Stdio::piped()).spawn().unwrap()).collect();
+    let codes: Vec<i32> = children.into_iter().map(|c| c.wait_with_output().unwrap().status.code().unwrap()).collect();
     assert_eq!(codes.iter().filter(|&&c| c == 0).count(), 1, "{codes:?}");
     assert_eq!(e.out_lines(), 1);
 }
@@ -291,22 +245,14 @@ fn wait_returns_after_approval_and_after_rejection() {
     let e = Env::new(POLICY);
     e.init();
     // Approval from another process while the agent waits.
-    let waiter = e
-        .cmd(&["--wait=20s", "shell", "-c", "echo gated >> out.txt"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let waiter = e.cmd(&["--wait=20s", "shell", "-c", "echo gated >> out.txt"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let id = wait_for_request(&e.state());
     e.decide("approve", &id, PASS, &[]);
     let out = waiter.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(e.out_lines(), 1);
     // Rejection: the waiting agent gets 77 and the reason.
-    let waiter = e
-        .cmd(&["--wait=20s", "shell", "-c", "echo gated again >> out.txt"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let waiter = e.cmd(&["--wait=20s", "shell", "-c", "echo gated again >> out.txt"]).stderr(std::process::Stdio::piped()).spawn().unwrap();
     let id2 = wait_for_request(&e.state());
     assert_ne!(id2, id);
     e.decide("reject", &id2, PASS, &["--reason", "not today"]);
@@ -322,9 +268,7 @@ fn wait_for_request(state: &Path) -> String {
         let mut newest: Option<(u64, String)> = None;
         if let Ok(entries) = std::fs::read_dir(state.join("requests")) {
             for e in entries.flatten() {
-                let v: Value =
-                    serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap_or_default())
-                        .unwrap_or(Value::Null);
+                let v: Value = serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap_or_default()).unwrap_or(Value::Null);
                 let (Some(id), Some(ms)) = (v["id"].as_str(), v["created_ms"].as_u64()) else {
                     continue;
                 };
@@ -365,11 +309,7 @@ fn a_lease_stops_at_expiry_and_cannot_outlive_max_lease_ttl() {
     std::thread::sleep(std::time::Duration::from_millis(1200));
     assert_eq!(e.run(&["shell", "-c", "echo gated >> out.txt"]).0, 75);
     e2.init();
-    let mut s = spawn_command(
-        e2.cmd(&["lease", "grant", "test.gate", "--ttl", "2h"]),
-        Some(20_000),
-    )
-    .unwrap();
+    let mut s = spawn_command(e2.cmd(&["lease", "grant", "test.gate", "--ttl", "2h"]), Some(20_000)).unwrap();
     s.exp_string("at most 1h").unwrap();
 }
 
@@ -378,18 +318,7 @@ fn a_lease_allows_in_scope_only_never_a_block_and_stops_at_revoke() {
     let e = Env::new(POLICY);
     e.init();
     let scope = e.t.work();
-    let out = grant(
-        &e,
-        &[
-            "test.gate",
-            "--dir",
-            scope.to_str().unwrap(),
-            "--ttl",
-            "10m",
-            "--uses",
-            "2",
-        ],
-    );
+    let out = grant(&e, &["test.gate", "--dir", scope.to_str().unwrap(), "--ttl", "10m", "--uses", "2"]);
     let i = out.find("lease l-").unwrap() + "lease ".len();
     let lease = out[i..i + 34].to_string();
     assert_eq!(e.run(&["shell", "-c", "echo gated a >> out.txt"]).0, 0);
@@ -397,26 +326,16 @@ fn a_lease_allows_in_scope_only_never_a_block_and_stops_at_revoke() {
     let other = e.t.dir.path().join("elsewhere");
     std::fs::create_dir_all(&other).unwrap();
     let mut c = e.cmd(&["shell", "-c", "echo gated b >> out.txt"]);
-    assert_eq!(
-        c.current_dir(&other).output().unwrap().status.code(),
-        Some(75)
-    );
+    assert_eq!(c.current_dir(&other).output().unwrap().status.code(), Some(75));
     // Another rule: still escalated. A block: still blocked.
     assert_eq!(e.run(&["shell", "-c", "frobnicate"]).0, 75);
-    assert_eq!(
-        e.run(&["shell", "-c", "echo gated c >> out.txt; rm -rf /"])
-            .0,
-        77
-    );
+    assert_eq!(e.run(&["shell", "-c", "echo gated c >> out.txt; rm -rf /"]).0, 77);
     // Second use, then the cap.
     assert_eq!(e.run(&["shell", "-c", "echo gated d >> out.txt"]).0, 0);
     assert_eq!(e.run(&["shell", "-c", "echo gated e >> out.txt"]).0, 75);
     assert_eq!(e.out_lines(), 2);
     let (_, listed) = e.run(&["lease", "list"]);
-    assert!(
-        listed.contains(&lease) && listed.contains("uses 2/2"),
-        "{listed}"
-    );
+    assert!(listed.contains(&lease) && listed.contains("uses 2/2"), "{listed}");
     assert_eq!(e.run(&["lease", "revoke", &lease]).0, 0);
     assert!(e.run(&["lease", "list"]).1.contains("revoked"));
 }

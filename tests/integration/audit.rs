@@ -11,10 +11,7 @@ use crate::support::{Test, stderr};
 
 fn log_with(n: usize) -> (tempfile::TempDir, Paths) {
     let d = tempfile::tempdir().unwrap();
-    let p = Paths {
-        home: d.path().join("state"),
-        policy: None,
-    };
+    let p = Paths { home: d.path().join("state"), policy: None };
     for i in 0..n {
         let mut m = Map::new();
         m.insert("i".into(), json!(i));
@@ -24,11 +21,7 @@ fn log_with(n: usize) -> (tempfile::TempDir, Paths) {
 }
 
 fn lines(p: &Paths) -> Vec<String> {
-    std::fs::read_to_string(p.audit_log())
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
+    std::fs::read_to_string(p.audit_log()).unwrap().lines().map(str::to_string).collect()
 }
 
 fn write_lines(p: &Paths, lines: &[String]) {
@@ -40,16 +33,9 @@ fn write_lines(p: &Paths, lines: &[String]) {
 /// Verifies through the real binary: exit 65 and a message naming `line N` and `what`.
 fn assert_broken(p: &Paths, line: usize, what: &str) {
     let err = audit::verify(p).unwrap_err().to_string();
-    assert!(
-        err.contains(&format!("line {line}")),
-        "expected line {line}: {err}"
-    );
+    assert!(err.contains(&format!("line {line}")), "expected line {line}: {err}");
     assert!(err.contains(what), "expected {what:?}: {err}");
-    let (_, out) = Test::new()
-        .args(&["audit", "verify"])
-        .env("GUARD_HOME", p.home.to_str().unwrap())
-        .status(65)
-        .run();
+    let (_, out) = Test::new().args(&["audit", "verify"]).env("GUARD_HOME", p.home.to_str().unwrap()).status(65).run();
     assert!(stderr(&out).contains(&format!("line {line}")));
 }
 
@@ -57,12 +43,7 @@ fn assert_broken(p: &Paths, line: usize, what: &str) {
 fn intact_chain_verifies() {
     let (_d, p) = log_with(10);
     assert_eq!(audit::verify(&p).unwrap().records, 11);
-    Test::new()
-        .args(&["audit", "verify"])
-        .env("GUARD_HOME", p.home.to_str().unwrap())
-        .status(0)
-        .stdout_contains("11 records")
-        .run();
+    Test::new().args(&["audit", "verify"]).env("GUARD_HOME", p.home.to_str().unwrap()).status(0).stdout_contains("11 records").run();
 }
 
 #[test]
@@ -131,17 +112,11 @@ fn inserted_forged_line_is_caught() {
 #[test]
 fn appended_garbage_is_caught() {
     let (_d, p) = log_with(3);
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(p.audit_log())
-        .unwrap();
+    let mut f = std::fs::OpenOptions::new().append(true).open(p.audit_log()).unwrap();
     f.write_all(b"{\"evil\": true}\n").unwrap();
     assert_broken(&p, 5, "no hash");
     let (_d, p) = log_with(3);
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(p.audit_log())
-        .unwrap();
+    let mut f = std::fs::OpenOptions::new().append(true).open(p.audit_log()).unwrap();
     f.write_all(b"garbage line\n").unwrap();
     assert_broken(&p, 5, "not a record");
 }
@@ -150,22 +125,15 @@ fn appended_garbage_is_caught() {
 fn torn_last_line_gets_a_recovery_record_and_an_intact_chain() {
     let (_d, p) = log_with(3);
     let before = std::fs::read(p.audit_log()).unwrap();
-    let mut f = std::fs::OpenOptions::new()
-        .append(true)
-        .open(p.audit_log())
-        .unwrap();
-    f.write_all(b"{\"kind\":\"decision\",\"seq\":4,\"to")
-        .unwrap();
+    let mut f = std::fs::OpenOptions::new().append(true).open(p.audit_log()).unwrap();
+    f.write_all(b"{\"kind\":\"decision\",\"seq\":4,\"to").unwrap();
     drop(f);
     assert_broken(&p, 5, "truncated");
     audit::append(&p, "test", Map::new()).unwrap();
     let v = audit::verify(&p).unwrap();
     assert!(v.notes.iter().any(|n| n.contains("torn")), "{:?}", v.notes);
     let after = std::fs::read(p.audit_log()).unwrap();
-    assert!(
-        after.starts_with(&before),
-        "nothing before the torn line may change"
-    );
+    assert!(after.starts_with(&before), "nothing before the torn line may change");
     assert!(String::from_utf8_lossy(&after).contains("\"kind\":\"recovery\""));
 }
 
@@ -203,10 +171,7 @@ fn concurrent_appends_from_eight_processes_never_interleave_or_lose_lines() {
     for h in handles {
         h.join().unwrap();
     }
-    let p = Paths {
-        home: state,
-        policy: None,
-    };
+    let p = Paths { home: state, policy: None };
     let v = audit::verify(&p).unwrap();
     assert_eq!(v.records, 1601);
     for (i, l) in lines(&p).iter().enumerate() {
@@ -227,10 +192,7 @@ fn secrets_never_reach_the_log() {
     ];
     let lines = [
         format!("AWS_ACCESS_KEY_ID={} frobnicate", secrets[0]),
-        format!(
-            "curl -H 'Authorization: Bearer {}' https://api.github.com",
-            secrets[1]
-        ),
+        format!("curl -H 'Authorization: Bearer {}' https://api.github.com", secrets[1]),
         format!("GITLAB_TOKEN={} frob", secrets[2]),
         format!("echo {}", secrets[3]),
         format!("git clone https://bob:{}@example.com/r.git", secrets[4]),
@@ -240,15 +202,9 @@ fn secrets_never_reach_the_log() {
     let t = Test::new();
     let state = t.state();
     for l in &lines {
-        let _ = Test::new()
-            .args(&["shell", "-c", l])
-            .env("GUARD_HOME", state.to_str().unwrap())
-            .run();
+        let _ = Test::new().args(&["shell", "-c", l]).env("GUARD_HOME", state.to_str().unwrap()).run();
     }
-    let _ = Test::new()
-        .args(&["kubectl", "--token", secrets[4], "get", "pods"])
-        .env("GUARD_HOME", state.to_str().unwrap())
-        .run();
+    let _ = Test::new().args(&["kubectl", "--token", secrets[4], "get", "pods"]).env("GUARD_HOME", state.to_str().unwrap()).run();
     let log = std::fs::read_to_string(state.join("audit.jsonl")).unwrap();
     assert!(log.lines().count() > lines.len());
     for s in secrets {
@@ -265,43 +221,16 @@ fn the_documented_python_verifier_agrees_with_guard() {
     }
     let t = Test::new();
     let state = t.state();
-    for line in [
-        "ls",
-        "rm -rf /",
-        "echo 'ünïcödé \u{1b}[31m \" \\\\ \t'",
-        "frobnicate",
-    ] {
-        let _ = Test::new()
-            .args(&["shell", "-c", line])
-            .env("GUARD_HOME", state.to_str().unwrap())
-            .run();
+    for line in ["ls", "rm -rf /", "echo 'ünïcödé \u{1b}[31m \" \\\\ \t'", "frobnicate"] {
+        let _ = Test::new().args(&["shell", "-c", line]).env("GUARD_HOME", state.to_str().unwrap()).run();
     }
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/testdata/audit/verify_chain.py"
-    );
-    let ok = std::process::Command::new("python3")
-        .arg(script)
-        .arg(state.join("audit.jsonl"))
-        .arg(state.join("audit.head"))
-        .output()
-        .unwrap();
-    assert!(
-        ok.status.success(),
-        "python verifier: {}",
-        String::from_utf8_lossy(&ok.stderr)
-    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/audit/verify_chain.py");
+    let ok =
+        std::process::Command::new("python3").arg(script).arg(state.join("audit.jsonl")).arg(state.join("audit.head")).output().unwrap();
+    assert!(ok.status.success(), "python verifier: {}", String::from_utf8_lossy(&ok.stderr));
     let log = state.join("audit.jsonl");
     let text = std::fs::read_to_string(&log).unwrap();
-    std::fs::write(
-        &log,
-        text.replacen("\"decision\":\"allow\"", "\"decision\":\"block\"", 1),
-    )
-    .unwrap();
-    let bad = std::process::Command::new("python3")
-        .arg(script)
-        .arg(&log)
-        .output()
-        .unwrap();
+    std::fs::write(&log, text.replacen("\"decision\":\"allow\"", "\"decision\":\"block\"", 1)).unwrap();
+    let bad = std::process::Command::new("python3").arg(script).arg(&log).output().unwrap();
     assert_eq!(bad.status.code(), Some(65));
 }

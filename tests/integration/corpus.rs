@@ -6,11 +6,7 @@ use guard::request::Context;
 
 #[test]
 fn every_nl2bash_line_is_classified_without_panicking() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/testdata/nl2bash/commands.txt"
-    ))
-    .unwrap();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/nl2bash/commands.txt")).unwrap();
     let policy = guard::policy::builtin().unwrap();
     let ctx = Context::example();
     let (mut allow, mut escalate, mut block, mut parse_errors) = (0, 0, 0, 0);
@@ -27,12 +23,7 @@ fn every_nl2bash_line_is_classified_without_panicking() {
     }
     let total = allow + escalate + block;
     assert_eq!(total, 12_607);
-    eprintln!(
-        "nl2bash: {total} lines: allow {allow}, escalate {escalate}, block {block}; parse errors {parse_errors}"
-    );
+    eprintln!("nl2bash: {total} lines: allow {allow}, escalate {escalate}, block {block}; parse errors {parse_errors}");
     // Most of the corpus is everyday file and text work; a guard that escalates most of it is useless.
-    assert!(
-        allow * 2 > total,
-        "only {allow} of {total} everyday lines allowed"
-    );
+    assert!(allow * 2 > total, "only {allow} of {total} everyday lines allowed");
 }

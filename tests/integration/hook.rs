@@ -8,17 +8,9 @@ use crate::support::{Test, stdout};
 fn hook(t: Test, input: Value, extra: &[&str]) -> (Test, Option<Value>, i32) {
     let mut args = vec!["hook", "claude"];
     args.extend_from_slice(extra);
-    let (_, out) = Test::new()
-        .env("GUARD_HOME", t.state().to_str().unwrap())
-        .args(&args)
-        .stdin(input.to_string())
-        .run();
+    let (_, out) = Test::new().env("GUARD_HOME", t.state().to_str().unwrap()).args(&args).stdin(input.to_string()).run();
     let s = stdout(&out);
-    let v = if s.trim().is_empty() {
-        None
-    } else {
-        Some(serde_json::from_str(&s).unwrap())
-    };
+    let v = if s.trim().is_empty() { None } else { Some(serde_json::from_str(&s).unwrap()) };
     (t, v, out.status.code().unwrap())
 }
 
@@ -31,9 +23,7 @@ fn bash(cmd: &str) -> Value {
 }
 
 fn decision(v: &Option<Value>) -> &str {
-    v.as_ref().unwrap()["hookSpecificOutput"]["permissionDecision"]
-        .as_str()
-        .unwrap()
+    v.as_ref().unwrap()["hookSpecificOutput"]["permissionDecision"].as_str().unwrap()
 }
 
 #[test]
@@ -42,20 +32,12 @@ fn bash_commands_are_classified() {
     assert_eq!((decision(&v), code), ("allow", 0));
     let (_, v, _) = hook(Test::new(), bash("rm -rf /"), &[]);
     assert_eq!(decision(&v), "deny");
-    assert!(
-        v.as_ref().unwrap()["hookSpecificOutput"]["permissionDecisionReason"]
-            .as_str()
-            .unwrap()
-            .contains("shell.rm-root")
-    );
+    assert!(v.as_ref().unwrap()["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap().contains("shell.rm-root"));
     let (_, v, _) = hook(Test::new(), bash("frobnicate"), &[]);
     assert_eq!(decision(&v), "ask");
     let (_, v, _) = hook(Test::new(), bash("frobnicate"), &["--unattended"]);
     assert_eq!(decision(&v), "deny");
-    assert_eq!(
-        v.as_ref().unwrap()["hookSpecificOutput"]["hookEventName"],
-        "PreToolUse"
-    );
+    assert_eq!(v.as_ref().unwrap()["hookSpecificOutput"]["hookEventName"], "PreToolUse");
 }
 
 #[test]
@@ -78,23 +60,11 @@ fn writes_to_guards_own_files_are_denied_and_others_get_no_opinion() {
 
 #[test]
 fn malformed_input_is_denied() {
-    let (_, out) = Test::new()
-        .args(&["hook", "claude"])
-        .stdin("not json")
-        .status(0)
-        .run();
+    let (_, out) = Test::new().args(&["hook", "claude"]).stdin("not json").status(0).run();
     assert!(stdout(&out).contains("\"deny\""));
-    let (_, v, _) = hook(
-        Test::new(),
-        json!({"tool_name": "Bash", "tool_input": {}}),
-        &[],
-    );
+    let (_, v, _) = hook(Test::new(), json!({"tool_name": "Bash", "tool_input": {}}), &[]);
     assert_eq!(decision(&v), "deny");
-    let (_, v, _) = hook(
-        Test::new(),
-        json!({"tool_name": "Write", "tool_input": {"content": "x"}}),
-        &[],
-    );
+    let (_, v, _) = hook(Test::new(), json!({"tool_name": "Write", "tool_input": {"content": "x"}}), &[]);
     assert_eq!(decision(&v), "deny");
 }
 

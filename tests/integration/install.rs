@@ -4,11 +4,7 @@ use std::path::Path;
 use std::process::Command;
 
 fn copy_tracked_tree(from: &Path, to: &Path) {
-    let files = Command::new("git")
-        .args(["ls-files", "-co", "--exclude-standard", "-z"])
-        .current_dir(from)
-        .output()
-        .unwrap();
+    let files = Command::new("git").args(["ls-files", "-co", "--exclude-standard", "-z"]).current_dir(from).output().unwrap();
     assert!(files.status.success());
     for f in files.stdout.split(|&b| b == 0).filter(|f| !f.is_empty()) {
         let rel = Path::new(std::str::from_utf8(f).unwrap());
@@ -38,37 +34,17 @@ fn install_sh_from_a_fresh_tree_installs_and_doctor_passes() {
             .env("GUARD_HOME", tmp.path().join("state"))
             .env("HOME", tmp.path().join("home"))
             .env("CARGO_TARGET_DIR", root.join("target/install-test"))
-            .env(
-                "CARGO_HOME",
-                std::env::var("CARGO_HOME")
-                    .unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap())),
-            )
-            .env(
-                "RUSTUP_HOME",
-                std::env::var("RUSTUP_HOME")
-                    .unwrap_or_else(|_| format!("{}/.rustup", std::env::var("HOME").unwrap())),
-            )
+            .env("CARGO_HOME", std::env::var("CARGO_HOME").unwrap_or_else(|_| format!("{}/.cargo", std::env::var("HOME").unwrap())))
+            .env("RUSTUP_HOME", std::env::var("RUSTUP_HOME").unwrap_or_else(|_| format!("{}/.rustup", std::env::var("HOME").unwrap())))
             .output()
             .unwrap();
-        let (so, se) = (
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr),
-        );
-        assert!(
-            out.status.success(),
-            "round {round}: install.sh failed\nstdout: {so}\nstderr: {se}"
-        );
+        let (so, se) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(out.status.success(), "round {round}: install.sh failed\nstdout: {so}\nstderr: {se}");
         assert!(so.contains("export PATH="), "no PATH line: {so}");
         assert!(so.contains("ok   policy"), "doctor did not run: {so}");
     }
     assert!(prefix.join("bin/guard").is_file());
     let shim = std::fs::read_to_string(prefix.join("share/guard/shims/kubectl")).unwrap();
-    assert!(
-        shim.contains(&format!(
-            "exec \"{}\" kubectl",
-            prefix.join("bin/guard").display()
-        )),
-        "{shim}"
-    );
+    assert!(shim.contains(&format!("exec \"{}\" kubectl", prefix.join("bin/guard").display())), "{shim}");
     assert!(shim.contains("guard-shim"));
 }

@@ -1,10 +1,5 @@
 //! One integration-test binary that runs the real built `guard` (ripgrep's layout).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic
-)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod approvals;
 mod audit;

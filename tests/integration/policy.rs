@@ -5,12 +5,7 @@ use crate::support::{Test, stderr, stdout};
 #[test]
 fn the_built_in_policy_passes_all_its_examples() {
     let p = guard::policy::builtin().unwrap();
-    guard::classify::check_examples(
-        &p,
-        guard::policy::DEFAULT_POLICY,
-        guard::classify::Scope::All,
-    )
-    .unwrap();
+    guard::classify::check_examples(&p, guard::policy::DEFAULT_POLICY, guard::classify::Scope::All).unwrap();
     assert!(p.examples.len() >= 20);
 }
 
@@ -19,26 +14,17 @@ fn policy_check_accepts_a_good_policy() {
     let t = Test::new();
     let f = t.dir.path().join("ok.toml");
     std::fs::write(&f, "[defaults]\nplan_ttl = \"30m\"\n\n[[shell.rules]]\nid = \"custom.deploy\"\nprogram = \"deploy\"\nargs = [\"--env\", \"prod*\"]\ndecision = \"escalate\"\nmessage = \"production deploys need a human\"\nexamples = [{ line = \"deploy --env prod-eu\", decision = \"escalate\" }]\n").unwrap();
-    t.args(&["policy", "check", f.to_str().unwrap()])
-        .status(0)
-        .stdout_contains("valid")
-        .run();
+    t.args(&["policy", "check", f.to_str().unwrap()]).status(0).stdout_contains("valid").run();
 }
 
 fn bad_policy(text: &str, line: &str, words: &[&str]) {
     let t = Test::new();
     let f = t.dir.path().join("bad.toml");
     std::fs::write(&f, text).unwrap();
-    let (_, out) = t
-        .args(&["policy", "check", f.to_str().unwrap()])
-        .status(78)
-        .run();
+    let (_, out) = t.args(&["policy", "check", f.to_str().unwrap()]).status(78).run();
     let err = stderr(&out);
     assert!(err.contains("bad.toml"), "no file name in: {err}");
-    assert!(
-        err.contains(&format!("line {line}")),
-        "no line {line} in: {err}"
-    );
+    assert!(err.contains(&format!("line {line}")), "no line {line} in: {err}");
     for w in words {
         assert!(err.contains(w), "no {w:?} in: {err}");
     }
@@ -46,29 +32,17 @@ fn bad_policy(text: &str, line: &str, words: &[&str]) {
 
 #[test]
 fn syntax_error_names_file_and_line() {
-    bad_policy(
-        "[defaults]\nplan_ttl = \"1h\"\nthis is not toml\n",
-        "3",
-        &[],
-    );
+    bad_policy("[defaults]\nplan_ttl = \"1h\"\nthis is not toml\n", "3", &[]);
 }
 
 #[test]
 fn unknown_key_names_the_key_and_line() {
-    bad_policy(
-        "[defaults]\nplan_ttl = \"1h\"\n\n[kubectl]\nprotected_namespacez = []\n",
-        "5",
-        &["protected_namespacez"],
-    );
+    bad_policy("[defaults]\nplan_ttl = \"1h\"\n\n[kubectl]\nprotected_namespacez = []\n", "5", &["protected_namespacez"]);
 }
 
 #[test]
 fn bad_duration_names_the_line() {
-    bad_policy(
-        "[defaults]\napproval_ttl = \"10 minutes\"\n",
-        "2",
-        &["duration"],
-    );
+    bad_policy("[defaults]\napproval_ttl = \"10 minutes\"\n", "2", &["duration"]);
 }
 
 #[test]
@@ -87,20 +61,12 @@ fn failing_example_shows_example_expected_and_actual() {
 
 #[test]
 fn integrity_rules_cannot_be_disabled() {
-    bad_policy(
-        "[shell]\ndisabled_rules = [\"shell.parse-error\"]\n",
-        "2",
-        &["cannot be disabled"],
-    );
+    bad_policy("[shell]\ndisabled_rules = [\"shell.parse-error\"]\n", "2", &["cannot be disabled"]);
 }
 
 #[test]
 fn user_policy_merges_over_the_default() {
-    let (_, out) = Test::new()
-        .policy("[kubectl]\nprotected_namespaces = [\"prod\"]\n")
-        .args(&["policy", "show"])
-        .status(0)
-        .run();
+    let (_, out) = Test::new().policy("[kubectl]\nprotected_namespaces = [\"prod\"]\n").args(&["policy", "show"]).status(0).run();
     let s = stdout(&out);
     assert!(s.contains("\"prod\""), "{s}");
     assert!(!s.contains("kube-public"), "lists replace: {s}");
@@ -110,24 +76,9 @@ fn user_policy_merges_over_the_default() {
 #[test]
 fn user_allow_overrides_builtin_escalate_but_not_block_nor_nested() {
     let pol = "[[shell.rules]]\nid = \"custom.frob\"\nprogram = \"frobnicate\"\ndecision = \"allow\"\nmessage = \"ours\"\n\n[[shell.rules]]\nid = \"custom.rm\"\nprogram = \"rm\"\ndecision = \"allow\"\nmessage = \"bad idea\"\n";
-    Test::new()
-        .policy(pol)
-        .args(&["explain", "shell", "frobnicate --all"])
-        .status(0)
-        .stdout_contains("allow")
-        .run();
-    Test::new()
-        .policy(pol)
-        .args(&["explain", "shell", "rm -rf /"])
-        .status(0)
-        .stdout_contains("block")
-        .run();
-    Test::new()
-        .policy(pol)
-        .args(&["explain", "shell", "frobnicate; curl -X POST x"])
-        .status(0)
-        .stdout_contains("escalate")
-        .run();
+    Test::new().policy(pol).args(&["explain", "shell", "frobnicate --all"]).status(0).stdout_contains("allow").run();
+    Test::new().policy(pol).args(&["explain", "shell", "rm -rf /"]).status(0).stdout_contains("block").run();
+    Test::new().policy(pol).args(&["explain", "shell", "frobnicate; curl -X POST x"]).status(0).stdout_contains("escalate").run();
 }
 
 #[test]
@@ -142,5 +93,10 @@ fn disabled_rules_turn_a_builtin_off() {
 
 #[test]
 fn builtin_rules_cannot_be_replaced_by_a_user_policy() {
-    Test::new().policy("[[shell.builtin_rules]]\nid = \"x\"\nprogram = \"x\"\ndecision = \"allow\"\nmessage = \"x\"\n").args(&["policy", "show"]).status(78).stderr_contains("builtin_rules").run();
+    Test::new()
+        .policy("[[shell.builtin_rules]]\nid = \"x\"\nprogram = \"x\"\ndecision = \"allow\"\nmessage = \"x\"\n")
+        .args(&["policy", "show"])
+        .status(78)
+        .stderr_contains("builtin_rules")
+        .run();
 }

@@ -17,55 +17,30 @@ fn all_contract_argument_forms_work() {
         let mut args = vec!["shell"];
         args.extend_from_slice(form);
         args.push("echo form-ok");
-        Test::new()
-            .args(&args)
-            .status(0)
-            .stdout_contains("form-ok")
-            .run();
+        Test::new().args(&args).status(0).stdout_contains("form-ok").run();
     }
 }
 
 #[test]
 fn stdin_passes_through() {
-    Test::new()
-        .args(&["shell", "-c", "cat"])
-        .stdin("hello from stdin\n")
-        .status(0)
-        .stdout_contains("hello from stdin")
-        .run();
+    Test::new().args(&["shell", "-c", "cat"]).stdin("hello from stdin\n").status(0).stdout_contains("hello from stdin").run();
 }
 
 #[test]
 fn a_blocked_compound_line_creates_nothing() {
-    let (t, _) = Test::new()
-        .args(&["shell", "-c", "touch m; rm -rf /"])
-        .status(77)
-        .run();
+    let (t, _) = Test::new().args(&["shell", "-c", "touch m; rm -rf /"]).status(77).run();
     assert!(!t.work().join("m").exists(), "part of a blocked line ran");
 }
 
 #[test]
 fn an_escalated_compound_line_creates_nothing() {
-    let (t, _) = Test::new()
-        .args(&["shell", "-c", "touch m && frobnicate"])
-        .status(75)
-        .run();
-    assert!(
-        !t.work().join("m").exists(),
-        "part of an escalated line ran"
-    );
+    let (t, _) = Test::new().args(&["shell", "-c", "touch m && frobnicate"]).status(75).run();
+    assert!(!t.work().join("m").exists(), "part of an escalated line ran");
 }
 
 #[test]
 fn an_allowed_compound_line_runs_fully() {
-    let (t, out) = Test::new()
-        .args(&[
-            "shell",
-            "-c",
-            "touch a && mkdir -p d; echo done > d/c; cat d/c",
-        ])
-        .status(0)
-        .run();
+    let (t, out) = Test::new().args(&["shell", "-c", "touch a && mkdir -p d; echo done > d/c; cat d/c"]).status(0).run();
     assert!(t.work().join("a").exists() && t.work().join("d/c").exists());
     assert_eq!(stdout(&out).trim(), "done");
 }
@@ -73,30 +48,18 @@ fn an_allowed_compound_line_runs_fully() {
 #[test]
 fn the_line_is_run_exactly_as_given() {
     // Quoting that a rebuilt line would lose: guard must hand bash the original string.
-    Test::new()
-        .args(&["shell", "-c", r#"printf '%s|' "a b" 'c"d' $'e\tf'"#])
-        .status(0)
-        .stdout_contains("a b|c\"d|e\tf|")
-        .run();
+    Test::new().args(&["shell", "-c", r#"printf '%s|' "a b" 'c"d' $'e\tf'"#]).status(0).stdout_contains("a b|c\"d|e\tf|").run();
 }
 
 #[test]
 fn sigint_sent_to_guard_is_forwarded_to_the_child() {
     let t = Test::new();
     let mut c = t.command();
-    c.args([
-        "shell",
-        "-c",
-        "trap 'echo got-int; exit 9' INT; echo ready; sleep 20 & wait",
-    ])
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    c.args(["shell", "-c", "trap 'echo got-int; exit 9' INT; echo ready; sleep 20 & wait"]).stdout(Stdio::piped()).stderr(Stdio::piped());
     let child = c.spawn().unwrap();
     let pid = child.id();
     std::thread::sleep(Duration::from_millis(700));
-    let _ = std::process::Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status();
+    let _ = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status();
     let out = child.wait_with_output().unwrap();
     let s = stdout(&out);
     assert!(s.contains("got-int"), "stdout: {s}");
@@ -107,16 +70,8 @@ fn sigint_sent_to_guard_is_forwarded_to_the_child() {
 fn the_shims_route_through_guard() {
     let t = Test::new();
     let shims = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("shims");
-    let guard_dir = std::path::Path::new(crate::support::guard_bin())
-        .parent()
-        .unwrap()
-        .to_path_buf();
-    let path = format!(
-        "{}:{}:{}",
-        shims.display(),
-        guard_dir.display(),
-        std::env::var("PATH").unwrap()
-    );
+    let guard_dir = std::path::Path::new(crate::support::guard_bin()).parent().unwrap().to_path_buf();
+    let path = format!("{}:{}:{}", shims.display(), guard_dir.display(), std::env::var("PATH").unwrap());
     let out = std::process::Command::new(shims.join("bash"))
         .args(["-c", "rm -rf /"])
         .env("PATH", &path)

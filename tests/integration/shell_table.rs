@@ -15,22 +15,14 @@ pub fn load_cases(path: &str) -> Vec<(Decision, String, String)> {
             None => (raw, false),
         };
         let mut parts = raw.splitn(3, '\t');
-        let (d, rule, line) = (
-            parts.next().unwrap(),
-            parts.next().unwrap(),
-            parts.next().unwrap(),
-        );
+        let (d, rule, line) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
         let decision = match d {
             "allow" => Decision::Allow,
             "escalate" => Decision::Escalate,
             "block" => Decision::Block,
             other => panic!("bad decision {other} in {raw}"),
         };
-        let line = if multi {
-            line.replace("\\n", "\n")
-        } else {
-            line.to_string()
-        };
+        let line = if multi { line.replace("\\n", "\n") } else { line.to_string() };
         out.push((decision, rule.to_string(), line));
     }
     out
@@ -40,36 +32,17 @@ pub fn load_cases(path: &str) -> Vec<(Decision, String, String)> {
 fn every_labelled_shell_line_gets_its_decision_and_rule() {
     let policy = guard::policy::builtin().unwrap();
     let ctx = Context::example();
-    let cases = load_cases(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/testdata/shell/cases.tsv"
-    ));
+    let cases = load_cases(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/shell/cases.tsv"));
     assert!(cases.len() >= 300, "only {} cases", cases.len());
     let mut failures = Vec::new();
     for (want, rule, line) in &cases {
         let got = guard::tools::shell::classify_line(line, &policy, &ctx);
-        let rule_ok = rule == "-"
-            || got
-                .reasons
-                .iter()
-                .any(|r| &r.rule == rule && r.decision == Some(*want));
+        let rule_ok = rule == "-" || got.reasons.iter().any(|r| &r.rule == rule && r.decision == Some(*want));
         if got.decision != *want || !rule_ok {
-            let reasons: Vec<String> = got
-                .reasons
-                .iter()
-                .map(|r| format!("{}[{}]", r.rule, r.decision.map_or("?", |d| d.as_str())))
-                .collect();
-            failures.push(format!(
-                "{line:?}: want {want} by {rule}, got {} {reasons:?}",
-                got.decision
-            ));
+            let reasons: Vec<String> =
+                got.reasons.iter().map(|r| format!("{}[{}]", r.rule, r.decision.map_or("?", |d| d.as_str()))).collect();
+            failures.push(format!("{line:?}: want {want} by {rule}, got {} {reasons:?}", got.decision));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} of {} cases fail:\n{}",
-        failures.len(),
-        cases.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} of {} cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }

@@ -44,9 +44,7 @@ impl Test {
         self.dir.path().join("state")
     }
     pub fn work(&self) -> PathBuf {
-        self.cwd
-            .clone()
-            .unwrap_or_else(|| self.dir.path().join("work"))
+        self.cwd.clone().unwrap_or_else(|| self.dir.path().join("work"))
     }
     pub fn arg(mut self, a: &str) -> Self {
         self.args.push(a.to_string());
@@ -108,13 +106,7 @@ impl Test {
     /// Runs and checks the expectations; returns the output for further checks.
     pub fn run(self) -> (Self, Output) {
         let mut c = self.command();
-        c.stdin(if self.stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        c.stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() }).stdout(Stdio::piped()).stderr(Stdio::piped());
         let mut child = c.spawn().unwrap();
         if let Some(input) = &self.stdin {
             let mut si = child.stdin.take().unwrap();
@@ -127,24 +119,13 @@ impl Test {
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         if let Some(code) = self.status {
-            assert_eq!(
-                out.status.code(),
-                Some(code),
-                "args {:?}\nstdout: {stdout}\nstderr: {stderr}",
-                self.args
-            );
+            assert_eq!(out.status.code(), Some(code), "args {:?}\nstdout: {stdout}\nstderr: {stderr}", self.args);
         }
         for s in &self.stdout_has {
-            assert!(
-                stdout.contains(s.as_str()),
-                "stdout lacks {s:?}\nstdout: {stdout}\nstderr: {stderr}"
-            );
+            assert!(stdout.contains(s.as_str()), "stdout lacks {s:?}\nstdout: {stdout}\nstderr: {stderr}");
         }
         for s in &self.stderr_has {
-            assert!(
-                stderr.contains(s.as_str()),
-                "stderr lacks {s:?}\nstdout: {stdout}\nstderr: {stderr}"
-            );
+            assert!(stderr.contains(s.as_str()), "stderr lacks {s:?}\nstdout: {stdout}\nstderr: {stderr}");
         }
         (self, out)
     }
@@ -153,9 +134,7 @@ impl Test {
 /// Whether a real tool is available. Missing: prints why and returns false, unless
 /// `GUARD_REQUIRE_REAL_TOOLS=1`, when the test fails instead.
 pub fn require_tool(name: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
-        .unwrap_or(false);
+    let found = std::env::var_os("PATH").map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file())).unwrap_or(false);
     if !found {
         if std::env::var("GUARD_REQUIRE_REAL_TOOLS").as_deref() == Ok("1") {
             panic!("{name} is required (GUARD_REQUIRE_REAL_TOOLS=1) but not on PATH");

@@ -23,10 +23,7 @@ fn tf_test() -> Option<Test> {
 #[test]
 fn raw_apply_destroy_and_auto_approve_are_blocked_and_terraform_never_runs() {
     let Some(t) = tf_test() else { return };
-    let (t, _) = t
-        .args(&["terraform", "init", "-input=false"])
-        .status(0)
-        .run();
+    let (t, _) = t.args(&["terraform", "init", "-input=false"]).status(0).run();
     let work = t.work();
     let state = t.state();
     let rc = t.dir.path().join("terraformrc");
@@ -46,10 +43,7 @@ fn raw_apply_destroy_and_auto_approve_are_blocked_and_terraform_never_runs() {
     run(&["terraform", "destroy", "-auto-approve"]);
     run(&["shell", "-c", "terraform apply -auto-approve"]);
     run(&["shell", "-c", "cd . && terraform destroy -auto-approve"]);
-    assert!(
-        !work.join("terraform.tfstate").exists(),
-        "terraform ran: state was written"
-    );
+    assert!(!work.join("terraform.tfstate").exists(), "terraform ran: state was written");
     // Reads pass through to the real terraform.
     Test::new()
         .cwd(&work)
@@ -60,4 +54,259 @@ fn raw_apply_destroy_and_auto_approve_are_blocked_and_terraform_never_runs() {
         .stdout_contains("valid")
         .run();
     drop(t);
+}
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rexpect::session::spawn_command;
+
+const PASS: &str = "correct horse battery staple";
+
+/// A terraform working dir (a copy of testdata/terraform/NAME), a state dir and a policy.
+struct Tf {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+impl Tf {
+    fn new(config: &str, policy: &str) -> Option<Tf> {
+        if !require_tool("terraform") {
+            return None;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        for d in ["work", "state", "home"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/terraform").join(config).join("main.tf");
+        std::fs::copy(src, root.join("work/main.tf")).unwrap();
+        std::fs::write(root.join("terraformrc"), "").unwrap();
+        std::fs::write(root.join("policy.toml"), policy).unwrap();
+        let tf = Tf { _dir: dir, root };
+        assert_eq!(tf.run(&["terraform", "init", "-input=false"]).0, 0);
+        Some(tf)
+    }
+    fn work(&self) -> PathBuf {
+        self.root.join("work")
+    }
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(crate::support::guard_bin());
+        c.args(args)
+            .current_dir(self.work())
+            .env("GUARD_HOME", self.root.join("state"))
+            .env("HOME", self.root.join("home"))
+            .env("GUARD_POLICY", self.root.join("policy.toml"))
+            .env("TF_CLI_CONFIG_FILE", self.root.join("terraformrc"))
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .env_remove("TF_WORKSPACE")
+            .env("TERM", "dumb");
+        c
+    }
+    fn run(&self, args: &[&str]) -> (i32, String) {
+        let out = self.cmd(args).output().unwrap();
+        (out.status.code().unwrap_or(-1), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    }
+    fn run_env(&self, args: &[&str], k: &str, v: &str) -> (i32, String) {
+        let out = self.cmd(args).env(k, v).output().unwrap();
+        (out.status.code().unwrap_or(-1), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    }
+    /// `guard terraform plan`; returns the plan id.
+    fn plan(&self, extra: &[&str]) -> String {
+        let mut args = vec!["terraform", "plan", "-no-color"];
+        args.extend_from_slice(extra);
+        let (code, out) = self.run(&args);
+        assert_eq!(code, 0, "{out}");
+        plan_id(&out)
+    }
+    fn approver_init(&self) {
+        let mut s = spawn_command(self.cmd(&["approver", "init"]), Some(20_000)).unwrap();
+        s.exp_string("New approver passphrase").unwrap();
+        s.send_line(PASS).unwrap();
+        s.exp_string("Repeat it").unwrap();
+        s.send_line(PASS).unwrap();
+        s.exp_eof().unwrap();
+    }
+    fn approve(&self, id: &str) -> String {
+        let mut s = spawn_command(self.cmd(&["approve", id]), Some(30_000)).unwrap();
+        let mut seen = s.exp_string("terraform show").unwrap();
+        s.send_line("n").unwrap();
+        seen += &s.exp_string("Approver passphrase").unwrap();
+        s.send_line(PASS).unwrap();
+        seen += &s.exp_string("Type yes").unwrap();
+        s.send_line("yes").unwrap();
+        seen += &s.exp_eof().unwrap();
+        seen
+    }
+    fn state_list(&self) -> String {
+        let out = Command::new("terraform")
+            .args(["state", "list"])
+            .current_dir(self.work())
+            .env("TF_CLI_CONFIG_FILE", self.root.join("terraformrc"))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    fn plan_path(&self, id: &str) -> PathBuf {
+        self.root.join("state/plans").join(format!("{id}.tfplan"))
+    }
+}
+
+fn plan_id(out: &str) -> String {
+    let i = out.find("guard: plan p-").expect(out) + "guard: plan ".len();
+    out[i..i + 34].to_string()
+}
+
+const ALLOW: &str = "[terraform]\napply = \"allow\"\n";
+
+#[test]
+fn plan_approve_apply_then_reapply_is_refused() {
+    let Some(tf) = Tf::new("basic", "") else { return };
+    tf.approver_init();
+    let id = tf.plan(&[]);
+    let (code, out) = tf.run(&["terraform", "apply", &id]);
+    assert_eq!(code, 75, "{out}");
+    assert!(out.contains(&format!("guard approve {id}")), "{out}");
+    let shown = tf.approve(&id);
+    assert!(shown.contains("terraform_data.app") && shown.contains("2 to create"), "{shown}");
+    let (code, out) = tf.run(&["terraform", "apply", &id]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("Apply complete"), "{out}");
+    assert!(tf.state_list().contains("terraform_data.app"));
+    let (code, out) = tf.run(&["terraform", "apply", &id]);
+    assert_eq!(code, 77, "{out}");
+    assert!(out.contains("terraform.plan-used"), "{out}");
+    let (_, listed) = tf.run(&["terraform", "plans"]);
+    assert!(listed.contains("applied"), "{listed}");
+}
+
+#[test]
+fn tampered_plans_are_refused_naming_the_check() {
+    let Some(tf) = Tf::new("basic", ALLOW) else { return };
+    // Plan-file bytes changed.
+    let a = tf.plan(&[]);
+    let mut bytes = std::fs::read(tf.plan_path(&a)).unwrap();
+    bytes.push(0);
+    std::fs::write(tf.plan_path(&a), &bytes).unwrap();
+    let (code, out) = tf.run(&["terraform", "apply", &a]);
+    assert_eq!(code, 77, "{out}");
+    assert!(out.contains("terraform.plan-tampered"), "{out}");
+    // Plan file replaced by another plan's file.
+    let b = tf.plan(&[]);
+    let c = tf.plan(&[]);
+    std::fs::copy(tf.plan_path(&c), tf.plan_path(&b)).unwrap();
+    assert!(tf.run(&["terraform", "apply", &b]).1.contains("terraform.plan-tampered"));
+    // Planned in X, applied from Y.
+    let d = tf.plan(&[]);
+    let other = tf.root.join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    let out = tf.cmd(&["terraform", "apply", &d]).current_dir(&other).output().unwrap();
+    assert_eq!(out.status.code(), Some(77));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("terraform.plan-dir"));
+    // Configuration edited after the plan.
+    let e = tf.plan(&[]);
+    let main = tf.work().join("main.tf");
+    let orig = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(&main, orig.replace("v1", "v2")).unwrap();
+    assert!(tf.run(&["terraform", "apply", &e]).1.contains("terraform.plan-config"));
+    std::fs::write(&main, &orig).unwrap();
+    // Dependency lock file changed.
+    let f = tf.plan(&[]);
+    std::fs::write(tf.work().join(".terraform.lock.hcl"), "# changed\n").unwrap();
+    assert!(tf.run(&["terraform", "apply", &f]).1.contains("terraform.plan-lockfile"));
+    std::fs::remove_file(tf.work().join(".terraform.lock.hcl")).unwrap();
+    assert!(!tf.state_list().contains("terraform_data"), "nothing may have been applied");
+}
+
+#[test]
+fn a_plan_from_workspace_a_is_refused_in_b() {
+    let Some(tf) = Tf::new("basic", ALLOW) else { return };
+    assert_eq!(tf.run(&["terraform", "workspace", "new", "a"]).0, 0);
+    assert_eq!(tf.run(&["terraform", "workspace", "new", "b"]).0, 0);
+    let (code, out) = tf.run_env(&["terraform", "plan", "-no-color"], "TF_WORKSPACE", "a");
+    assert_eq!(code, 0, "{out}");
+    let id = plan_id(&out);
+    let (code, out) = tf.run_env(&["terraform", "apply", &id], "TF_WORKSPACE", "b");
+    assert_eq!(code, 77, "{out}");
+    assert!(out.contains("terraform.plan-workspace"), "{out}");
+    // In its own workspace it applies (apply = "allow" for plans without deletes).
+    assert_eq!(tf.run_env(&["terraform", "apply", &id], "TF_WORKSPACE", "a").0, 0);
+}
+
+#[test]
+fn an_expired_plan_is_refused() {
+    let Some(tf) = Tf::new("basic", "[defaults]\nplan_ttl = \"1s\"\n\n[terraform]\napply = \"allow\"\n") else { return };
+    let id = tf.plan(&[]);
+    std::thread::sleep(std::time::Duration::from_millis(1300));
+    let (code, out) = tf.run(&["terraform", "apply", &id]);
+    assert_eq!(code, 77);
+    assert!(out.contains("terraform.plan-expired"), "{out}");
+}
+
+#[test]
+fn an_approval_for_another_plan_does_not_apply() {
+    let Some(tf) = Tf::new("basic", "") else { return };
+    tf.approver_init();
+    let a = tf.plan(&[]);
+    let b = tf.plan(&[]);
+    tf.approve(&a);
+    let approvals = tf.root.join("state/approvals");
+    std::fs::copy(approvals.join(format!("{a}.json")), approvals.join(format!("{b}.json"))).unwrap();
+    let (code, out) = tf.run(&["terraform", "apply", &b]);
+    assert_eq!(code, 77, "{out}");
+    assert!(out.contains("another plan"), "{out}");
+    assert!(!tf.state_list().contains("terraform_data"));
+}
+
+#[test]
+fn deleting_a_protected_type_by_removing_its_block_is_blocked_at_plan_time_and_replace_is_reported() {
+    let Some(tf) = Tf::new("basic", "[terraform]\napply = \"allow\"\nprotected_addresses = [\"terraform_data.db\"]\n") else { return };
+    let id = tf.plan(&[]);
+    assert_eq!(tf.run(&["terraform", "apply", &id]).0, 0);
+    let main = tf.work().join("main.tf");
+    let orig = std::fs::read_to_string(&main).unwrap();
+    // A replace of an unprotected resource is reported as a replace (and escalates).
+    std::fs::write(&main, orig.replace("input = \"v1\"", "input = \"v1\"\n  triggers_replace = [\"x\"]")).unwrap();
+    let (code, out) = tf.run(&["terraform", "plan", "-no-color"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("terraform_data.app replace"), "{out}");
+    assert!(out.contains("terraform.destructive-plan"), "{out}");
+    // Removing the protected resource's block: blocked when planned, whatever the cause.
+    std::fs::write(&main, "resource \"terraform_data\" \"app\" {\n  input = \"v1\"\n}\n").unwrap();
+    let (code, out) = tf.run(&["terraform", "plan", "-no-color"]);
+    assert_eq!(code, 77, "{out}");
+    assert!(out.contains("terraform.protected-resource") && out.contains("delete_because_no_resource_config"), "{out}");
+    let id = plan_id(&out);
+    assert!(tf.run(&["terraform", "apply", &id]).1.contains("terraform.protected-resource"));
+    assert!(tf.state_list().contains("terraform_data.db"));
+}
+
+#[test]
+fn a_stale_plan_passes_terraforms_error_through() {
+    let Some(tf) = Tf::new("basic", ALLOW) else { return };
+    let first = tf.plan(&[]);
+    let second = tf.plan(&[]);
+    assert_eq!(tf.run(&["terraform", "apply", &second]).0, 0);
+    let (code, out) = tf.run(&["terraform", "apply", &first]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("Saved plan is stale"), "{out}");
+    assert!(out.contains("is stale"), "{out}");
+    assert!(tf.run(&["terraform", "plans"]).1.contains("stale"));
+}
+
+#[test]
+fn ctrl_c_during_apply_is_forwarded_to_terraform() {
+    let Some(tf) = Tf::new("slow", ALLOW) else { return };
+    let id = tf.plan(&[]);
+    let started = std::time::Instant::now();
+    let child =
+        tf.cmd(&["terraform", "apply", &id]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let _ = Command::new("kill").args(["-INT", &child.id().to_string()]).status();
+    let out = child.wait_with_output().unwrap();
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(all.contains("Interrupt received") || all.contains("interrupt"), "{all}");
+    assert_ne!(out.status.code(), Some(0));
+    assert!(started.elapsed() < std::time::Duration::from_secs(28), "terraform did not stop early");
 }

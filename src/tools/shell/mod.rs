@@ -20,21 +20,23 @@ use crate::policy::Policy;
 use crate::request::Context;
 pub use words::Arg;
 
+/// Lexical path normalisation (`.` and `..`), shared with the terraform plan checks.
+pub fn normalize_path(p: &std::path::Path) -> PathBuf {
+    places::normalize(p)
+}
+
 /// Deepest nesting of `bash -c`, `eval`, substitutions and functions guard will follow.
 pub const MAX_DEPTH: usize = 8;
 /// Longest line guard will analyse.
 pub const MAX_LINE: usize = 64 * 1024;
 /// Deepest bracket nesting handed to the parser (which recurses on it).
 const MAX_BRACKETS: usize = 128;
+/// Most unclosed `(` or `case` handed to the parser (which backtracks exponentially on them).
+const MAX_UNCLOSED: usize = 4;
 
 /// Rules that keep guard honest about what it cannot see; they cannot be disabled.
-pub const INTEGRITY_RULES: &[&str] = &[
-    "shell.parse-error",
-    "shell.too-complex",
-    "shell.dynamic-command",
-    "shell.dynamic-code",
-    "shell.nested-expansion",
-];
+pub const INTEGRITY_RULES: &[&str] =
+    &["shell.parse-error", "shell.too-complex", "shell.dynamic-command", "shell.dynamic-code", "shell.nested-expansion"];
 
 /// How bash was invoked: the `-c` line if any, else the script and its arguments.
 #[derive(Debug, Default)]
@@ -53,8 +55,7 @@ pub fn bash_invocation(argv: &[String]) -> BashInvocation<'_> {
     while let Some(a) = it.next() {
         match a {
             "--" => break,
-            "--login" | "--noprofile" | "--norc" | "--posix" | "--noediting" | "--verbose"
-            | "--restricted" => {}
+            "--login" | "--noprofile" | "--norc" | "--posix" | "--noediting" | "--verbose" | "--restricted" => {}
             "-o" | "+o" | "-O" | "+O" | "--rcfile" | "--init-file" => {
                 it.next();
             }
@@ -64,8 +65,8 @@ pub fn bash_invocation(argv: &[String]) -> BashInvocation<'_> {
                     match ch {
                         'c' => want_c = true,
                         's' => inv.reads_stdin = true,
-                        'l' | 'e' | 'x' | 'u' | 'v' | 'i' | 'r' | 'p' | 'h' | 'B' | 'C' | 'E'
-                        | 'H' | 'P' | 'T' | 'a' | 'b' | 'f' | 'k' | 'm' | 'n' | 't' => {}
+                        'l' | 'e' | 'x' | 'u' | 'v' | 'i' | 'r' | 'p' | 'h' | 'B' | 'C' | 'E' | 'H' | 'P' | 'T' | 'a' | 'b' | 'f' | 'k'
+                        | 'm' | 'n' | 't' => {}
                         _ => inv.bad_option = Some(s),
                     }
                 }
@@ -95,11 +96,7 @@ pub fn bash_invocation(argv: &[String]) -> BashInvocation<'_> {
 pub fn classify_bash_argv(argv: &[String], policy: &Policy, ctx: &Context) -> Verdict {
     let inv = bash_invocation(argv);
     if let Some(bad) = inv.bad_option {
-        return Verdict::single(
-            Decision::Escalate,
-            "shell.parse-error",
-            format!("bash option {bad:?} is not understood by guard"),
-        );
+        return Verdict::single(Decision::Escalate, "shell.parse-error", format!("bash option {bad:?} is not understood by guard"));
     }
     match inv.line {
         Some(line) => classify_line(line, policy, ctx),
@@ -174,27 +171,22 @@ impl<'a> Walker<'a> {
     /// Parses and walks a line (top level, or the string of `bash -c`, `eval`, `$(…)`).
     pub(crate) fn line(&mut self, line: &str, depth: usize) {
         if depth > MAX_DEPTH {
-            self.flag(
-                Decision::Escalate,
-                "shell.too-complex",
-                format!("nesting deeper than {MAX_DEPTH} levels is not analysed"),
-            );
+            self.flag(Decision::Escalate, "shell.too-complex", format!("nesting deeper than {MAX_DEPTH} levels is not analysed"));
             return;
         }
         if line.len() > MAX_LINE {
-            self.flag(
-                Decision::Escalate,
-                "shell.too-complex",
-                format!("a line longer than {} KiB is not analysed", MAX_LINE / 1024),
-            );
+            self.flag(Decision::Escalate, "shell.too-complex", format!("a line longer than {} KiB is not analysed", MAX_LINE / 1024));
+            return;
+        }
+        if unclosed_constructs(line) > MAX_UNCLOSED {
+            // brush-parser backtracks exponentially on unclosed `(` and `case` (found by the
+            // fuzzer: 24 unclosed `(` take 0.4 s, 20 unclosed `case` 1.6 s). Such a line does not
+            // parse anyway; refuse to analyse it rather than hang.
+            self.flag(Decision::Escalate, "shell.too-complex", format!("more than {MAX_UNCLOSED} unclosed `(` or `case` are not analysed"));
             return;
         }
         if bracket_depth(line) > MAX_BRACKETS {
-            self.flag(
-                Decision::Escalate,
-                "shell.too-complex",
-                format!("brackets nested deeper than {MAX_BRACKETS} are not analysed"),
-            );
+            self.flag(Decision::Escalate, "shell.too-complex", format!("brackets nested deeper than {MAX_BRACKETS} are not analysed"));
             return;
         }
         match parse(line) {
@@ -203,11 +195,7 @@ impl<'a> Walker<'a> {
                     self.compound_list(cc, depth);
                 }
             }
-            Err(msg) => self.flag(
-                Decision::Escalate,
-                "shell.parse-error",
-                format!("cannot parse the line: {msg}"),
-            ),
+            Err(msg) => self.flag(Decision::Escalate, "shell.parse-error", format!("cannot parse the line: {msg}")),
         }
     }
 
@@ -228,14 +216,7 @@ impl<'a> Walker<'a> {
         let mut tainted = false;
         let mut text: Option<String> = None;
         for (i, cmd) in p.seq.iter().enumerate() {
-            let stdin = if i == 0 {
-                Stdin::Inherited
-            } else {
-                Stdin::Pipe {
-                    tainted,
-                    text: text.take(),
-                }
-            };
+            let stdin = if i == 0 { Stdin::Inherited } else { Stdin::Pipe { tainted, text: text.take() } };
             let out = self.command_node(cmd, &stdin, depth);
             // Taint sticks: once a stage downloads or decodes, everything after it carries it.
             tainted |= out.produces_tainted;
@@ -284,10 +265,7 @@ impl<'a> Walker<'a> {
         match cc {
             ast::CompoundCommand::Arithmetic(a) => self.raw_expansion_check(&a.expr.value),
             ast::CompoundCommand::ArithmeticForClause(f) => {
-                for e in [&f.initializer, &f.condition, &f.updater]
-                    .into_iter()
-                    .flatten()
-                {
+                for e in [&f.initializer, &f.condition, &f.updater].into_iter().flatten() {
                     self.raw_expansion_check(&e.value);
                 }
                 self.compound_list(&f.body.list, depth);
@@ -335,20 +313,12 @@ impl<'a> Walker<'a> {
         let name = match self.word(&f.fname.value, depth).as_slice() {
             [Arg::Lit(n)] => n.clone(),
             _ => {
-                self.flag(
-                    Decision::Escalate,
-                    "shell.dynamic-command",
-                    "a function name computed at run time is not analysed",
-                );
+                self.flag(Decision::Escalate, "shell.dynamic-command", "a function name computed at run time is not analysed");
                 return;
             }
         };
         if depth + 1 > MAX_DEPTH {
-            self.flag(
-                Decision::Escalate,
-                "shell.too-complex",
-                format!("nesting deeper than {MAX_DEPTH} levels is not analysed"),
-            );
+            self.flag(Decision::Escalate, "shell.too-complex", format!("nesting deeper than {MAX_DEPTH} levels is not analysed"));
             return;
         }
         self.functions.insert(name.clone());
@@ -372,9 +342,7 @@ impl<'a> Walker<'a> {
                 self.extended_test(a, depth);
                 self.extended_test(b, depth);
             }
-            ast::ExtendedTestExpr::Not(a) | ast::ExtendedTestExpr::Parenthesized(a) => {
-                self.extended_test(a, depth)
-            }
+            ast::ExtendedTestExpr::Not(a) | ast::ExtendedTestExpr::Parenthesized(a) => self.extended_test(a, depth),
             ast::ExtendedTestExpr::UnaryTest(_, w) => {
                 let _ = self.word(&w.value, depth);
             }
@@ -389,7 +357,11 @@ impl<'a> Walker<'a> {
     /// guard does not follow there: escalate.
     fn raw_expansion_check(&mut self, raw: &str) {
         if raw.contains("$(") || raw.contains('`') || raw.contains("<(") || raw.contains(">(") {
-            self.flag(Decision::Escalate, "shell.nested-expansion", "a command substitution inside an arithmetic or parameter expansion is not analysed");
+            self.flag(
+                Decision::Escalate,
+                "shell.nested-expansion",
+                "a command substitution inside an arithmetic or parameter expansion is not analysed",
+            );
         }
     }
 
@@ -404,12 +376,7 @@ impl<'a> Walker<'a> {
             .flat_map(|p| p.0.iter())
             .map(|i| (true, i))
             .chain(sc.word_or_name.iter().map(|_| (false, &PLACEHOLDER)))
-            .chain(
-                sc.suffix
-                    .iter()
-                    .flat_map(|s| s.0.iter())
-                    .map(|i| (false, i)),
-            );
+            .chain(sc.suffix.iter().flat_map(|s| s.0.iter()).map(|i| (false, i)));
         let mut name_done = false;
         for (in_prefix, item) in items {
             if std::ptr::eq(item, &PLACEHOLDER) {
@@ -424,11 +391,7 @@ impl<'a> Walker<'a> {
                 ast::CommandPrefixOrSuffixItem::Word(w) => args.extend(self.word(&w.value, depth)),
                 ast::CommandPrefixOrSuffixItem::AssignmentWord(a, w) => {
                     let value = match &a.value {
-                        ast::AssignmentValue::Scalar(v) => self
-                            .word(&v.value, depth)
-                            .into_iter()
-                            .next()
-                            .unwrap_or(Arg::Lit(String::new())),
+                        ast::AssignmentValue::Scalar(v) => self.word(&v.value, depth).into_iter().next().unwrap_or(Arg::Lit(String::new())),
                         ast::AssignmentValue::Array(items) => {
                             for (k, v) in items {
                                 if let Some(k) = k {
@@ -453,30 +416,21 @@ impl<'a> Walker<'a> {
                         args.push(match value {
                             Arg::Lit(v) => Arg::Lit(format!("{name}={v}")),
                             Arg::Glob(v) => Arg::Glob(format!("{name}={v}")),
-                            Arg::Dyn { text, tainted } => Arg::Dyn {
-                                text: format!("{name}={text}"),
-                                tainted,
-                            },
+                            Arg::Dyn { text, tainted } => Arg::Dyn { text: format!("{name}={text}"), tainted },
                         });
                     }
                 }
                 ast::CommandPrefixOrSuffixItem::ProcessSubstitution(kind, sub) => {
                     procsubs.push((kind, sub));
                     let tainted = self.subshell_taints(sub, depth);
-                    args.push(Arg::Dyn {
-                        text: "<(…)".into(),
-                        tainted,
-                    });
+                    args.push(Arg::Dyn { text: "<(…)".into(), tainted });
                 }
             }
         }
         // Process substitutions run code: walk them (output ones read this command's output).
         for (kind, sub) in &procsubs {
             let stdin = match kind {
-                ast::ProcessSubstitutionKind::Write => Stdin::Pipe {
-                    tainted: false,
-                    text: None,
-                },
+                ast::ProcessSubstitutionKind::Write => Stdin::Pipe { tainted: false, text: None },
                 ast::ProcessSubstitutionKind::Read => Stdin::Inherited,
             };
             self.subshell_with_stdin(sub, &stdin, depth);
@@ -491,29 +445,12 @@ impl<'a> Walker<'a> {
                 stdin = s;
             }
         }
-        let producer_tainted = args
-            .first()
-            .and_then(Arg::lit)
-            .is_some_and(|n| programs::is_producer(n, args.get(1..).unwrap_or_default()));
+        let producer_tainted = args.first().and_then(Arg::lit).is_some_and(|n| programs::is_producer(n, args.get(1..).unwrap_or_default()));
         // Output process substitutions (`> >(sh)`) receive this command's output.
         for r in &redirects {
-            if let ast::IoRedirect::File(
-                _,
-                _,
-                ast::IoFileRedirectTarget::ProcessSubstitution(
-                    ast::ProcessSubstitutionKind::Write,
-                    sub,
-                ),
-            ) = r
+            if let ast::IoRedirect::File(_, _, ast::IoFileRedirectTarget::ProcessSubstitution(ast::ProcessSubstitutionKind::Write, sub)) = r
             {
-                self.subshell_with_stdin(
-                    sub,
-                    &Stdin::Pipe {
-                        tainted: producer_tainted,
-                        text: None,
-                    },
-                    depth,
-                );
+                self.subshell_with_stdin(sub, &Stdin::Pipe { tainted: producer_tainted, text: None }, depth);
             }
         }
         if args.is_empty() {
@@ -521,10 +458,7 @@ impl<'a> Walker<'a> {
         }
         let static_output = programs::static_output(&args, &stdin);
         self.command(args, &stdin, depth);
-        Output {
-            produces_tainted: producer_tainted,
-            static_output,
-        }
+        Output { produces_tainted: producer_tainted, static_output }
     }
 
     fn subshell_taints(&mut self, sub: &ast::SubshellCommand, _depth: usize) -> bool {
@@ -533,11 +467,7 @@ impl<'a> Walker<'a> {
 
     fn subshell_with_stdin(&mut self, sub: &ast::SubshellCommand, stdin: &Stdin, depth: usize) {
         if depth + 1 > MAX_DEPTH {
-            self.flag(
-                Decision::Escalate,
-                "shell.too-complex",
-                format!("nesting deeper than {MAX_DEPTH} levels is not analysed"),
-            );
+            self.flag(Decision::Escalate, "shell.too-complex", format!("nesting deeper than {MAX_DEPTH} levels is not analysed"));
             return;
         }
         let saved = self.cwd.clone();
@@ -547,14 +477,7 @@ impl<'a> Walker<'a> {
                 // Feed the input to the first command of each pipeline in the substitution.
                 for ast::CompoundListItem(and_or, _) in &sub.list.0 {
                     for (i, cmd) in and_or.first.seq.iter().enumerate() {
-                        let s = if i == 0 {
-                            stdin.clone()
-                        } else {
-                            Stdin::Pipe {
-                                tainted: false,
-                                text: None,
-                            }
-                        };
+                        let s = if i == 0 { stdin.clone() } else { Stdin::Pipe { tainted: false, text: None } };
                         let _ = self.command_node(cmd, &s, depth + 1);
                     }
                     for next in &and_or.additional {
@@ -581,74 +504,44 @@ impl<'a> Walker<'a> {
                 );
                 match target {
                     ast::IoFileRedirectTarget::Filename(w) => {
-                        let arg = self
-                            .word(&w.value, depth)
-                            .into_iter()
-                            .next()
-                            .unwrap_or(Arg::dynamic(""));
+                        let arg = self.word(&w.value, depth).into_iter().next().unwrap_or(Arg::dynamic(""));
                         if writes {
                             programs::check_write(self, &arg, "redirection");
                         }
                     }
                     ast::IoFileRedirectTarget::Duplicate(w) => {
-                        let arg = self
-                            .word(&w.value, depth)
-                            .into_iter()
-                            .next()
-                            .unwrap_or(Arg::dynamic(""));
-                        let is_fd = arg.lit().is_some_and(|s| {
-                            s == "-" || s.trim_end_matches('-').chars().all(|c| c.is_ascii_digit())
-                        });
+                        let arg = self.word(&w.value, depth).into_iter().next().unwrap_or(Arg::dynamic(""));
+                        let is_fd = arg.lit().is_some_and(|s| s == "-" || s.trim_end_matches('-').chars().all(|c| c.is_ascii_digit()));
                         if writes && !is_fd {
                             programs::check_write(self, &arg, "redirection");
                         }
                     }
                     ast::IoFileRedirectTarget::Fd(_) => {}
-                    ast::IoFileRedirectTarget::ProcessSubstitution(
-                        ast::ProcessSubstitutionKind::Read,
-                        sub,
-                    ) => {
+                    ast::IoFileRedirectTarget::ProcessSubstitution(ast::ProcessSubstitutionKind::Read, sub) => {
                         self.subshell_with_stdin(sub, &Stdin::Inherited, depth);
                         // `sh < <(curl …)`: the substitution's output is this command's input.
                         let tainted = subshell_has_producer(&sub.list);
-                        return Some(Stdin::Pipe {
-                            tainted,
-                            text: None,
-                        });
+                        return Some(Stdin::Pipe { tainted, text: None });
                     }
                     // Output process substitutions are walked by the command that owns them.
-                    ast::IoFileRedirectTarget::ProcessSubstitution(
-                        ast::ProcessSubstitutionKind::Write,
-                        _,
-                    ) => {}
+                    ast::IoFileRedirectTarget::ProcessSubstitution(ast::ProcessSubstitutionKind::Write, _) => {}
                 }
                 None
             }
             ast::IoRedirect::HereDocument(_, doc) => {
-                let text = if doc.requires_expansion {
-                    self.heredoc_text(&doc.doc.value, depth)
-                } else {
-                    Some(doc.doc.value.clone())
-                };
+                let text = if doc.requires_expansion { self.heredoc_text(&doc.doc.value, depth) } else { Some(doc.doc.value.clone()) };
                 Some(Stdin::Text(text))
             }
             ast::IoRedirect::HereString(_, w) => {
                 let arg = self.word(&w.value, depth).into_iter().next();
                 match arg {
                     Some(Arg::Lit(s)) => Some(Stdin::Text(Some(s))),
-                    Some(Arg::Dyn { tainted: true, .. }) => Some(Stdin::Pipe {
-                        tainted: true,
-                        text: None,
-                    }),
+                    Some(Arg::Dyn { tainted: true, .. }) => Some(Stdin::Pipe { tainted: true, text: None }),
                     _ => Some(Stdin::Text(None)),
                 }
             }
             ast::IoRedirect::OutputAndError(w, _) => {
-                let arg = self
-                    .word(&w.value, depth)
-                    .into_iter()
-                    .next()
-                    .unwrap_or(Arg::dynamic(""));
+                let arg = self.word(&w.value, depth).into_iter().next().unwrap_or(Arg::dynamic(""));
                 programs::check_write(self, &arg, "redirection");
                 None
             }
@@ -660,21 +553,13 @@ impl<'a> Walker<'a> {
         let pieces = match guarded_call(|| brush_parser::word::parse_heredoc(body, &opts)) {
             Some(Ok(p)) => p,
             _ => {
-                self.flag(
-                    Decision::Escalate,
-                    "shell.parse-error",
-                    "cannot parse a here-document",
-                );
+                self.flag(Decision::Escalate, "shell.parse-error", "cannot parse a here-document");
                 return None;
             }
         };
         let r = self.pieces(&pieces, body, false, depth);
         match r {
-            Resolved {
-                text,
-                dynamic: false,
-                ..
-            } => Some(text),
+            Resolved { text, dynamic: false, .. } => Some(text),
             _ => None,
         }
     }
@@ -686,20 +571,13 @@ impl<'a> Walker<'a> {
         let pieces = match guarded_call(|| brush_parser::word::parse(raw, &opts)) {
             Some(Ok(p)) => p,
             _ => {
-                self.flag(
-                    Decision::Escalate,
-                    "shell.parse-error",
-                    format!("cannot parse the word {:?}", clip(raw)),
-                );
+                self.flag(Decision::Escalate, "shell.parse-error", format!("cannot parse the word {:?}", clip(raw)));
                 return vec![Arg::dynamic(raw)];
             }
         };
         let r = self.pieces(&pieces, raw, false, depth);
         if r.dynamic {
-            return vec![Arg::Dyn {
-                text: r.text,
-                tainted: r.tainted,
-            }];
+            return vec![Arg::Dyn { text: r.text, tainted: r.tainted }];
         }
         if r.brace {
             if !r.all_unquoted {
@@ -707,10 +585,7 @@ impl<'a> Walker<'a> {
                 return vec![Arg::dynamic(raw)];
             }
             return match words::expand_braces(&r.text, 256) {
-                Some(v) => v
-                    .into_iter()
-                    .map(|s| if r.glob { Arg::Glob(s) } else { Arg::Lit(s) })
-                    .collect(),
+                Some(v) => v.into_iter().map(|s| if r.glob { Arg::Glob(s) } else { Arg::Lit(s) }).collect(),
                 None => vec![Arg::dynamic(raw)],
             };
         }
@@ -720,26 +595,13 @@ impl<'a> Walker<'a> {
         vec![Arg::Lit(r.text)]
     }
 
-    fn pieces(
-        &mut self,
-        pieces: &[WordPieceWithSource],
-        raw: &str,
-        in_dq: bool,
-        depth: usize,
-    ) -> Resolved {
-        let mut r = Resolved {
-            all_unquoted: true,
-            ..Resolved::default()
-        };
+    fn pieces(&mut self, pieces: &[WordPieceWithSource], raw: &str, in_dq: bool, depth: usize) -> Resolved {
+        let mut r = Resolved { all_unquoted: true, ..Resolved::default() };
         for (i, p) in pieces.iter().enumerate() {
             match &p.piece {
                 WordPiece::Text(t) => {
                     if !in_dq {
-                        if t.contains(['*', '?'])
-                            || t.find('[').is_some_and(|i| {
-                                t.get(i + 1..).is_some_and(|rest| rest.contains(']'))
-                            })
-                        {
+                        if t.contains(['*', '?']) || t.find('[').is_some_and(|i| t.get(i + 1..).is_some_and(|rest| rest.contains(']'))) {
                             r.glob = true;
                         }
                         if words::has_brace_expansion(t) {
@@ -756,8 +618,7 @@ impl<'a> Walker<'a> {
                     r.all_unquoted = false;
                     r.text.push_str(&words::decode_ansi_c(t));
                 }
-                WordPiece::DoubleQuotedSequence(inner)
-                | WordPiece::GettextDoubleQuotedSequence(inner) => {
+                WordPiece::DoubleQuotedSequence(inner) | WordPiece::GettextDoubleQuotedSequence(inner) => {
                     r.all_unquoted = false;
                     let sub = self.pieces(inner, raw, true, depth);
                     r.text.push_str(&sub.text);
@@ -787,13 +648,9 @@ impl<'a> Walker<'a> {
                         }
                     }
                 }
-                WordPiece::CommandSubstitution(inner)
-                | WordPiece::BackquotedCommandSubstitution(inner) => {
+                WordPiece::CommandSubstitution(inner) | WordPiece::BackquotedCommandSubstitution(inner) => {
                     let code = if matches!(p.piece, WordPiece::BackquotedCommandSubstitution(_)) {
-                        inner
-                            .replace("\\`", "`")
-                            .replace("\\\\", "\\")
-                            .replace("\\$", "$")
+                        inner.replace("\\`", "`").replace("\\\\", "\\").replace("\\$", "$")
                     } else {
                         inner.clone()
                     };
@@ -833,16 +690,16 @@ impl<'a> Walker<'a> {
 
     pub(crate) fn fork_bomb_check(&mut self, program: &str) {
         if self.fork_context && self.fn_stack.iter().any(|f| f == program) {
-            self.flag(Decision::Block, "shell.fork-bomb", format!("function {program:?} calls itself in a pipeline or in the background (a fork bomb)"));
+            self.flag(
+                Decision::Block,
+                "shell.fork-bomb",
+                format!("function {program:?} calls itself in a pipeline or in the background (a fork bomb)"),
+            );
         }
     }
 }
 
-static PLACEHOLDER: ast::CommandPrefixOrSuffixItem =
-    ast::CommandPrefixOrSuffixItem::Word(ast::Word {
-        value: String::new(),
-        loc: None,
-    });
+static PLACEHOLDER: ast::CommandPrefixOrSuffixItem = ast::CommandPrefixOrSuffixItem::Word(ast::Word { value: String::new(), loc: None });
 
 #[derive(Default)]
 struct Resolved {
@@ -864,10 +721,11 @@ struct Output {
 /// `$HOME` and `${HOME}`: `Some(true)`. Anything else: `None`.
 fn home_parameter(expr: &brush_parser::word::ParameterExpr) -> Option<bool> {
     match expr {
-        brush_parser::word::ParameterExpr::Parameter {
-            parameter: brush_parser::word::Parameter::Named(n),
-            indirect: false,
-        } if n == "HOME" => Some(true),
+        brush_parser::word::ParameterExpr::Parameter { parameter: brush_parser::word::Parameter::Named(n), indirect: false }
+            if n == "HOME" =>
+        {
+            Some(true)
+        }
         _ => None,
     }
 }
@@ -879,9 +737,7 @@ fn guarded_call<T>(f: impl FnOnce() -> T) -> Option<T> {
 
 fn parse(line: &str) -> Result<ast::Program, String> {
     let opts = brush_parser::ParserOptions::default();
-    match guarded_call(|| {
-        brush_parser::Parser::new(std::io::Cursor::new(line.as_bytes()), &opts).parse_program()
-    }) {
+    match guarded_call(|| brush_parser::Parser::new(std::io::Cursor::new(line.as_bytes()), &opts).parse_program()) {
         Some(Ok(p)) => Ok(p),
         Some(Err(e)) => Err(e.to_string()),
         None => Err("the parser failed on this input".into()),
@@ -902,6 +758,77 @@ fn bracket_depth(line: &str) -> usize {
         }
     }
     max
+}
+
+/// How many `(` (with `$(`, `<(`, `>(`) and `case` are left unclosed, outside quotes and comments.
+/// An approximation of bash's tokenizer, erring towards counting: it only decides whether the
+/// parser is handed the line at all.
+fn unclosed_constructs(line: &str) -> usize {
+    let b = line.as_bytes();
+    let (mut parens, mut cases) = (0isize, 0isize);
+    let (mut i, mut word_start) = (0usize, true);
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'\\' => i += 1,
+            b'\'' => {
+                let ansi_c = i > 0 && b.get(i - 1) == Some(&b'$');
+                i += 1;
+                while let Some(&q) = b.get(i) {
+                    if ansi_c && q == b'\\' {
+                        i += 1;
+                    } else if q == b'\'' {
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            b'"' => {
+                // Inside double quotes only `$(` opens a construct.
+                let mut inner = 0isize;
+                i += 1;
+                while let Some(&q) = b.get(i) {
+                    match q {
+                        b'\\' => i += 1,
+                        b'"' if inner == 0 => break,
+                        b'(' if i > 0 && b.get(i - 1) == Some(&b'$') => {
+                            inner += 1;
+                            parens += 1;
+                        }
+                        b'(' if inner > 0 => parens += 1,
+                        b')' if inner > 0 => {
+                            inner -= 1;
+                            parens -= 1;
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+            }
+            b'#' if word_start => {
+                while b.get(i).is_some_and(|&x| x != b'\n') {
+                    i += 1;
+                }
+            }
+            b'(' => parens += 1,
+            b')' => parens -= 1,
+            _ if word_start
+                && b.get(i..)
+                    .is_some_and(|r| r.starts_with(b"case") && r.get(4).is_none_or(|x| !x.is_ascii_alphanumeric() && *x != b'_')) =>
+            {
+                cases += 1
+            }
+            _ if word_start
+                && b.get(i..)
+                    .is_some_and(|r| r.starts_with(b"esac") && r.get(4).is_none_or(|x| !x.is_ascii_alphanumeric() && *x != b'_')) =>
+            {
+                cases -= 1
+            }
+            _ => {}
+        }
+        word_start = matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'(' | b')' | b'{' | b'}' | b'`'));
+        i += 1;
+    }
+    usize::try_from(parens.max(0)).unwrap_or(0).max(usize::try_from(cases.max(0)).unwrap_or(0))
 }
 
 fn clip(s: &str) -> String {
@@ -928,26 +855,17 @@ fn subshell_has_producer(list: &ast::CompoundList) -> bool {
                         let words: Vec<String> = sc
                             .word_or_name
                             .iter()
-                            .chain(sc.suffix.iter().flat_map(|s| s.0.iter()).filter_map(
-                                |i| match i {
-                                    ast::CommandPrefixOrSuffixItem::Word(w) => Some(w),
-                                    _ => None,
-                                },
-                            ))
+                            .chain(sc.suffix.iter().flat_map(|s| s.0.iter()).filter_map(|i| match i {
+                                ast::CommandPrefixOrSuffixItem::Word(w) => Some(w),
+                                _ => None,
+                            }))
                             .map(|w| w.value.trim_matches(['\'', '"']).to_string())
                             .collect();
-                        let args: Vec<Arg> =
-                            words.iter().skip(1).map(|w| Arg::Lit(w.clone())).collect();
-                        words
-                            .first()
-                            .is_some_and(|n| programs::is_producer(programs::base_name(n), &args))
+                        let args: Vec<Arg> = words.iter().skip(1).map(|w| Arg::Lit(w.clone())).collect();
+                        words.first().is_some_and(|n| programs::is_producer(programs::base_name(n), &args))
                     }
-                    ast::Command::Compound(ast::CompoundCommand::Subshell(s), _) => {
-                        subshell_has_producer(&s.list)
-                    }
-                    ast::Command::Compound(ast::CompoundCommand::BraceGroup(b), _) => {
-                        subshell_has_producer(&b.list)
-                    }
+                    ast::Command::Compound(ast::CompoundCommand::Subshell(s), _) => subshell_has_producer(&s.list),
+                    ast::Command::Compound(ast::CompoundCommand::BraceGroup(b), _) => subshell_has_producer(&b.list),
                     _ => false,
                 })
             })

@@ -75,17 +75,8 @@ const SYSTEM: &[&str] = &[
 const TEMP: &[&str] = &["/tmp", "/var/tmp", "/dev/shm"];
 
 /// Devices that are fine to read and write.
-const HARMLESS_DEVICES: &[&str] = &[
-    "/dev/null",
-    "/dev/zero",
-    "/dev/stdout",
-    "/dev/stderr",
-    "/dev/stdin",
-    "/dev/tty",
-    "/dev/random",
-    "/dev/urandom",
-    "/dev/full",
-];
+const HARMLESS_DEVICES: &[&str] =
+    &["/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/tty", "/dev/random", "/dev/urandom", "/dev/full"];
 
 const STARTUP: &[&str] = &[
     ".bashrc",
@@ -115,14 +106,7 @@ const STARTUP: &[&str] = &[
 ];
 
 /// Bin directories whose programs are taken at their name; anything else run by path is unknown.
-pub const SYSTEM_BIN: &[&str] = &[
-    "/bin",
-    "/sbin",
-    "/usr/bin",
-    "/usr/sbin",
-    "/usr/local/bin",
-    "/usr/local/sbin",
-];
+pub const SYSTEM_BIN: &[&str] = &["/bin", "/sbin", "/usr/bin", "/usr/sbin", "/usr/local/bin", "/usr/local/sbin"];
 
 /// Where a path argument lands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -163,11 +147,7 @@ pub enum GlobKind {
 }
 
 /// Like [`absolute`], telling whether a glob covers every entry of its directory.
-pub fn absolute_glob(
-    arg: &Arg,
-    cwd: Option<&Path>,
-    home: Option<&Path>,
-) -> Option<(PathBuf, GlobKind)> {
+pub fn absolute_glob(arg: &Arg, cwd: Option<&Path>, home: Option<&Path>) -> Option<(PathBuf, GlobKind)> {
     let text = match arg {
         Arg::Lit(s) => s.as_str(),
         Arg::Glob(s) => s.as_str(),
@@ -179,10 +159,7 @@ pub fn absolute_glob(
             let fixed = s.get(..cut).unwrap_or_default();
             // `/usr/b*` stands for some entries of `/usr`; `/usr/*` for all of them.
             let (dir, rest) = match fixed.rfind('/') {
-                Some(i) => (
-                    fixed.get(..=i).unwrap_or_default(),
-                    s.get(i + 1..).unwrap_or_default(),
-                ),
+                Some(i) => (fixed.get(..=i).unwrap_or_default(), s.get(i + 1..).unwrap_or_default()),
                 None => ("", s.as_str()),
             };
             let all = matches!(rest.trim_end_matches('/'), "*" | ".*" | "*.*" | "**");
@@ -194,20 +171,9 @@ pub fn absolute_glob(
         home?.join(fixed.trim_start_matches('~').trim_start_matches('/'))
     } else if fixed.starts_with('~') {
         // `~user`: another user's home; `~root` is /root.
-        let user = fixed
-            .trim_start_matches('~')
-            .split('/')
-            .next()
-            .unwrap_or_default();
-        let rest = fixed
-            .trim_start_matches('~')
-            .trim_start_matches(user)
-            .trim_start_matches('/');
-        let base = if user == "root" {
-            PathBuf::from("/root")
-        } else {
-            PathBuf::from("/home").join(user)
-        };
+        let user = fixed.trim_start_matches('~').split('/').next().unwrap_or_default();
+        let rest = fixed.trim_start_matches('~').trim_start_matches(user).trim_start_matches('/');
+        let base = if user == "root" { PathBuf::from("/root") } else { PathBuf::from("/home").join(user) };
         base.join(rest)
     } else if fixed.starts_with('/') {
         PathBuf::from(fixed)
@@ -249,18 +215,13 @@ pub fn place(arg: &Arg, cwd: Option<&Path>, ctx: &Context, recursive: bool) -> P
     }
     // A recursive operation on a parent of guard's files reaches them; a glob's entries are
     // the directory's children.
-    let reaches = |g: &PathBuf| {
-        (recursive && g.starts_with(&abs)) || (contents && g.parent() == Some(abs.as_path()))
-    };
+    let reaches = |g: &PathBuf| (recursive && g.starts_with(&abs)) || (contents && g.parent() == Some(abs.as_path()));
     if ctx.guarded.iter().any(reaches) {
         return Place::Guarded(abs);
     }
     let s = abs.to_string_lossy();
     if abs.starts_with("/dev") && !abs.starts_with("/dev/shm") {
-        if HARMLESS_DEVICES.iter().any(|d| abs == Path::new(d))
-            || abs.starts_with("/dev/fd")
-            || abs.starts_with("/dev/pts")
-        {
+        if HARMLESS_DEVICES.iter().any(|d| abs == Path::new(d)) || abs.starts_with("/dev/fd") || abs.starts_with("/dev/pts") {
             return Place::HarmlessDevice;
         }
         if abs == Path::new("/dev") || contents {
@@ -276,10 +237,7 @@ pub fn place(arg: &Arg, cwd: Option<&Path>, ctx: &Context, recursive: bool) -> P
     {
         return Place::Startup(abs);
     }
-    if TEMP
-        .iter()
-        .any(|t| abs.starts_with(t) && abs != Path::new(t))
-    {
+    if TEMP.iter().any(|t| abs.starts_with(t) && abs != Path::new(t)) {
         return Place::Temp(abs);
     }
     if let Some(cwd) = cwd {
@@ -303,12 +261,9 @@ pub fn place(arg: &Arg, cwd: Option<&Path>, ctx: &Context, recursive: bool) -> P
 pub fn is_disk_device(p: &Path) -> bool {
     let s = p.to_string_lossy();
     let name = s.trim_start_matches("/dev/");
-    [
-        "sd", "hd", "vd", "xvd", "nvme", "mmcblk", "dm-", "md", "loop", "nbd", "sr", "disk/",
-        "mapper/", "mem", "kmem", "port", "root", "zram",
-    ]
-    .iter()
-    .any(|p| name.starts_with(p))
+    ["sd", "hd", "vd", "xvd", "nvme", "mmcblk", "dm-", "md", "loop", "nbd", "sr", "disk/", "mapper/", "mem", "kmem", "port", "root", "zram"]
+        .iter()
+        .any(|p| name.starts_with(p))
 }
 
 /// Whether `p` is a system bin dir path (so its program is taken at its name).

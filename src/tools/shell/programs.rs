@@ -36,9 +36,7 @@ const ALLOWED: &[&str] = &[
 ];
 
 /// Shells whose `-c` string, script or stdin is code.
-const SHELLS: &[&str] = &[
-    "bash", "sh", "zsh", "dash", "ksh", "mksh", "fish", "ash", "busybox", "rbash", "tcsh", "csh",
-];
+const SHELLS: &[&str] = &["bash", "sh", "zsh", "dash", "ksh", "mksh", "fish", "ash", "busybox", "rbash", "tcsh", "csh"];
 
 /// Interpreters whose inline code guard cannot read.
 const INTERPRETERS: &[&str] = &[
@@ -77,21 +75,16 @@ pub fn is_producer(name: &str, args: &[Arg]) -> bool {
         })
     };
     match name {
-        "curl" | "wget" | "fetch" | "aria2c" | "nc" | "ncat" | "netcat" | "socat" | "ssh"
-        | "scp" | "http" | "https" | "xh" | "lynx" | "links" | "w3m" => true,
+        "curl" | "wget" | "fetch" | "aria2c" | "nc" | "ncat" | "netcat" | "socat" | "ssh" | "scp" | "http" | "https" | "xh" | "lynx"
+        | "links" | "w3m" => true,
         "base64" | "base32" | "basenc" => has(&["-d", "--decode", "-D"]),
         "xxd" => has(&["-r", "-revert"]),
         "openssl" => true,
-        "uudecode" | "gunzip" | "zcat" | "bzcat" | "xzcat" | "zstdcat" | "unxz" | "unzstd"
-        | "bunzip2" => true,
+        "uudecode" | "gunzip" | "zcat" | "bzcat" | "xzcat" | "zstdcat" | "unxz" | "unzstd" | "bunzip2" => true,
         "gzip" | "bzip2" | "xz" | "zstd" => has(&["-d", "--decompress", "--uncompress", "-c"]),
         "printf" | "rev" | "tr" => true,
-        "echo" => args
-            .iter()
-            .any(|a| a.text() == "-e" || a.text().contains('\\') || !matches!(a, Arg::Lit(_))),
-        "cat" | "tac" | "head" | "tail" => args
-            .iter()
-            .any(|a| a.text().starts_with("/dev/tcp") || a.text().starts_with("/dev/udp")),
+        "echo" => args.iter().any(|a| a.text() == "-e" || a.text().contains('\\') || !matches!(a, Arg::Lit(_))),
+        "cat" | "tac" | "head" | "tail" => args.iter().any(|a| a.text().starts_with("/dev/tcp") || a.text().starts_with("/dev/udp")),
         _ => false,
     }
 }
@@ -169,16 +162,8 @@ const HIJACK_VARS: &[&str] = &[
 
 pub(super) fn check_assignment(w: &mut Walker, name: &str, value: &Arg) {
     let _ = value;
-    if HIJACK_VARS.contains(&name)
-        || name.starts_with("BASH_FUNC_")
-        || name.starts_with("GIT_CONFIG_")
-        || name.starts_with("TF_CLI_ARGS")
-    {
-        w.flag(
-            Decision::Escalate,
-            "shell.env-hijack",
-            format!("setting {name} changes what later commands run or where guard looks"),
-        );
+    if HIJACK_VARS.contains(&name) || name.starts_with("BASH_FUNC_") || name.starts_with("GIT_CONFIG_") || name.starts_with("TF_CLI_ARGS") {
+        w.flag(Decision::Escalate, "shell.env-hijack", format!("setting {name} changes what later commands run or where guard looks"));
     }
 }
 
@@ -197,67 +182,31 @@ pub(super) fn check_delete(w: &mut Walker, arg: &Arg, what: &str, recursive: boo
 fn judge_place(w: &mut Walker, place: &Place, arg: &Arg, what: &str, destroys_tree: bool) {
     let shown = arg.text();
     match place {
-        Place::Guarded(p) => w.flag(
-            Decision::Block,
-            "shell.guard-self",
-            format!("{what} touches guard's own files ({})", p.display()),
-        ),
-        Place::Device(p) if places::is_disk_device(p) => w.flag(
-            Decision::Block,
-            "shell.disk-write",
-            format!("{what} writes to the device {}", p.display()),
-        ),
-        Place::Device(p) => w.flag(
-            Decision::Escalate,
-            "shell.write-system",
-            format!("{what} writes to the device {}", p.display()),
-        ),
-        Place::Root(p) if destroys_tree => w.flag(
-            Decision::Block,
-            "shell.rm-root",
-            format!("{what} destroys {} recursively", p.display()),
-        ),
-        Place::Root(p) | Place::System(p) => w.flag(
-            Decision::Escalate,
-            "shell.write-system",
-            format!("{what} changes the system path {}", p.display()),
-        ),
+        Place::Guarded(p) => w.flag(Decision::Block, "shell.guard-self", format!("{what} touches guard's own files ({})", p.display())),
+        Place::Device(p) if places::is_disk_device(p) => {
+            w.flag(Decision::Block, "shell.disk-write", format!("{what} writes to the device {}", p.display()))
+        }
+        Place::Device(p) => w.flag(Decision::Escalate, "shell.write-system", format!("{what} writes to the device {}", p.display())),
+        Place::Root(p) if destroys_tree => w.flag(Decision::Block, "shell.rm-root", format!("{what} destroys {} recursively", p.display())),
+        Place::Root(p) | Place::System(p) => {
+            w.flag(Decision::Escalate, "shell.write-system", format!("{what} changes the system path {}", p.display()))
+        }
         Place::Startup(p) => w.flag(
             Decision::Escalate,
             "shell.persistence",
-            format!(
-                "{what} changes {}, which runs or authenticates later sessions",
-                p.display()
-            ),
+            format!("{what} changes {}, which runs or authenticates later sessions", p.display()),
         ),
-        Place::Unknown => w.flag(
-            Decision::Escalate,
-            "shell.dynamic-target",
-            format!("{what} targets {shown:?}, known only at run time"),
-        ),
-        Place::Cwd(p) if destroys_tree => w.flag(
-            Decision::Escalate,
-            "shell.write-outside",
-            format!(
-                "{what} removes the working directory itself ({})",
-                p.display()
-            ),
-        ),
-        Place::Outside(p) => w.flag(
-            Decision::Escalate,
-            "shell.write-outside",
-            format!(
-                "{what} changes {} outside the working directory",
-                p.display()
-            ),
-        ),
+        Place::Unknown => w.flag(Decision::Escalate, "shell.dynamic-target", format!("{what} targets {shown:?}, known only at run time")),
+        Place::Cwd(p) if destroys_tree => {
+            w.flag(Decision::Escalate, "shell.write-outside", format!("{what} removes the working directory itself ({})", p.display()))
+        }
+        Place::Outside(p) => {
+            w.flag(Decision::Escalate, "shell.write-outside", format!("{what} changes {} outside the working directory", p.display()))
+        }
         Place::Temp(p) if destroys_tree => w.flag(
             Decision::Escalate,
             "shell.write-outside",
-            format!(
-                "{what} removes {} recursively outside the working directory",
-                p.display()
-            ),
+            format!("{what} removes {} recursively outside the working directory", p.display()),
         ),
         Place::Temp(_) | Place::Inside(_) | Place::Cwd(_) | Place::HarmlessDevice => {}
     }
@@ -286,9 +235,7 @@ fn has_short(opts: &[&Arg], letters: &[char], longs: &[&str]) -> bool {
     opts.iter().any(|o| {
         let t = o.text();
         if let Some(long) = t.strip_prefix("--") {
-            longs
-                .iter()
-                .any(|l| long == *l || long.starts_with(&format!("{l}=")))
+            longs.iter().any(|l| long == *l || long.starts_with(&format!("{l}=")))
         } else {
             t.chars().skip(1).any(|c| letters.contains(&c))
         }
@@ -300,26 +247,12 @@ pub(super) fn command(w: &mut Walker, args: Vec<Arg>, stdin: &Stdin, depth: usiz
     let Some(first) = args.first() else { return };
     let name = match first {
         Arg::Lit(n) => n.clone(),
-        Arg::Dyn {
-            tainted: true,
-            text,
-        } => {
-            w.flag(
-                Decision::Block,
-                "shell.remote-code",
-                format!("the command name {text:?} comes from downloaded or decoded data"),
-            );
+        Arg::Dyn { tainted: true, text } => {
+            w.flag(Decision::Block, "shell.remote-code", format!("the command name {text:?} comes from downloaded or decoded data"));
             return;
         }
         other => {
-            w.flag(
-                Decision::Escalate,
-                "shell.dynamic-command",
-                format!(
-                    "the command name {:?} is known only at run time",
-                    other.text()
-                ),
-            );
+            w.flag(Decision::Escalate, "shell.dynamic-command", format!("the command name {:?} is known only at run time", other.text()));
             return;
         }
     };
@@ -355,46 +288,26 @@ fn resolve_program(w: &mut Walker, name: &str) -> String {
     let arg = Arg::Lit(name.to_string());
     let abs = places::absolute(&arg, w.cwd.as_deref(), w.ctx.home.as_deref()).map(|(p, _)| p);
     if let Some(copied) = abs.as_ref().and_then(|p| w.copies.get(p)).cloned() {
-        w.flag(
-            Decision::Escalate,
-            "shell.copied-binary",
-            format!("{name} is a copy or link of {copied} made earlier in the line"),
-        );
+        w.flag(Decision::Escalate, "shell.copied-binary", format!("{name} is a copy or link of {copied} made earlier in the line"));
         return copied;
     }
     let base = base_name(name).to_string();
     let dir = abs.as_deref().and_then(Path::parent).map(Path::to_path_buf);
     match dir {
         Some(d) if places::in_system_bin(&d) => {}
-        Some(d) if places::is_temp_dir(&d) => w.flag(
-            Decision::Escalate,
-            "shell.temp-binary",
-            format!("{name} runs a program from a temporary directory"),
-        ),
-        _ => w.flag(
-            Decision::Escalate,
-            "shell.unknown-command",
-            format!("{name} runs a program outside the system bin directories"),
-        ),
+        Some(d) if places::is_temp_dir(&d) => {
+            w.flag(Decision::Escalate, "shell.temp-binary", format!("{name} runs a program from a temporary directory"))
+        }
+        _ => w.flag(Decision::Escalate, "shell.unknown-command", format!("{name} runs a program outside the system bin directories")),
     }
     base
 }
 
 /// Handles wrappers (`sudo`, `env`, `timeout`, `xargs`, …): judges the wrapped command instead.
-fn see_through_wrapper(
-    w: &mut Walker,
-    program: &str,
-    rest: &[Arg],
-    stdin: &Stdin,
-    depth: usize,
-) -> bool {
+fn see_through_wrapper(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, depth: usize) -> bool {
     let inner: Option<Vec<Arg>> = match program {
         "sudo" | "doas" => {
-            w.flag(
-                Decision::Escalate,
-                "shell.sudo",
-                format!("{program} runs a command with elevated privileges"),
-            );
+            w.flag(Decision::Escalate, "shell.sudo", format!("{program} runs a command with elevated privileges"));
             sudo_inner(w, program, rest, depth)
         }
         "env" => env_inner(w, rest, depth),
@@ -410,37 +323,19 @@ fn see_through_wrapper(
         "nice" => Some(skip_flags(rest, &["-n", "--adjustment"])),
         "time" => Some(skip_flags(rest, &["-f", "--format", "-o", "--output"])),
         "stdbuf" => Some(skip_flags(rest, &["-i", "-o", "-e"])),
-        "ionice" => Some(skip_flags(
-            rest,
-            &["-c", "-n", "-p", "-P", "-u", "--class", "--classdata"],
-        )),
-        "setsid" | "chronic" | "unbuffer" | "catchsegv" | "caffeinate" | "flock"
-            if program == "flock" =>
-        {
+        "ionice" => Some(skip_flags(rest, &["-c", "-n", "-p", "-P", "-u", "--class", "--classdata"])),
+        "setsid" | "chronic" | "unbuffer" | "catchsegv" | "caffeinate" | "flock" if program == "flock" => {
             let r = skip_flags(rest, &["-w", "--timeout", "-E", "--conflict-exit-code"]);
             // flock LOCKFILE CMD… or flock LOCKFILE -c CMD
             Some(r.get(1..).unwrap_or_default().to_vec())
         }
-        "setsid" | "chronic" | "unbuffer" | "catchsegv" | "caffeinate" => {
-            Some(skip_flags(rest, &[]))
-        }
+        "setsid" | "chronic" | "unbuffer" | "catchsegv" | "caffeinate" => Some(skip_flags(rest, &[])),
         "timeout" => {
             let r = skip_flags(rest, &["-s", "--signal", "-k", "--kill-after"]);
             Some(r.get(1..).unwrap_or_default().to_vec())
         }
         "watch" => {
-            let r = skip_flags(
-                rest,
-                &[
-                    "-n",
-                    "--interval",
-                    "-d",
-                    "--differences",
-                    "-q",
-                    "--equexit",
-                    "--errexit",
-                ],
-            );
+            let r = skip_flags(rest, &["-n", "--interval", "-d", "--differences", "-q", "--equexit", "--errexit"]);
             // watch runs its arguments joined with spaces through `sh -c`.
             shell_string(w, &r, "watch", depth);
             return true;
@@ -512,22 +407,14 @@ fn sudo_inner(w: &mut Walker, program: &str, rest: &[Arg], depth: usize) -> Opti
             shell = true;
         }
         if matches!(t, "-e" | "--edit") {
-            w.flag(
-                Decision::Escalate,
-                "shell.sudo",
-                "sudo -e edits files as root",
-            );
+            w.flag(Decision::Escalate, "shell.sudo", "sudo -e edits files as root");
         }
         i += if with_value.contains(&t) { 2 } else { 1 };
     }
     let inner = rest.get(i..).unwrap_or_default().to_vec();
     if shell {
         if inner.is_empty() {
-            w.flag(
-                Decision::Escalate,
-                "shell.interactive-shell",
-                format!("{program} opens an interactive root shell"),
-            );
+            w.flag(Decision::Escalate, "shell.interactive-shell", format!("{program} opens an interactive root shell"));
             return None;
         }
         shell_string(w, &inner, program, depth);
@@ -563,11 +450,7 @@ fn env_inner(w: &mut Walker, rest: &[Arg], depth: usize) -> Option<Vec<Arg>> {
                 i += 1;
             }
             s if s.starts_with("-S") || s.starts_with("--split-string=") => {
-                let mut tail = vec![Arg::Lit(
-                    s.trim_start_matches("--split-string=")
-                        .trim_start_matches("-S")
-                        .to_string(),
-                )];
+                let mut tail = vec![Arg::Lit(s.trim_start_matches("--split-string=").trim_start_matches("-S").to_string())];
                 tail.extend(rest.get(i + 1..).unwrap_or_default().iter().cloned());
                 shell_string(w, &tail, "env -S", depth);
                 return None;
@@ -627,24 +510,11 @@ fn xargs_inner(rest: &[Arg], stdin: &Stdin) -> Option<Vec<Arg>> {
         i += if with_value.contains(&t) { 2 } else { 1 };
     }
     let tainted = matches!(stdin, Stdin::Pipe { tainted: true, .. });
-    let input = Arg::Dyn {
-        text: "<xargs input>".into(),
-        tainted,
-    };
+    let input = Arg::Dyn { text: "<xargs input>".into(), tainted };
     // Static input (`echo a b | xargs rm`) is known: those words are the arguments.
     let static_words: Option<Vec<Arg>> = match stdin {
-        Stdin::Pipe {
-            text: Some(t),
-            tainted: false,
-        }
-        | Stdin::Text(Some(t))
-            if replace.is_none() =>
-        {
-            Some(
-                t.split_whitespace()
-                    .map(|w| Arg::Lit(w.to_string()))
-                    .collect(),
-            )
+        Stdin::Pipe { text: Some(t), tainted: false } | Stdin::Text(Some(t)) if replace.is_none() => {
+            Some(t.split_whitespace().map(|w| Arg::Lit(w.to_string())).collect())
         }
         _ => None,
     };
@@ -671,19 +541,11 @@ fn xargs_inner(rest: &[Arg], stdin: &Stdin) -> Option<Vec<Arg>> {
 /// Judges a string that a program hands to a shell (`bash -c`, `eval`, `watch`, `su -c`, …).
 fn shell_string(w: &mut Walker, parts: &[Arg], via: &str, depth: usize) {
     if parts.iter().any(Arg::is_tainted) {
-        w.flag(
-            Decision::Block,
-            "shell.remote-code",
-            format!("{via} runs code that was downloaded or decoded"),
-        );
+        w.flag(Decision::Block, "shell.remote-code", format!("{via} runs code that was downloaded or decoded"));
         return;
     }
     if parts.iter().any(|a| !matches!(a, Arg::Lit(_))) {
-        w.flag(
-            Decision::Escalate,
-            "shell.dynamic-code",
-            format!("{via} runs code that is known only at run time"),
-        );
+        w.flag(Decision::Escalate, "shell.dynamic-code", format!("{via} runs code that is known only at run time"));
         return;
     }
     let line = parts.iter().map(Arg::text).collect::<Vec<_>>().join(" ");
@@ -693,23 +555,15 @@ fn shell_string(w: &mut Walker, parts: &[Arg], via: &str, depth: usize) {
 /// Code read from stdin by a shell or interpreter.
 fn stdin_code(w: &mut Walker, program: &str, stdin: &Stdin, depth: usize, readable: bool) {
     match stdin {
-        Stdin::Pipe { tainted: true, .. } => w.flag(
-            Decision::Block,
-            "shell.remote-code",
-            format!("downloaded or decoded data is piped into {program}"),
-        ),
+        Stdin::Pipe { tainted: true, .. } => {
+            w.flag(Decision::Block, "shell.remote-code", format!("downloaded or decoded data is piped into {program}"))
+        }
         Stdin::Pipe { text: Some(t), .. } if readable => w.line(t, depth + 1),
-        Stdin::Pipe { .. } => w.flag(
-            Decision::Escalate,
-            "shell.stdin-code",
-            format!("a pipe into {program} runs code guard cannot see"),
-        ),
+        Stdin::Pipe { .. } => w.flag(Decision::Escalate, "shell.stdin-code", format!("a pipe into {program} runs code guard cannot see")),
         Stdin::Text(Some(t)) if readable => w.line(t, depth + 1),
-        Stdin::Text(_) => w.flag(
-            Decision::Escalate,
-            "shell.inline-code",
-            format!("a here-document runs {program} code guard does not analyse"),
-        ),
+        Stdin::Text(_) => {
+            w.flag(Decision::Escalate, "shell.inline-code", format!("a here-document runs {program} code guard does not analyse"))
+        }
         Stdin::Inherited => w.flag(
             Decision::Escalate,
             "shell.interactive-shell",
@@ -722,27 +576,16 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
     if SHELLS.contains(&program) {
         return shell_program(w, program, rest, stdin, depth);
     }
-    if INTERPRETERS.contains(&program)
-        || program.starts_with("python3.")
-        || program.starts_with("python2.")
-    {
+    if INTERPRETERS.contains(&program) || program.starts_with("python3.") || program.starts_with("python2.") {
         return interpreter(w, program, rest, stdin);
     }
     match program {
         "eval" => shell_string(w, rest, "eval", depth),
         "source" | "." => {
             if rest.first().is_some_and(Arg::is_tainted) {
-                w.flag(
-                    Decision::Block,
-                    "shell.remote-code",
-                    format!("{program} runs downloaded or decoded code"),
-                );
+                w.flag(Decision::Block, "shell.remote-code", format!("{program} runs downloaded or decoded code"));
             } else {
-                w.flag(
-                    Decision::Escalate,
-                    "shell.source",
-                    format!("{program} runs a script guard does not analyse"),
-                );
+                w.flag(Decision::Escalate, "shell.source", format!("{program} runs a script guard does not analyse"));
             }
         }
         "su" => {
@@ -751,17 +594,11 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
             while let Some(a) = it.next() {
                 match a.text() {
                     "-c" | "--command" => cmd = it.next().cloned(),
-                    t if t.starts_with("--command=") => {
-                        cmd = Some(Arg::Lit(t.trim_start_matches("--command=").into()))
-                    }
+                    t if t.starts_with("--command=") => cmd = Some(Arg::Lit(t.trim_start_matches("--command=").into())),
                     _ => {}
                 }
             }
-            w.flag(
-                Decision::Escalate,
-                "shell.sudo",
-                "su runs commands as another user",
-            );
+            w.flag(Decision::Escalate, "shell.sudo", "su runs commands as another user");
             if let Some(c) = cmd {
                 shell_string(w, &[c], "su -c", depth);
             }
@@ -778,49 +615,25 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
                 }
             }
             if !ran {
-                w.flag(
-                    Decision::Escalate,
-                    "shell.interactive-shell",
-                    "script opens an interactive shell",
-                );
+                w.flag(Decision::Escalate, "shell.interactive-shell", "script opens an interactive shell");
             }
         }
         "ssh" => {
-            w.flag(
-                Decision::Escalate,
-                "shell.remote",
-                "ssh runs commands on another host",
-            );
+            w.flag(Decision::Escalate, "shell.remote", "ssh runs commands on another host");
             let ops = ssh_remote_command(rest);
             if !ops.is_empty() {
                 shell_string(w, &ops, "ssh", depth);
             }
         }
-        "scp" | "sftp" | "ftp" | "telnet" | "nc" | "ncat" | "netcat" | "socat" => w.flag(
-            Decision::Escalate,
-            "shell.remote",
-            format!("{program} talks to another host"),
-        ),
+        "scp" | "sftp" | "ftp" | "telnet" | "nc" | "ncat" | "netcat" | "socat" => {
+            w.flag(Decision::Escalate, "shell.remote", format!("{program} talks to another host"))
+        }
         "rsync" => {
-            if rest
-                .iter()
-                .any(|a| a.text().contains(':') && !a.text().starts_with('-'))
-            {
-                w.flag(
-                    Decision::Escalate,
-                    "shell.remote",
-                    "rsync copies to or from another host",
-                );
+            if rest.iter().any(|a| a.text().contains(':') && !a.text().starts_with('-')) {
+                w.flag(Decision::Escalate, "shell.remote", "rsync copies to or from another host");
             }
-            if rest
-                .iter()
-                .any(|a| a.text().starts_with("--delete") || a.text() == "--remove-source-files")
-            {
-                w.flag(
-                    Decision::Escalate,
-                    "shell.write-outside",
-                    "rsync --delete removes files at the destination",
-                );
+            if rest.iter().any(|a| a.text().starts_with("--delete") || a.text() == "--remove-source-files") {
+                w.flag(Decision::Escalate, "shell.write-outside", "rsync --delete removes files at the destination");
             }
             let (_, ops) = operands(rest);
             if let Some(dest) = ops.last().filter(|_| ops.len() > 1)
@@ -833,11 +646,7 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
             let (opts, ops) = operands(rest);
             let recursive = program == "rm" && has_short(&opts, &['r', 'R'], &["recursive"]);
             if has_short(&opts, &[], &["no-preserve-root"]) {
-                w.flag(
-                    Decision::Block,
-                    "shell.rm-root",
-                    "rm --no-preserve-root exists only to delete /",
-                );
+                w.flag(Decision::Block, "shell.rm-root", "rm --no-preserve-root exists only to delete /");
             }
             for t in ops {
                 check_delete(w, t, program, recursive);
@@ -868,31 +677,19 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
                 }
             }
             let recursive = has_short(&opts, &['R'], &["recursive"]);
-            let targets = if opts.iter().any(|o| o.text().starts_with("--reference")) {
-                ops.as_slice()
-            } else {
-                ops.get(1..).unwrap_or_default()
-            };
+            let targets =
+                if opts.iter().any(|o| o.text().starts_with("--reference")) { ops.as_slice() } else { ops.get(1..).unwrap_or_default() };
             for t in targets {
                 let place = places::place(t, w.cwd.as_deref(), w.ctx, recursive);
                 match place {
-                    Place::Root(p) if recursive => w.flag(
-                        Decision::Block,
-                        "shell.chmod-root",
-                        format!(
-                            "{program} -R changes {} and everything under it",
-                            p.display()
-                        ),
-                    ),
+                    Place::Root(p) if recursive => {
+                        w.flag(Decision::Block, "shell.chmod-root", format!("{program} -R changes {} and everything under it", p.display()))
+                    }
                     other => judge_place(w, &other, t, program, false),
                 }
             }
             if program == "chattr" || program == "setfacl" {
-                w.flag(
-                    Decision::Escalate,
-                    "shell.write-system",
-                    format!("{program} changes file attributes"),
-                );
+                w.flag(Decision::Escalate, "shell.write-system", format!("{program} changes file attributes"));
             }
         }
         "dd" => {
@@ -901,32 +698,14 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
                     let target = match a {
                         Arg::Lit(_) => Arg::Lit(of.to_string()),
                         Arg::Glob(_) => Arg::Glob(of.to_string()),
-                        Arg::Dyn { tainted, .. } => Arg::Dyn {
-                            text: of.to_string(),
-                            tainted: *tainted,
-                        },
+                        Arg::Dyn { tainted, .. } => Arg::Dyn { text: of.to_string(), tainted: *tainted },
                     };
                     check_write(w, &target, "dd");
                 }
             }
         }
-        "tee" | "touch" | "mkdir" | "truncate" | "vim" | "vi" | "nvim" | "nano" | "emacs"
-        | "ed" | "ex" | "patch" => {
-            let with_value = [
-                "-s",
-                "--size",
-                "-r",
-                "--reference",
-                "-m",
-                "--mode",
-                "-t",
-                "-d",
-                "--date",
-                "-p",
-                "-i",
-                "-o",
-                "-c",
-            ];
+        "tee" | "touch" | "mkdir" | "truncate" | "vim" | "vi" | "nvim" | "nano" | "emacs" | "ed" | "ex" | "patch" => {
+            let with_value = ["-s", "--size", "-r", "--reference", "-m", "--mode", "-t", "-d", "--date", "-p", "-i", "-o", "-c"];
             let mut it = rest.iter();
             while let Some(a) = it.next() {
                 let t = a.text();
@@ -949,11 +728,7 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
                     continue;
                 }
                 if t.starts_with('+') && matches!(program, "vim" | "vi" | "nvim" | "ex") {
-                    w.flag(
-                        Decision::Escalate,
-                        "shell.inline-code",
-                        format!("{program} {t} runs editor commands"),
-                    );
+                    w.flag(Decision::Escalate, "shell.inline-code", format!("{program} {t} runs editor commands"));
                     continue;
                 }
                 check_write(w, a, program);
@@ -965,46 +740,18 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
                 check_delete(w, t, program, false);
             }
             if program == "wipefs" {
-                w.flag(
-                    Decision::Block,
-                    "shell.disk-write",
-                    "wipefs erases file-system signatures",
-                );
+                w.flag(Decision::Block, "shell.disk-write", "wipefs erases file-system signatures");
             }
         }
         p if p.starts_with("mkfs")
-            || matches!(
-                p,
-                "mke2fs"
-                    | "mkswap"
-                    | "mkdosfs"
-                    | "mkntfs"
-                    | "blkdiscard"
-                    | "sgdisk"
-                    | "gdisk"
-                    | "cfdisk"
-                    | "sg_format"
-            ) =>
+            || matches!(p, "mke2fs" | "mkswap" | "mkdosfs" | "mkntfs" | "blkdiscard" | "sgdisk" | "gdisk" | "cfdisk" | "sg_format") =>
         {
-            w.flag(
-                Decision::Block,
-                "shell.disk-write",
-                format!("{program} formats or erases a disk"),
-            );
+            w.flag(Decision::Block, "shell.disk-write", format!("{program} formats or erases a disk"));
         }
         "fdisk" | "sfdisk" | "parted" => {
-            let listing = rest.iter().any(|a| {
-                matches!(
-                    a.text(),
-                    "-l" | "--list" | "print" | "-s" | "--show-size" | "--version"
-                )
-            });
+            let listing = rest.iter().any(|a| matches!(a.text(), "-l" | "--list" | "print" | "-s" | "--show-size" | "--version"));
             if !listing {
-                w.flag(
-                    Decision::Block,
-                    "shell.disk-write",
-                    format!("{program} changes a partition table"),
-                );
+                w.flag(Decision::Block, "shell.disk-write", format!("{program} changes a partition table"));
             }
         }
         "sed" => sed(w, rest),
@@ -1043,81 +790,43 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
         }
         "curl" | "wget" => http(w, program, rest),
         "git" => git(w, rest),
-        "cargo" | "npm" | "pnpm" | "yarn" | "bun" | "pip" | "pip3" | "go" | "uv" | "poetry"
-        | "pipenv" | "pipx" | "rustup" | "gem" | "bundle" | "composer" => {
-            package_tool(w, program, rest)
-        }
-        "npx" | "pnpx" | "bunx" => w.flag(
-            Decision::Escalate,
-            "shell.npx",
-            format!("{program} downloads and runs a package"),
-        ),
+        "cargo" | "npm" | "pnpm" | "yarn" | "bun" | "pip" | "pip3" | "go" | "uv" | "poetry" | "pipenv" | "pipx" | "rustup" | "gem"
+        | "bundle" | "composer" => package_tool(w, program, rest),
+        "npx" | "pnpx" | "bunx" => w.flag(Decision::Escalate, "shell.npx", format!("{program} downloads and runs a package")),
         "docker" | "podman" | "nerdctl" => container(w, program, rest),
         "systemctl" | "service" | "journalctl" | "launchctl" => services(w, program, rest),
         "kill" => {
-            if !rest
-                .iter()
-                .any(|a| matches!(a.text(), "-l" | "-L" | "-0" | "--list"))
-            {
-                w.flag(
-                    Decision::Escalate,
-                    "shell.kill",
-                    "kill signals processes guard cannot prove are yours",
-                );
+            if !rest.iter().any(|a| matches!(a.text(), "-l" | "-L" | "-0" | "--list")) {
+                w.flag(Decision::Escalate, "shell.kill", "kill signals processes guard cannot prove are yours");
             }
         }
-        "pkill" | "killall" | "killall5" | "skill" | "slay" => w.flag(
-            Decision::Escalate,
-            "shell.kill",
-            format!("{program} signals processes by name, possibly other users'"),
-        ),
-        "shutdown" | "reboot" | "halt" | "poweroff" | "init" | "telinit" => w.flag(
-            Decision::Escalate,
-            "shell.power",
-            format!("{program} stops or restarts the machine"),
-        ),
+        "pkill" | "killall" | "killall5" | "skill" | "slay" => {
+            w.flag(Decision::Escalate, "shell.kill", format!("{program} signals processes by name, possibly other users'"))
+        }
+        "shutdown" | "reboot" | "halt" | "poweroff" | "init" | "telinit" => {
+            w.flag(Decision::Escalate, "shell.power", format!("{program} stops or restarts the machine"))
+        }
         "crontab" | "at" | "batch" => {
-            let listing = program == "crontab"
-                && rest.iter().all(|a| matches!(a.text(), "-l" | "-u"))
-                && !rest.is_empty();
+            let listing = program == "crontab" && rest.iter().all(|a| matches!(a.text(), "-l" | "-u")) && !rest.is_empty();
             if !listing {
-                w.flag(
-                    Decision::Escalate,
-                    "shell.persistence",
-                    format!("{program} schedules or removes jobs that run later"),
-                );
+                w.flag(Decision::Escalate, "shell.persistence", format!("{program} schedules or removes jobs that run later"));
             }
         }
-        "mount" | "umount" | "swapon" | "swapoff" | "losetup" | "cryptsetup" | "lvremove"
-        | "vgremove" | "pvremove" | "mdadm" | "zpool" | "zfs" | "lvcreate" | "lvextend"
-        | "resize2fs" => {
+        "mount" | "umount" | "swapon" | "swapoff" | "losetup" | "cryptsetup" | "lvremove" | "vgremove" | "pvremove" | "mdadm" | "zpool"
+        | "zfs" | "lvcreate" | "lvextend" | "resize2fs" => {
             if !(program == "mount" && rest.is_empty()) {
-                w.flag(
-                    Decision::Escalate,
-                    "shell.mount",
-                    format!("{program} changes mounts or storage"),
-                );
+                w.flag(Decision::Escalate, "shell.mount", format!("{program} changes mounts or storage"));
             }
         }
-        "useradd" | "userdel" | "usermod" | "groupadd" | "groupdel" | "groupmod" | "passwd"
-        | "chpasswd" | "adduser" | "deluser" | "addgroup" | "delgroup" | "visudo" | "vipw"
-        | "vigr" | "gpasswd" | "newusers" | "chage" | "chsh" => {
-            w.flag(
-                Decision::Escalate,
-                "shell.user-admin",
-                format!("{program} changes users or groups"),
-            );
+        "useradd" | "userdel" | "usermod" | "groupadd" | "groupdel" | "groupmod" | "passwd" | "chpasswd" | "adduser" | "deluser"
+        | "addgroup" | "delgroup" | "visudo" | "vipw" | "vigr" | "gpasswd" | "newusers" | "chage" | "chsh" => {
+            w.flag(Decision::Escalate, "shell.user-admin", format!("{program} changes users or groups"));
         }
-        "iptables" | "ip6tables" | "iptables-restore" | "ip6tables-restore" | "nft" | "ufw"
-        | "firewall-cmd" | "ebtables" | "pfctl" => {
-            w.flag(
-                Decision::Escalate,
-                "shell.firewall",
-                format!("{program} changes the firewall"),
-            );
+        "iptables" | "ip6tables" | "iptables-restore" | "ip6tables-restore" | "nft" | "ufw" | "firewall-cmd" | "ebtables" | "pfctl" => {
+            w.flag(Decision::Escalate, "shell.firewall", format!("{program} changes the firewall"));
         }
-        "apt" | "apt-get" | "aptitude" | "dpkg" | "yum" | "dnf" | "rpm" | "pacman" | "apk"
-        | "zypper" | "snap" | "flatpak" | "brew" | "port" | "emerge" | "nix-env" => {
+        "apt" | "apt-get" | "aptitude" | "dpkg" | "yum" | "dnf" | "rpm" | "pacman" | "apk" | "zypper" | "snap" | "flatpak" | "brew"
+        | "port" | "emerge" | "nix-env" => {
             const READS: &[&str] = &[
                 "list",
                 "search",
@@ -1154,51 +863,26 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
                 "--get-selections",
                 "status",
             ];
-            let first = rest
-                .iter()
-                .find(|a| !a.text().starts_with("--") || READS.contains(&a.text()));
+            let first = rest.iter().find(|a| !a.text().starts_with("--") || READS.contains(&a.text()));
             if !first.is_some_and(|a| READS.contains(&a.text())) {
-                w.flag(
-                    Decision::Escalate,
-                    "shell.package-install",
-                    format!("{program} installs, removes or upgrades system packages"),
-                );
+                w.flag(Decision::Escalate, "shell.package-install", format!("{program} installs, removes or upgrades system packages"));
             }
         }
-        "aws" | "gcloud" | "az" | "doctl" | "gsutil" | "oci" | "ibmcloud" | "linode-cli"
-        | "hcloud" | "heroku" | "fly" | "flyctl" | "vercel" | "netlify" | "gh" | "glab"
-        | "helm" => cloud(w, program, rest),
-        "hostname" if rest.iter().any(|a| !a.text().starts_with('-')) => w.flag(
-            Decision::Escalate,
-            "shell.write-system",
-            "hostname NAME renames the machine",
-        ),
-        "date"
-            if rest
-                .iter()
-                .any(|a| a.text() == "-s" || a.text().starts_with("--set")) =>
-        {
-            w.flag(
-                Decision::Escalate,
-                "shell.write-system",
-                "date -s sets the clock",
-            )
+        "aws" | "gcloud" | "az" | "doctl" | "gsutil" | "oci" | "ibmcloud" | "linode-cli" | "hcloud" | "heroku" | "fly" | "flyctl"
+        | "vercel" | "netlify" | "gh" | "glab" | "helm" => cloud(w, program, rest),
+        "hostname" if rest.iter().any(|a| !a.text().starts_with('-')) => {
+            w.flag(Decision::Escalate, "shell.write-system", "hostname NAME renames the machine")
+        }
+        "date" if rest.iter().any(|a| a.text() == "-s" || a.text().starts_with("--set")) => {
+            w.flag(Decision::Escalate, "shell.write-system", "date -s sets the clock")
         }
         "ip" | "ifconfig" | "route" => {
-            const CHANGES: &[&str] = &[
-                "add", "del", "delete", "set", "flush", "change", "replace", "up", "down",
-                "append", "prepend", "link",
-            ];
-            let changes = rest.iter().any(|a| CHANGES.contains(&a.text()))
-                && !rest
-                    .iter()
-                    .any(|a| a.text() == "show" || a.text() == "list");
+            const CHANGES: &[&str] =
+                &["add", "del", "delete", "set", "flush", "change", "replace", "up", "down", "append", "prepend", "link"];
+            let changes =
+                rest.iter().any(|a| CHANGES.contains(&a.text())) && !rest.iter().any(|a| a.text() == "show" || a.text() == "list");
             if changes || (program == "ifconfig" && rest.len() > 1) {
-                w.flag(
-                    Decision::Escalate,
-                    "shell.firewall",
-                    format!("{program} changes network configuration"),
-                );
+                w.flag(Decision::Escalate, "shell.firewall", format!("{program} changes network configuration"));
             }
         }
         "alias" => {
@@ -1220,11 +904,9 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
                 }
             }
         }
-        "enable" if rest.iter().any(|a| a.text() == "-f") => w.flag(
-            Decision::Escalate,
-            "shell.inline-code",
-            "enable -f loads a shared object into the shell",
-        ),
+        "enable" if rest.iter().any(|a| a.text() == "-f") => {
+            w.flag(Decision::Escalate, "shell.inline-code", "enable -f loads a shared object into the shell")
+        }
         "cd" | "pushd" | "popd" => change_dir(w, program, rest),
         "openssl" => {
             if rest.iter().any(|a| a.text() == "-out") {
@@ -1240,20 +922,13 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
         }
         "terraform" | "kubectl" => route_tool(w, program, rest),
         "make" | "gmake" => {
-            if rest
-                .iter()
-                .any(|a| a.text() == "-C" || a.text().starts_with("--directory"))
-            {
+            if rest.iter().any(|a| a.text() == "-C" || a.text().starts_with("--directory")) {
                 // make -C elsewhere runs that tree's recipes; still build work.
             }
         }
         _ if ALLOWED.contains(&program) => {}
         _ => {
-            w.flag(
-                Decision::Escalate,
-                "shell.unknown-command",
-                format!("{program} is not a command guard knows to be safe"),
-            );
+            w.flag(Decision::Escalate, "shell.unknown-command", format!("{program} is not a command guard knows to be safe"));
         }
     }
 }
@@ -1303,38 +978,22 @@ fn shell_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
     let operands = rest.get(i..).unwrap_or_default();
     if want_c {
         match operands.first() {
-            Some(code) => shell_string(
-                w,
-                std::slice::from_ref(code),
-                &format!("{program} -c"),
-                depth,
-            ),
-            None => w.flag(
-                Decision::Escalate,
-                "shell.parse-error",
-                format!("{program} -c without a command"),
-            ),
+            Some(code) => shell_string(w, std::slice::from_ref(code), &format!("{program} -c"), depth),
+            None => w.flag(Decision::Escalate, "shell.parse-error", format!("{program} -c without a command")),
         }
         return;
     }
     match operands.first() {
         Some(script) if !reads_stdin => {
             if script.is_tainted() {
-                w.flag(
-                    Decision::Block,
-                    "shell.remote-code",
-                    format!("{program} runs a downloaded or decoded script"),
-                );
+                w.flag(Decision::Block, "shell.remote-code", format!("{program} runs a downloaded or decoded script"));
             } else if script.text() == "/dev/stdin" || script.text() == "-" {
                 stdin_code(w, program, stdin, depth, true);
             } else {
                 w.flag(
                     Decision::Escalate,
                     "shell.script-file",
-                    format!(
-                        "{program} {} runs a script guard does not analyse",
-                        script.text()
-                    ),
+                    format!("{program} {} runs a script guard does not analyse", script.text()),
                 );
             }
         }
@@ -1347,75 +1006,42 @@ fn interpreter(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin) {
     while let Some(a) = it.next() {
         let t = a.text();
         match t {
-            "-c" | "-e" | "-E" | "-r" | "--eval" | "-p" | "--print" | "-x"
-                if !(program.starts_with("python") && t == "-x") =>
-            {
-                w.flag(
-                    Decision::Escalate,
-                    "shell.inline-code",
-                    format!("{program} {t} runs inline code guard does not analyse"),
-                );
+            "-c" | "-e" | "-E" | "-r" | "--eval" | "-p" | "--print" | "-x" if !(program.starts_with("python") && t == "-x") => {
+                w.flag(Decision::Escalate, "shell.inline-code", format!("{program} {t} runs inline code guard does not analyse"));
                 return;
             }
             "-m" if program.starts_with("python") => {
                 // `python -m pip install …`, `python -m pytest`: judge the module as its command.
                 let module: Vec<Arg> = it.cloned().collect();
                 match module.first().and_then(Arg::lit) {
-                    Some(
-                        m @ ("pip" | "pip3" | "twine" | "pytest" | "mypy" | "black" | "ruff"
-                        | "tox" | "isort" | "flake8" | "pylint"),
-                    ) => {
+                    Some(m @ ("pip" | "pip3" | "twine" | "pytest" | "mypy" | "black" | "ruff" | "tox" | "isort" | "flake8" | "pylint")) => {
                         let mut args = vec![Arg::Lit(m.to_string())];
                         args.extend(module.iter().skip(1).cloned());
                         w.command(args, stdin, 0);
                     }
                     Some(
-                        "venv" | "unittest" | "json.tool" | "http.server" | "pydoc" | "compileall"
-                        | "build" | "ensurepip" | "doctest" | "timeit" | "cProfile" | "pdb"
-                        | "site" | "py_compile" | "zipfile" | "tarfile" | "coverage",
+                        "venv" | "unittest" | "json.tool" | "http.server" | "pydoc" | "compileall" | "build" | "ensurepip" | "doctest"
+                        | "timeit" | "cProfile" | "pdb" | "site" | "py_compile" | "zipfile" | "tarfile" | "coverage",
                     ) => {}
-                    _ => w.flag(
-                        Decision::Escalate,
-                        "shell.inline-code",
-                        format!("{program} -m runs a module guard does not know"),
-                    ),
+                    _ => w.flag(Decision::Escalate, "shell.inline-code", format!("{program} -m runs a module guard does not know")),
                 }
                 return;
             }
             t if t.starts_with("-m") && program.starts_with("python") && t.len() > 2 => {
                 // `-mjson.tool`: a glued module name.
-                let mut args = vec![
-                    Arg::Lit("-m".into()),
-                    Arg::Lit(t.trim_start_matches("-m").to_string()),
-                ];
+                let mut args = vec![Arg::Lit("-m".into()), Arg::Lit(t.trim_start_matches("-m").to_string())];
                 args.extend(it.cloned());
                 return interpreter(w, program, &args, stdin);
             }
             t if t.starts_with('-') && !t.starts_with("--") && t.len() > 1 => {
                 // A cluster of short flags: `-nle 'code'`, `-Bc 'code'`.
-                let code_flags: &[char] = if program.starts_with("python") {
-                    &['c']
-                } else {
-                    &['e', 'E', 'r']
-                };
+                let code_flags: &[char] = if program.starts_with("python") { &['c'] } else { &['e', 'E', 'r'] };
                 if t.chars().skip(1).any(|c| code_flags.contains(&c)) {
-                    w.flag(
-                        Decision::Escalate,
-                        "shell.inline-code",
-                        format!("{program} {t} runs inline code guard does not analyse"),
-                    );
+                    w.flag(Decision::Escalate, "shell.inline-code", format!("{program} {t} runs inline code guard does not analyse"));
                     return;
                 }
-                if program == "perl"
-                    && t.chars()
-                        .skip(1)
-                        .any(|c| matches!(c, 'I' | 'M' | 'm' | 'x'))
-                {
-                    w.flag(
-                        Decision::Escalate,
-                        "shell.inline-code",
-                        format!("{program} {t} loads code guard does not analyse"),
-                    );
+                if program == "perl" && t.chars().skip(1).any(|c| matches!(c, 'I' | 'M' | 'm' | 'x')) {
+                    w.flag(Decision::Escalate, "shell.inline-code", format!("{program} {t} loads code guard does not analyse"));
                     return;
                 }
             }
@@ -1426,11 +1052,7 @@ fn interpreter(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin) {
             }
             _ => {
                 if a.is_tainted() {
-                    w.flag(
-                        Decision::Block,
-                        "shell.remote-code",
-                        format!("{program} runs downloaded or decoded code"),
-                    );
+                    w.flag(Decision::Block, "shell.remote-code", format!("{program} runs downloaded or decoded code"));
                     return;
                 }
                 let place = places::place(a, w.cwd.as_deref(), w.ctx, false);
@@ -1438,10 +1060,7 @@ fn interpreter(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin) {
                     w.flag(
                         Decision::Escalate,
                         "shell.script-file",
-                        format!(
-                            "{program} {} runs a script outside the working directory",
-                            a.text()
-                        ),
+                        format!("{program} {} runs a script outside the working directory", a.text()),
                     );
                 }
                 return;
@@ -1452,10 +1071,8 @@ fn interpreter(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin) {
 }
 
 fn ssh_remote_command(rest: &[Arg]) -> Vec<Arg> {
-    let with_value = [
-        "-b", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-L", "-l", "-m", "-O", "-o", "-p",
-        "-Q", "-R", "-S", "-W", "-w", "-B",
-    ];
+    let with_value =
+        ["-b", "-c", "-D", "-E", "-e", "-F", "-I", "-i", "-J", "-L", "-l", "-m", "-O", "-o", "-p", "-Q", "-R", "-S", "-W", "-w", "-B"];
     let mut i = 0;
     while let Some(a) = rest.get(i) {
         let t = a.text();
@@ -1485,16 +1102,10 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg]) {
                 target_dir = it.next();
             } else if t.starts_with("--target-directory=") {
                 // handled below as a literal
-            } else if matches!(
-                t,
-                "-m" | "-o" | "-g" | "-S" | "--suffix" | "--mode" | "--owner" | "--group"
-            ) {
+            } else if matches!(t, "-m" | "-o" | "-g" | "-S" | "--suffix" | "--mode" | "--owner" | "--group") {
                 it.next();
             }
-            if !t.starts_with("--") && (t.contains('r') || t.contains('R') || t.contains('a'))
-                || t == "--recursive"
-                || t == "--archive"
-            {
+            if !t.starts_with("--") && (t.contains('r') || t.contains('R') || t.contains('a')) || t == "--recursive" || t == "--archive" {
                 recursive = true;
             }
             if !t.starts_with("--") && t.contains('s') && program == "ln" || t == "--symbolic" {
@@ -1504,11 +1115,7 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg]) {
         }
         ops.push(a);
     }
-    let owned_target: Option<Arg> = rest.iter().find_map(|a| {
-        a.text()
-            .strip_prefix("--target-directory=")
-            .map(|d| Arg::Lit(d.to_string()))
-    });
+    let owned_target: Option<Arg> = rest.iter().find_map(|a| a.text().strip_prefix("--target-directory=").map(|d| Arg::Lit(d.to_string())));
     let target_dir = target_dir.or(owned_target.as_ref());
     let (sources, dest): (Vec<&Arg>, Option<&Arg>) = match target_dir {
         Some(d) => (ops.clone(), Some(d)),
@@ -1525,11 +1132,7 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg]) {
         } else if program == "ln" {
             // A link to guard's files would let later writes through the link reach them.
             if let Place::Guarded(p) = places::place(s, w.cwd.as_deref(), w.ctx, true) {
-                w.flag(
-                    Decision::Block,
-                    "shell.guard-self",
-                    format!("ln links to guard's own files ({})", p.display()),
-                );
+                w.flag(Decision::Block, "shell.guard-self", format!("ln links to guard's own files ({})", p.display()));
             }
         } else if let Place::Guarded(p) = places::place(s, w.cwd.as_deref(), w.ctx, recursive)
             && (program == "cp" || program == "install")
@@ -1541,18 +1144,10 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg]) {
         if let Some((abs, _)) = places::absolute(s, w.cwd.as_deref(), w.ctx.home.as_deref()) {
             let from_bin = abs.parent().is_some_and(places::in_system_bin);
             if from_bin {
-                let name = abs
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                w.flag(
-                    Decision::Escalate,
-                    "shell.copied-binary",
-                    format!("{program} makes a copy of the system program {name}"),
-                );
+                let name = abs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                w.flag(Decision::Escalate, "shell.copied-binary", format!("{program} makes a copy of the system program {name}"));
                 if let Some(d) = dest
-                    && let Some((dabs, _)) =
-                        places::absolute(d, w.cwd.as_deref(), w.ctx.home.as_deref())
+                    && let Some((dabs, _)) = places::absolute(d, w.cwd.as_deref(), w.ctx.home.as_deref())
                 {
                     w.copies.insert(dabs.clone(), name.clone());
                     w.copies.insert(dabs.join(&name), name);
@@ -1567,10 +1162,7 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg]) {
         }
         None if program == "ln" => {
             if let Some(s) = sources.first() {
-                let name = PathBuf::from(s.text())
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
+                let name = PathBuf::from(s.text()).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
                 check_write(w, &Arg::Lit(name), "ln");
             }
         }
@@ -1589,11 +1181,7 @@ fn sed(w: &mut Walker, rest: &[Arg]) {
         if t == "-i"
             || t.starts_with("-i") && !t.starts_with("-in")
             || t.starts_with("--in-place")
-            || (t.starts_with('-')
-                && !t.starts_with("--")
-                && t.contains('i')
-                && !t.contains('e')
-                && t.len() <= 4)
+            || (t.starts_with('-') && !t.starts_with("--") && t.contains('i') && !t.contains('e') && t.len() <= 4)
         {
             in_place = true;
             continue;
@@ -1608,15 +1196,10 @@ fn sed(w: &mut Walker, rest: &[Arg]) {
             "-f" | "--file" => {
                 script_given = true;
                 it.next();
-                w.flag(
-                    Decision::Escalate,
-                    "shell.inline-code",
-                    "sed -f runs a script file guard does not analyse",
-                );
+                w.flag(Decision::Escalate, "shell.inline-code", "sed -f runs a script file guard does not analyse");
             }
-            "-s" | "-n" | "-E" | "-r" | "-z" | "-u" | "--quiet" | "--silent"
-            | "--regexp-extended" | "--posix" | "--separate" | "--null-data" | "--debug"
-            | "--sandbox" => {}
+            "-s" | "-n" | "-E" | "-r" | "-z" | "-u" | "--quiet" | "--silent" | "--regexp-extended" | "--posix" | "--separate"
+            | "--null-data" | "--debug" | "--sandbox" => {}
             "-l" | "--line-length" => {
                 it.next();
             }
@@ -1632,18 +1215,10 @@ fn sed(w: &mut Walker, rest: &[Arg]) {
         match s {
             Arg::Lit(text) | Arg::Glob(text) => {
                 if sed_script_runs_or_writes(text) {
-                    w.flag(
-                        Decision::Escalate,
-                        "shell.sed-exec",
-                        "the sed script runs commands or writes files (e/w)",
-                    );
+                    w.flag(Decision::Escalate, "shell.sed-exec", "the sed script runs commands or writes files (e/w)");
                 }
             }
-            Arg::Dyn { .. } => w.flag(
-                Decision::Escalate,
-                "shell.sed-exec",
-                "the sed script is known only at run time",
-            ),
+            Arg::Dyn { .. } => w.flag(Decision::Escalate, "shell.sed-exec", "the sed script is known only at run time"),
         }
     }
     if in_place {
@@ -1659,14 +1234,8 @@ fn sed_script_runs_or_writes(s: &str) -> bool {
     let mut i = 0;
     let at_command = |i: usize| -> bool {
         // A command letter is at the start, or after `;`, newline, `{`, `}` or an address.
-        let prev = bytes
-            .get(..i)
-            .unwrap_or_default()
-            .iter()
-            .rev()
-            .find(|c| !c.is_whitespace());
-        matches!(prev, None | Some(';' | '\n' | '{' | '}' | '!'))
-            || prev.is_some_and(|c| c.is_ascii_digit() || *c == '$' || *c == '/')
+        let prev = bytes.get(..i).unwrap_or_default().iter().rev().find(|c| !c.is_whitespace());
+        matches!(prev, None | Some(';' | '\n' | '{' | '}' | '!')) || prev.is_some_and(|c| c.is_ascii_digit() || *c == '$' || *c == '/')
     };
     while i < bytes.len() {
         let c = bytes.get(i).copied().unwrap_or(' ');
@@ -1715,11 +1284,7 @@ fn awk(w: &mut Walker, program: &str, rest: &[Arg]) {
         match a.text() {
             "-f" | "--file" => {
                 it.next();
-                w.flag(
-                    Decision::Escalate,
-                    "shell.inline-code",
-                    format!("{program} -f runs a program file guard does not analyse"),
-                );
+                w.flag(Decision::Escalate, "shell.inline-code", format!("{program} -f runs a program file guard does not analyse"));
                 return;
             }
             "-v" | "-F" | "--assign" | "--field-separator" => {
@@ -1740,19 +1305,11 @@ fn awk(w: &mut Walker, program: &str, rest: &[Arg]) {
         t.windows(2).enumerate().any(|(i, w2)| {
             // `print > "file"` or `> $1`: output redirection (comparisons have no quote or $ after).
             w2.first() == Some(&'>')
-                && t.get(i + 1..)
-                    .unwrap_or_default()
-                    .iter()
-                    .find(|c| !c.is_whitespace())
-                    .is_some_and(|c| *c == '"' || *c == '$')
+                && t.get(i + 1..).unwrap_or_default().iter().find(|c| !c.is_whitespace()).is_some_and(|c| *c == '"' || *c == '$')
         })
     };
     if runs || !matches!(p, Arg::Lit(_)) {
-        w.flag(
-            Decision::Escalate,
-            "shell.inline-code",
-            format!("the {program} program runs commands or writes files"),
-        );
+        w.flag(Decision::Escalate, "shell.inline-code", format!("the {program} program runs commands or writes files"));
     }
 }
 
@@ -1782,9 +1339,7 @@ fn find(w: &mut Walker, rest: &[Arg], stdin: &Stdin, depth: usize) {
                 // find deletes what it finds under each root, not the root itself.
                 for r in &roots {
                     let found = match r {
-                        Arg::Lit(p) | Arg::Glob(p) => {
-                            Arg::Glob(format!("{}/*", p.trim_end_matches('/')))
-                        }
+                        Arg::Lit(p) | Arg::Glob(p) => Arg::Glob(format!("{}/*", p.trim_end_matches('/'))),
                         other => other.clone(),
                     };
                     check_delete(w, &found, "find -delete", true);
@@ -1803,21 +1358,11 @@ fn find(w: &mut Walker, rest: &[Arg], stdin: &Stdin, depth: usize) {
                 for r in &roots {
                     // `{}` stands for the files found under this root.
                     let found = match r {
-                        Arg::Lit(p) | Arg::Glob(p) => {
-                            Arg::Glob(format!("{}/*", p.trim_end_matches('/')))
-                        }
+                        Arg::Lit(p) | Arg::Glob(p) => Arg::Glob(format!("{}/*", p.trim_end_matches('/'))),
                         other => other.clone(),
                     };
-                    let with_found: Vec<Arg> = cmd
-                        .iter()
-                        .map(|c| {
-                            if c.text().contains("{}") {
-                                found.clone()
-                            } else {
-                                c.clone()
-                            }
-                        })
-                        .collect();
+                    let with_found: Vec<Arg> =
+                        cmd.iter().map(|c| if c.text().contains("{}") { found.clone() } else { c.clone() }).collect();
                     w.command(with_found, stdin, depth);
                 }
             }
@@ -1835,8 +1380,7 @@ fn find(w: &mut Walker, rest: &[Arg], stdin: &Stdin, depth: usize) {
 fn tar(w: &mut Walker, rest: &[Arg]) {
     let first = rest.first().map(Arg::text).unwrap_or_default();
     let mut extract = !first.starts_with('-') && first.contains('x');
-    let mut create = !first.starts_with('-')
-        && (first.contains('c') || first.contains('r') || first.contains('u'));
+    let mut create = !first.starts_with('-') && (first.contains('c') || first.contains('r') || first.contains('u'));
     let mut file: Option<&Arg> = None;
     let mut dir: Option<&Arg> = None;
     let mut it = rest.iter().enumerate();
@@ -1851,18 +1395,10 @@ fn tar(w: &mut Walker, rest: &[Arg]) {
             || t == "-F"
             || t.starts_with("--rsh-command")
         {
-            w.flag(
-                Decision::Escalate,
-                "shell.inline-code",
-                format!("tar {t} runs a command"),
-            );
+            w.flag(Decision::Escalate, "shell.inline-code", format!("tar {t} runs a command"));
         }
         if t == "-P" || t == "--absolute-names" {
-            w.flag(
-                Decision::Escalate,
-                "shell.write-outside",
-                "tar -P writes absolute paths",
-            );
+            w.flag(Decision::Escalate, "shell.write-outside", "tar -P writes absolute paths");
         }
         if t == "-C" || t == "--directory" {
             dir = it.next().map(|(_, d)| d);
@@ -1871,10 +1407,7 @@ fn tar(w: &mut Walker, rest: &[Arg]) {
         if let Some(d) = t.strip_prefix("--directory=") {
             let _ = d;
         }
-        if t == "--extract"
-            || t == "--get"
-            || (t.starts_with('-') && !t.starts_with("--") && t.contains('x'))
-        {
+        if t == "--extract" || t == "--get" || (t.starts_with('-') && !t.starts_with("--") && t.contains('x')) {
             extract = true;
         }
         if t == "--create" || (t.starts_with('-') && !t.starts_with("--") && t.contains('c')) {
@@ -1905,13 +1438,7 @@ fn http(w: &mut Walker, program: &str, rest: &[Arg]) {
         } else if let Some(m) = t
             .strip_prefix("--request=")
             .or_else(|| t.strip_prefix("--method="))
-            .or_else(|| {
-                if program == "curl" {
-                    t.strip_prefix("-X").filter(|m| !m.is_empty())
-                } else {
-                    None
-                }
-            })
+            .or_else(|| if program == "curl" { t.strip_prefix("-X").filter(|m| !m.is_empty()) } else { None })
         {
             Some(m.to_ascii_uppercase())
         } else if program == "wget" && t == "--method" {
@@ -1921,11 +1448,7 @@ fn http(w: &mut Walker, program: &str, rest: &[Arg]) {
         };
         if let Some(m) = method {
             if m != "GET" && m != "HEAD" && m != "OPTIONS" {
-                w.flag(
-                    Decision::Escalate,
-                    "shell.http-write",
-                    format!("{program} sends an HTTP {m} request"),
-                );
+                w.flag(Decision::Escalate, "shell.http-write", format!("{program} sends an HTTP {m} request"));
             }
             continue;
         }
@@ -1939,37 +1462,22 @@ fn http(w: &mut Walker, program: &str, rest: &[Arg]) {
                 || t.starts_with("--json")
                 || t.starts_with("-T")
         } else {
-            t.starts_with("--post-data")
-                || t.starts_with("--post-file")
-                || t.starts_with("--body-data")
-                || t.starts_with("--body-file")
+            t.starts_with("--post-data") || t.starts_with("--post-file") || t.starts_with("--body-data") || t.starts_with("--body-file")
         };
         if uploads {
-            w.flag(
-                Decision::Escalate,
-                "shell.http-write",
-                format!("{program} uploads data ({t})"),
-            );
+            w.flag(Decision::Escalate, "shell.http-write", format!("{program} uploads data ({t})"));
             continue;
         }
         let out = match (program, t) {
             ("curl", "-o" | "--output")
-            | (
-                "wget",
-                "-O" | "--output-document" | "-P" | "--directory-prefix" | "-o" | "--output-file"
-                | "-a",
-            ) => it.next(),
+            | ("wget", "-O" | "--output-document" | "-P" | "--directory-prefix" | "-o" | "--output-file" | "-a") => it.next(),
             _ => None,
         };
         if let Some(o) = out.filter(|o| o.text() != "-") {
             check_write(w, o, program);
         }
         if program == "curl" && (t == "-K" || t == "--config") {
-            w.flag(
-                Decision::Escalate,
-                "shell.http-write",
-                "curl -K reads options guard cannot see",
-            );
+            w.flag(Decision::Escalate, "shell.http-write", "curl -K reads options guard cannot see");
         }
     }
 }
@@ -1991,22 +1499,12 @@ fn git(w: &mut Walker, rest: &[Arg]) {
                 i += 2;
             }
             "-c" => {
-                w.flag(
-                    Decision::Escalate,
-                    "shell.git-config",
-                    "git -c sets configuration that can run commands (aliases, hooks, pagers)",
-                );
+                w.flag(Decision::Escalate, "shell.git-config", "git -c sets configuration that can run commands (aliases, hooks, pagers)");
                 i += 2;
             }
-            "--git-dir" | "--work-tree" | "--namespace" | "--super-prefix" | "--config-env" => {
-                i += 2
-            }
+            "--git-dir" | "--work-tree" | "--namespace" | "--super-prefix" | "--config-env" => i += 2,
             t if t.starts_with("--exec-path") || t.starts_with("--config-env") => {
-                w.flag(
-                    Decision::Escalate,
-                    "shell.git-config",
-                    "git with a different exec path or config runs other programs",
-                );
+                w.flag(Decision::Escalate, "shell.git-config", "git with a different exec path or config runs other programs");
                 i += 1;
             }
             t if t.starts_with('-') => i += 1,
@@ -2100,10 +1598,7 @@ fn git(w: &mut Walker, rest: &[Arg]) {
             w.flag(
                 Decision::Escalate,
                 "shell.unknown-command",
-                format!(
-                    "git {} is not a git command guard knows (an alias can run anything)",
-                    other.text()
-                ),
+                format!("git {} is not a git command guard knows (an alias can run anything)", other.text()),
             );
             return;
         }
@@ -2114,38 +1609,19 @@ fn git(w: &mut Walker, rest: &[Arg]) {
                 let k = a.text().to_ascii_lowercase();
                 k.starts_with("alias.")
                     || k.starts_with("core.")
-                        && [
-                            "hookspath",
-                            "sshcommand",
-                            "pager",
-                            "editor",
-                            "fsmonitor",
-                            "gitproxy",
-                            "askpass",
-                        ]
-                        .iter()
-                        .any(|x| k.ends_with(x))
+                        && ["hookspath", "sshcommand", "pager", "editor", "fsmonitor", "gitproxy", "askpass"].iter().any(|x| k.ends_with(x))
                     || k.ends_with(".command")
                     || k.ends_with(".textconv")
                     || k.ends_with(".driver")
                     || k.starts_with("credential.")
                     || k.contains("program")
             });
-            let global = args
-                .iter()
-                .any(|a| matches!(a.text(), "--global" | "--system" | "--file" | "-f"));
-            let reading = args.iter().any(|a| {
-                matches!(
-                    a.text(),
-                    "--get" | "--get-all" | "--get-regexp" | "--list" | "-l" | "--show-origin"
-                )
-            }) || args.iter().filter(|a| !a.text().starts_with('-')).count() <= 1;
+            let global = args.iter().any(|a| matches!(a.text(), "--global" | "--system" | "--file" | "-f"));
+            let reading =
+                args.iter().any(|a| matches!(a.text(), "--get" | "--get-all" | "--get-regexp" | "--list" | "-l" | "--show-origin"))
+                    || args.iter().filter(|a| !a.text().starts_with('-')).count() <= 1;
             if !reading && (dangerous_key || global) {
-                w.flag(
-                    Decision::Escalate,
-                    "shell.git-config",
-                    "git config sets a value that runs commands or changes global settings",
-                );
+                w.flag(Decision::Escalate, "shell.git-config", "git config sets a value that runs commands or changes global settings");
             }
         }
         "clone" => {
@@ -2165,11 +1641,7 @@ fn git(w: &mut Walker, rest: &[Arg]) {
 }
 
 fn package_tool(w: &mut Walker, program: &str, rest: &[Arg]) {
-    let sub = rest
-        .iter()
-        .find(|a| !a.text().starts_with('-'))
-        .map(Arg::text)
-        .unwrap_or_default();
+    let sub = rest.iter().find(|a| !a.text().starts_with('-')).map(Arg::text).unwrap_or_default();
     let known: &[&str] = match program {
         "cargo" => &[
             "build",
@@ -2328,8 +1800,8 @@ fn package_tool(w: &mut Walker, program: &str, rest: &[Arg]) {
             "-V",
         ],
         "go" => &[
-            "build", "test", "run", "vet", "fmt", "mod", "get", "install", "env", "version",
-            "generate", "list", "clean", "doc", "work", "tool", "fix", "help", "bug",
+            "build", "test", "run", "vet", "fmt", "mod", "get", "install", "env", "version", "generate", "list", "clean", "doc", "work",
+            "tool", "fix", "help", "bug",
         ],
         _ => &[],
     };
@@ -2337,18 +1809,15 @@ fn package_tool(w: &mut Walker, program: &str, rest: &[Arg]) {
         return;
     }
     if !known.contains(&sub) {
-        w.flag(Decision::Escalate, "shell.unknown-command", format!("{program} {sub} is not a subcommand guard knows (plugins and scripts can run anything)"));
-        return;
-    }
-    if matches!(
-        (program, sub),
-        ("npm" | "pnpm" | "yarn" | "bun", "exec" | "x" | "dlx")
-    ) {
         w.flag(
             Decision::Escalate,
-            "shell.npx",
-            format!("{program} {sub} downloads and runs a package"),
+            "shell.unknown-command",
+            format!("{program} {sub} is not a subcommand guard knows (plugins and scripts can run anything)"),
         );
+        return;
+    }
+    if matches!((program, sub), ("npm" | "pnpm" | "yarn" | "bun", "exec" | "x" | "dlx")) {
+        w.flag(Decision::Escalate, "shell.npx", format!("{program} {sub} downloads and runs a package"));
     }
 }
 
@@ -2382,19 +1851,10 @@ fn container(w: &mut Walker, program: &str, rest: &[Arg]) {
     let read = READS.contains(&sub)
         && !(sub == "image" && matches!(sub2, "rm" | "prune"))
         && !(sub == "context" && matches!(sub2, "rm" | "use" | "create"))
-        || (sub == "compose"
-            && matches!(
-                sub2,
-                "ps" | "logs" | "config" | "ls" | "images" | "version" | "build" | "pull"
-            ))
-        || (matches!(sub, "container" | "volume" | "network" | "system")
-            && matches!(sub2, "ls" | "list" | "inspect" | "df" | "info"));
+        || (sub == "compose" && matches!(sub2, "ps" | "logs" | "config" | "ls" | "images" | "version" | "build" | "pull"))
+        || (matches!(sub, "container" | "volume" | "network" | "system") && matches!(sub2, "ls" | "list" | "inspect" | "df" | "info"));
     if !read {
-        w.flag(
-            Decision::Escalate,
-            "shell.container",
-            format!("{program} {sub} runs, changes or removes containers, images or volumes"),
-        );
+        w.flag(Decision::Escalate, "shell.container", format!("{program} {sub} runs, changes or removes containers, images or volumes"));
     }
 }
 
@@ -2417,36 +1877,19 @@ fn services(w: &mut Walker, program: &str, rest: &[Arg]) {
         "list",
         "print",
     ];
-    let ops: Vec<&str> = rest
-        .iter()
-        .map(Arg::text)
-        .filter(|t| !t.starts_with('-') || READS.contains(t))
-        .collect();
+    let ops: Vec<&str> = rest.iter().map(Arg::text).filter(|t| !t.starts_with('-') || READS.contains(t)).collect();
     let read = match program {
-        "journalctl" => !rest.iter().any(|a| {
-            a.text().starts_with("--vacuum") || a.text() == "--rotate" || a.text() == "--flush"
-        }),
-        "service" => {
-            ops.get(1).is_some_and(|v| READS.contains(v))
-                || ops.first().is_some_and(|v| READS.contains(v))
-        }
+        "journalctl" => !rest.iter().any(|a| a.text().starts_with("--vacuum") || a.text() == "--rotate" || a.text() == "--flush"),
+        "service" => ops.get(1).is_some_and(|v| READS.contains(v)) || ops.first().is_some_and(|v| READS.contains(v)),
         _ => ops.first().is_none_or(|v| READS.contains(v)),
     };
     if !read {
-        w.flag(
-            Decision::Escalate,
-            "shell.service",
-            format!("{program} starts, stops or changes services"),
-        );
+        w.flag(Decision::Escalate, "shell.service", format!("{program} starts, stops or changes services"));
     }
 }
 
 fn cloud(w: &mut Walker, program: &str, rest: &[Arg]) {
-    let words: Vec<&str> = rest
-        .iter()
-        .map(Arg::text)
-        .filter(|t| !t.starts_with('-'))
-        .collect();
+    let words: Vec<&str> = rest.iter().map(Arg::text).filter(|t| !t.starts_with('-')).collect();
     let read_verb = |v: &str| {
         [
             "describe",
@@ -2481,39 +1924,19 @@ fn cloud(w: &mut Walker, program: &str, rest: &[Arg]) {
         "aws" => {
             words.get(1).is_some_and(|op| read_verb(op) || *op == "ls")
                 || words.first().is_some_and(|s| matches!(*s, "help" | "sts"))
-                    && words
-                        .get(1)
-                        .is_none_or(|op| read_verb(op) || *op == "get-caller-identity")
+                    && words.get(1).is_none_or(|op| read_verb(op) || *op == "get-caller-identity")
         }
         "gh" | "glab" => {
             words.get(1).is_some_and(|v| read_verb(v))
-                || words.first().is_some_and(|s| {
-                    matches!(
-                        *s,
-                        "status" | "auth" | "help" | "version" | "search" | "browse"
-                    )
-                }) && !words.contains(&"logout")
+                || words.first().is_some_and(|s| matches!(*s, "status" | "auth" | "help" | "version" | "search" | "browse"))
+                    && !words.contains(&"logout")
         }
         "helm" => {
             words.first().is_some_and(|v| {
-                read_verb(v)
-                    || matches!(
-                        *v,
-                        "template"
-                            | "lint"
-                            | "dependency"
-                            | "repo"
-                            | "search"
-                            | "show"
-                            | "env"
-                            | "plugin"
-                    )
+                read_verb(v) || matches!(*v, "template" | "lint" | "dependency" | "repo" | "search" | "show" | "env" | "plugin")
             }) && !words.contains(&"add")
                 && !words.contains(&"update")
-                || words.first() == Some(&"repo")
-                    && words
-                        .get(1)
-                        .is_some_and(|v| matches!(*v, "list" | "update" | "add"))
+                || words.first() == Some(&"repo") && words.get(1).is_some_and(|v| matches!(*v, "list" | "update" | "add"))
         }
         _ => {
             words.iter().any(|v| read_verb(v))
@@ -2541,37 +1964,25 @@ fn cloud(w: &mut Walker, program: &str, rest: &[Arg]) {
         w.flag(
             Decision::Escalate,
             "shell.cloud",
-            format!(
-                "{program} {} may change cloud resources",
-                words.iter().take(3).copied().collect::<Vec<_>>().join(" ")
-            ),
+            format!("{program} {} may change cloud resources", words.iter().take(3).copied().collect::<Vec<_>>().join(" ")),
         );
     }
 }
 
 fn change_dir(w: &mut Walker, program: &str, rest: &[Arg]) {
-    let target = rest
-        .iter()
-        .find(|a| !a.text().starts_with('-') || a.text() == "-");
+    let target = rest.iter().find(|a| !a.text().starts_with('-') || a.text() == "-");
     w.cwd = match (program, target, &w.cwd) {
         ("cd" | "pushd", None, _) => w.ctx.home.clone(),
-        ("cd" | "pushd", Some(Arg::Lit(t)), _) if t != "-" => places::absolute(
-            &Arg::Lit(t.clone()),
-            w.cwd.as_deref(),
-            w.ctx.home.as_deref(),
-        )
-        .map(|(p, _)| p),
+        ("cd" | "pushd", Some(Arg::Lit(t)), _) if t != "-" => {
+            places::absolute(&Arg::Lit(t.clone()), w.cwd.as_deref(), w.ctx.home.as_deref()).map(|(p, _)| p)
+        }
         _ => None,
     };
 }
 
 fn route_tool(w: &mut Walker, program: &str, rest: &[Arg]) {
     if rest.iter().any(|a| !matches!(a, Arg::Lit(_))) {
-        w.flag(
-            Decision::Escalate,
-            "shell.dynamic-args",
-            format!("{program} arguments known only at run time are not analysed"),
-        );
+        w.flag(Decision::Escalate, "shell.dynamic-args", format!("{program} arguments known only at run time are not analysed"));
     }
     let argv: Vec<String> = rest.iter().map(|a| a.text().to_string()).collect();
     let mut ctx = w.ctx.clone();
@@ -2608,14 +2019,8 @@ fn apply_data_rules(w: &mut Walker, program: &str, rest: &[Arg], mut own: Verdic
     }
     if let Some(allow) = user_allow {
         // A user allow overrides built-in escalations of this command, never a block.
-        own.reasons
-            .retain(|r| r.decision != Some(Decision::Escalate) || user_ids.contains(&r.rule));
-        own.decision = own
-            .reasons
-            .iter()
-            .filter_map(|r| r.decision)
-            .max()
-            .unwrap_or(Decision::Allow);
+        own.reasons.retain(|r| r.decision != Some(Decision::Escalate) || user_ids.contains(&r.rule));
+        own.decision = own.reasons.iter().filter_map(|r| r.decision).max().unwrap_or(Decision::Allow);
         own.reasons.push(crate::decision::Reason {
             rule: allow.id.clone(),
             message: allow.message.clone(),

@@ -35,10 +35,7 @@ impl Arg {
     }
 
     pub fn dynamic(text: impl Into<String>) -> Arg {
-        Arg::Dyn {
-            text: text.into(),
-            tainted: false,
-        }
+        Arg::Dyn { text: text.into(), tainted: false }
     }
 }
 
@@ -55,22 +52,21 @@ pub fn decode_ansi_c(s: &str) -> String {
             out.push('\\');
             break;
         };
-        let radix_digits =
-            |it: &mut std::iter::Peekable<std::str::Chars>, radix: u32, max: usize| {
-                let mut v: u32 = 0;
-                let mut n = 0;
-                while n < max {
-                    match it.peek().and_then(|c| c.to_digit(radix)) {
-                        Some(d) => {
-                            v = v * radix + d;
-                            it.next();
-                            n += 1;
-                        }
-                        None => break,
+        let radix_digits = |it: &mut std::iter::Peekable<std::str::Chars>, radix: u32, max: usize| {
+            let mut v: u32 = 0;
+            let mut n = 0;
+            while n < max {
+                match it.peek().and_then(|c| c.to_digit(radix)) {
+                    Some(d) => {
+                        v = v * radix + d;
+                        it.next();
+                        n += 1;
                     }
+                    None => break,
                 }
-                (v, n)
-            };
+            }
+            (v, n)
+        };
         match e {
             'a' => out.push('\x07'),
             'b' => out.push('\x08'),
@@ -200,9 +196,7 @@ fn sequence(inner: &str, cap: usize) -> Option<Option<Vec<String>>> {
             return Some(None);
         }
         let dir = if y >= x { step } else { -step };
-        return Some(Some(
-            (0..n).map(|k| (x + dir * k as i64).to_string()).collect(),
-        ));
+        return Some(Some((0..n).map(|k| (x + dir * k as i64).to_string()).collect()));
     }
     let (mut ca, mut cb) = (a.chars(), b.chars());
     let (Some(x), None, Some(y), None) = (ca.next(), ca.next(), cb.next(), cb.next()) else {
@@ -215,11 +209,7 @@ fn sequence(inner: &str, cap: usize) -> Option<Option<Vec<String>>> {
     }
     let out = (0..n)
         .filter_map(|k| {
-            let v = if y >= x {
-                x + (k as u32) * step as u32
-            } else {
-                x - (k as u32) * step as u32
-            };
+            let v = if y >= x { x + (k as u32) * step as u32 } else { x - (k as u32) * step as u32 };
             char::from_u32(v).map(String::from)
         })
         .collect();
@@ -240,18 +230,9 @@ mod tests {
 
     #[test]
     fn braces_expand_like_bash() {
-        assert_eq!(
-            expand_braces("{rm,-rf,/}", 64),
-            Some(vec!["rm".into(), "-rf".into(), "/".into()])
-        );
-        assert_eq!(
-            expand_braces("a{b,c}d", 64),
-            Some(vec!["abd".into(), "acd".into()])
-        );
-        assert_eq!(
-            expand_braces("x{1..3}", 64),
-            Some(vec!["x1".into(), "x2".into(), "x3".into()])
-        );
+        assert_eq!(expand_braces("{rm,-rf,/}", 64), Some(vec!["rm".into(), "-rf".into(), "/".into()]));
+        assert_eq!(expand_braces("a{b,c}d", 64), Some(vec!["abd".into(), "acd".into()]));
+        assert_eq!(expand_braces("x{1..3}", 64), Some(vec!["x1".into(), "x2".into(), "x3".into()]));
         assert_eq!(expand_braces("{a,b}{c,d}", 64).map(|v| v.len()), Some(4));
         assert_eq!(expand_braces("{1..100000}", 64), None);
         assert_eq!(expand_braces("{x}", 64), Some(vec!["{x}".into()]));

@@ -1,0 +1,570 @@
+//! terraform plan ids: what a human reviewed is exactly what gets applied, once, soon, where it
+//! was planned — or nothing is.
+//!
+//! Owns `plans/` in the state dir (0700): `p-….tfplan` (the plan file terraform wrote),
+//! `p-….json` (the plan record) and `p-….used` / `p-….outcome.json`. A plan record binds the
+//! file's SHA-256, the absolute working dir, the workspace, the terraform version and hashes of
+//! the dependency lock file and of the configuration. `apply <plan_id>` re-checks all of them.
+//! Approvals of a plan are bound to the plan file's hash, never to a re-plan.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::decision::{Decision, Verdict};
+use crate::digest::{random_hex, sha256_hex};
+use crate::error::{Error, Result};
+use crate::policy::{Policy, glob};
+use crate::rfc3339::{format_millis, now_millis};
+use crate::state::{Paths, atomic_write, ensure_private_dir};
+
+pub fn plans_dir(p: &Paths) -> PathBuf {
+    p.home.join("plans")
+}
+fn record_path(p: &Paths, id: &str) -> PathBuf {
+    plans_dir(p).join(format!("{id}.json"))
+}
+pub fn plan_file(p: &Paths, id: &str) -> PathBuf {
+    plans_dir(p).join(format!("{id}.tfplan"))
+}
+fn used_path(p: &Paths, id: &str) -> PathBuf {
+    plans_dir(p).join(format!("{id}.used"))
+}
+fn outcome_path(p: &Paths, id: &str) -> PathBuf {
+    plans_dir(p).join(format!("{id}.outcome.json"))
+}
+
+/// One resource change in a plan.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Change {
+    pub address: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// create, update, delete, replace, read.
+    pub action: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PlanRecord {
+    pub id: String,
+    pub sha256: String,
+    pub dir: PathBuf,
+    pub workspace: String,
+    pub terraform_version: String,
+    pub lock_hash: String,
+    pub config_hash: String,
+    pub created_ms: u64,
+    pub expires_ms: u64,
+    pub destroy: bool,
+    pub changes: Vec<Change>,
+    pub summary: BTreeMap<String, u64>,
+    pub decision: Decision,
+    pub reasons: Vec<(String, String)>,
+}
+
+impl PlanRecord {
+    pub fn summary_line(&self) -> String {
+        let n = |k: &str| self.summary.get(k).copied().unwrap_or(0);
+        format!("{} to create, {} to update, {} to replace, {} to delete", n("create"), n("update"), n("replace"), n("delete"))
+    }
+}
+
+pub fn load(p: &Paths, id: &str) -> Result<PlanRecord> {
+    if !crate::tools::terraform::is_plan_id(id) {
+        return Err(Error::Data(format!("guard: {id:?} is not a plan id (p-…)")));
+    }
+    match std::fs::read(record_path(p, id)) {
+        Ok(b) => serde_json::from_slice(&b).map_err(|e| Error::Data(format!("guard: plan record {id} is corrupt ({e})"))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Error::Data(format!("guard: unknown plan id {id}; `guard terraform plans` lists them")))
+        }
+        Err(e) => Err(Error::io("cannot read", record_path(p, id), e)),
+    }
+}
+
+/// The workspace terraform will use in `dir`: `TF_WORKSPACE`, else `.terraform/environment`.
+pub fn workspace(dir: &Path, tf_workspace: Option<&str>, tf_data_dir: Option<&str>) -> String {
+    if let Some(w) = tf_workspace.filter(|w| !w.is_empty()) {
+        return w.to_string();
+    }
+    let data = tf_data_dir.map_or_else(|| dir.join(".terraform"), |d| dir.join(d));
+    std::fs::read_to_string(data.join("environment"))
+        .map(|s| s.trim().to_string())
+        .ok()
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "default".into())
+}
+
+pub fn lock_hash(dir: &Path) -> String {
+    std::fs::read(dir.join(".terraform.lock.hcl")).map_or_else(|_| "none".into(), |b| sha256_hex(&b))
+}
+
+/// A hash over every configuration file under `dir` (names and contents), `.terraform` excluded.
+pub fn config_hash(dir: &Path) -> String {
+    let mut files = Vec::new();
+    collect_config(dir, dir, &mut files, 0);
+    files.sort();
+    let mut all = String::new();
+    for (rel, h) in files {
+        all.push_str(&format!("{rel}\0{h}\n"));
+    }
+    sha256_hex(all.as_bytes())
+}
+
+fn collect_config(root: &Path, dir: &Path, out: &mut Vec<(String, String)>, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            collect_config(root, &path, out, depth + 1);
+        } else if [".tf", ".tf.json", ".tfvars", ".tfvars.json", ".tftest.hcl"].iter().any(|x| name.ends_with(x)) {
+            let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
+            let h = std::fs::read(&path).map_or_else(|_| "unreadable".into(), |b| sha256_hex(&b));
+            out.push((rel, h));
+        }
+    }
+}
+
+/// Turns `terraform show -json` output into the change list. Pure.
+pub fn changes_from_show(show: &Value) -> Vec<Change> {
+    let mut out = Vec::new();
+    for rc in show.get("resource_changes").and_then(Value::as_array).into_iter().flatten() {
+        let actions: Vec<&str> =
+            rc.pointer("/change/actions").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let action = match actions.as_slice() {
+            ["create"] => "create",
+            ["update"] => "update",
+            ["delete"] => "delete",
+            ["delete", "create"] | ["create", "delete"] => "replace",
+            ["read"] => "read",
+            _ => continue,
+        };
+        out.push(Change {
+            address: rc.get("address").and_then(Value::as_str).unwrap_or("?").to_string(),
+            kind: rc.get("type").and_then(Value::as_str).unwrap_or("?").to_string(),
+            action: action.to_string(),
+            reason: rc.get("action_reason").and_then(Value::as_str).unwrap_or("").to_string(),
+        });
+    }
+    out
+}
+
+/// The policy's verdict on a plan. Pure.
+pub fn judge(changes: &[Change], destroy: bool, workspace: &str, policy: &Policy) -> Verdict {
+    let tf = &policy.terraform;
+    let mut v = Verdict::allow();
+    let destructive: Vec<&Change> = changes.iter().filter(|c| c.action == "delete" || c.action == "replace").collect();
+    let ws = tf.workspaces.iter().find(|w| glob(&w.name, workspace));
+    let apply = ws.and_then(|w| w.apply).unwrap_or(tf.apply);
+    if apply != Decision::Allow {
+        v.add(
+            apply,
+            "terraform.apply",
+            format!(
+                "applying a plan needs {} by policy ([terraform] apply)",
+                if apply == Decision::Block { "nothing: it is blocked" } else { "a human approval" }
+            ),
+        );
+    }
+    for c in &destructive {
+        let protected = tf.protected_types.iter().any(|t| glob(t, &c.kind)) || tf.protected_addresses.iter().any(|a| glob(a, &c.address));
+        if protected {
+            let why = if c.reason.is_empty() { String::new() } else { format!(" ({})", c.reason) };
+            v.add(
+                Decision::Block,
+                "terraform.protected-resource",
+                format!("the plan would {} {}, a protected resource{why}", c.action, c.address),
+            );
+        } else if let Some(d) = ws.and_then(|w| w.deletes) {
+            v.add(d, "terraform.workspace-deletes", format!("workspace {workspace}: the plan would {} {}", c.action, c.address));
+        } else {
+            v.add(Decision::Escalate, "terraform.destructive-plan", format!("the plan would {} {}", c.action, c.address));
+        }
+    }
+    if destroy {
+        v.add(Decision::Escalate, "terraform.destroy-plan", "a -destroy plan deletes everything it manages");
+    }
+    v
+}
+
+fn run_capture(terraform: &Path, args: &[&str], dir: &Path) -> Result<(i32, Vec<u8>)> {
+    let out = duct::cmd(terraform, args)
+        .dir(dir)
+        .stdout_capture()
+        .stderr_to_stdout()
+        .unchecked()
+        .run()
+        .map_err(|e| Error::io("cannot run", terraform, e))?;
+    Ok((out.status.code().unwrap_or(1), out.stdout))
+}
+
+/// The directory terraform works in for `argv` (`-chdir`), made absolute.
+pub fn work_dir(cwd: &Path, argv: &[String]) -> PathBuf {
+    match crate::tools::terraform::parse(argv).chdir {
+        Some(d) => crate::tools::shell::normalize_path(&cwd.join(d)),
+        None => cwd.to_path_buf(),
+    }
+}
+
+/// `guard terraform plan …`: runs the real plan into a guard-owned file and stores the record.
+pub fn plan(p: &Paths, policy: &Policy, terraform: &Path, authorized: &crate::gate::Authorized<'_>, json_out: bool) -> Result<u8> {
+    let req = authorized.request;
+    let parsed = crate::tools::terraform::parse(&req.argv);
+    let dir = work_dir(&req.cwd, &req.argv);
+    let id = format!("p-{}", random_hex(16)?);
+    ensure_private_dir(&plans_dir(p))?;
+    let file = plan_file(p, &id);
+    let mut args: Vec<String> = Vec::new();
+    if let Some(d) = parsed.chdir {
+        args.push(format!("-chdir={d}"));
+    }
+    args.push("plan".into());
+    args.push(format!("-out={}", file.display()));
+    args.push("-input=false".into());
+    // `--json` is guard's (print the record), not terraform's.
+    args.extend(parsed.args.iter().filter(|a| **a != "--json").map(|s| s.to_string()));
+    let destroy = parsed.args.iter().any(|a| *a == "-destroy" || *a == "--destroy");
+    // The plan itself runs in the foreground: its output is the agent's to read.
+    let outcome = crate::exec::run_args(authorized, terraform, &args, None)?;
+    let detailed = parsed.args.iter().any(|a| a.starts_with("-detailed-exitcode"));
+    let ok = outcome.code == 0 || (detailed && outcome.code == 2);
+    if !ok || !file.exists() {
+        let _ = std::fs::remove_file(&file);
+        return Ok(outcome.code);
+    }
+    let bytes = std::fs::read(&file).map_err(|e| Error::io("cannot read plan file", &file, e))?;
+    let sha = sha256_hex(&bytes);
+    let (code, show) = run_capture(terraform, &["show", "-json", &file.to_string_lossy()], &dir)?;
+    if code != 0 {
+        return Err(Error::Internal(format!("`terraform show -json` failed on the new plan: {}", String::from_utf8_lossy(&show).trim())));
+    }
+    let show: Value = serde_json::from_slice(&show)
+        .map_err(|e| Error::Internal(format!("`terraform show -json` printed something that is not JSON: {e}")))?;
+    let changes = changes_from_show(&show);
+    let mut summary = BTreeMap::new();
+    for c in &changes {
+        *summary.entry(c.action.clone()).or_insert(0) += 1;
+    }
+    let ws = workspace(&dir, req.target_env.get("TF_WORKSPACE").map(String::as_str), req.target_env.get("TF_DATA_DIR").map(String::as_str));
+    let verdict = judge(&changes, destroy, &ws, policy);
+    let now = now_millis();
+    let record = PlanRecord {
+        id: id.clone(),
+        sha256: sha.clone(),
+        dir: dir.clone(),
+        workspace: ws,
+        terraform_version: show.get("terraform_version").and_then(Value::as_str).unwrap_or("?").to_string(),
+        lock_hash: lock_hash(&dir),
+        config_hash: config_hash(&dir),
+        created_ms: now,
+        expires_ms: now + policy.defaults.plan_ttl.millis(),
+        destroy,
+        changes,
+        summary,
+        decision: verdict.decision,
+        reasons: verdict.reasons.iter().map(|r| (r.rule.clone(), r.message.clone())).collect(),
+    };
+    let body = serde_json::to_vec_pretty(&record).map_err(|e| Error::Internal(format!("cannot encode plan record: {e}")))?;
+    atomic_write(&record_path(p, &id), &body)?;
+    let mut m = serde_json::Map::new();
+    m.insert("id".into(), json!(id));
+    m.insert("sha256".into(), json!(sha));
+    m.insert("dir".into(), json!(record.dir));
+    m.insert("workspace".into(), json!(record.workspace));
+    m.insert("summary".into(), json!(record.summary));
+    m.insert("decision".into(), json!(record.decision.as_str()));
+    m.insert("reasons".into(), crate::reasons_json(&verdict));
+    crate::audit::append(p, "plan", m)?;
+    if json_out {
+        println!("{}", String::from_utf8_lossy(&body));
+    } else {
+        print_record(&record, std::io::IsTerminal::is_terminal(&std::io::stdout()));
+    }
+    if record.decision == Decision::Block {
+        let why = verdict.headline().map(|r| format!("{}: {}", r.rule, r.message)).unwrap_or_default();
+        return Err(Error::Blocked(format!("guard: plan {id} can never be applied ({why})")));
+    }
+    Ok(outcome.code)
+}
+
+fn print_record(r: &PlanRecord, color: bool) {
+    let paint = |code: &str, s: &str| if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() };
+    println!();
+    println!("guard: plan {}: {}", paint("1", &r.id), r.summary_line());
+    for c in &r.changes {
+        let (sym, col) = match c.action.as_str() {
+            "create" => ("+", "32"),
+            "update" => ("~", "33"),
+            "delete" => ("-", "31"),
+            "replace" => ("-/+", "31"),
+            _ => ("<=", "36"),
+        };
+        let why = if c.reason.is_empty() { String::new() } else { format!(" ({})", c.reason) };
+        println!("  {} {} {}{why}", paint(col, sym), c.address, c.action);
+    }
+    println!("  dir {}  workspace {}  sha256 {}", r.dir.display(), r.workspace, r.sha256);
+    println!("  expires {}", format_millis(r.expires_ms));
+    match r.decision {
+        Decision::Allow => println!("  apply with: guard terraform apply {} (no approval needed)", r.id),
+        Decision::Escalate => println!("  needs a human approval: `guard approve {}`, then: guard terraform apply {}", r.id, r.id),
+        Decision::Block => println!("  {}", paint("31", "blocked: this plan can never be applied")),
+    }
+    for (rule, msg) in &r.reasons {
+        println!("  {rule}: {msg}");
+    }
+}
+
+/// What guard finds on disk when `apply <plan_id>` runs, to compare with the plan record.
+pub struct Observed<'a> {
+    pub now: u64,
+    pub used: bool,
+    pub file_sha: Option<&'a str>,
+    pub dir: &'a Path,
+    pub workspace: &'a str,
+    pub lock: &'a str,
+    pub config: &'a str,
+}
+
+/// Every check `apply <plan_id>` makes before anything runs. Pure.
+pub fn apply_checks(r: &PlanRecord, o: &Observed<'_>) -> std::result::Result<(), (&'static str, String)> {
+    let Observed { now, used, file_sha, dir, workspace: ws, lock, config } = *o;
+    if used {
+        return Err(("terraform.plan-used", format!("plan {} was applied (or an apply started) already; plans are single-use", r.id)));
+    }
+    if r.expires_ms <= now {
+        return Err(("terraform.plan-expired", format!("plan {} expired at {}; plan again", r.id, format_millis(r.expires_ms))));
+    }
+    match file_sha {
+        None => return Err(("terraform.plan-tampered", format!("the plan file of {} is missing", r.id))),
+        Some(h) if h != r.sha256 => {
+            return Err((
+                "terraform.plan-tampered",
+                format!("the plan file of {} changed since it was planned (sha256 {h} ≠ {})", r.id, r.sha256),
+            ));
+        }
+        Some(_) => {}
+    }
+    if dir != r.dir {
+        return Err(("terraform.plan-dir", format!("plan {} was made in {}, not {}", r.id, r.dir.display(), dir.display())));
+    }
+    if ws != r.workspace {
+        return Err(("terraform.plan-workspace", format!("plan {} was made for workspace {}, not {ws}", r.id, r.workspace)));
+    }
+    if lock != r.lock_hash {
+        return Err(("terraform.plan-lockfile", format!("the dependency lock file changed since plan {}", r.id)));
+    }
+    if config != r.config_hash {
+        return Err(("terraform.plan-config", format!("the configuration changed since plan {}", r.id)));
+    }
+    if r.decision == Decision::Block {
+        return Err(("terraform.protected-resource", format!("plan {} was blocked when it was made", r.id)));
+    }
+    Ok(())
+}
+
+/// The verdict for `apply <plan_id>`: integrity checks (block on any failure), then the plan's
+/// own decision. Also returns the record.
+pub fn apply_verdict(p: &Paths, req: &crate::request::Request, id: &str) -> Result<(Verdict, PlanRecord)> {
+    let r = load(p, id)?;
+    let dir = work_dir(&req.cwd, &req.argv);
+    let file_sha = std::fs::read(plan_file(p, id)).ok().map(|b| sha256_hex(&b));
+    let ws = workspace(&dir, req.target_env.get("TF_WORKSPACE").map(String::as_str), req.target_env.get("TF_DATA_DIR").map(String::as_str));
+    let (lock, config) = (lock_hash(&dir), config_hash(&dir));
+    let observed = Observed {
+        now: now_millis(),
+        used: used_path(p, id).exists(),
+        file_sha: file_sha.as_deref(),
+        dir: &dir,
+        workspace: &ws,
+        lock: &lock,
+        config: &config,
+    };
+    let checks = apply_checks(&r, &observed);
+    let mut v = Verdict::allow();
+    match checks {
+        Err((rule, msg)) => v.add(Decision::Block, rule, msg),
+        Ok(()) => {
+            for (rule, msg) in &r.reasons {
+                v.add(r.decision, rule, msg.clone());
+            }
+        }
+    }
+    Ok((v, r))
+}
+
+/// Marks the plan used before terraform starts, so a crash can never allow a second apply.
+pub fn mark_used(p: &Paths, id: &str) -> Result<()> {
+    let path = used_path(p, id);
+    match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        Ok(_) => crate::state::sync_dir(&plans_dir(p)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            Err(Error::Blocked(format!("guard: plan {id} is being applied or was applied already (terraform.plan-used)")))
+        }
+        Err(e) => Err(Error::io("cannot mark plan used", &path, e)),
+    }
+}
+
+/// Runs `terraform apply -input=false <planfile>` in the plan's dir, passing output through and
+/// watching for terraform's stale-plan error. Returns the exit code and whether it was stale.
+pub fn run_apply(
+    authorized: &crate::gate::Authorized<'_>,
+    terraform: &Path,
+    p: &Paths,
+    r: &PlanRecord,
+) -> Result<(crate::exec::Outcome, bool)> {
+    let args = vec!["apply".to_string(), "-input=false".to_string(), plan_file(p, &r.id).to_string_lossy().into_owned()];
+    let stale = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = stale.clone();
+    let outcome = crate::exec::run_args_with_stderr(authorized, terraform, &args, Some(&r.dir), move |line: &[u8]| {
+        if String::from_utf8_lossy(line).contains("Saved plan is stale") {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+        let _ = std::io::stderr().write_all(line);
+    })?;
+    Ok((outcome, stale.load(std::sync::atomic::Ordering::SeqCst)))
+}
+
+pub fn record_outcome(p: &Paths, id: &str, outcome: &str, code: u8) -> Result<()> {
+    let body = serde_json::to_vec(&json!({"outcome": outcome, "exit_code": code, "ms": now_millis()}))
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    atomic_write(&outcome_path(p, id), &body)
+}
+
+/// A plan's status: pending, approved, applied, failed, stale, applying (unknown), blocked, expired.
+pub fn status(p: &Paths, r: &PlanRecord, now: u64) -> String {
+    if let Some(v) = std::fs::read(outcome_path(p, &r.id)).ok().and_then(|b| serde_json::from_slice::<Value>(&b).ok()) {
+        return v.get("outcome").and_then(Value::as_str).unwrap_or("unknown").to_string();
+    }
+    if used_path(p, &r.id).exists() {
+        return "unknown (apply started, no outcome: guard was killed?)".into();
+    }
+    if r.decision == Decision::Block {
+        return "blocked".into();
+    }
+    if r.expires_ms <= now {
+        return "expired".into();
+    }
+    if crate::approval::has_approval(p, &r.id) {
+        return "approved".into();
+    }
+    "pending".into()
+}
+
+/// `guard terraform plans [--json]`; also removes plan files of expired or finished plans.
+pub fn list(p: &Paths, json_out: bool) -> Result<u8> {
+    let dir = plans_dir(p);
+    let Ok(entries) = std::fs::read_dir(&dir) else { return Ok(0) };
+    let mut records: Vec<PlanRecord> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".json") && !e.file_name().to_string_lossy().contains(".outcome"))
+        .filter_map(|e| std::fs::read(e.path()).ok().and_then(|b| serde_json::from_slice(&b).ok()))
+        .collect();
+    records.sort_by_key(|r| r.created_ms);
+    let now = now_millis();
+    for r in &records {
+        let st = status(p, r, now);
+        // Old plan files go once a plan can no longer be applied; the record stays for history.
+        if (r.expires_ms <= now || used_path(p, &r.id).exists()) && plan_file(p, &r.id).exists() {
+            let _ = std::fs::remove_file(plan_file(p, &r.id));
+        }
+        if json_out {
+            println!(
+                "{}",
+                json!({"id": r.id, "status": st, "dir": r.dir, "workspace": r.workspace, "summary": r.summary, "decision": r.decision.as_str(), "created": format_millis(r.created_ms), "expires": format_millis(r.expires_ms)})
+            );
+        } else {
+            println!(
+                "{}  {:<9} {}  {}  ({}) expires {}",
+                r.id,
+                st,
+                r.dir.display(),
+                r.summary_line(),
+                r.workspace,
+                format_millis(r.expires_ms)
+            );
+        }
+    }
+    Ok(0)
+}
+
+/// What `guard approve p-…` shows before the human confirms; `full` adds `terraform show`.
+pub fn describe_for_approval(r: &PlanRecord) -> String {
+    let mut s = format!(
+        "Plan {}\n  dir:       {}\n  workspace: {}\n  terraform: {}\n  sha256:    {}\n  summary:   {}\n",
+        r.id,
+        r.dir.display(),
+        r.workspace,
+        r.terraform_version,
+        r.sha256,
+        r.summary_line()
+    );
+    for c in &r.changes {
+        let why = if c.reason.is_empty() { String::new() } else { format!(" ({})", c.reason) };
+        s.push_str(&format!("    {:<8} {}{why}\n", c.action, c.address));
+    }
+    for (rule, msg) in &r.reasons {
+        s.push_str(&format!("  rule:      {rule}: {msg}\n"));
+    }
+    s
+}
+
+/// `terraform show` of the stored plan, for the approver who asks for it.
+pub fn show_text(p: &Paths, r: &PlanRecord, terraform: &Path) -> String {
+    match run_capture(terraform, &["show", "-no-color", &plan_file(p, &r.id).to_string_lossy()], &r.dir) {
+        Ok((_, out)) => String::from_utf8_lossy(&out).into_owned(),
+        Err(e) => format!("(cannot run terraform show: {e})"),
+    }
+}
+
+/// Reads lines from a reader and hands each (with its newline) to `f`.
+pub fn for_each_line(r: impl std::io::Read, mut f: impl FnMut(&[u8])) {
+    let mut br = std::io::BufReader::new(r);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match br.read_until(b'\n', &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => f(&buf),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn show_json_actions_become_changes() {
+        let show = json!({"resource_changes": [
+            {"address": "a.x", "type": "a", "change": {"actions": ["create"]}},
+            {"address": "a.y", "type": "a", "change": {"actions": ["delete", "create"]}, "action_reason": "replace_because_tainted"},
+            {"address": "db.main", "type": "aws_db_instance", "change": {"actions": ["delete"]}, "action_reason": "delete_because_no_resource_config"},
+            {"address": "a.z", "type": "a", "change": {"actions": ["no-op"]}}
+        ]});
+        let c = changes_from_show(&show);
+        assert_eq!(c.len(), 3);
+        assert_eq!(c.get(1).map(|c| c.action.as_str()), Some("replace"));
+        assert_eq!(c.get(2).map(|c| c.reason.as_str()), Some("delete_because_no_resource_config"));
+        let mut policy = crate::policy::builtin().unwrap_or_else(|e| unreachable!("{e}"));
+        policy.terraform.protected_types = vec!["aws_db_*".into()];
+        let v = judge(&c, false, "default", &policy);
+        assert_eq!(v.decision, Decision::Block);
+        policy.terraform.protected_types.clear();
+        assert_eq!(judge(&c, false, "default", &policy).decision, Decision::Escalate);
+        policy.terraform.apply = Decision::Allow;
+        assert_eq!(judge(c.get(..1).unwrap_or_default(), false, "default", &policy).decision, Decision::Allow);
+        assert_eq!(judge(&c, false, "default", &policy).decision, Decision::Escalate);
+    }
+}
