@@ -95,6 +95,7 @@ pub fn run(paths: &Paths, as_json: bool) -> Result<u8> {
     )
     .ok();
     checks.extend(terraform_checks(paths, terraform.as_deref()));
+    checks.extend(kubectl_checks(policy.as_ref()));
     for (name, level, detail) in crate::approval::doctor_checks(paths) {
         checks.push(check(name, [Status::Ok, Status::Warn, Status::Fail].get(usize::from(level)).copied().unwrap_or(Status::Fail), detail));
     }
@@ -338,5 +339,29 @@ fn terraform_checks(paths: &Paths, terraform: Option<&Path>) -> Vec<Check> {
         Ok(d) => check("self-test: terraform plan", Status::Ok, d),
         Err(e) => check("self-test: terraform plan", Status::Fail, e),
     });
+    out
+}
+
+/// kubectl: the kubeconfig in force parses (offline), and which namespaces are protected.
+fn kubectl_checks(policy: Option<&Policy>) -> Vec<Check> {
+    let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
+    let env = std::env::var("KUBECONFIG").ok();
+    let files = crate::kubeconfig::files(None, env.as_deref(), home.as_deref());
+    let mut out = vec![match crate::kubeconfig::facts(&files, None) {
+        Ok(f) => check(
+            "kubeconfig",
+            Status::Ok,
+            format!(
+                "context {}, namespace {} ({})",
+                f.context.as_deref().unwrap_or("(none)"),
+                f.namespace,
+                files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":")
+            ),
+        ),
+        Err(e) => check("kubeconfig", Status::Fail, e),
+    }];
+    if let Some(p) = policy {
+        out.push(check("protected namespaces", Status::Ok, p.kubectl.protected_namespaces.join(", ")));
+    }
     out
 }

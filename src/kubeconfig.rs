@@ -71,5 +71,6 @@ pub fn facts(files: &[PathBuf], context_flag: Option<&str>) -> Result<KubeFacts,
         context: name,
         cluster: body.cluster,
         namespace: body.namespace.filter(|n| !n.is_empty()).unwrap_or_else(|| "default".to_string()),
+        manifests: Default::default(),
     })
 }

@@ -21,6 +21,7 @@ pub mod explain;
 pub mod gate;
 pub mod hook;
 pub mod kubeconfig;
+pub mod manifests;
 pub mod plans;
 pub mod policy;
 pub mod redact;
@@ -247,8 +248,11 @@ pub fn context(paths: &Paths, tool: ToolName, argv: &[String]) -> Result<Context
         ToolName::Shell => argv.iter().any(|a| a.contains("kubectl")),
         ToolName::Terraform => false,
     };
-    let kube =
+    let mut kube =
         if needs_kube { kube_facts(argv, home.as_deref()) } else { KubeFacts { namespace: "default".into(), ..KubeFacts::default() } };
+    if tool == ToolName::Kubectl {
+        kube.manifests = manifests::read_all(argv, &cwd);
+    }
     Ok(Context { cwd, home, guarded, kube })
 }
 
@@ -263,7 +267,9 @@ fn kube_facts(argv: &[String], home: Option<&Path>) -> KubeFacts {
     match kubeconfig::facts(&files, flag("--context").as_deref()) {
         Ok(f) => f,
         // Unknown namespace: classification then treats namespaced mutations as unknown targets.
-        Err(e) => KubeFacts { context: None, cluster: None, namespace: format!("<unreadable kubeconfig: {e}>") },
+        Err(e) => {
+            KubeFacts { context: None, cluster: None, namespace: format!("<unreadable kubeconfig: {e}>"), manifests: Default::default() }
+        }
     }
 }
 
@@ -372,7 +378,16 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
         return plans::list(paths, argv.iter().any(|a| a == "--json"));
     }
     let ctx = context(paths, tool, &argv)?;
-    let request = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: target_env() };
+    let mut env = target_env();
+    if tool == ToolName::Kubectl {
+        // Approvals bind to the cluster the command reaches and to the manifest bytes inspected.
+        env.insert("kube.context".into(), ctx.kube.context.clone().unwrap_or_default());
+        env.insert("kube.cluster".into(), ctx.kube.cluster.clone().unwrap_or_default());
+        for (arg, m) in &ctx.kube.manifests {
+            env.insert(format!("manifest:{arg}"), m.sha256.clone());
+        }
+    }
+    let request = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: env };
     let parsed_tf = (tool == ToolName::Terraform).then(|| tools::terraform::parse(&request.argv));
     let watchdog = Watchdog::start(CLASSIFY_DEADLINE, || {
         eprintln!(
@@ -444,6 +459,14 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
                 eprintln!("guard: plan {} is stale: the state changed after it was planned; plan again", record.id);
             }
             result.map(|(o, _)| o)
+        }
+        TerraformOp::Other if tool == ToolName::Kubectl && !ctx.kube.manifests.is_empty() => {
+            // kubectl reads exactly the bytes guard inspected: its -f arguments become snapshots.
+            let mut snaps = std::collections::BTreeMap::new();
+            for (arg, m) in &ctx.kube.manifests {
+                snaps.insert(arg.clone(), manifests::snapshot(paths, m, arg)?);
+            }
+            exec::run_args(&authorized, &program, &manifests::rewrite_argv(&authorized.request.argv, &snaps), None)
         }
         TerraformOp::Other => exec::run(&authorized, &program, None),
     };

@@ -60,6 +60,9 @@ pub struct KubeFacts {
     pub cluster: Option<String>,
     /// The current context's namespace, `default` when it sets none.
     pub namespace: String,
+    /// The manifests named by `-f`, read at the edge (absent in shell lines and examples).
+    #[serde(skip)]
+    pub manifests: std::collections::BTreeMap<String, crate::manifests::Manifest>,
 }
 
 /// Pure inputs to classification besides the request and the policy.
@@ -84,7 +87,12 @@ impl Context {
                 PathBuf::from("/home/user/.local/bin/guard"),
                 PathBuf::from("/home/user/.local/share/guard"),
             ],
-            kube: KubeFacts { context: Some("dev".into()), cluster: Some("dev".into()), namespace: "default".into() },
+            kube: KubeFacts {
+                context: Some("dev".into()),
+                cluster: Some("dev".into()),
+                namespace: "default".into(),
+                manifests: Default::default(),
+            },
         }
     }
 }

@@ -99,6 +99,17 @@ pub struct ToolsFile {
 #[serde(deny_unknown_fields)]
 pub struct KubectlFile {
     pub protected_namespaces: Option<Vec<String>>,
+    /// Extension: overrides for contexts whose name matches a glob, first match wins.
+    pub contexts: Option<Vec<ContextRule>>,
+}
+
+/// `[[kubectl.contexts]]`: e.g. `name = "prod*"`, `mutations = "block"`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextRule {
+    pub name: String,
+    /// The decision for mutations (and exec-like verbs) in these contexts.
+    pub mutations: Decision,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -158,6 +169,7 @@ pub struct Tools {
 #[derive(Clone, Debug, Serialize)]
 pub struct KubectlPolicy {
     pub protected_namespaces: Vec<String>,
+    pub contexts: Vec<ContextRule>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -324,7 +336,10 @@ fn merge(base: PolicyFile, user: PolicyFile, source: PolicySource, text: &str) -
         }
     }
     let (bk, uk) = (base.kubectl.unwrap_or_default(), user.kubectl.unwrap_or_default());
-    let kubectl = KubectlPolicy { protected_namespaces: uk.protected_namespaces.or(bk.protected_namespaces).unwrap_or_default() };
+    let kubectl = KubectlPolicy {
+        protected_namespaces: uk.protected_namespaces.or(bk.protected_namespaces).unwrap_or_default(),
+        contexts: uk.contexts.or(bk.contexts).unwrap_or_default(),
+    };
     let (btf, utf) = (base.terraform.unwrap_or_default(), user.terraform.unwrap_or_default());
     let terraform = TerraformPolicy {
         protected_types: utf.protected_types.or(btf.protected_types).unwrap_or_default(),

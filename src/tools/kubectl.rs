@@ -10,274 +10,72 @@ use crate::policy::Policy;
 use crate::request::Context;
 
 /// Flags (global or per-command) that take a value as the next argument.
+#[rustfmt::skip]
 const VALUE_FLAGS: &[&str] = &[
-    "-n",
-    "--namespace",
-    "--context",
-    "--kubeconfig",
-    "--cluster",
-    "--user",
-    "-s",
-    "--server",
-    "--token",
-    "--as",
-    "--as-group",
-    "--as-uid",
-    "--certificate-authority",
-    "--client-certificate",
-    "--client-key",
-    "--request-timeout",
-    "--tls-server-name",
-    "--cache-dir",
-    "--profile",
-    "--profile-output",
-    "--log-flush-frequency",
-    "--password",
-    "--username",
-    "-v",
-    "--v",
-    "--vmodule",
-    "-o",
-    "--output",
-    "-l",
-    "--selector",
-    "-f",
-    "--filename",
-    "-k",
-    "--kustomize",
-    "-c",
-    "--container",
-    "--field-selector",
-    "--sort-by",
-    "--template",
-    "-p",
-    "--patch",
-    "--type",
-    "--replicas",
-    "--image",
-    "--for",
-    "--timeout",
-    "--grace-period",
-    "--cascade",
-    "-L",
-    "--label-columns",
-    "--chunk-size",
-    "--since",
-    "--since-time",
-    "--tail",
-    "--subresource",
-    "--raw",
-    "--from-literal",
-    "--from-file",
-    "--from-env-file",
-    "--overrides",
-    "--env",
-    "-e",
-    "--limits",
-    "--requests",
-    "--revision",
-    "--to-revision",
-    "--min",
-    "--max",
-    "--cpu-percent",
-    "--port",
-    "--target-port",
-    "--protocol",
-    "--name",
-    "--labels",
-    "--field-manager",
-    "--dry-run",
-    "--output-watch-events",
-    "--pod-running-timeout",
-    "--address",
-    "--api-group",
-    "--resource-version",
-    "--local-ssd-count",
-    "--restart",
-    "--serviceaccount",
-    "--schedule",
-    "--docker-server",
-    "--docker-username",
-    "--docker-password",
-    "--docker-email",
-    "--cert",
-    "--key",
-    "--class",
-    "--rule",
-    "--default-backend",
-    "--annotation",
-    "--verb",
-    "--resource",
-    "--resource-name",
-    "--role",
-    "--clusterrole",
-    "--group",
-    "--serviceaccount",
-    "--prune-allowlist",
-    "--selector",
-    "--show-kind",
-    "--current-replicas",
-    "--resource-version",
-    "--target",
-    "--profile",
-    "--copy-to",
-    "--share-processes",
-    "--image-pull-policy",
-    "--attach",
-    "--stdin",
-    "--tty",
-    "--max-log-requests",
-    "--prefix",
-    "--pod-selector",
-    "--container-port",
-    "--hostport",
-    "--external-ip",
-    "--load-balancer-ip",
-    "--session-affinity",
-    "--cluster-ip",
-    "--generator",
-    "--context",
-    "-P",
-    "--kubeconfig",
+    "-n", "--namespace", "--context", "--kubeconfig", "--cluster", "--user", "-s", "--server", "--token", "--as", "--as-group",
+    "--as-uid", "--certificate-authority", "--client-certificate", "--client-key", "--request-timeout", "--tls-server-name",
+    "--cache-dir", "--profile", "--profile-output", "--log-flush-frequency", "--password", "--username", "-v", "--v", "--vmodule",
+    "-o", "--output", "-l", "--selector", "-f", "--filename", "-k", "--kustomize", "-c", "--container", "--field-selector",
+    "--sort-by", "--template", "-p", "--patch", "--type", "--replicas", "--image", "--for", "--timeout", "--grace-period",
+    "--cascade", "-L", "--label-columns", "--chunk-size", "--since", "--since-time", "--tail", "--subresource", "--raw",
+    "--from-literal", "--from-file", "--from-env-file", "--overrides", "--env", "-e", "--limits", "--requests", "--revision",
+    "--to-revision", "--min", "--max", "--cpu-percent", "--port", "--target-port", "--protocol", "--name", "--labels",
+    "--field-manager", "--dry-run", "--output-watch-events", "--pod-running-timeout", "--address", "--api-group",
+    "--resource-version", "--local-ssd-count", "--restart", "--serviceaccount", "--schedule", "--docker-server",
+    "--docker-username", "--docker-password", "--docker-email", "--cert", "--key", "--class", "--rule", "--default-backend",
+    "--annotation", "--verb", "--resource", "--resource-name", "--role", "--clusterrole", "--group", "--serviceaccount",
+    "--prune-allowlist", "--selector", "--show-kind", "--current-replicas", "--resource-version", "--target", "--profile",
+    "--copy-to", "--share-processes", "--image-pull-policy", "--attach", "--stdin", "--tty", "--max-log-requests", "--prefix",
+    "--pod-selector", "--container-port", "--hostport", "--external-ip", "--load-balancer-ip", "--session-affinity",
+    "--cluster-ip", "--generator", "--context", "-P", "--kubeconfig",
 ];
 
+#[rustfmt::skip]
 const SHORT_NAMES: &[(&str, &str)] = &[
-    ("po", "pods"),
-    ("pod", "pods"),
-    ("svc", "services"),
-    ("service", "services"),
-    ("deploy", "deployments"),
-    ("deployment", "deployments"),
-    ("ns", "namespaces"),
-    ("namespace", "namespaces"),
-    ("no", "nodes"),
-    ("node", "nodes"),
-    ("cm", "configmaps"),
-    ("configmap", "configmaps"),
-    ("pvc", "persistentvolumeclaims"),
-    ("persistentvolumeclaim", "persistentvolumeclaims"),
-    ("pv", "persistentvolumes"),
-    ("persistentvolume", "persistentvolumes"),
-    ("crd", "customresourcedefinitions"),
-    ("crds", "customresourcedefinitions"),
-    ("customresourcedefinition", "customresourcedefinitions"),
-    ("sa", "serviceaccounts"),
-    ("serviceaccount", "serviceaccounts"),
-    ("ds", "daemonsets"),
-    ("daemonset", "daemonsets"),
-    ("sts", "statefulsets"),
-    ("statefulset", "statefulsets"),
-    ("rs", "replicasets"),
-    ("replicaset", "replicasets"),
-    ("rc", "replicationcontrollers"),
-    ("ing", "ingresses"),
-    ("ingress", "ingresses"),
-    ("netpol", "networkpolicies"),
-    ("cj", "cronjobs"),
-    ("cronjob", "cronjobs"),
-    ("job", "jobs"),
-    ("ep", "endpoints"),
-    ("hpa", "horizontalpodautoscalers"),
-    ("pdb", "poddisruptionbudgets"),
-    ("sc", "storageclasses"),
-    ("storageclass", "storageclasses"),
-    ("clusterrole", "clusterroles"),
-    ("clusterrolebinding", "clusterrolebindings"),
-    ("role", "roles"),
-    ("rolebinding", "rolebindings"),
-    ("secret", "secrets"),
-    ("ev", "events"),
-    ("event", "events"),
-    ("limits", "limitranges"),
-    ("quota", "resourcequotas"),
-    ("csr", "certificatesigningrequests"),
-    ("pc", "priorityclasses"),
-    ("priorityclass", "priorityclasses"),
-    ("apiservice", "apiservices"),
-    ("ingressclass", "ingressclasses"),
+    ("po", "pods"), ("pod", "pods"), ("svc", "services"), ("service", "services"), ("deploy", "deployments"),
+    ("deployment", "deployments"), ("ns", "namespaces"), ("namespace", "namespaces"), ("no", "nodes"), ("node", "nodes"),
+    ("cm", "configmaps"), ("configmap", "configmaps"), ("pvc", "persistentvolumeclaims"),
+    ("persistentvolumeclaim", "persistentvolumeclaims"), ("pv", "persistentvolumes"), ("persistentvolume", "persistentvolumes"),
+    ("crd", "customresourcedefinitions"), ("crds", "customresourcedefinitions"),
+    ("customresourcedefinition", "customresourcedefinitions"), ("sa", "serviceaccounts"), ("serviceaccount", "serviceaccounts"),
+    ("ds", "daemonsets"), ("daemonset", "daemonsets"), ("sts", "statefulsets"), ("statefulset", "statefulsets"),
+    ("rs", "replicasets"), ("replicaset", "replicasets"), ("rc", "replicationcontrollers"), ("ing", "ingresses"),
+    ("ingress", "ingresses"), ("netpol", "networkpolicies"), ("cj", "cronjobs"), ("cronjob", "cronjobs"), ("job", "jobs"),
+    ("ep", "endpoints"), ("hpa", "horizontalpodautoscalers"), ("pdb", "poddisruptionbudgets"), ("sc", "storageclasses"),
+    ("storageclass", "storageclasses"), ("clusterrole", "clusterroles"), ("clusterrolebinding", "clusterrolebindings"),
+    ("role", "roles"), ("rolebinding", "rolebindings"), ("secret", "secrets"), ("ev", "events"), ("event", "events"),
+    ("limits", "limitranges"), ("quota", "resourcequotas"), ("csr", "certificatesigningrequests"), ("pc", "priorityclasses"),
+    ("priorityclass", "priorityclasses"), ("apiservice", "apiservices"), ("ingressclass", "ingressclasses"),
     ("mutatingwebhookconfiguration", "mutatingwebhookconfigurations"),
-    ("validatingwebhookconfiguration", "validatingwebhookconfigurations"),
-    ("va", "volumeattachments"),
-    ("lease", "leases"),
+    ("validatingwebhookconfiguration", "validatingwebhookconfigurations"), ("va", "volumeattachments"), ("lease", "leases"),
     ("endpointslice", "endpointslices"),
 ];
 
 /// Kinds that are not namespaced.
+#[rustfmt::skip]
 const CLUSTER_SCOPED: &[&str] = &[
-    "namespaces",
-    "nodes",
-    "persistentvolumes",
-    "customresourcedefinitions",
-    "clusterroles",
-    "clusterrolebindings",
-    "storageclasses",
-    "priorityclasses",
-    "certificatesigningrequests",
-    "validatingwebhookconfigurations",
-    "mutatingwebhookconfigurations",
-    "apiservices",
-    "ingressclasses",
-    "runtimeclasses",
-    "volumeattachments",
-    "csidrivers",
-    "csinodes",
-    "podsecuritypolicies",
+    "namespaces", "nodes", "persistentvolumes", "customresourcedefinitions", "clusterroles", "clusterrolebindings",
+    "storageclasses", "priorityclasses", "certificatesigningrequests", "validatingwebhookconfigurations",
+    "mutatingwebhookconfigurations", "apiservices", "ingressclasses", "runtimeclasses", "volumeattachments", "csidrivers",
+    "csinodes", "podsecuritypolicies",
 ];
 
 /// Cluster-scoped kinds whose deletion is cluster-wide destruction.
+#[rustfmt::skip]
 const CLUSTER_DESTROY: &[&str] = &[
-    "namespaces",
-    "nodes",
-    "persistentvolumes",
-    "customresourcedefinitions",
-    "clusterroles",
-    "clusterrolebindings",
-    "storageclasses",
-    "validatingwebhookconfigurations",
-    "mutatingwebhookconfigurations",
-    "apiservices",
-    "priorityclasses",
+    "namespaces", "nodes", "persistentvolumes", "customresourcedefinitions", "clusterroles", "clusterrolebindings",
+    "storageclasses", "validatingwebhookconfigurations", "mutatingwebhookconfigurations", "apiservices", "priorityclasses",
 ];
 
+#[rustfmt::skip]
 const READ_VERBS: &[&str] = &[
-    "get",
-    "describe",
-    "logs",
-    "log",
-    "top",
-    "explain",
-    "api-resources",
-    "api-versions",
-    "version",
-    "cluster-info",
-    "events",
-    "diff",
-    "wait",
-    "completion",
-    "help",
-    "options",
-    "kustomize",
+    "get", "describe", "logs", "log", "top", "explain", "api-resources", "api-versions", "version", "cluster-info", "events",
+    "diff", "wait", "completion", "help", "options", "kustomize",
 ];
+#[rustfmt::skip]
 const MUTATE_VERBS: &[&str] = &[
-    "apply",
-    "create",
-    "replace",
-    "delete",
-    "patch",
-    "edit",
-    "label",
-    "annotate",
-    "scale",
-    "autoscale",
-    "rollout",
-    "set",
-    "expose",
-    "run",
-    "taint",
-    "cordon",
-    "uncordon",
-    "drain",
-    "certificate",
+    "apply", "create", "replace", "delete", "patch", "edit", "label", "annotate", "scale", "autoscale", "rollout", "set",
+    "expose", "run", "taint", "cordon", "uncordon", "drain", "certificate",
 ];
 const EXEC_VERBS: &[&str] = &["exec", "attach", "cp", "port-forward", "proxy", "debug"];
 
@@ -313,72 +111,17 @@ pub struct Parsed {
     pub after_dashdash: Vec<String>,
 }
 
+#[rustfmt::skip]
 const BOOL_FLAGS: &[&str] = &[
-    "-A",
-    "--all-namespaces",
-    "--all",
-    "-R",
-    "--recursive",
-    "-w",
-    "--watch",
-    "--watch-only",
-    "-i",
-    "-t",
-    "--stdin",
-    "--tty",
-    "-q",
-    "--quiet",
-    "-it",
-    "-ti",
-    "--force",
-    "--now",
-    "--wait",
-    "--ignore-not-found",
-    "--ignore-daemonsets",
-    "--delete-emptydir-data",
-    "--delete-local-data",
-    "--disable-eviction",
-    "--overwrite",
-    "--local",
-    "--record",
-    "--save-config",
-    "--validate",
-    "--server-side",
-    "--force-conflicts",
-    "--prune",
-    "--show-labels",
-    "--show-managed-fields",
-    "--no-headers",
-    "--show-events",
-    "--previous",
-    "--timestamps",
-    "--follow",
-    "--insecure-skip-tls-verify",
-    "--match-server-version",
-    "--warnings-as-errors",
-    "--disable-compression",
-    "--rm",
-    "--keep-annotations",
-    "--all-containers",
-    "--ignore-errors",
-    "--raw-output",
-    "--openapi-patch",
-    "--expose",
-    "--privileged",
-    "--minify",
-    "--flatten",
-    "--include-uninitialized",
-    "--containers",
-    "--use-protocol-buffers",
-    "--sort-by-cpu",
-    "--no-preserve",
-    "--append-hash",
-    "--list",
-    "--dry-run",
-    "--current",
-    "--allow-missing-template-keys",
-    "--as-current-user",
-    "--leave-stdin-open",
+    "-A", "--all-namespaces", "--all", "-R", "--recursive", "-w", "--watch", "--watch-only", "-i", "-t", "--stdin", "--tty", "-q",
+    "--quiet", "-it", "-ti", "--force", "--now", "--wait", "--ignore-not-found", "--ignore-daemonsets", "--delete-emptydir-data",
+    "--delete-local-data", "--disable-eviction", "--overwrite", "--local", "--record", "--save-config", "--validate",
+    "--server-side", "--force-conflicts", "--prune", "--show-labels", "--show-managed-fields", "--no-headers", "--show-events",
+    "--previous", "--timestamps", "--follow", "--insecure-skip-tls-verify", "--match-server-version", "--warnings-as-errors",
+    "--disable-compression", "--rm", "--keep-annotations", "--all-containers", "--ignore-errors", "--raw-output",
+    "--openapi-patch", "--expose", "--privileged", "--minify", "--flatten", "--include-uninitialized", "--containers",
+    "--use-protocol-buffers", "--sort-by-cpu", "--no-preserve", "--append-hash", "--list", "--dry-run", "--current",
+    "--allow-missing-template-keys", "--as-current-user", "--leave-stdin-open", "--client", "--short", "--exit-code",
 ];
 
 pub fn parse(argv: &[String]) -> Parsed {
@@ -395,17 +138,23 @@ pub fn parse(argv: &[String]) -> Parsed {
             positionals.push(a.clone());
             continue;
         }
-        // Split `--flag=value`, `-nvalue`, `-n=value`.
-        let (name, inline): (String, Option<String>) = if let Some((n, v)) = a.split_once('=') {
-            (n.to_string(), Some(v.to_string()))
-        } else if let (false, Some(n), Some(v)) = (a.starts_with("--"), a.get(..2), a.get(2..).filter(|v| !v.is_empty())) {
-            if VALUE_FLAGS.contains(&n) && !BOOL_FLAGS.contains(&a.as_str()) {
-                (n.to_string(), Some(v.to_string()))
-            } else {
-                (a.clone(), None)
+        // Split `--flag=value`; short flags glue their value (`-nvalue`, `-n=value`,
+        // `-ojsonpath={.a=b}`), so a short flag splits after its letter, not at `=`.
+        let (name, inline): (String, Option<String>) = if a.starts_with("--") {
+            match a.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => (a.clone(), None),
             }
-        } else {
+        } else if BOOL_FLAGS.contains(&a.as_str()) {
             (a.clone(), None)
+        } else {
+            match (a.get(..2), a.get(2..).filter(|v| !v.is_empty())) {
+                (Some(n), Some(v)) if VALUE_FLAGS.contains(&n) => (n.to_string(), Some(v.strip_prefix('=').unwrap_or(v).to_string())),
+                _ => match a.split_once('=') {
+                    Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                    None => (a.clone(), None),
+                },
+            }
         };
         let takes_value = VALUE_FLAGS.contains(&name.as_str());
         let is_bool = BOOL_FLAGS.contains(&name.as_str());
@@ -609,6 +358,73 @@ pub fn classify(argv: &[String], policy: &Policy, ctx: &Context) -> Verdict {
                 format!("`get secret -o {}` shows secret values", p.output.as_deref().unwrap_or("template")),
             );
         }
+    }
+
+    // Manifests named by -f: every object's kind and namespace, as kubectl would resolve them.
+    for f in &p.files {
+        if f == "-" || f.contains("://") {
+            continue;
+        }
+        match ctx.kube.manifests.get(f) {
+            None if effective_mutation => v.add(
+                Decision::Escalate,
+                "kubectl.opaque-manifest",
+                format!("-f {f} was not inspected (guard reads manifests for `guard kubectl`, not inside shell lines)"),
+            ),
+            None => {}
+            Some(m) => {
+                if let Some(e) = &m.error {
+                    v.add(Decision::Escalate, "kubectl.opaque-manifest", format!("-f {f}: {e}"));
+                    continue;
+                }
+                if !effective_mutation {
+                    continue;
+                }
+                for o in &m.objects {
+                    let kind = normalize_kind(&o.kind);
+                    if CLUSTER_SCOPED.contains(&kind.as_str()) {
+                        if kind == "namespaces" && protected.contains(&o.name) {
+                            v.add(Decision::Block, "kubectl.protected-namespace", format!("{f} holds the protected namespace {}", o.name));
+                        } else if verb == "delete" && CLUSTER_DESTROY.contains(&kind.as_str()) {
+                            v.add(
+                                Decision::Block,
+                                "kubectl.cluster-destroy",
+                                format!("{f}: deleting {} {} is cluster-wide destruction", o.kind, o.name),
+                            );
+                        } else {
+                            v.add(
+                                Decision::Escalate,
+                                "kubectl.cluster-scoped",
+                                format!("{f} changes the cluster-scoped {} {}", o.kind, o.name),
+                            );
+                        }
+                        continue;
+                    }
+                    if let (Some(flag), Some(own)) = (&p.namespace, &o.namespace)
+                        && flag != own
+                    {
+                        v.add(
+                            Decision::Block,
+                            "kubectl.namespace-mismatch",
+                            format!("{f}: {} {} is in namespace {own} but -n says {flag} (kubectl refuses this too)", o.kind, o.name),
+                        );
+                    }
+                    let ns = o.namespace.clone().unwrap_or_else(|| namespace.clone());
+                    if protected.contains(&ns) {
+                        v.add(
+                            Decision::Block,
+                            "kubectl.protected-namespace",
+                            format!("{f}: {} {} is in the protected namespace {ns}", o.kind, o.name),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    // Per-context overrides (`[[kubectl.contexts]]`).
+    let context = p.context.clone().or_else(|| ctx.kube.context.clone()).unwrap_or_default();
+    if effective_mutation && let Some(rule) = policy.kubectl.contexts.iter().find(|c| crate::policy::glob(&c.name, &context)) {
+        v.add(rule.mutations, "kubectl.context", format!("`kubectl {verb}` in context {context} (policy: {})", rule.name));
     }
 
     if !effective_mutation {

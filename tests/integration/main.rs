@@ -8,6 +8,8 @@ mod corpus;
 mod explain;
 mod hook;
 mod install;
+mod kube_api;
+mod kubectl;
 mod never_panics;
 mod policy;
 mod shell_exec;

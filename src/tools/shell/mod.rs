@@ -185,6 +185,12 @@ impl<'a> Walker<'a> {
             self.flag(Decision::Escalate, "shell.too-complex", format!("more than {MAX_UNCLOSED} unclosed `(` or `case` are not analysed"));
             return;
         }
+        if huge_fd_redirect(line) {
+            // brush-parser 0.4 unwraps an i32 parse of `N<`/`N>` (found by the fuzzer); a panic
+            // would be caught, but guard does not rely on that for input it can recognise.
+            self.flag(Decision::Escalate, "shell.parse-error", "a redirection with a file descriptor number too large to be real");
+            return;
+        }
         if bracket_depth(line) > MAX_BRACKETS {
             self.flag(Decision::Escalate, "shell.too-complex", format!("brackets nested deeper than {MAX_BRACKETS} are not analysed"));
             return;
@@ -829,6 +835,19 @@ fn unclosed_constructs(line: &str) -> usize {
         i += 1;
     }
     usize::try_from(parens.max(0)).unwrap_or(0).max(usize::try_from(cases.max(0)).unwrap_or(0))
+}
+
+/// A run of more than 9 digits directly before `<` or `>`.
+fn huge_fd_redirect(line: &str) -> bool {
+    let mut digits = 0usize;
+    for b in line.bytes() {
+        match b {
+            b'0'..=b'9' => digits += 1,
+            b'<' | b'>' if digits > 9 => return true,
+            _ => digits = 0,
+        }
+    }
+    false
 }
 
 fn clip(s: &str) -> String {

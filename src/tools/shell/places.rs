@@ -8,101 +8,33 @@ use super::words::Arg;
 use crate::request::Context;
 
 /// Directories whose recursive deletion (or their contents') is catastrophic.
+#[rustfmt::skip]
 const ROOTS: &[&str] = &[
-    "/",
-    "/bin",
-    "/boot",
-    "/dev",
-    "/etc",
-    "/home",
-    "/lib",
-    "/lib32",
-    "/lib64",
-    "/libx32",
-    "/media",
-    "/mnt",
-    "/opt",
-    "/proc",
-    "/root",
-    "/run",
-    "/sbin",
-    "/snap",
-    "/srv",
-    "/sys",
-    "/usr",
-    "/var",
-    "/usr/bin",
-    "/usr/sbin",
-    "/usr/lib",
-    "/usr/lib64",
-    "/usr/local",
-    "/usr/local/bin",
-    "/usr/share",
-    "/usr/include",
-    "/var/lib",
-    "/var/log",
-    "/etc/ssh",
-    "/Users",
-    "/System",
-    "/Library",
-    "/Applications",
+    "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/media", "/mnt", "/opt", "/proc",
+    "/root", "/run", "/sbin", "/snap", "/srv", "/sys", "/usr", "/var", "/usr/bin", "/usr/sbin", "/usr/lib", "/usr/lib64",
+    "/usr/local", "/usr/local/bin", "/usr/share", "/usr/include", "/var/lib", "/var/log", "/etc/ssh", "/Users", "/System",
+    "/Library", "/Applications",
 ];
 
 /// Prefixes under which writes change the system.
+#[rustfmt::skip]
 const SYSTEM: &[&str] = &[
-    "/bin",
-    "/boot",
-    "/etc",
-    "/lib",
-    "/lib32",
-    "/lib64",
-    "/libx32",
-    "/opt",
-    "/root",
-    "/sbin",
-    "/srv",
-    "/sys",
-    "/proc",
-    "/usr",
-    "/var",
-    "/snap",
-    "/run",
-    "/System",
-    "/Library",
-    "/Applications",
+    "/bin", "/boot", "/etc", "/lib", "/lib32", "/lib64", "/libx32", "/opt", "/root", "/sbin", "/srv", "/sys", "/proc", "/usr",
+    "/var", "/snap", "/run", "/System", "/Library", "/Applications",
 ];
 
 const TEMP: &[&str] = &["/tmp", "/var/tmp", "/dev/shm"];
 
 /// Devices that are fine to read and write.
+#[rustfmt::skip]
 const HARMLESS_DEVICES: &[&str] =
     &["/dev/null", "/dev/zero", "/dev/stdout", "/dev/stderr", "/dev/stdin", "/dev/tty", "/dev/random", "/dev/urandom", "/dev/full"];
 
+#[rustfmt::skip]
 const STARTUP: &[&str] = &[
-    ".bashrc",
-    ".bash_profile",
-    ".bash_login",
-    ".bash_logout",
-    ".profile",
-    ".zshrc",
-    ".zprofile",
-    ".zshenv",
-    ".zlogin",
-    ".config/fish",
-    ".ssh",
-    ".gitconfig",
-    ".config/git",
-    ".config/autostart",
-    ".xinitrc",
-    ".xprofile",
-    ".inputrc",
-    ".npmrc",
-    ".pypirc",
-    ".netrc",
-    ".docker/config.json",
-    ".kube/config",
-    ".aws",
-    ".config/systemd",
+    ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile", ".zshrc", ".zprofile", ".zshenv", ".zlogin",
+    ".config/fish", ".ssh", ".gitconfig", ".config/git", ".config/autostart", ".xinitrc", ".xprofile", ".inputrc", ".npmrc",
+    ".pypirc", ".netrc", ".docker/config.json", ".kube/config", ".aws", ".config/systemd",
 ];
 
 /// Bin directories whose programs are taken at their name; anything else run by path is unknown.

@@ -1,0 +1,207 @@
+//! guard kubectl against real kubectl and the API stand-in.
+
+use std::process::Command;
+
+use rexpect::session::spawn_command;
+
+use crate::kube_api::KubeApi;
+use crate::support::{guard_bin, require_tool};
+
+struct K {
+    api: KubeApi,
+    t: crate::support::Test,
+}
+
+impl K {
+    fn new(policy: &str) -> Option<K> {
+        if !require_tool("kubectl") {
+            return None;
+        }
+        let t = crate::support::Test::new();
+        std::fs::write(t.dir.path().join("policy.toml"), policy).unwrap();
+        Some(K { api: KubeApi::start(), t })
+    }
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(guard_bin());
+        c.args(args)
+            .current_dir(self.t.work())
+            .env("GUARD_HOME", self.t.state())
+            .env("HOME", self.t.home())
+            .env("GUARD_POLICY", self.t.dir.path().join("policy.toml"))
+            .env("KUBECONFIG", self.api.kubeconfig())
+            .env("KUBECACHEDIR", self.api.cache_dir())
+            .env("TERM", "dumb");
+        c
+    }
+    fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let mut full = vec!["kubectl"];
+        full.extend_from_slice(args);
+        let out = self.cmd(&full).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+    fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.t.work().join(name), text).unwrap();
+    }
+}
+
+#[test]
+fn reads_reach_the_server_and_print_kubectls_output() {
+    let Some(k) = K::new("") else { return };
+    let (code, out, err) = k.run(&["get", "pods"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("web-1"), "{out}{err}");
+    // The context's default namespace (staging) was used.
+    assert!(k.api.seen().iter().any(|s| s.method == "GET" && s.path.starts_with("/api/v1/namespaces/staging/pods")), "{:?}", k.api.seen());
+}
+
+#[test]
+fn blocked_and_escalated_commands_never_reach_the_server() {
+    let Some(k) = K::new("") else { return };
+    for args in
+        [&["delete", "ns", "kube-system"][..], &["-n", "kube-system", "delete", "pod", "coredns"], &["delete", "pods", "--all", "-A"]]
+    {
+        let (code, _, err) = k.run(args);
+        assert_eq!(code, 77, "{args:?}: {err}");
+    }
+    for args in [&["delete", "pod", "web-1"][..], &["exec", "web-1", "--", "sh"], &["get", "secret", "db", "-o", "yaml"], &["frobnicate"]] {
+        let (code, _, err) = k.run(args);
+        assert_eq!(code, 75, "{args:?}: {err}");
+    }
+    assert!(k.api.seen().is_empty(), "refused commands reached the API: {:?}", k.api.seen());
+}
+
+#[test]
+fn every_namespace_spelling_is_honoured() {
+    let Some(k) = K::new("") else { return };
+    let spellings: [&[&str]; 6] = [
+        &["-n", "team-a", "get", "pods"],
+        &["get", "pods", "-n", "team-a"],
+        &["get", "pods", "-nteam-a"],
+        &["--namespace", "team-a", "get", "pods"],
+        &["get", "pods", "--namespace=team-a"],
+        &["get", "-n=team-a", "pods"],
+    ];
+    for args in spellings {
+        k.api.clear();
+        let (code, out, err) = k.run(args);
+        assert_eq!(code, 0, "{args:?}: {out}{err}");
+        assert!(k.api.resource_requests().iter().all(|s| s.path.contains("/namespaces/team-a/")), "{args:?}: {:?}", k.api.seen());
+        let blocked: Vec<&str> = args
+            .iter()
+            .map(|a| {
+                if *a == "get" {
+                    "delete"
+                } else if *a == "pods" {
+                    "pod"
+                } else {
+                    a
+                }
+            })
+            .map(|a| a.replace("team-a", "kube-system"))
+            .map(|s| Box::leak(s.into_boxed_str()) as &str)
+            .collect();
+        let mut b = blocked.clone();
+        b.push("web-1");
+        assert_eq!(k.run(&b).0, 77, "{b:?}");
+    }
+}
+
+#[test]
+fn manifests_are_read_for_their_namespaces() {
+    let Some(k) = K::new("") else { return };
+    k.write("sys.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: evil\n  namespace: kube-system\ndata: {a: b}\n");
+    let (code, _, err) = k.run(&["apply", "-n", "staging", "-f", "sys.yaml"]);
+    assert_eq!(code, 77, "{err}");
+    assert!(err.contains("kube-system"), "{err}");
+    k.write("multi.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ok}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: bad, namespace: kube-public}\n");
+    assert_eq!(k.run(&["apply", "-f", "multi.yaml"]).0, 77);
+    k.write(
+        "ns.json",
+        r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"kube-node-lease"}}]}"#,
+    );
+    assert_eq!(k.run(&["apply", "-f", "ns.json"]).0, 77);
+    std::fs::create_dir_all(k.t.work().join("dir/sub")).unwrap();
+    k.write("dir/a.yaml", "kind: ConfigMap\napiVersion: v1\nmetadata: {name: a}\n");
+    k.write("dir/sub/b.yaml", "kind: ConfigMap\napiVersion: v1\nmetadata: {name: b, namespace: kube-system}\n");
+    assert_eq!(k.run(&["apply", "-f", "dir"]).0, 75, "without -R the subdir is not read");
+    assert_eq!(k.run(&["apply", "-R", "-f", "dir"]).0, 77);
+    k.write("broken.yaml", "kind: [unclosed\n");
+    assert_eq!(k.run(&["apply", "-f", "broken.yaml"]).0, 75);
+    let out = k.cmd(&["explain", "--json", "kubectl", "apply", "-f", "broken.yaml"]).output().unwrap();
+    let why = String::from_utf8_lossy(&out.stdout);
+    assert!(why.contains("kubectl.opaque-manifest") && why.contains("cannot parse"), "{why}");
+    assert!(k.api.seen().is_empty(), "{:?}", k.api.seen());
+}
+
+#[test]
+fn an_approved_apply_runs_once_and_an_edited_manifest_is_refused() {
+    let Some(k) = K::new("") else { return };
+    let pass = "correct horse battery staple";
+    let mut s = spawn_command(k.cmd(&["approver", "init"]), Some(20_000)).unwrap();
+    s.exp_string("New approver passphrase").unwrap();
+    s.send_line(pass).unwrap();
+    s.exp_string("Repeat it").unwrap();
+    s.send_line(pass).unwrap();
+    s.exp_eof().unwrap();
+    k.write("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  mode: safe\n");
+    let (code, _, err) = k.run(&["apply", "--validate=false", "-f", "m.yaml"]);
+    assert_eq!(code, 75, "{err}");
+    let i = err.find("guard approve r-").unwrap() + "guard approve ".len();
+    let id = err[i..i + 34].to_string();
+    let mut s = spawn_command(k.cmd(&["approve", &id]), Some(20_000)).unwrap();
+    s.exp_string("Approver passphrase").unwrap();
+    s.send_line(pass).unwrap();
+    s.exp_string("Type yes").unwrap();
+    s.send_line("yes").unwrap();
+    s.exp_eof().unwrap();
+    // Edited after approval: the approval does not apply, nothing reaches the server.
+    k.write("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  mode: evil\n");
+    assert_eq!(k.run(&["apply", "--validate=false", "-f", "m.yaml"]).0, 75);
+    assert!(k.api.resource_requests().is_empty(), "{:?}", k.api.seen());
+    // Restored: the approval applies once, and the server got the inspected bytes.
+    k.write("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  mode: safe\n");
+    let (code, out, err) = k.run(&["apply", "--validate=false", "-f", "m.yaml"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(k.api.seen().iter().filter(|s| s.method == "POST").count(), 1, "{:?}", k.api.seen());
+    assert_eq!(k.run(&["apply", "--validate=false", "-f", "m.yaml"]).0, 75, "single use");
+}
+
+#[test]
+fn production_contexts_can_block_every_mutation() {
+    let Some(k) = K::new("[[kubectl.contexts]]\nname = \"prod*\"\nmutations = \"block\"\n") else { return };
+    let (code, _, err) = k.run(&["--context", "prod-eu", "scale", "deploy", "web", "--replicas=3"]);
+    assert_eq!(code, 77, "{err}");
+    assert!(err.contains("kubectl.context"), "{err}");
+    assert_eq!(k.run(&["--context", "prod-eu", "get", "pods"]).0, 0);
+}
+
+/// sudo-rs style table: testdata/kubectl/cases.tsv (decision, rule, argv).
+#[test]
+fn every_labelled_kubectl_argv_gets_its_decision_and_rule() {
+    let policy = guard::policy::builtin().unwrap();
+    let ctx = guard::request::Context::example();
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/kubectl/cases.tsv")).unwrap();
+    let mut n = 0;
+    let mut failures = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+        let mut parts = line.splitn(3, '\t');
+        let (d, rule, args) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+        let argv: Vec<String> = shlex::split(args).unwrap();
+        let v = guard::tools::kubectl::classify(&argv, &policy, &ctx);
+        n += 1;
+        let rule_ok = rule == "-" || v.reasons.iter().any(|r| r.rule == rule);
+        if v.decision.as_str() != d || !rule_ok {
+            failures.push(format!(
+                "{args}: want {d} by {rule}, got {} {:?}",
+                v.decision,
+                v.reasons.iter().map(|r| &r.rule).collect::<Vec<_>>()
+            ));
+        }
+    }
+    assert!(n >= 150, "only {n} cases");
+    assert!(failures.is_empty(), "{} of {n} fail:\n{}", failures.len(), failures.join("\n"));
+}
