@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, json};
 
+#[path = "../tests/integration/kube_api.rs"]
+mod kube_api;
+
 const GUARD: &str = env!("CARGO_BIN_EXE_guard");
 
 fn median(mut v: Vec<Duration>) -> Duration {
@@ -151,4 +154,86 @@ fn main() {
         }
     }
     println!("slowest NL2Bash line: {} ({:.60})", ms(slowest), slowest_line);
+
+    terraform(tmp.path());
+    kubectl(tmp.path());
+}
+
+fn which(tool: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()))
+}
+
+/// `guard terraform plan` against raw `terraform plan` (+ `show -json`), and `guard terraform
+/// apply <id>` against raw `terraform apply` of a plan file, on a `terraform_data` config.
+fn terraform(tmp: &std::path::Path) {
+    if !which("terraform") {
+        println!("terraform: SKIPPED (no terraform on PATH)");
+        return;
+    }
+    let dir = tmp.join("tf");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("main.tf"), "resource \"terraform_data\" \"x\" {\n  input = \"bench\"\n}\n").unwrap();
+    std::fs::write(tmp.join("tfrc"), "").unwrap();
+    let state = tmp.join("tf-state");
+    std::fs::write(tmp.join("tf-policy.toml"), "[terraform]\napply = \"allow\"\n").unwrap();
+    let run = |args: &[&str], guard: bool| -> (Duration, String) {
+        let mut c = if guard { Command::new(GUARD) } else { Command::new("terraform") };
+        c.args(args).current_dir(&dir).env("TF_CLI_CONFIG_FILE", tmp.join("tfrc")).env("CHECKPOINT_DISABLE", "1").env("TF_IN_AUTOMATION", "1").env("GUARD_HOME", &state).env("GUARD_POLICY", tmp.join("tf-policy.toml")).stdin(Stdio::null());
+        let t = Instant::now();
+        let out = c.output().unwrap();
+        (t.elapsed(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    run(&["init", "-input=false"], false);
+    let (mut raw_plan, mut raw_show, mut guard_plan, mut raw_apply, mut guard_apply) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..5 {
+        let (d, _) = run(&["plan", "-input=false", "-out=raw.tfplan"], false);
+        raw_plan.push(d);
+        raw_show.push(run(&["show", "-json", "raw.tfplan"], false).0);
+        let (d, out) = run(&["terraform", "plan"], true);
+        guard_plan.push(d);
+        let id = out.find("guard: plan p-").map(|k| out[k + 12..k + 46].to_string()).unwrap();
+        // Applies alternate: a raw apply of the raw plan, then a guard apply of guard's plan
+        // (each applied plan changes state, so every round plans anew from a destroyed state).
+        if i > 0 {
+            raw_apply.push(run(&["apply", "-input=false", "raw.tfplan"], false).0);
+            run(&["destroy", "-auto-approve", "-input=false"], false);
+            let (d, _) = run(&["plan", "-input=false", "-out=raw.tfplan"], false);
+            let _ = d;
+            let (_, out) = run(&["terraform", "plan"], true);
+            let id2 = out.find("guard: plan p-").map(|k| out[k + 12..k + 46].to_string()).unwrap();
+            guard_apply.push(run(&["terraform", "apply", &id2], true).0);
+            run(&["destroy", "-auto-approve", "-input=false"], false);
+        }
+        let _ = id;
+    }
+    println!(
+        "terraform plan: raw {} + show -json {} | guard terraform plan {}",
+        ms(median(raw_plan)),
+        ms(median(raw_show)),
+        ms(median(guard_plan))
+    );
+    let (ra, ga) = (median(raw_apply), median(guard_apply));
+    println!("terraform apply of a plan file: raw {} | guard terraform apply <id> {} | guard adds {}", ms(ra), ms(ga), ms(ga.saturating_sub(ra)));
+}
+
+/// `guard kubectl get pods` (kubeconfig read, classification, audit) against raw kubectl,
+/// both talking to the API stand-in, interleaved.
+fn kubectl(tmp: &std::path::Path) {
+    if !which("kubectl") {
+        println!("kubectl: SKIPPED (no kubectl on PATH)");
+        return;
+    }
+    let api = kube_api::KubeApi::start();
+    let dir = tmp.join("k");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("m.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  a: b\n").unwrap();
+    let state = tmp.join("k-state");
+    let kc = api.kubeconfig();
+    let cache = api.cache_dir();
+    let env = [("KUBECONFIG", kc.as_str()), ("KUBECACHEDIR", cache.as_str()), ("GUARD_HOME", state.to_str().unwrap())];
+    let r = side_by_side(&[&["kubectl", "get", "pods"], &[GUARD, "kubectl", "get", "pods"]], &env, 60);
+    println!("kubectl get pods against the stand-in: raw {} | guard kubectl {} | guard adds {}", ms(r[0]), ms(r[1]), ms(r[1].saturating_sub(r[0])));
+    std::env::set_current_dir(&dir).unwrap();
+    let r = side_by_side(&[&["kubectl", "diff", "-f", "m.yaml"], &[GUARD, "kubectl", "diff", "-f", "m.yaml"]], &env, 30);
+    println!("kubectl diff -f m.yaml (manifest read, hashed, snapshotted): raw {} | guard kubectl {} | guard adds {}", ms(r[0]), ms(r[1]), ms(r[1].saturating_sub(r[0])));
 }
