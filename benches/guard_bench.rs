@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, json};
 
+// The tests' API stand-in; the bench uses only part of it.
+#[allow(dead_code)]
 #[path = "../tests/integration/kube_api.rs"]
 mod kube_api;
 
@@ -178,13 +180,21 @@ fn terraform(tmp: &std::path::Path) {
     std::fs::write(tmp.join("tf-policy.toml"), "[terraform]\napply = \"allow\"\n").unwrap();
     let run = |args: &[&str], guard: bool| -> (Duration, String) {
         let mut c = if guard { Command::new(GUARD) } else { Command::new("terraform") };
-        c.args(args).current_dir(&dir).env("TF_CLI_CONFIG_FILE", tmp.join("tfrc")).env("CHECKPOINT_DISABLE", "1").env("TF_IN_AUTOMATION", "1").env("GUARD_HOME", &state).env("GUARD_POLICY", tmp.join("tf-policy.toml")).stdin(Stdio::null());
+        c.args(args)
+            .current_dir(&dir)
+            .env("TF_CLI_CONFIG_FILE", tmp.join("tfrc"))
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .env("GUARD_HOME", &state)
+            .env("GUARD_POLICY", tmp.join("tf-policy.toml"))
+            .stdin(Stdio::null());
         let t = Instant::now();
         let out = c.output().unwrap();
         (t.elapsed(), String::from_utf8_lossy(&out.stdout).into_owned())
     };
     run(&["init", "-input=false"], false);
-    let (mut raw_plan, mut raw_show, mut guard_plan, mut raw_apply, mut guard_apply) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut raw_plan, mut raw_show, mut guard_plan, mut raw_apply, mut guard_apply) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..5 {
         let (d, _) = run(&["plan", "-input=false", "-out=raw.tfplan"], false);
         raw_plan.push(d);
@@ -213,7 +223,12 @@ fn terraform(tmp: &std::path::Path) {
         ms(median(guard_plan))
     );
     let (ra, ga) = (median(raw_apply), median(guard_apply));
-    println!("terraform apply of a plan file: raw {} | guard terraform apply <id> {} | guard adds {}", ms(ra), ms(ga), ms(ga.saturating_sub(ra)));
+    println!(
+        "terraform apply of a plan file: raw {} | guard terraform apply <id> {} | guard adds {}",
+        ms(ra),
+        ms(ga),
+        ms(ga.saturating_sub(ra))
+    );
 }
 
 /// `guard kubectl get pods` (kubeconfig read, classification, audit) against raw kubectl,
@@ -232,8 +247,18 @@ fn kubectl(tmp: &std::path::Path) {
     let cache = api.cache_dir();
     let env = [("KUBECONFIG", kc.as_str()), ("KUBECACHEDIR", cache.as_str()), ("GUARD_HOME", state.to_str().unwrap())];
     let r = side_by_side(&[&["kubectl", "get", "pods"], &[GUARD, "kubectl", "get", "pods"]], &env, 60);
-    println!("kubectl get pods against the stand-in: raw {} | guard kubectl {} | guard adds {}", ms(r[0]), ms(r[1]), ms(r[1].saturating_sub(r[0])));
+    println!(
+        "kubectl get pods against the stand-in: raw {} | guard kubectl {} | guard adds {}",
+        ms(r[0]),
+        ms(r[1]),
+        ms(r[1].saturating_sub(r[0]))
+    );
     std::env::set_current_dir(&dir).unwrap();
     let r = side_by_side(&[&["kubectl", "diff", "-f", "m.yaml"], &[GUARD, "kubectl", "diff", "-f", "m.yaml"]], &env, 30);
-    println!("kubectl diff -f m.yaml (manifest read, hashed, snapshotted): raw {} | guard kubectl {} | guard adds {}", ms(r[0]), ms(r[1]), ms(r[1].saturating_sub(r[0])));
+    println!(
+        "kubectl diff -f m.yaml (manifest read, hashed, snapshotted): raw {} | guard kubectl {} | guard adds {}",
+        ms(r[0]),
+        ms(r[1]),
+        ms(r[1].saturating_sub(r[0]))
+    );
 }

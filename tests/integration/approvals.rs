@@ -6,7 +6,7 @@ use std::process::Command;
 use rexpect::session::spawn_command;
 use serde_json::Value;
 
-use crate::support::{Test, guard_bin, stderr};
+use crate::support::{Test, stderr};
 
 const PASS: &str = "correct horse battery staple";
 /// Escalates a harmless, observable command: `echo gated… >> out.txt`.
@@ -23,15 +23,8 @@ impl Env {
         Env { t }
     }
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(guard_bin());
-        c.args(args)
-            .current_dir(self.t.work())
-            .env("GUARD_HOME", self.t.state())
-            .env("HOME", self.t.home())
-            .env("GUARD_POLICY", self.t.dir.path().join("policy.toml"))
-            .env_remove("KUBECONFIG")
-            .env_remove("TF_WORKSPACE")
-            .env("TERM", "dumb");
+        let mut c = self.t.guard(args);
+        c.env_remove("KUBECONFIG");
         c
     }
     fn run(&self, args: &[&str]) -> (i32, String) {

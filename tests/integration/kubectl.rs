@@ -5,7 +5,7 @@ use std::process::Command;
 use rexpect::session::spawn_command;
 
 use crate::kube_api::KubeApi;
-use crate::support::{guard_bin, require_tool};
+use crate::support::require_tool;
 
 struct K {
     api: KubeApi,
@@ -22,15 +22,8 @@ impl K {
         Some(K { api: KubeApi::start(), t })
     }
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(guard_bin());
-        c.args(args)
-            .current_dir(self.t.work())
-            .env("GUARD_HOME", self.t.state())
-            .env("HOME", self.t.home())
-            .env("GUARD_POLICY", self.t.dir.path().join("policy.toml"))
-            .env("KUBECONFIG", self.api.kubeconfig())
-            .env("KUBECACHEDIR", self.api.cache_dir())
-            .env("TERM", "dumb");
+        let mut c = self.t.guard(args);
+        c.env("KUBECONFIG", self.api.kubeconfig()).env("KUBECACHEDIR", self.api.cache_dir());
         c
     }
     fn run(&self, args: &[&str]) -> (i32, String, String) {

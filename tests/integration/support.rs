@@ -103,6 +103,27 @@ impl Test {
         }
         c
     }
+    /// A fresh `guard ARGS` command in this test's home, state dir and working directory, with
+    /// the test's policy file (`policy.toml` in its dir) when there is one.
+    pub fn guard(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(guard_bin());
+        c.args(args)
+            .current_dir(self.work())
+            .env("GUARD_HOME", self.state())
+            .env("HOME", self.home())
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("XDG_STATE_HOME")
+            .env_remove("TF_WORKSPACE")
+            .env("TERM", "dumb");
+        let policy = self.dir.path().join("policy.toml");
+        if policy.exists() {
+            c.env("GUARD_POLICY", policy);
+        } else {
+            c.env_remove("GUARD_POLICY");
+        }
+        c
+    }
+
     /// Runs and checks the expectations; returns the output for further checks.
     pub fn run(self) -> (Self, Output) {
         let mut c = self.command();

@@ -179,6 +179,18 @@ fn judge_place(w: &mut Walker, place: &Place, arg: &Arg, what: &str, destroys_tr
     }
 }
 
+/// Checks, as a write target, the value after each of the options `names` (`-d DIR`).
+fn check_option_targets(w: &mut Walker, rest: &[Arg], names: &[&str], what: &str) {
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        if names.contains(&a.text())
+            && let Some(v) = it.next()
+        {
+            check_write(w, v, what);
+        }
+    }
+}
+
 /// Splits leading `-x` style options from operands (`--` ends options).
 fn operands(args: &[Arg]) -> (Vec<&Arg>, Vec<&Arg>) {
     let mut opts = Vec::new();
@@ -745,16 +757,7 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
             }
         }
         "tar" => tar(w, rest),
-        "unzip" => {
-            let mut it = rest.iter();
-            while let Some(a) = it.next() {
-                if a.text() == "-d"
-                    && let Some(d) = it.next()
-                {
-                    check_write(w, d, "unzip -d");
-                }
-            }
-        }
+        "unzip" => check_option_targets(w, rest, &["-d"], "unzip -d"),
         "curl" | "wget" => http(w, program, rest),
         "git" => git(w, rest),
         "cargo" | "npm" | "pnpm" | "yarn" | "bun" | "pip" | "pip3" | "go" | "uv" | "poetry" | "pipenv" | "pipx" | "rustup" | "gem"
@@ -875,18 +878,7 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
             w.flag(Decision::Escalate, "shell.inline-code", "enable -f loads a shared object into the shell")
         }
         "cd" | "pushd" | "popd" => change_dir(w, program, rest),
-        "openssl" => {
-            if rest.iter().any(|a| a.text() == "-out") {
-                let mut it = rest.iter();
-                while let Some(a) = it.next() {
-                    if a.text() == "-out"
-                        && let Some(f) = it.next()
-                    {
-                        check_write(w, f, "openssl -out");
-                    }
-                }
-            }
-        }
+        "openssl" => check_option_targets(w, rest, &["-out"], "openssl -out"),
         "terraform" | "kubectl" => route_tool(w, program, rest),
         "make" | "gmake" => {
             if rest.iter().any(|a| a.text() == "-C" || a.text().starts_with("--directory")) {
