@@ -46,3 +46,21 @@ fn every_labelled_shell_line_gets_its_decision_and_rule() {
     }
     assert!(failures.is_empty(), "{} of {} cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
+
+/// Inputs the fuzzer found slow or crashing (testdata/shell/fuzz/): never allowed, and fenced
+/// before the parser (the benchmark, not this test, says how fast).
+#[test]
+fn fuzzer_findings_are_refused_without_hanging() {
+    let policy = guard::policy::builtin().unwrap();
+    let ctx = Context::example();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/shell/fuzz");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        let line = String::from_utf8_lossy(&bytes);
+        let v = guard::tools::shell::classify_line(&line, &policy, &ctx);
+        assert_ne!(v.decision, Decision::Allow);
+        n += 1;
+    }
+    assert!(n >= 1);
+}
