@@ -72,11 +72,12 @@ fn decide(paths: &Paths, input: &str, unattended: bool) -> Option<Answer> {
         return Some(deny("?", "guard: the hook input has no tool_name; refusing".into()));
     };
     let input = v.get("tool_input");
+    let cwd = v.get("cwd").and_then(Value::as_str);
     if tool == "Bash" {
         let Some(cmd) = input.and_then(|i| i.get("command")).and_then(Value::as_str) else {
             return Some(deny(tool, "guard: a Bash call without a command string; refusing".into()));
         };
-        return Some(match bash(paths, cmd, unattended) {
+        return Some(match bash(paths, cmd, cwd, unattended) {
             Ok(a) => a,
             Err(e) => deny(tool, format!("guard: {e}; refusing")),
         });
@@ -86,7 +87,7 @@ fn decide(paths: &Paths, input: &str, unattended: bool) -> Option<Answer> {
         let Some(path) = input.and_then(|i| i.get(key).or_else(|| i.get("file_path"))).and_then(Value::as_str) else {
             return Some(deny(tool, format!("guard: a {tool} call without {key}; refusing")));
         };
-        return Some(match write_target(paths, path) {
+        return Some(match write_target(paths, path, cwd) {
             Ok(None) => return None,
             Ok(Some(reason)) => deny(tool, reason),
             Err(e) => deny(tool, format!("guard: {e}; refusing")),
@@ -95,10 +96,14 @@ fn decide(paths: &Paths, input: &str, unattended: bool) -> Option<Answer> {
     None
 }
 
-fn bash(paths: &Paths, cmd: &str, unattended: bool) -> Result<Answer> {
+fn bash(paths: &Paths, cmd: &str, cwd: Option<&str>, unattended: bool) -> Result<Answer> {
     let policy = crate::policy::load(paths.policy.as_deref())?;
     let argv = vec!["-c".to_string(), cmd.to_string()];
-    let ctx = crate::context(paths, ToolName::Shell, &argv)?;
+    let mut ctx = crate::context(paths, ToolName::Shell, &argv)?;
+    // The command will run where Claude Code says its session is, not where the hook runs.
+    if let Some(dir) = cwd.map(std::path::PathBuf::from).filter(|d| d.is_absolute()) {
+        ctx.cwd = dir;
+    }
     let watchdog = crate::Watchdog::start(crate::CLASSIFY_DEADLINE, || {
         let deny = json!({"hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny", "permissionDecisionReason": "guard: the command took too long to analyse (shell.too-complex); refused"}});
         println!("{deny}");
@@ -109,23 +114,31 @@ fn bash(paths: &Paths, cmd: &str, unattended: bool) -> Result<Answer> {
     let headline = v.headline().map(|r| format!("{}: {}", r.rule, r.message)).unwrap_or_default();
     let (decision, reason) = match v.decision {
         Decision::Allow => ("allow", "guard: allowed".to_string()),
-        Decision::Escalate if unattended => (
-            "deny",
-            format!("guard: needs a human approval ({headline}); approvals (`guard approve`) are not built yet, so ask a human to run it"),
-        ),
+        Decision::Escalate if unattended => {
+            // The same request `guard shell -c` would make there, so one approval serves both.
+            let req = crate::request::Request { tool: ToolName::Shell, argv, cwd: ctx.cwd.clone(), target_env: crate::target_env() };
+            match crate::approval::check(paths, &policy, &req, &v, None)? {
+                crate::approval::Answer::Pending(msg) => ("deny", msg),
+                crate::approval::Answer::Run(_) => ("allow", "guard: approved by a human; this use consumed the approval".to_string()),
+            }
+        }
         Decision::Escalate => ("ask", format!("guard: needs a human decision ({headline})")),
         Decision::Block => ("deny", format!("guard: blocked ({headline})")),
     };
     Ok(Answer { decision, reason, tool_name: "Bash".into(), verdict: Some(v) })
 }
 
-fn write_target(paths: &Paths, path: &str) -> Result<Option<String>> {
+fn write_target(paths: &Paths, path: &str, cwd: Option<&str>) -> Result<Option<String>> {
     let ctx = crate::context(paths, ToolName::Shell, &[])?;
-    let arg = crate::tools::shell::Arg::Lit(path.to_string());
-    let p = crate::state::absolute(std::path::Path::new(path));
-    let canon = std::fs::canonicalize(&p).ok();
+    let p = match (std::path::Path::new(path).is_absolute(), cwd) {
+        (false, Some(dir)) => crate::tools::shell::normalize_path(&std::path::Path::new(dir).join(path)),
+        _ => crate::tools::shell::normalize_path(&crate::state::absolute(std::path::Path::new(path))),
+    };
+    // Through symlinks too: a link in the project that points into guard's state is refused.
+    let canon = std::fs::canonicalize(&p)
+        .ok()
+        .or_else(|| p.parent().and_then(|d| std::fs::canonicalize(d).ok()).and_then(|d| p.file_name().map(|n| d.join(n))));
     let hit = ctx.guarded.iter().find(|g| p.starts_with(g) || canon.as_ref().is_some_and(|c| c.starts_with(g)));
-    let _ = arg;
     Ok(hit.map(|g| format!("guard: writing {path} is refused: it is guard's own file ({}) (shell.guard-self)", g.display())))
 }
 

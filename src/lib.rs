@@ -274,7 +274,7 @@ fn kube_facts(argv: &[String], home: Option<&Path>) -> KubeFacts {
 }
 
 /// The environment that changes what a command targets.
-fn target_env() -> BTreeMap<String, String> {
+pub(crate) fn target_env() -> BTreeMap<String, String> {
     TARGET_ENV.iter().filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_string(), v))).collect()
 }
 

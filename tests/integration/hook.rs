@@ -75,3 +75,30 @@ fn every_answer_is_logged() {
     assert!(log.contains("\"kind\":\"hook\""));
     assert!(log.contains("\"answer\":\"allow\""));
 }
+
+#[test]
+fn unattended_escalations_name_the_request_a_human_approves() {
+    let t = Test::new();
+    let input = json!({"tool_name": "Bash", "cwd": t.work(), "tool_input": {"command": "frobnicate --now"}});
+    let (t, v, _) = hook(t, input, &["--unattended"]);
+    let reason = v.as_ref().unwrap()["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap().to_string();
+    assert!(reason.contains("guard approve r-"), "{reason}");
+    // The same request as `guard shell -c` in that directory: the pending request is reused.
+    let (_, out) = Test::new()
+        .env("GUARD_HOME", t.state().to_str().unwrap())
+        .cwd(&t.work())
+        .args(&["shell", "-c", "frobnicate --now"])
+        .status(75)
+        .run();
+    let i = reason.find("guard approve r-").unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains(&reason[i..i + 48]), "{reason} vs {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn writes_through_a_relative_path_or_a_symlink_into_guards_state_are_denied() {
+    let t = Test::new();
+    std::os::unix::fs::symlink(t.state(), t.work().join("innocent")).unwrap();
+    let write = json!({"tool_name": "Write", "cwd": t.work(), "tool_input": {"file_path": "innocent/audit.jsonl", "content": "x"}});
+    let (_, v, _) = hook(t, write, &[]);
+    assert_eq!(decision(&v), "deny");
+}
