@@ -328,37 +328,87 @@ pub fn reasons_json(v: &Verdict) -> Value {
 /// of line, guard stops and refuses (exit 75) rather than hang in front of the agent.
 pub const CLASSIFY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
 
+/// The process's main thread, when the binary runs guard on a worker thread: it then keeps the
+/// watchdog, so guarding a command costs no extra thread.
+pub static WATCHER: std::sync::OnceLock<std::thread::Thread> = std::sync::OnceLock::new();
+/// Set by the binary's worker thread when it ends (before it wakes the main thread).
+pub static WORKER_DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Milliseconds since the epoch at which the watchdog fires; 0 when none is armed.
+pub static DEADLINE_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+type TimeoutAction = Box<dyn FnOnce() -> u8 + Send>;
+static ON_TIMEOUT: std::sync::Mutex<Option<TimeoutAction>> = std::sync::Mutex::new(None);
+
 /// A watchdog: unless dropped within `limit`, it runs `on_timeout` and ends the process.
 pub struct Watchdog {
-    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: std::thread::Thread,
+    own_thread: Option<(std::sync::Arc<std::sync::atomic::AtomicBool>, std::thread::Thread)>,
 }
 
 impl Watchdog {
     pub fn start(limit: std::time::Duration, on_timeout: impl FnOnce() -> u8 + Send + 'static) -> Option<Watchdog> {
+        let until = rfc3339::now_millis().saturating_add(u64::try_from(limit.as_millis()).unwrap_or(u64::MAX));
+        if let Some(main) = WATCHER.get() {
+            if let Ok(mut slot) = ON_TIMEOUT.lock() {
+                *slot = Some(Box::new(on_timeout));
+            }
+            DEADLINE_MS.store(until, std::sync::atomic::Ordering::SeqCst);
+            main.unpark();
+            return Some(Watchdog { own_thread: None });
+        }
+        // Used as a library (no main thread watching): a thread of its own.
         let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let flag = done.clone();
         let handle = std::thread::Builder::new()
             .spawn(move || {
-                let until = std::time::Instant::now() + limit;
                 while !flag.load(std::sync::atomic::Ordering::SeqCst) {
-                    let now = std::time::Instant::now();
+                    let now = rfc3339::now_millis();
                     if now >= until {
-                        let code = on_timeout();
-                        std::process::exit(i32::from(code));
+                        std::process::exit(i32::from(on_timeout()));
                     }
-                    std::thread::park_timeout(until - now);
+                    std::thread::park_timeout(std::time::Duration::from_millis(until - now));
                 }
             })
             .ok()?;
-        Some(Watchdog { done, thread: handle.thread().clone() })
+        Some(Watchdog { own_thread: Some((done, handle.thread().clone())) })
+    }
+
+    /// For the binary's main thread: waits until `worker` ends, firing an armed watchdog.
+    pub fn watch() {
+        // The flag, not `JoinHandle::is_finished`: the worker sets it before it wakes this
+        // thread, so a wake-up can never be lost between the check and `park`.
+        while !WORKER_DONE.load(std::sync::atomic::Ordering::SeqCst) {
+            let deadline = DEADLINE_MS.load(std::sync::atomic::Ordering::SeqCst);
+            if deadline == 0 {
+                std::thread::park();
+                continue;
+            }
+            let now = rfc3339::now_millis();
+            if now < deadline {
+                std::thread::park_timeout(std::time::Duration::from_millis(deadline - now));
+                continue;
+            }
+            let action = ON_TIMEOUT.lock().ok().and_then(|mut a| a.take());
+            if let Some(action) = action {
+                std::process::exit(i32::from(action()));
+            }
+            DEADLINE_MS.store(0, std::sync::atomic::Ordering::SeqCst);
+        }
     }
 }
 
 impl Drop for Watchdog {
     fn drop(&mut self) {
-        self.done.store(true, std::sync::atomic::Ordering::SeqCst);
-        self.thread.unpark();
+        match &self.own_thread {
+            Some((done, thread)) => {
+                done.store(true, std::sync::atomic::Ordering::SeqCst);
+                thread.unpark();
+            }
+            None => {
+                DEADLINE_MS.store(0, std::sync::atomic::Ordering::SeqCst);
+                if let Ok(mut slot) = ON_TIMEOUT.lock() {
+                    slot.take();
+                }
+            }
+        }
     }
 }
 

@@ -7,7 +7,24 @@ fn main() -> ExitCode {
     // Silence the default panic printer: a panic is reported once, as a `guard:` line.
     std::panic::set_hook(Box::new(|_| {}));
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let worker = std::thread::Builder::new().stack_size(64 * 1024 * 1024).spawn(move || guard::main_with(argv));
+    let main = std::thread::current();
+    let _ = guard::WATCHER.set(main.clone());
+    let worker = std::thread::Builder::new().stack_size(64 * 1024 * 1024).spawn(move || {
+        // Wakes the main thread when the worker ends, also by a panic.
+        struct Wake(std::thread::Thread);
+        impl Drop for Wake {
+            fn drop(&mut self) {
+                guard::WORKER_DONE.store(true, std::sync::atomic::Ordering::SeqCst);
+                self.0.unpark();
+            }
+        }
+        let _wake = Wake(main);
+        guard::main_with(argv)
+    });
+    // The main thread keeps the classification watchdog while the worker runs.
+    if worker.is_ok() {
+        guard::Watchdog::watch();
+    }
     let code = match worker.map(|h| h.join()) {
         Ok(Ok(code)) => code,
         Ok(Err(panic)) => {

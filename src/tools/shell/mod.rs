@@ -31,6 +31,8 @@ pub const MAX_DEPTH: usize = 8;
 pub const MAX_LINE: usize = 64 * 1024;
 /// Deepest bracket nesting handed to the parser (which recurses on it).
 const MAX_BRACKETS: usize = 128;
+/// Most `<<` operators in one line handed to the parser.
+const MAX_HEREDOC_OPERATORS: usize = 6;
 /// Most unclosed `(` or `case` handed to the parser (which backtracks exponentially on them).
 const MAX_UNCLOSED: usize = 4;
 
@@ -183,6 +185,16 @@ impl<'a> Walker<'a> {
             // fuzzer: 24 unclosed `(` take 0.4 s, 20 unclosed `case` 1.6 s). Such a line does not
             // parse anyway; refuse to analyse it rather than hang.
             self.flag(Decision::Escalate, "shell.too-complex", format!("more than {MAX_UNCLOSED} unclosed `(` or `case` are not analysed"));
+            return;
+        }
+        if line.matches("<<").count() > MAX_HEREDOC_OPERATORS {
+            // brush-parser's tokenizer blows up in time and memory on runs of `<<` (found by
+            // the fuzzer: 28 bytes took 105 s and 1.6 GB).
+            self.flag(
+                Decision::Escalate,
+                "shell.too-complex",
+                format!("more than {MAX_HEREDOC_OPERATORS} here-document operators are not analysed"),
+            );
             return;
         }
         if huge_fd_redirect(line) {
