@@ -790,9 +790,10 @@ fn bracket_depth(line: &str) -> usize {
     max
 }
 
-/// How many `(` (with `$(`, `<(`, `>(`) and `case` are left unclosed, outside quotes and comments.
-/// An approximation of bash's tokenizer, erring towards counting: it only decides whether the
-/// parser is handed the line at all.
+/// How many `(` (with `$(`, `<(`, `>(`) and `case` are left unclosed, outside quotes. An
+/// approximation of bash's tokenizer that errs towards counting (comments are counted too: the
+/// fuzzer found `}#((((…`, which is no comment to the parser): it only decides whether the parser
+/// is handed the line at all.
 fn unclosed_constructs(line: &str) -> usize {
     let b = line.as_bytes();
     let (mut parens, mut cases) = (0isize, 0isize);
@@ -831,11 +832,6 @@ fn unclosed_constructs(line: &str) -> usize {
                         }
                         _ => {}
                     }
-                    i += 1;
-                }
-            }
-            b'#' if word_start => {
-                while b.get(i).is_some_and(|&x| x != b'\n') {
                     i += 1;
                 }
             }
