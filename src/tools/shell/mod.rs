@@ -589,7 +589,7 @@ impl<'a> Walker<'a> {
     /// Resolves one word into arguments (several with brace expansion), walking any
     /// substitutions inside it.
     pub(crate) fn word(&mut self, raw: &str, depth: usize) -> Vec<Arg> {
-        if word_too_tangled(raw) {
+        if word_too_tangled(raw) || word_too_long_for_brackets(raw) {
             self.flag(
                 Decision::Escalate,
                 "shell.too-complex",
@@ -879,6 +879,11 @@ fn word_too_tangled(raw: &str) -> bool {
     // Long text with expansions is also slow to parse even when balanced (a 500-byte here-doc
     // with two `${X[` took 1.7 s): past 256 bytes it is not analysed.
     opens > 16 || opens > closes || subscripts > raw.matches(']').count() || raw.len() > 256
+}
+
+/// A long word with bracket patterns is slow to parse too (fuzzer: 574 bytes of `p[m""…`, 1 s).
+fn word_too_long_for_brackets(raw: &str) -> bool {
+    raw.len() > 256 && raw.contains('[') && raw.matches('[').count() != raw.matches(']').count()
 }
 
 /// A run of more than 9 digits directly before `<` or `>`.
