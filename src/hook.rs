@@ -7,7 +7,7 @@ use std::io::Read;
 use serde_json::{Map, Value, json};
 
 use crate::decision::{Decision, Verdict};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::policy::ToolName;
 use crate::state::Paths;
 
@@ -140,10 +140,4 @@ fn write_target(paths: &Paths, path: &str, cwd: Option<&str>) -> Result<Option<S
         .or_else(|| p.parent().and_then(|d| std::fs::canonicalize(d).ok()).and_then(|d| p.file_name().map(|n| d.join(n))));
     let hit = ctx.guarded.iter().find(|g| p.starts_with(g) || canon.as_ref().is_some_and(|c| c.starts_with(g)));
     Ok(hit.map(|g| format!("guard: writing {path} is refused: it is guard's own file ({}) (shell.guard-self)", g.display())))
-}
-
-impl From<Error> for Answer {
-    fn from(e: Error) -> Self {
-        deny("?", e.to_string())
-    }
 }

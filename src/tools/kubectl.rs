@@ -199,9 +199,7 @@ pub fn parse(argv: &[String]) -> Parsed {
                 p.target_override.push(name.clone());
             }
             "--as" | "--as-group" | "--as-uid" => p.impersonate = true,
-            n if takes_value || is_bool => {
-                let _ = n;
-            }
+            _ if takes_value || is_bool => {}
             _ => p.unknown_flags.push(name.clone()),
         }
     }

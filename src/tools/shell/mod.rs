@@ -247,7 +247,6 @@ impl<'a> Walker<'a> {
         match cmd {
             ast::Command::Simple(sc) => self.simple(sc, stdin, depth),
             ast::Command::Compound(cc, redirects) => {
-                let before = self.verdict.clone();
                 let saved_cwd = self.cwd.clone();
                 self.compound(cc, depth);
                 if matches!(cc, ast::CompoundCommand::Subshell(_)) {
@@ -255,12 +254,9 @@ impl<'a> Walker<'a> {
                 }
                 if let Some(r) = redirects {
                     for redir in &r.0 {
-                        self.redirect(redir, false, depth);
+                        self.redirect(redir, depth);
                     }
                 }
-                // A compound fed by a pipe runs its commands on that input: treat it as code
-                // only if it contains a shell, which the inner walk already judged on its own.
-                let _ = before;
                 Output::default()
             }
             ast::Command::Function(f) => {
@@ -271,7 +267,7 @@ impl<'a> Walker<'a> {
                 self.extended_test(&t.expr, depth);
                 if let Some(r) = redirects {
                     for redir in &r.0 {
-                        self.redirect(redir, false, depth);
+                        self.redirect(redir, depth);
                     }
                 }
                 Output::default()
@@ -347,7 +343,7 @@ impl<'a> Walker<'a> {
         self.compound(body, depth + 1);
         if let Some(r) = redirects {
             for redir in &r.0 {
-                self.redirect(redir, false, depth + 1);
+                self.redirect(redir, depth + 1);
             }
         }
         self.fork_context = saved_fork;
@@ -440,7 +436,7 @@ impl<'a> Walker<'a> {
                 }
                 ast::CommandPrefixOrSuffixItem::ProcessSubstitution(kind, sub) => {
                     procsubs.push((kind, sub));
-                    let tainted = self.subshell_taints(sub, depth);
+                    let tainted = subshell_has_producer(&sub.list);
                     args.push(Arg::Dyn { text: "<(…)".into(), tainted });
                 }
             }
@@ -453,13 +449,13 @@ impl<'a> Walker<'a> {
             };
             self.subshell_with_stdin(sub, &stdin, depth);
         }
-        for (name, value) in &assignments {
-            programs::check_assignment(self, name, value);
+        for (name, _) in &assignments {
+            programs::check_assignment(self, name);
         }
         // Here-docs and here-strings replace the pipe as stdin.
         let mut stdin = pipe_in.clone();
         for r in &redirects {
-            if let Some(s) = self.redirect(r, true, depth) {
+            if let Some(s) = self.redirect(r, depth) {
                 stdin = s;
             }
         }
@@ -477,10 +473,6 @@ impl<'a> Walker<'a> {
         let static_output = programs::static_output(&args, &stdin);
         self.command(args, &stdin, depth);
         Output { produces_tainted: producer_tainted, static_output }
-    }
-
-    fn subshell_taints(&mut self, sub: &ast::SubshellCommand, _depth: usize) -> bool {
-        subshell_has_producer(&sub.list)
     }
 
     fn subshell_with_stdin(&mut self, sub: &ast::SubshellCommand, stdin: &Stdin, depth: usize) {
@@ -509,7 +501,7 @@ impl<'a> Walker<'a> {
     }
 
     /// Checks one redirection. Returns the stdin it provides, for here-docs and here-strings.
-    fn redirect(&mut self, r: &ast::IoRedirect, _for_command: bool, depth: usize) -> Option<Stdin> {
+    fn redirect(&mut self, r: &ast::IoRedirect, depth: usize) -> Option<Stdin> {
         match r {
             ast::IoRedirect::File(_, kind, target) => {
                 let writes = matches!(
@@ -627,7 +619,7 @@ impl<'a> Walker<'a> {
 
     fn pieces(&mut self, pieces: &[WordPieceWithSource], raw: &str, in_dq: bool, depth: usize) -> Resolved {
         let mut r = Resolved { all_unquoted: true, ..Resolved::default() };
-        for (i, p) in pieces.iter().enumerate() {
+        for p in pieces {
             match &p.piece {
                 WordPiece::Text(t) => {
                     if !in_dq {
@@ -708,7 +700,6 @@ impl<'a> Walker<'a> {
                     r.text.push_str("$((…))");
                 }
             }
-            let _ = i;
         }
         r
     }

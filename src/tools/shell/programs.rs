@@ -127,8 +127,7 @@ const HIJACK_VARS: &[&str] = &[
     "GUARD_KUBECTL", "DYLD_INSERT_LIBRARIES", "HOME",
 ];
 
-pub(super) fn check_assignment(w: &mut Walker, name: &str, value: &Arg) {
-    let _ = value;
+pub(super) fn check_assignment(w: &mut Walker, name: &str) {
     if HIJACK_VARS.contains(&name) || name.starts_with("BASH_FUNC_") || name.starts_with("GIT_CONFIG_") || name.starts_with("TF_CLI_ARGS") {
         w.flag(Decision::Escalate, "shell.env-hijack", format!("setting {name} changes what later commands run or where guard looks"));
     }
@@ -245,17 +244,11 @@ pub(super) fn command(w: &mut Walker, args: Vec<Arg>, stdin: &Stdin, depth: usiz
     if see_through_wrapper(w, &program, &rest, stdin, depth) {
         return;
     }
-    let mut own = Walker::own_verdict();
+    let mut own = Verdict::allow();
     std::mem::swap(&mut w.verdict, &mut own);
     judge_program(w, &program, &rest, stdin, depth);
     std::mem::swap(&mut w.verdict, &mut own);
     apply_data_rules(w, &program, &rest, own);
-}
-
-impl Walker<'_> {
-    fn own_verdict() -> Verdict {
-        Verdict::allow()
-    }
 }
 
 /// The command's name once paths and copies are seen through. Programs run by a path outside
@@ -437,7 +430,7 @@ fn env_inner(w: &mut Walker, rest: &[Arg], depth: usize) -> Option<Vec<Arg>> {
             s if s.starts_with('-') => i += 1,
             s if s.contains('=') && !s.starts_with('=') => {
                 let name = s.split('=').next().unwrap_or_default();
-                check_assignment(w, name, a);
+                check_assignment(w, name);
                 i += 1;
             }
             _ => break,
@@ -870,7 +863,7 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
         "export" | "declare" | "typeset" | "local" | "readonly" => {
             for a in rest {
                 if let Some((name, _)) = a.text().split_once('=') {
-                    check_assignment(w, name.trim_end_matches('+'), a);
+                    check_assignment(w, name.trim_end_matches('+'));
                 }
             }
         }
@@ -880,11 +873,6 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
         "cd" | "pushd" | "popd" => change_dir(w, program, rest),
         "openssl" => check_option_targets(w, rest, &["-out"], "openssl -out"),
         "terraform" | "kubectl" => route_tool(w, program, rest),
-        "make" | "gmake" => {
-            if rest.iter().any(|a| a.text() == "-C" || a.text().starts_with("--directory")) {
-                // make -C elsewhere runs that tree's recipes; still build work.
-            }
-        }
         _ if ALLOWED.contains(&program) => {}
         _ => {
             w.flag(Decision::Escalate, "shell.unknown-command", format!("{program} is not a command guard knows to be safe"));
@@ -1046,8 +1034,6 @@ fn ssh_remote_command(rest: &[Arg]) -> Vec<Arg> {
 fn copy_like(w: &mut Walker, program: &str, rest: &[Arg]) {
     let mut ops: Vec<&Arg> = Vec::new();
     let mut target_dir: Option<&Arg> = None;
-    let mut recursive = program == "mv";
-    let mut symbolic = false;
     let mut it = rest.iter();
     let mut done = false;
     while let Some(a) = it.next() {
@@ -1064,12 +1050,6 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg]) {
             } else if matches!(t, "-m" | "-o" | "-g" | "-S" | "--suffix" | "--mode" | "--owner" | "--group") {
                 it.next();
             }
-            if !t.starts_with("--") && (t.contains('r') || t.contains('R') || t.contains('a')) || t == "--recursive" || t == "--archive" {
-                recursive = true;
-            }
-            if !t.starts_with("--") && t.contains('s') && program == "ln" || t == "--symbolic" {
-                symbolic = true;
-            }
             continue;
         }
         ops.push(a);
@@ -1084,7 +1064,6 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg]) {
             _ => (ops.clone(), None),
         },
     };
-    let _ = symbolic;
     for s in &sources {
         if program == "mv" {
             check_delete(w, s, "mv", true);
@@ -1093,11 +1072,6 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg]) {
             if let Place::Guarded(p) = places::place(s, w.cwd.as_deref(), w.ctx, true) {
                 w.flag(Decision::Block, "shell.guard-self", format!("ln links to guard's own files ({})", p.display()));
             }
-        } else if let Place::Guarded(p) = places::place(s, w.cwd.as_deref(), w.ctx, recursive)
-            && (program == "cp" || program == "install")
-        {
-            // Reading guard's files is fine; copying the binary elsewhere is not a write to it.
-            let _ = p;
         }
         // Copying or linking a system program makes a renamed binary.
         if let Some((abs, _)) = places::absolute(s, w.cwd.as_deref(), w.ctx.home.as_deref()) {
