@@ -1316,6 +1316,7 @@ fn tar(w: &mut Walker, rest: &[Arg]) {
     let mut create = !first.starts_with('-') && (first.contains('c') || first.contains('r') || first.contains('u'));
     let mut file: Option<&Arg> = None;
     let mut dir: Option<&Arg> = None;
+    let mut dir_eq: Option<Arg> = None;
     let mut it = rest.iter().enumerate();
     while let Some((i, a)) = it.next() {
         let t = a.text();
@@ -1338,7 +1339,7 @@ fn tar(w: &mut Walker, rest: &[Arg]) {
             continue;
         }
         if let Some(d) = t.strip_prefix("--directory=") {
-            let _ = d;
+            dir_eq = Some(Arg::Lit(d.to_string()));
         }
         if t == "--extract" || t == "--get" || (t.starts_with('-') && !t.starts_with("--") && t.contains('x')) {
             extract = true;
@@ -1354,7 +1355,7 @@ fn tar(w: &mut Walker, rest: &[Arg]) {
             file = it.next().map(|(_, f)| f);
         }
     }
-    if extract && let Some(d) = dir {
+    if extract && let Some(d) = dir.or(dir_eq.as_ref()) {
         check_write(w, d, "tar -x -C");
     }
     if create && let Some(f) = file.filter(|f| f.text() != "-") {
