@@ -9,11 +9,13 @@
 
 use std::ffi::OsString;
 use std::io::Read;
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
+use std::process::ExitStatus;
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-use signal_hook::iterator::SignalsInfo;
+use signal_hook::iterator::backend::SignalDelivery;
 use signal_hook::iterator::exfiltrator::WithOrigin;
 use signal_hook::low_level::siginfo::{Cause, Sent};
 
@@ -24,15 +26,16 @@ pub const SHIM_MARKER: &str = "guard-shim";
 
 /// Whether `path` is a guard shim or guard itself.
 pub fn is_guard_or_shim(path: &Path, guard_exe: Option<&Path>) -> bool {
-    let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    if let Some(g) = guard_exe {
-        let g = std::fs::canonicalize(g).unwrap_or_else(|_| g.to_path_buf());
-        if canon == g {
-            return true;
-        }
+    use std::os::unix::fs::MetadataExt;
+    // The same file, however it is reached: through symlinks or as a hard link.
+    let id = |p: &Path| std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()));
+    if let Some(g) = guard_exe
+        && id(path).is_some_and(|p| Some(p) == id(g))
+    {
+        return true;
     }
     let mut head = [0u8; 512];
-    let n = std::fs::File::open(&canon).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
+    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
     let head = head.get(..n).unwrap_or_default();
     head.starts_with(b"#!") && head.windows(SHIM_MARKER.len()).any(|w| w == SHIM_MARKER.as_bytes())
 }
@@ -86,15 +89,25 @@ pub struct Outcome {
     pub signal: Option<i32>,
 }
 
+/// Work to finish once the child has started, before guard waits for it: the decision record's
+/// fdatasync, which so overlaps the child's start. If it fails, the child is killed.
+pub type OnStart<'a> = Option<Box<dyn FnOnce() -> Result<()> + 'a>>;
+
 /// Runs the request's own argv with `program`, in `cwd`, inheriting stdio and environment.
-pub fn run(authorized: &crate::gate::Authorized<'_>, program: &Path, cwd: Option<&Path>) -> Result<Outcome> {
-    run_inner(program, &authorized.request.argv, cwd, None)
+pub fn run(authorized: &crate::gate::Authorized<'_>, program: &Path, cwd: Option<&Path>, on_start: OnStart<'_>) -> Result<Outcome> {
+    run_inner(program, &authorized.request.argv, cwd, None, on_start)
 }
 
 /// Runs `program` with `args` that guard derived from an authorized request (e.g. terraform
 /// with guard's own `-out` file).
-pub fn run_args(_authorized: &crate::gate::Authorized<'_>, program: &Path, args: &[String], cwd: Option<&Path>) -> Result<Outcome> {
-    run_inner(program, args, cwd, None)
+pub fn run_args(
+    _authorized: &crate::gate::Authorized<'_>,
+    program: &Path,
+    args: &[String],
+    cwd: Option<&Path>,
+    on_start: OnStart<'_>,
+) -> Result<Outcome> {
+    run_inner(program, args, cwd, None, on_start)
 }
 
 /// Like [`run_args`], with the child's stderr read line by line and handed to `tap` (which
@@ -106,54 +119,84 @@ pub fn run_args_with_stderr(
     cwd: Option<&Path>,
     tap: impl FnMut(&[u8]) + Send + 'static,
 ) -> Result<Outcome> {
-    run_inner(program, args, cwd, Some(Box::new(tap)))
+    run_inner(program, args, cwd, Some(Box::new(tap)), None)
 }
 
 type Tap = Box<dyn FnMut(&[u8]) + Send>;
 
-fn run_inner(program: &Path, args: &[String], cwd: Option<&Path>, tap: Option<Tap>) -> Result<Outcome> {
-    let mut signals = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+fn run_inner(program: &Path, args: &[String], cwd: Option<&Path>, tap: Option<Tap>, on_start: OnStart<'_>) -> Result<Outcome> {
+    // Signals reach a socket that this thread polls together with the child's pidfd: no relay
+    // thread, and the child's exit wakes the same poll.
+    let (read, write) = UnixStream::pair().map_err(|e| Error::Internal(format!("cannot make a socket pair: {e}")))?;
+    let mut signals = SignalDelivery::with_pipe(read, write, WithOrigin::default(), [SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         .map_err(|e| Error::Internal(format!("cannot install signal handlers: {e}")))?;
-    let handle = signals.handle();
-    let mut expr = duct::cmd(program, args).unchecked();
+    let mut command = std::process::Command::new(program);
+    command.args(args);
     if let Some(d) = cwd {
-        expr = expr.dir(d);
+        command.current_dir(d);
     }
     let mut tap_thread = None;
     if let Some(mut tap) = tap {
         let (reader, writer) = std::io::pipe().map_err(|e| Error::Internal(format!("cannot make a pipe: {e}")))?;
-        expr = expr.stderr_file(writer);
+        command.stderr(writer);
         tap_thread = Some(std::thread::spawn(move || crate::plans::for_each_line(reader, |l| tap(l))));
     }
-    let child = expr.start().map_err(|e| Error::io("cannot start", program, e))?;
-    // duct holds the pipe's write end only in the child now; drop ours by dropping `expr`.
-    drop(expr);
-    let pids = child.pids();
-    let relay = std::thread::spawn(move || {
-        for origin in signals.forever() {
-            // A terminal's Ctrl-C reached the child already (same process group).
-            let sent_by_process = matches!(origin.cause, Cause::Sent(Sent::User | Sent::TKill | Sent::Queue));
-            if !sent_by_process {
-                continue;
+    let spawned = command.spawn();
+    // `command` holds the pipe's write end; the child has its own copy now.
+    drop(command);
+    let result = match spawned {
+        Ok(mut child) => match on_start.map_or(Ok(()), |f| f()) {
+            Ok(()) => wait_relaying(&mut child, &mut signals).map_err(|e| Error::io("cannot wait for", program, e)),
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(e)
             }
-            let sig = rustix::process::Signal::from_named_raw(origin.signal);
-            for &pid in &pids {
-                if let (Some(p), Some(s)) = (rustix::process::Pid::from_raw(i32::try_from(pid).unwrap_or(0)), sig) {
-                    let _ = rustix::process::kill_process(p, s);
-                }
-            }
-        }
-    });
-    let result = child.wait().map(|o| o.status);
-    handle.close();
-    let _ = relay.join();
+        },
+        Err(e) => Err(Error::io("cannot start", program, e)),
+    };
+    signals.handle().close();
     if let Some(t) = tap_thread {
         let _ = t.join();
     }
-    let status = result.map_err(|e| Error::io("cannot wait for", program, e))?;
+    let status = result?;
     Ok(match (status.code(), status.signal()) {
         (Some(c), _) => Outcome { code: u8::try_from(c & 0xff).unwrap_or(1), signal: None },
         (None, Some(s)) => Outcome { code: u8::try_from(128 + (s & 0x7f)).unwrap_or(255), signal: Some(s) },
         (None, None) => Outcome { code: 1, signal: None },
     })
+}
+
+/// Waits for `child`, forwarding the signals another process sends to guard (a terminal's
+/// Ctrl-C reached the child already: it shares guard's process group).
+fn wait_relaying(child: &mut std::process::Child, signals: &mut SignalDelivery<UnixStream, WithOrigin>) -> std::io::Result<ExitStatus> {
+    use rustix::event::{PollFd, PollFlags, Timespec};
+    use rustix::process::{Pid, PidfdFlags, Signal};
+    let pid = Pid::from_child(child);
+    // Without pidfds (Linux < 5.3) the poll wakes every 20 ms to look for the child's exit.
+    let pidfd = rustix::process::pidfd_open(pid, PidfdFlags::empty()).ok();
+    let tick = Timespec { tv_sec: 0, tv_nsec: 20_000_000 };
+    loop {
+        for origin in signals.pending() {
+            let sent_by_process = matches!(origin.cause, Cause::Sent(Sent::User | Sent::TKill | Sent::Queue));
+            if let (true, Some(sig)) = (sent_by_process, Signal::from_named_raw(origin.signal)) {
+                let _ = match &pidfd {
+                    Some(fd) => rustix::process::pidfd_send_signal(fd, sig),
+                    None => rustix::process::kill_process(pid, sig),
+                };
+            }
+        }
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        let read = signals.get_read();
+        let polled = match &pidfd {
+            Some(fd) => rustix::event::poll(&mut [PollFd::new(read, PollFlags::IN), PollFd::new(fd, PollFlags::IN)], None),
+            None => rustix::event::poll(&mut [PollFd::new(read, PollFlags::IN)], Some(&tick)),
+        };
+        match polled {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
