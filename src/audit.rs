@@ -49,8 +49,49 @@ struct Tip {
 
 /// Appends one record of `kind` with `fields`, handling a torn tail and a moved head first.
 pub fn append(paths: &Paths, kind: &str, fields: Map<String, Value>) -> Result<Appended> {
+    let (appended, unsynced) = append_unsynced(paths, kind, fields)?;
+    unsynced.sync()?;
+    Ok(appended)
+}
+
+/// A record that is in the log (every reader sees it) but not yet forced to disk. It keeps the
+/// log locked until [`Unsynced::sync`]: the fdatasync, then the head anchor, then the unlock, in
+/// the same order as [`append`]. Dropping it syncs too (reporting a failure on stderr).
+#[must_use = "sync the record: until then the log stays locked"]
+pub struct Unsynced {
+    file: Option<File>,
+    path: std::path::PathBuf,
+    head: std::path::PathBuf,
+    seq: u64,
+    hash: String,
+    _lock: Lock,
+}
+
+impl Unsynced {
+    pub fn sync(mut self) -> Result<()> {
+        self.finish()
+    }
+
+    fn finish(&mut self) -> Result<()> {
+        let Some(file) = self.file.take() else { return Ok(()) };
+        file.sync_data().map_err(|e| Error::io("cannot sync audit log", &self.path, e))?;
+        write_head(&self.head, self.seq, &self.hash)
+    }
+}
+
+impl Drop for Unsynced {
+    fn drop(&mut self) {
+        if let Err(e) = self.finish() {
+            eprintln!("{e}");
+        }
+    }
+}
+
+/// Like [`append`], but leaves the last record's fdatasync to the caller, who can overlap it
+/// with other work (guard starts the command meanwhile: see `lib.rs`).
+pub fn append_unsynced(paths: &Paths, kind: &str, fields: Map<String, Value>) -> Result<(Appended, Unsynced)> {
     paths.ensure_home()?;
-    let _lock = Lock::exclusive(&paths.audit_lock())?;
+    let lock = Lock::exclusive(&paths.audit_lock())?;
     let log_path = paths.audit_log();
     let mut file = OpenOptions::new()
         .read(true)
@@ -91,12 +132,20 @@ pub fn append(paths: &Paths, kind: &str, fields: Map<String, Value>) -> Result<A
         }
     }
 
-    let rec = write_record(&mut file, &log_path, tip.seq + 1, &tip.hash, kind, fields)?;
-    write_head(paths, rec.seq, &rec.hash)?;
-    Ok(Appended { seq: rec.seq, hash: rec.hash })
+    let rec = write_line(&mut file, &log_path, tip.seq + 1, &tip.hash, kind, fields)?;
+    let appended = Appended { seq: rec.seq, hash: rec.hash.clone() };
+    Ok((appended, Unsynced { file: Some(file), path: log_path, head: paths.audit_head(), seq: rec.seq, hash: rec.hash, _lock: lock }))
 }
 
-fn write_record(file: &mut File, path: &Path, seq: u64, prev: &str, kind: &str, mut fields: Map<String, Value>) -> Result<Tip> {
+/// Writes one record and forces it to disk.
+fn write_record(file: &mut File, path: &Path, seq: u64, prev: &str, kind: &str, fields: Map<String, Value>) -> Result<Tip> {
+    let tip = write_line(file, path, seq, prev, kind, fields)?;
+    file.sync_data().map_err(|e| Error::io("cannot sync audit log", path, e))?;
+    Ok(tip)
+}
+
+/// Writes one record (one `write` of the whole line), without forcing it to disk.
+fn write_line(file: &mut File, path: &Path, seq: u64, prev: &str, kind: &str, mut fields: Map<String, Value>) -> Result<Tip> {
     fields.insert("seq".into(), json!(seq));
     fields.insert("prev".into(), json!(prev));
     fields.insert("kind".into(), json!(kind));
@@ -107,7 +156,6 @@ fn write_record(file: &mut File, path: &Path, seq: u64, prev: &str, kind: &str, 
     line.push(b'\n');
     // One write of the whole line on an O_APPEND descriptor, under the lock: lines never interleave.
     file.write_all(&line).map_err(|e| Error::io("cannot append to audit log", path, e))?;
-    file.sync_data().map_err(|e| Error::io("cannot sync audit log", path, e))?;
     Ok(Tip { seq, hash })
 }
 
@@ -115,19 +163,18 @@ fn write_record(file: &mut File, path: &Path, seq: u64, prev: &str, kind: &str, 
 /// at was fdatasync'd first, so a crash can only leave the head behind the log (which verify
 /// reports as a note), never ahead of it. The content only grows, and a sub-sector write at
 /// offset 0 is not torn on any storage guard targets.
-fn write_head(paths: &Paths, seq: u64, hash: &str) -> Result<()> {
+fn write_head(path: &Path, seq: u64, hash: &str) -> Result<()> {
     use std::os::unix::fs::FileExt;
-    let path = paths.audit_head();
     let body = format!("{{\"hash\":\"{hash}\",\"seq\":{seq}}}\n");
     let f = OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .open(&path)
-        .map_err(|e| Error::io("cannot open", &path, e))?;
-    f.write_all_at(body.as_bytes(), 0).map_err(|e| Error::io("cannot write", &path, e))?;
-    f.set_len(body.len() as u64).map_err(|e| Error::io("cannot write", &path, e))
+        .open(path)
+        .map_err(|e| Error::io("cannot open", path, e))?;
+    f.write_all_at(body.as_bytes(), 0).map_err(|e| Error::io("cannot write", path, e))?;
+    f.set_len(body.len() as u64).map_err(|e| Error::io("cannot write", path, e))
 }
 
 fn read_head(path: &Path) -> Option<(u64, String)> {

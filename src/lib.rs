@@ -230,8 +230,8 @@ pub fn context(paths: &Paths, tool: ToolName, argv: &[String]) -> Result<Context
     if let Some(c) = config_dir {
         guarded.push(c.join("guard"));
     }
+    // The kernel's path of the running binary is already free of symlinks.
     if let Ok(exe) = std::env::current_exe() {
-        let exe = std::fs::canonicalize(&exe).unwrap_or(exe);
         if let Some(share) = exe.parent().and_then(Path::parent).map(|p| p.join("share/guard")) {
             guarded.push(share);
         }
@@ -412,6 +412,10 @@ impl Drop for Watchdog {
     }
 }
 
+fn on_start(unsynced: Option<audit::Unsynced>) -> exec::OnStart<'static> {
+    unsynced.map(|u| Box::new(move || u.sync()) as Box<dyn FnOnce() -> Result<()>>)
+}
+
 /// What a terraform invocation is, for the plan-id flow.
 enum TerraformOp {
     /// `guard terraform plan …`: guard owns the plan file and stores a record.
@@ -461,7 +465,14 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
         },
         _ => TerraformOp::Other,
     };
-    let decided = audit::append(paths, "decision", decision_record(&request, &verdict))?;
+    let (decided, unsynced) = audit::append_unsynced(paths, "decision", decision_record(&request, &verdict))?;
+    // An allowed command starts while the decision record is forced to disk (the record is in
+    // the log before the command starts; guard kills the command if the fdatasync fails). Any
+    // other path syncs first: approvals may wait for minutes, and the log stays locked until then.
+    let mut unsynced = Some(unsynced);
+    if verdict.decision != decision::Decision::Allow || !matches!(op, TerraformOp::Other) {
+        unsynced.take().map(audit::Unsynced::sync).transpose()?;
+    }
     // Escalations go to the approvals: a plan's approval, a lease, a consumed approval, or a
     // pending request.
     let proof = if verdict.decision == decision::Decision::Escalate {
@@ -516,9 +527,9 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
             for (arg, m) in &ctx.kube.manifests {
                 snaps.insert(arg.clone(), manifests::snapshot(paths, m, arg)?);
             }
-            exec::run_args(&authorized, &program, &manifests::rewrite_argv(&authorized.request.argv, &snaps), None)
+            exec::run_args(&authorized, &program, &manifests::rewrite_argv(&authorized.request.argv, &snaps), None, on_start(unsynced))
         }
-        TerraformOp::Other => exec::run(&authorized, &program, None),
+        TerraformOp::Other => exec::run(&authorized, &program, None, on_start(unsynced)),
     };
     let mut m = Map::new();
     m.insert("tool".into(), json!(tool.as_str()));

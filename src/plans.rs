@@ -237,7 +237,7 @@ pub fn plan(p: &Paths, policy: &Policy, terraform: &Path, authorized: &crate::ga
     args.extend(parsed.args.iter().filter(|a| **a != "--json").map(|s| s.to_string()));
     let destroy = parsed.args.iter().any(|a| *a == "-destroy" || *a == "--destroy");
     // The plan itself runs in the foreground: its output is the agent's to read.
-    let outcome = crate::exec::run_args(authorized, terraform, &args, None)?;
+    let outcome = crate::exec::run_args(authorized, terraform, &args, None, None)?;
     let detailed = parsed.args.iter().any(|a| a.starts_with("-detailed-exitcode"));
     let ok = outcome.code == 0 || (detailed && outcome.code == 2);
     if !ok || !file.exists() {
