@@ -35,6 +35,8 @@ const MAX_BRACKETS: usize = 128;
 const MAX_HEREDOC_OPERATORS: usize = 6;
 /// Most unclosed `(` or `case` handed to the parser (which backtracks exponentially on them).
 const MAX_UNCLOSED: usize = 4;
+/// Most `[` in a word that starts like an array assignment (`NAME[`), see `parse`.
+const MAX_SUBSCRIPT_BRACKETS: usize = 8;
 
 /// Rules that keep guard honest about what it cannot see; they cannot be disabled.
 pub const INTEGRITY_RULES: &[&str] =
@@ -213,7 +215,8 @@ impl<'a> Walker<'a> {
                     self.compound_list(cc, depth);
                 }
             }
-            Err(msg) => self.flag(Decision::Escalate, "shell.parse-error", format!("cannot parse the line: {msg}")),
+            Err(ParseFailure::Syntax(msg)) => self.flag(Decision::Escalate, "shell.parse-error", format!("cannot parse the line: {msg}")),
+            Err(ParseFailure::TooComplex(msg)) => self.flag(Decision::Escalate, "shell.too-complex", msg),
         }
     }
 
@@ -581,6 +584,16 @@ impl<'a> Walker<'a> {
     /// Resolves one word into arguments (several with brace expansion), walking any
     /// substitutions inside it.
     pub(crate) fn word(&mut self, raw: &str, depth: usize) -> Vec<Arg> {
+        // Most words are plain text: nothing to expand, nothing to parse (a third of the time
+        // `explain --jsonl` spends on NL2Bash went to parsing such words).
+        if is_plain_word(raw) {
+            return vec![Arg::Lit(raw.to_string())];
+        }
+        self.parsed_word(raw, depth)
+    }
+
+    /// Resolves a word through brush-parser's word parser.
+    fn parsed_word(&mut self, raw: &str, depth: usize) -> Vec<Arg> {
         if word_too_tangled(raw) || word_too_long_for_brackets(raw) {
             self.flag(
                 Decision::Escalate,
@@ -756,13 +769,44 @@ fn guarded_call<T>(f: impl FnOnce() -> T) -> Option<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
 }
 
-fn parse(line: &str) -> Result<ast::Program, String> {
+enum ParseFailure {
+    Syntax(String),
+    TooComplex(String),
+}
+
+/// Tokenizes and parses a line. Between the two steps, words the parser would take exponential
+/// time on are refused: brush-parser tries every word that starts like `NAME[` as an array
+/// assignment and backtracks through its subscript (fuzzer: 18 × `[=t"e"t` in one word take
+/// 0.2 s, 22 take 3 s; an unclosed `${X[` stretched a word over five lines: 1.9 s). The
+/// tokenizer's words are the parser's words, multi-line ones included.
+fn parse(line: &str) -> Result<ast::Program, ParseFailure> {
     let opts = brush_parser::ParserOptions::default();
-    match guarded_call(|| brush_parser::Parser::new(std::io::Cursor::new(line.as_bytes()), &opts).parse_program()) {
-        Some(Ok(p)) => Ok(p),
-        Some(Err(e)) => Err(e.to_string()),
-        None => Err("the parser failed on this input".into()),
-    }
+    let parsed = guarded_call(|| {
+        let tokens = brush_parser::uncached_tokenize_str(line, &opts.tokenizer_options())
+            .map_err(|e| ParseFailure::Syntax(format!("cannot tokenize: {e}")))?;
+        let tangled = tokens.iter().find_map(|t| match t {
+            brush_parser::Token::Word(w, _) if subscript_too_tangled(w) => Some(w),
+            _ => None,
+        });
+        if let Some(w) = tangled {
+            return Err(ParseFailure::TooComplex(format!(
+                "the word {:?} has more than {MAX_SUBSCRIPT_BRACKETS} `[` after an array name: not analysed",
+                clip(w)
+            )));
+        }
+        brush_parser::parse_tokens(&tokens, &opts).map_err(|e| ParseFailure::Syntax(e.to_string()))
+    });
+    parsed.unwrap_or_else(|| Err(ParseFailure::Syntax("the parser failed on this input".into())))
+}
+
+/// Whether `word` starts like an array assignment (`NAME[`) and holds more `[` than guard
+/// hands to the parser.
+fn subscript_too_tangled(word: &str) -> bool {
+    let name = word.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+    name > 0
+        && word.as_bytes().first().is_some_and(|b| !b.is_ascii_digit())
+        && word.as_bytes().get(name) == Some(&b'[')
+        && word.matches('[').count() > MAX_SUBSCRIPT_BRACKETS
 }
 
 /// An upper bound of bracket nesting, ignoring quotes (so it over-counts, never under-counts).
@@ -792,18 +836,7 @@ fn unclosed_constructs(line: &str) -> usize {
     while let Some(&c) = b.get(i) {
         match c {
             b'\\' => i += 1,
-            b'\'' => {
-                let ansi_c = i > 0 && b.get(i - 1) == Some(&b'$');
-                i += 1;
-                while let Some(&q) = b.get(i) {
-                    if ansi_c && q == b'\\' {
-                        i += 1;
-                    } else if q == b'\'' {
-                        break;
-                    }
-                    i += 1;
-                }
-            }
+            b'\'' => i = closing_single_quote(b, i),
             b'"' => {
                 // Inside double quotes only `$(` opens a construct.
                 let mut inner = 0isize;
@@ -872,9 +905,31 @@ fn word_too_tangled(raw: &str) -> bool {
     opens > 16 || opens > closes || subscripts > raw.matches(']').count() || raw.len() > 256
 }
 
+/// Whether `raw` holds only bytes that are never special in an unquoted word (no quotes,
+/// escapes, expansions, globs, braces or tildes): such a word is its own value.
+fn is_plain_word(raw: &str) -> bool {
+    !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%^".contains(&b))
+}
+
 /// A long word with bracket patterns is slow to parse too (fuzzer: 574 bytes of `p[m""…`, 1 s).
 fn word_too_long_for_brackets(raw: &str) -> bool {
     raw.len() > 256 && raw.contains('[') && raw.matches('[').count() != raw.matches(']').count()
+}
+
+/// The index of the `'` that closes the single-quoted (or `$'…'` ANSI-C) string opening at
+/// `open`, or the end of `b`.
+fn closing_single_quote(b: &[u8], open: usize) -> usize {
+    let ansi_c = open > 0 && b.get(open - 1) == Some(&b'$');
+    let mut i = open + 1;
+    while let Some(&q) = b.get(i) {
+        if ansi_c && q == b'\\' {
+            i += 1;
+        } else if q == b'\'' {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 /// A run of more than 9 digits directly before `<` or `>`.
@@ -929,4 +984,36 @@ fn subshell_has_producer(list: &ast::CompoundList) -> bool {
                 })
             })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn both_ways(raw: &str) -> (Vec<Arg>, Vec<Arg>) {
+        let (policy, ctx) = (crate::policy::builtin().unwrap_or_else(|e| unreachable!("{e}")), Context::example());
+        let mut w = Walker::new(&policy, &ctx);
+        (w.word(raw, 0), w.parsed_word(raw, 0))
+    }
+
+    #[test]
+    fn plain_words_skip_the_parser_with_the_same_result() {
+        for raw in ["ls", "-la", "--color=auto", "/usr/bin/rm", "a.b,c:d+e@f%g^h", "x=1", "-", "--", "0"] {
+            assert!(is_plain_word(raw), "{raw}");
+            let (fast, slow) = both_ways(raw);
+            assert_eq!(fast, slow, "{raw}");
+        }
+        for raw in ["", "~", "~/x", "a*", "a?", "[ab]", "{a,b}", "$x", "'a'", "\\a", "a b", "`x`", "a\"b\"", "!x", "é"] {
+            assert!(!is_plain_word(raw), "{raw}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn plain_word_fast_path_matches_the_parser(raw in "[-_./=:,+@%^a-zA-Z0-9]{1,24}") {
+            let (fast, slow) = both_ways(&raw);
+            prop_assert_eq!(fast, slow);
+        }
+    }
 }

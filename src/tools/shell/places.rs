@@ -164,8 +164,8 @@ pub fn place(arg: &Arg, cwd: Option<&Path>, ctx: &Context, recursive: bool) -> P
     if abs.starts_with("/proc/self/fd") {
         return Place::HarmlessDevice;
     }
-    if let Some(h) = home
-        && STARTUP.iter().any(|f| abs.starts_with(h.join(f)))
+    if let Some(rel) = home.and_then(|h| abs.strip_prefix(h).ok())
+        && STARTUP.iter().any(|f| rel.starts_with(f))
     {
         return Place::Startup(abs);
     }
