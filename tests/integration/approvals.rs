@@ -3,12 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rexpect::session::spawn_command;
 use serde_json::Value;
 
-use crate::support::{Test, stderr};
-
-const PASS: &str = "correct horse battery staple";
+use crate::support::{PASS, Test, approver_init, pty, stderr};
 /// Escalates a harmless, observable command: `echo gated… >> out.txt`.
 const POLICY: &str = "[defaults]\napproval_ttl = \"10m\"\n\n[[shell.rules]]\nid = \"test.gate\"\nprogram = \"echo\"\nargs = [\"gated*\"]\ndecision = \"escalate\"\nmessage = \"test gate\"\n";
 
@@ -32,27 +29,17 @@ impl Env {
         (out.status.code().unwrap_or(-1), format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out)))
     }
     fn init(&self) {
-        let mut s = spawn_command(self.cmd(&["approver", "init"]), Some(20_000)).unwrap();
-        s.exp_string("New approver passphrase").unwrap();
-        s.send_line(PASS).unwrap();
-        s.exp_string("Repeat it").unwrap();
-        s.send_line(PASS).unwrap();
-        s.exp_string("approver key").unwrap();
-        s.exp_eof().unwrap();
+        assert!(approver_init(self.cmd(&["approver", "init"])).contains("approver key"));
     }
     /// Approves (or rejects) `id` through the pty with `pass`; returns everything printed.
     fn decide(&self, verb: &str, id: &str, pass: &str, extra: &[&str]) -> String {
         let mut args = vec![verb, id];
         args.extend_from_slice(extra);
-        let mut s = spawn_command(self.cmd(&args), Some(20_000)).unwrap();
-        let mut seen = s.exp_string("Approver passphrase").unwrap();
-        s.send_line(pass).unwrap();
+        let mut steps = vec![("Approver passphrase", pass)];
         if pass == PASS {
-            seen += &s.exp_string("Type yes").unwrap();
-            s.send_line("yes").unwrap();
+            steps.push(("Type yes", "yes"));
         }
-        seen += &s.exp_eof().unwrap();
-        seen
+        pty(self.cmd(&args), &steps)
     }
     fn out_lines(&self) -> usize {
         std::fs::read_to_string(self.t.work().join("out.txt")).map(|s| s.lines().count()).unwrap_or(0)
@@ -116,8 +103,7 @@ fn approve_without_an_approver_key_says_how_to_make_one() {
     let e = Env::new(POLICY);
     let (_, msg) = e.run(&["shell", "-c", "echo gated"]);
     let id = request_id(&msg);
-    let mut s = spawn_command(e.cmd(&["approve", &id]), Some(10_000)).unwrap();
-    s.exp_string("guard approver init").unwrap();
+    assert!(pty(e.cmd(&["approve", &id]), &[]).contains("guard approver init"));
 }
 
 fn receipt(e: &Env, id: &str) -> Value {
@@ -284,12 +270,7 @@ fn wait_for_request(state: &Path) -> String {
 fn grant(e: &Env, args: &[&str]) -> String {
     let mut all = vec!["lease", "grant"];
     all.extend_from_slice(args);
-    let mut s = spawn_command(e.cmd(&all), Some(20_000)).unwrap();
-    s.exp_string("Approver passphrase").unwrap();
-    s.send_line(PASS).unwrap();
-    s.exp_string("Type yes").unwrap();
-    s.send_line("yes").unwrap();
-    s.exp_eof().unwrap()
+    pty(e.cmd(&all), &[("Approver passphrase", PASS), ("Type yes", "yes")])
 }
 
 #[test]
@@ -302,8 +283,7 @@ fn a_lease_stops_at_expiry_and_cannot_outlive_max_lease_ttl() {
     std::thread::sleep(std::time::Duration::from_millis(1200));
     assert_eq!(e.run(&["shell", "-c", "echo gated >> out.txt"]).0, 75);
     e2.init();
-    let mut s = spawn_command(e2.cmd(&["lease", "grant", "test.gate", "--ttl", "2h"]), Some(20_000)).unwrap();
-    s.exp_string("at most 1h").unwrap();
+    assert!(pty(e2.cmd(&["lease", "grant", "test.gate", "--ttl", "2h"]), &[]).contains("at most 1h"));
 }
 
 #[test]

@@ -2,8 +2,6 @@
 
 use std::process::Command;
 
-use rexpect::session::spawn_command;
-
 use crate::kube_api::KubeApi;
 use crate::support::require_tool;
 
@@ -133,24 +131,13 @@ fn manifests_are_read_for_their_namespaces() {
 #[test]
 fn an_approved_apply_runs_once_and_an_edited_manifest_is_refused() {
     let Some(k) = K::new("") else { return };
-    let pass = "correct horse battery staple";
-    let mut s = spawn_command(k.cmd(&["approver", "init"]), Some(20_000)).unwrap();
-    s.exp_string("New approver passphrase").unwrap();
-    s.send_line(pass).unwrap();
-    s.exp_string("Repeat it").unwrap();
-    s.send_line(pass).unwrap();
-    s.exp_eof().unwrap();
+    crate::support::approver_init(k.cmd(&["approver", "init"]));
     k.write("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  mode: safe\n");
     let (code, _, err) = k.run(&["apply", "--validate=false", "-f", "m.yaml"]);
     assert_eq!(code, 75, "{err}");
     let i = err.find("guard approve r-").unwrap() + "guard approve ".len();
     let id = err[i..i + 34].to_string();
-    let mut s = spawn_command(k.cmd(&["approve", &id]), Some(20_000)).unwrap();
-    s.exp_string("Approver passphrase").unwrap();
-    s.send_line(pass).unwrap();
-    s.exp_string("Type yes").unwrap();
-    s.send_line("yes").unwrap();
-    s.exp_eof().unwrap();
+    crate::support::pty(k.cmd(&["approve", &id]), &[("Approver passphrase", crate::support::PASS), ("Type yes", "yes")]);
     // Edited after approval: the approval does not apply, nothing reaches the server.
     k.write("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  mode: evil\n");
     assert_eq!(k.run(&["apply", "--validate=false", "-f", "m.yaml"]).0, 75);

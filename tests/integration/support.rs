@@ -171,3 +171,24 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// The approver passphrase the tests use.
+pub const PASS: &str = "correct horse battery staple";
+
+/// Drives an interactive guard command through a real pseudo-terminal, as a person would: for
+/// each `(prompt, answer)` waits for the prompt and types the answer. Returns all it saw.
+pub fn pty(cmd: Command, steps: &[(&str, &str)]) -> String {
+    let mut s = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+    let mut seen = String::new();
+    for (prompt, answer) in steps {
+        seen += &s.exp_string(prompt).unwrap();
+        s.send_line(answer).unwrap();
+    }
+    seen += &s.exp_eof().unwrap();
+    seen
+}
+
+/// `guard approver init` with [`PASS`].
+pub fn approver_init(cmd: Command) -> String {
+    pty(cmd, &[("New approver passphrase", PASS), ("Repeat it", PASS)])
+}

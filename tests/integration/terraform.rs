@@ -59,9 +59,7 @@ fn raw_apply_destroy_and_auto_approve_are_blocked_and_terraform_never_runs() {
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rexpect::session::spawn_command;
-
-const PASS: &str = "correct horse battery staple";
+use crate::support::PASS;
 
 /// A terraform working dir (a copy of testdata/terraform/NAME), a state dir and a policy.
 struct Tf {
@@ -121,23 +119,10 @@ impl Tf {
         plan_id(&out)
     }
     fn approver_init(&self) {
-        let mut s = spawn_command(self.cmd(&["approver", "init"]), Some(20_000)).unwrap();
-        s.exp_string("New approver passphrase").unwrap();
-        s.send_line(PASS).unwrap();
-        s.exp_string("Repeat it").unwrap();
-        s.send_line(PASS).unwrap();
-        s.exp_eof().unwrap();
+        crate::support::approver_init(self.cmd(&["approver", "init"]));
     }
     fn approve(&self, id: &str) -> String {
-        let mut s = spawn_command(self.cmd(&["approve", id]), Some(30_000)).unwrap();
-        let mut seen = s.exp_string("terraform show").unwrap();
-        s.send_line("n").unwrap();
-        seen += &s.exp_string("Approver passphrase").unwrap();
-        s.send_line(PASS).unwrap();
-        seen += &s.exp_string("Type yes").unwrap();
-        s.send_line("yes").unwrap();
-        seen += &s.exp_eof().unwrap();
-        seen
+        crate::support::pty(self.cmd(&["approve", id]), &[("terraform show", "n"), ("Approver passphrase", PASS), ("Type yes", "yes")])
     }
     fn state_list(&self) -> String {
         let out = Command::new("terraform")
