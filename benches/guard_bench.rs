@@ -15,7 +15,10 @@ use serde_json::{Map, json};
 #[path = "../tests/integration/kube_api.rs"]
 mod kube_api;
 
-const GUARD: &str = env!("CARGO_BIN_EXE_guard");
+/// The binary measured: `$GUARD_BIN` (benches/run sets it to the binary install.sh builds), else
+/// the one `cargo bench` built (dynamically linked: slower to start).
+static GUARD_BIN: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| std::env::var("GUARD_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_guard").to_string()));
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -59,7 +62,11 @@ fn main() {
     let home_s = home.to_str().unwrap().to_string();
     let env = [("GUARD_HOME", home_s.as_str())];
     std::env::set_current_dir(tmp.path()).unwrap();
-    println!("guard benchmarks ({} cores)\n", std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "guard benchmarks ({} cores), binary {}\n",
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        GUARD_BIN.as_str()
+    );
 
     // 1. Audit verify throughput on a 300,000-record log.
     let n_records = 300_000u64;
@@ -106,11 +113,11 @@ fn main() {
     println!("audit append (lock, read tip, write, fdatasync, head): median {}", ms(median(ts)));
 
     // 3. Whole-process `guard explain shell 'ls'` against starting /bin/true.
-    let r = side_by_side(&[&["/bin/true"], &[GUARD, "explain", "shell", "ls"]], &env, 300);
+    let r = side_by_side(&[&["/bin/true"], &[GUARD_BIN.as_str(), "explain", "shell", "ls"]], &env, 300);
     println!("process: /bin/true {} | guard explain shell 'ls' {}", ms(r[0]), ms(r[1]));
 
     // 4. `guard shell -c true` against `bash -c true`, audit records included.
-    let r = side_by_side(&[&["/bin/bash", "-c", "true"], &[GUARD, "shell", "-c", "true"]], &env, 300);
+    let r = side_by_side(&[&["/bin/bash", "-c", "true"], &[GUARD_BIN.as_str(), "shell", "-c", "true"]], &env, 300);
     println!("process: bash -c true {} | guard shell -c true {} | guard adds {}", ms(r[0]), ms(r[1]), ms(r[1].saturating_sub(r[0])));
 
     // 5. NL2Bash through `guard explain --jsonl`, whole process, and the slowest single line.
@@ -122,7 +129,7 @@ fn main() {
     }
     let mut best = Duration::MAX;
     for _ in 0..5 {
-        let mut child = Command::new(GUARD)
+        let mut child = Command::new(GUARD_BIN.as_str())
             .args(["explain", "--jsonl"])
             .env("GUARD_HOME", &home_s)
             .stdin(Stdio::piped())
@@ -179,7 +186,7 @@ fn terraform(tmp: &std::path::Path) {
     let state = tmp.join("tf-state");
     std::fs::write(tmp.join("tf-policy.toml"), "[terraform]\napply = \"allow\"\n").unwrap();
     let run = |args: &[&str], guard: bool| -> (Duration, String) {
-        let mut c = if guard { Command::new(GUARD) } else { Command::new("terraform") };
+        let mut c = if guard { Command::new(GUARD_BIN.as_str()) } else { Command::new("terraform") };
         c.args(args)
             .current_dir(&dir)
             .env("TF_CLI_CONFIG_FILE", tmp.join("tfrc"))
@@ -246,7 +253,7 @@ fn kubectl(tmp: &std::path::Path) {
     let kc = api.kubeconfig();
     let cache = api.cache_dir();
     let env = [("KUBECONFIG", kc.as_str()), ("KUBECACHEDIR", cache.as_str()), ("GUARD_HOME", state.to_str().unwrap())];
-    let r = side_by_side(&[&["kubectl", "get", "pods"], &[GUARD, "kubectl", "get", "pods"]], &env, 60);
+    let r = side_by_side(&[&["kubectl", "get", "pods"], &[GUARD_BIN.as_str(), "kubectl", "get", "pods"]], &env, 60);
     println!(
         "kubectl get pods against the stand-in: raw {} | guard kubectl {} | guard adds {}",
         ms(r[0]),
@@ -254,7 +261,7 @@ fn kubectl(tmp: &std::path::Path) {
         ms(r[1].saturating_sub(r[0]))
     );
     std::env::set_current_dir(&dir).unwrap();
-    let r = side_by_side(&[&["kubectl", "diff", "-f", "m.yaml"], &[GUARD, "kubectl", "diff", "-f", "m.yaml"]], &env, 30);
+    let r = side_by_side(&[&["kubectl", "diff", "-f", "m.yaml"], &[GUARD_BIN.as_str(), "kubectl", "diff", "-f", "m.yaml"]], &env, 30);
     println!(
         "kubectl diff -f m.yaml (manifest read, hashed, snapshotted): raw {} | guard kubectl {} | guard adds {}",
         ms(r[0]),
