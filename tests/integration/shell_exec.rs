@@ -89,3 +89,21 @@ fn the_shims_route_through_guard() {
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).contains("via-shim"));
 }
+
+#[test]
+fn the_decision_record_is_in_the_log_before_the_command_starts() {
+    // The command reads the log's last line: its own decision record, complete and chained.
+    let t = Test::new();
+    let log = t.state().join("audit.jsonl");
+    let line = format!("tail -n 1 {}", log.display());
+    let (t, out) = t.args(&["shell", "-c", &line]).status(0).run();
+    let seen: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(seen["kind"], "decision");
+    assert_eq!(seen["command"], line.as_str());
+    // After the run: that record, then the exec record, and the chain verifies.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let last: Vec<serde_json::Value> = text.lines().rev().take(2).map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(last[1]["hash"], seen["hash"]);
+    assert_eq!(last[0]["kind"], "exec");
+    Test::new().env("GUARD_HOME", t.state().to_str().unwrap()).args(&["audit", "verify"]).status(0).run();
+}
