@@ -37,6 +37,8 @@ const MAX_HEREDOC_OPERATORS: usize = 6;
 const MAX_UNCLOSED: usize = 4;
 /// Most `[` in a word that starts like an array assignment (`NAME[`), see `parse`.
 const MAX_SUBSCRIPT_BRACKETS: usize = 8;
+/// Longest array subscript (`NAME[…]=`) handed to the parser; real ones are a few bytes.
+const MAX_SUBSCRIPT_LEN: usize = 64;
 
 /// Rules that keep guard honest about what it cannot see; they cannot be disabled.
 pub const INTEGRITY_RULES: &[&str] =
@@ -788,7 +790,8 @@ enum ParseFailure {
 /// Tokenizes and parses a line. Between the two steps, words the parser would take exponential
 /// time on are refused: brush-parser tries every word that starts like `NAME[` as an array
 /// assignment and backtracks through its subscript (fuzzer: 18 × `[=t"e"t` in one word take
-/// 0.2 s, 22 take 3 s; an unclosed `${X[` stretched a word over five lines: 1.9 s). The
+/// 0.2 s, 22 take 3 s; an unclosed `${X[` stretched a word over five lines: 1.9 s; `A[_B=$(…`
+/// with `${x[` further on: 0.9 s). The
 /// tokenizer's words are the parser's words, multi-line ones included.
 fn parse(line: &str) -> Result<ast::Program, ParseFailure> {
     let opts = brush_parser::ParserOptions::default();
@@ -801,7 +804,7 @@ fn parse(line: &str) -> Result<ast::Program, ParseFailure> {
         });
         if let Some(w) = tangled {
             return Err(ParseFailure::TooComplex(format!(
-                "the word {:?} has more than {MAX_SUBSCRIPT_BRACKETS} `[` after an array name: not analysed",
+                "the word {:?} starts like an array assignment with a subscript too long or too nested to analyse",
                 clip(w)
             )));
         }
@@ -810,14 +813,20 @@ fn parse(line: &str) -> Result<ast::Program, ParseFailure> {
     parsed.unwrap_or_else(|| Err(ParseFailure::Syntax("the parser failed on this input".into())))
 }
 
-/// Whether `word` starts like an array assignment (`NAME[`) and holds more `[` than guard
-/// hands to the parser.
+/// Whether `word` starts like an array assignment (`NAME[`) and either holds more `[` than
+/// guard hands to the parser or has a subscript longer than [`MAX_SUBSCRIPT_LEN`]. The parser
+/// reads the subscript up to a `]` that ends the assignment: guard measures it up to the first
+/// `]=` or `]+=` (or to the end of the word), which is never shorter than what the parser reads.
 fn subscript_too_tangled(word: &str) -> bool {
     let name = word.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
-    name > 0
-        && word.as_bytes().first().is_some_and(|b| !b.is_ascii_digit())
-        && word.as_bytes().get(name) == Some(&b'[')
-        && word.matches('[').count() > MAX_SUBSCRIPT_BRACKETS
+    let is_array_name =
+        name > 0 && word.as_bytes().first().is_some_and(|b| !b.is_ascii_digit()) && word.as_bytes().get(name) == Some(&b'[');
+    if !is_array_name {
+        return false;
+    }
+    let rest = word.get(name + 1..).unwrap_or_default();
+    let subscript = [rest.find("]="), rest.find("]+=")].into_iter().flatten().min().unwrap_or(rest.len());
+    subscript > MAX_SUBSCRIPT_LEN || word.matches('[').count() > MAX_SUBSCRIPT_BRACKETS
 }
 
 /// An upper bound of bracket nesting, ignoring quotes (so it over-counts, never under-counts).
