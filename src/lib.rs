@@ -412,6 +412,7 @@ impl Drop for Watchdog {
     }
 }
 
+/// The decision record's pending fdatasync, as work for `exec` to finish once the command runs.
 fn on_start(unsynced: Option<audit::Unsynced>) -> exec::OnStart<'static> {
     unsynced.map(|u| Box::new(move || u.sync()) as Box<dyn FnOnce() -> Result<()>>)
 }
