@@ -607,7 +607,7 @@ impl<'a> Walker<'a> {
 
     /// Resolves a word through brush-parser's word parser.
     fn parsed_word(&mut self, raw: &str, depth: usize) -> Vec<Arg> {
-        if word_too_tangled(raw) || word_too_long_for_brackets(raw) || bracket_surplus(raw) > MAX_UNCLOSED {
+        if word_too_tangled(raw) || word_too_long_for_brackets(raw) {
             self.flag(
                 Decision::Escalate,
                 "shell.too-complex",
