@@ -201,6 +201,16 @@ impl<'a> Walker<'a> {
             );
             return;
         }
+        if cr_heredoc_delimiter(line) {
+            // brush-parser's tokenizer never returns on `<<` followed by a carriage return and a
+            // blank (fuzzer run 14: the 4 bytes `<<\r ` hang it).
+            self.flag(
+                Decision::Escalate,
+                "shell.too-complex",
+                "a here-document delimiter that starts with a carriage return is not analysed",
+            );
+            return;
+        }
         if huge_fd_redirect(line) {
             // brush-parser 0.4 unwraps an i32 parse of `N<`/`N>` (found by the fuzzer); a panic
             // would be caught, but guard does not rely on that for input it can recognise.
@@ -963,6 +973,14 @@ fn bracket_surplus(text: &str) -> usize {
         }
     }
     count.chunks(2).map(|pair| pair.first().copied().unwrap_or(0).saturating_sub(pair.get(1).copied().unwrap_or(0))).max().unwrap_or(0)
+}
+
+/// Whether a `<<` or `<<-` is followed (after blanks) by a carriage return.
+fn cr_heredoc_delimiter(line: &str) -> bool {
+    line.match_indices("<<").any(|(i, _)| {
+        let rest = line.get(i + 2..).unwrap_or_default();
+        rest.trim_start_matches('-').trim_start_matches([' ', '\t']).starts_with('\r')
+    })
 }
 
 /// A run of more than 9 digits directly before `<` or `>`.
