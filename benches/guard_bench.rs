@@ -253,7 +253,7 @@ fn kubectl(tmp: &std::path::Path) {
     let kc = api.kubeconfig();
     let cache = api.cache_dir();
     let env = [("KUBECONFIG", kc.as_str()), ("KUBECACHEDIR", cache.as_str()), ("GUARD_HOME", state.to_str().unwrap())];
-    let r = side_by_side(&[&["kubectl", "get", "pods"], &[GUARD_BIN.as_str(), "kubectl", "get", "pods"]], &env, 60);
+    let r = side_by_side(&[&["kubectl", "get", "pods"], &[GUARD_BIN.as_str(), "kubectl", "get", "pods"]], &env, 200);
     println!(
         "kubectl get pods against the stand-in: raw {} | guard kubectl {} | guard adds {}",
         ms(r[0]),
@@ -261,7 +261,7 @@ fn kubectl(tmp: &std::path::Path) {
         ms(r[1].saturating_sub(r[0]))
     );
     std::env::set_current_dir(&dir).unwrap();
-    let r = side_by_side(&[&["kubectl", "diff", "-f", "m.yaml"], &[GUARD_BIN.as_str(), "kubectl", "diff", "-f", "m.yaml"]], &env, 30);
+    let r = side_by_side(&[&["kubectl", "diff", "-f", "m.yaml"], &[GUARD_BIN.as_str(), "kubectl", "diff", "-f", "m.yaml"]], &env, 200);
     println!(
         "kubectl diff -f m.yaml (manifest read, hashed, snapshotted): raw {} | guard kubectl {} | guard adds {}",
         ms(r[0]),
