@@ -32,7 +32,7 @@ pub const MAX_LINE: usize = 64 * 1024;
 /// Deepest bracket nesting handed to the parser (which recurses on it).
 const MAX_BRACKETS: usize = 128;
 /// Most `<<` operators in one line handed to the parser.
-const MAX_HEREDOC_OPERATORS: usize = 6;
+const MAX_HEREDOC_OPERATORS: usize = 3;
 /// Most unclosed `(` or `case` handed to the parser (which backtracks exponentially on them).
 const MAX_UNCLOSED: usize = 4;
 /// Most `[` in a word that starts like an array assignment (`NAME[`), see `parse`.
