@@ -37,6 +37,8 @@ const MAX_HEREDOC_OPERATORS: usize = 3;
 const MAX_UNCLOSED: usize = 4;
 /// Most `[` in a word that starts like an array assignment (`NAME[`), see `parse`.
 const MAX_SUBSCRIPT_BRACKETS: usize = 8;
+/// Most commands classified in one line, wrappers and substitutions included.
+const MAX_COMMANDS: usize = 4096;
 /// Most `$((` in one word handed to the word parser.
 const MAX_ARITHMETIC: usize = 8;
 /// Longest array subscript (`NAME[…]=`) handed to the parser; real ones are a few bytes.
@@ -153,6 +155,8 @@ pub(crate) struct Walker<'a> {
     fn_stack: Vec<String>,
     /// Whether the command being walked runs in a pipeline or in the background.
     fork_context: bool,
+    /// Commands still to classify in this line (see `command`).
+    commands_left: usize,
 }
 
 impl<'a> Walker<'a> {
@@ -166,6 +170,7 @@ impl<'a> Walker<'a> {
             functions: HashSet::new(),
             fn_stack: Vec::new(),
             fork_context: false,
+            commands_left: MAX_COMMANDS,
         }
     }
 
@@ -746,6 +751,17 @@ impl<'a> Walker<'a> {
 
     /// Judges a resolved command: wrappers are seen through, then the program is judged.
     pub(crate) fn command(&mut self, args: Vec<Arg>, stdin: &Stdin, depth: usize) {
+        // Wrappers can multiply the work: `find A B C -exec find A B C -exec …` classifies the
+        // inner command once per root at every level (fuzzer run 19: seconds). Past a budget of
+        // commands per line, the rest is not analysed.
+        if self.commands_left == 0 {
+            return;
+        }
+        self.commands_left -= 1;
+        if self.commands_left == 0 {
+            self.flag(Decision::Escalate, "shell.too-complex", format!("more than {MAX_COMMANDS} commands in one line are not analysed"));
+            return;
+        }
         programs::command(self, args, stdin, depth);
     }
 

@@ -1296,7 +1296,7 @@ fn find(w: &mut Walker, rest: &[Arg], stdin: &Stdin, depth: usize) {
                     };
                     let with_found: Vec<Arg> =
                         cmd.iter().map(|c| if c.text().contains("{}") { found.clone() } else { c.clone() }).collect();
-                    w.command(with_found, stdin, depth);
+                    w.command(with_found, stdin, depth + 1);
                 }
             }
             "-fprint" | "-fprint0" | "-fprintf" | "-fls" => {
