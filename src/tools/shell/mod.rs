@@ -964,7 +964,9 @@ fn word_too_tangled(raw: &str) -> bool {
     // Bash rejects an unclosed `${` itself ("bad substitution"), so refusing any is no loss.
     // Long text with expansions is also slow to parse even when balanced (a 500-byte here-doc
     // with two `${X[` took 1.7 s): past 256 bytes it is not analysed.
-    opens > 16 || opens > closes || subscripts > raw.matches(']').count() || raw.len() > 256
+    // More than 4 array subscripts in one word are slow even when they look balanced (fuzzer
+    // run 20: five `${set0[…` in a quoted word, 1.1 s).
+    opens > 16 || opens > closes || subscripts > 4 || subscripts > raw.matches(']').count() || raw.len() > 256
 }
 
 /// Whether `raw` holds only bytes that are never special in an unquoted word (no quotes,
