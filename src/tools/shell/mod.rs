@@ -43,6 +43,9 @@ const MAX_COMMANDS: usize = 4096;
 const MAX_ARITHMETIC: usize = 8;
 /// Longest array subscript (`NAME[…]=`) handed to the parser; real ones are a few bytes.
 const MAX_SUBSCRIPT_LEN: usize = 64;
+/// Most `${NAME[` subscripts open inside one another handed to the word parser (see
+/// [`open_subscripts`]).
+const MAX_OPEN_SUBSCRIPTS: usize = 2;
 
 /// Rules that keep guard honest about what it cannot see; they cannot be disabled.
 pub const INTEGRITY_RULES: &[&str] =
@@ -581,7 +584,7 @@ impl<'a> Walker<'a> {
     }
 
     fn heredoc_text(&mut self, body: &str, depth: usize) -> Option<String> {
-        if word_too_tangled(body) {
+        if word_too_tangled(body) || open_subscripts(body, Quotes::Literal) > MAX_OPEN_SUBSCRIPTS {
             self.flag(Decision::Escalate, "shell.too-complex", "a here-document nests parameter expansions too deeply to analyse");
             return None;
         }
@@ -968,7 +971,90 @@ fn word_too_tangled(raw: &str) -> bool {
     // run 20: five `${set0[…` in a quoted word, 1.1 s).
     // (`subscripts > ]` needs no test of its own: each subscript holds a `[`, so the balance
     // check above already refused that word.)
-    opens > 16 || opens > closes || subscripts > 4 || raw.len() > 256
+    opens > 16 || opens > closes || subscripts > 4 || raw.len() > 256 || open_subscripts(raw, Quotes::Quoting) > MAX_OPEN_SUBSCRIPTS
+}
+
+/// Whether quotes quote (in a word) or are text (in a here-document).
+#[derive(Clone, Copy, PartialEq)]
+enum Quotes {
+    Quoting,
+    Literal,
+}
+
+/// The most `${NAME[` array subscripts open inside one another anywhere in `raw`.
+///
+/// This is what makes brush-parser's word parser exponential: each of the twenty-odd ways
+/// `${…}` can continue (`:-`, `#`, `//`, …) parses the parameter again, subscript included, so
+/// every subscript nested in another multiplies the work by about 20 (`${a[${b[${c[${d[0]}]}]}]}`
+/// takes 22 ms, one more level 0.4 s, whether or not the word is well formed; fuzzer run 21).
+///
+/// Quotes, escapes and every kind of bracket are followed so that a `]` closes a subscript only
+/// where the parser's would. Where the two could disagree this errs towards keeping subscripts
+/// open: a closer that does not match the innermost opener is ignored, so it can only over-count.
+fn open_subscripts(raw: &str, quotes: Quotes) -> usize {
+    #[derive(PartialEq)]
+    enum Frame {
+        Brace,
+        Subscript,
+        Bracket,
+        Paren,
+        DoubleQuote,
+        Backtick,
+    }
+    let b = raw.as_bytes();
+    let mut stack: Vec<Frame> = Vec::new();
+    let (mut open, mut max) = (0usize, 0usize);
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let in_dq = stack.last() == Some(&Frame::DoubleQuote);
+        match c {
+            b'\\' => i += 1,
+            b'\'' if !in_dq && quotes == Quotes::Quoting => i = closing_single_quote(b, i),
+            b'"' if in_dq => {
+                stack.pop();
+            }
+            b'"' if quotes == Quotes::Quoting => stack.push(Frame::DoubleQuote),
+            b'`' if stack.last() == Some(&Frame::Backtick) => {
+                stack.pop();
+            }
+            b'`' => stack.push(Frame::Backtick),
+            b'$' if b.get(i + 1) == Some(&b'{') => {
+                stack.push(Frame::Brace);
+                let mut j = i + 2;
+                if matches!(b.get(j), Some(b'!' | b'#')) {
+                    j += 1;
+                }
+                let name = b.get(j..).unwrap_or_default().iter().take_while(|x| x.is_ascii_alphanumeric() || **x == b'_').count();
+                if name > 0 && b.get(j + name) == Some(&b'[') {
+                    stack.push(Frame::Subscript);
+                    open += 1;
+                    max = max.max(open);
+                    i = j + name;
+                } else {
+                    i += 1;
+                }
+            }
+            b'{' => stack.push(Frame::Brace),
+            b'}' if stack.last() == Some(&Frame::Brace) => {
+                stack.pop();
+            }
+            b'[' => stack.push(Frame::Bracket),
+            b']' if stack.last() == Some(&Frame::Bracket) => {
+                stack.pop();
+            }
+            b']' if stack.last() == Some(&Frame::Subscript) => {
+                stack.pop();
+                open -= 1;
+            }
+            b'(' => stack.push(Frame::Paren),
+            b')' if stack.last() == Some(&Frame::Paren) => {
+                stack.pop();
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    max
 }
 
 /// Whether `raw` holds only bytes that are never special in an unquoted word (no quotes,
@@ -1094,6 +1180,30 @@ mod tests {
         for raw in ["", "~", "~/x", "a*", "a?", "[ab]", "{a,b}", "$x", "'a'", "\\a", "a b", "`x`", "a\"b\"", "!x", "é"] {
             assert!(!is_plain_word(raw), "{raw}");
         }
+    }
+
+    #[test]
+    fn nested_subscripts_are_counted_where_the_parser_closes_them() {
+        for (raw, want) in [
+            ("${a[0]}", 1),
+            ("${a[0]}${b[1]}${c[2]}${d[3]}", 1),
+            ("\"${a[$i]}\" \"${b[${c[0]}]}\"", 2),
+            ("${a[${b[${c[0]}]}]}", 3),
+            ("${#a[${!b[${c[0]}]}]}", 3),
+            // A `]` in quotes, in an inner bracket or after an unmatched `{` closes nothing.
+            ("${a[\"]}\"${b[${c[0]}]}]}", 3),
+            ("${a['x]}' ${b[${c[0]}]}]}", 3),
+            ("${a[x[${b[0]}]]}${c[0]}", 2),
+            ("${a[{]}${b[0]}", 2),
+            ("'${a[${b[${c[0]}]}]}'", 0),
+            ("\\${a[${b[0]}]}", 1),
+            ("$'\\'${a[${b[0]}]}'", 0),
+        ] {
+            assert_eq!(open_subscripts(raw, Quotes::Quoting), want, "{raw}");
+        }
+        // In a here-document quotes are text, so they hide nothing.
+        assert_eq!(open_subscripts("${a[' ${b[${c[0]}]} ']}", Quotes::Literal), 3);
+        assert_eq!(open_subscripts("${a[' ${b[${c[0]}]} ']}", Quotes::Quoting), 1);
     }
 
     proptest! {
