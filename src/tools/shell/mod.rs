@@ -5,6 +5,7 @@
 //! is resolved statically (see `words`), seen through wrappers, and judged by the program
 //! knowledge in `programs` and the policy's data rules. What cannot be known is escalated.
 
+mod arith;
 mod places;
 mod programs;
 pub mod words;
@@ -119,7 +120,7 @@ pub fn classify_bash_argv(argv: &[String], policy: &Policy, ctx: &Context) -> Ve
             args.extend(inv.rest.iter().map(|s| Arg::Lit((*s).to_string())));
             let mut w = Walker::new(policy, ctx);
             w.command(args, &Stdin::Inherited, 0);
-            w.verdict
+            w.finish()
         }
     }
 }
@@ -128,7 +129,7 @@ pub fn classify_bash_argv(argv: &[String], policy: &Policy, ctx: &Context) -> Ve
 pub fn classify_line(line: &str, policy: &Policy, ctx: &Context) -> Verdict {
     let mut w = Walker::new(policy, ctx);
     w.line(line, 0);
-    w.verdict
+    w.finish()
 }
 
 /// Where a command's standard input comes from, as far as guard can tell.
@@ -160,6 +161,8 @@ pub(crate) struct Walker<'a> {
     fork_context: bool,
     /// Commands still to classify in this line (see `command`).
     commands_left: usize,
+    /// Which variables hold numbers, for arithmetic (see `arith`).
+    pub(crate) ints: arith::Integers,
 }
 
 impl<'a> Walker<'a> {
@@ -174,7 +177,52 @@ impl<'a> Walker<'a> {
             fn_stack: Vec::new(),
             fork_context: false,
             commands_left: MAX_COMMANDS,
+            ints: arith::Integers::default(),
         }
+    }
+
+    /// The verdict once the whole line is walked.
+    fn finish(mut self) -> Verdict {
+        for name in self.ints.late_taint().into_iter().map(str::to_string).collect::<Vec<_>>() {
+            self.flag_arith(&name);
+        }
+        self.verdict
+    }
+
+    /// Checks an arithmetic expression: every variable it reads must hold a number guard can
+    /// vouch for (see `arith`); the ones it assigns hold numbers afterwards.
+    pub(crate) fn arith(&mut self, expr: &str) {
+        self.raw_expansion_check(expr);
+        let mut writes = Vec::new();
+        for (name, access) in arith::names(expr) {
+            match access {
+                arith::Access::Write => writes.push(name),
+                arith::Access::Read if !self.ints.read(&name) => self.flag_arith(&name),
+                arith::Access::Read => {}
+            }
+        }
+        for name in writes {
+            self.ints.assign_number(&name);
+        }
+    }
+
+    fn flag_arith(&mut self, name: &str) {
+        self.flag(
+            Decision::Escalate,
+            "shell.dynamic-code",
+            format!(
+                "arithmetic evaluates the value of {name} as code, and guard cannot vouch that it is a number (a value like `a[$(cmd)]` runs cmd)"
+            ),
+        );
+    }
+
+    /// Records `name=value` (`sets_variable` false for `NAME=value cmd`): assigning to a
+    /// `declare -i` variable evaluates the value as arithmetic.
+    pub(crate) fn assigned(&mut self, name: &str, value: &Arg, sets_variable: bool) {
+        if self.ints.integer_attr.contains(name) {
+            self.arith(value.text());
+        }
+        self.ints.assign(name, Some(value), sets_variable);
     }
 
     /// Adds a reason from a code rule, unless the policy disabled it.
@@ -211,13 +259,15 @@ impl<'a> Walker<'a> {
             );
             return;
         }
-        if cr_heredoc_delimiter(line) {
+        if heredoc_without_delimiter(line) {
             // brush-parser's tokenizer never returns on `<<` followed by a carriage return and a
-            // blank (fuzzer run 14: the 4 bytes `<<\r ` hang it).
+            // blank (fuzzer run 14: the 4 bytes `<<\r `), and takes memory without bound on `<<`
+            // followed by an operator inside `$(` (fuzzer run 23: `$(<< << $(`, gigabytes in
+            // seconds). Bash refuses both.
             self.flag(
                 Decision::Escalate,
                 "shell.too-complex",
-                "a here-document delimiter that starts with a carriage return is not analysed",
+                "a here-document operator followed by a carriage return or an operator instead of a delimiter word is not analysed",
             );
             return;
         }
@@ -302,18 +352,24 @@ impl<'a> Walker<'a> {
 
     fn compound(&mut self, cc: &ast::CompoundCommand, depth: usize) {
         match cc {
-            ast::CompoundCommand::Arithmetic(a) => self.raw_expansion_check(&a.expr.value),
+            ast::CompoundCommand::Arithmetic(a) => self.arith(&a.expr.value),
             ast::CompoundCommand::ArithmeticForClause(f) => {
                 for e in [&f.initializer, &f.condition, &f.updater].into_iter().flatten() {
-                    self.raw_expansion_check(&e.value);
+                    self.arith(&e.value);
                 }
                 self.compound_list(&f.body.list, depth);
             }
             ast::CompoundCommand::BraceGroup(b) => self.compound_list(&b.list, depth),
             ast::CompoundCommand::Subshell(s) => self.compound_list(&s.list, depth),
             ast::CompoundCommand::ForClause(f) => {
+                let mut values = Vec::new();
                 for w in f.values.iter().flatten() {
-                    let _ = self.word(&w.value, depth);
+                    values.extend(self.word(&w.value, depth));
+                }
+                // `for x; do` iterates over the positional parameters: data guard cannot see.
+                let unknown = Arg::dynamic("$@");
+                for v in if f.values.is_some() { values.iter().collect::<Vec<_>>() } else { vec![&unknown] } {
+                    self.assigned(&f.variable_name, v, true);
                 }
                 self.compound_list(&f.body.list, depth);
             }
@@ -385,9 +441,23 @@ impl<'a> Walker<'a> {
             ast::ExtendedTestExpr::UnaryTest(_, w) => {
                 let _ = self.word(&w.value, depth);
             }
-            ast::ExtendedTestExpr::BinaryTest(_, a, b) => {
+            ast::ExtendedTestExpr::BinaryTest(op, a, b) => {
                 let _ = self.word(&a.value, depth);
                 let _ = self.word(&b.value, depth);
+                use ast::BinaryPredicate as P;
+                if matches!(
+                    op,
+                    P::ArithmeticEqualTo
+                        | P::ArithmeticNotEqualTo
+                        | P::ArithmeticLessThan
+                        | P::ArithmeticLessThanOrEqualTo
+                        | P::ArithmeticGreaterThan
+                        | P::ArithmeticGreaterThanOrEqualTo
+                ) {
+                    // `[[ $x -eq 1 ]]` evaluates both sides as arithmetic.
+                    self.arith(&a.value);
+                    self.arith(&b.value);
+                }
             }
         }
     }
@@ -432,9 +502,16 @@ impl<'a> Walker<'a> {
                     let value = match &a.value {
                         ast::AssignmentValue::Scalar(v) => self.word(&v.value, depth).into_iter().next().unwrap_or(Arg::Lit(String::new())),
                         ast::AssignmentValue::Array(items) => {
+                            let (ast::AssignmentName::VariableName(n) | ast::AssignmentName::ArrayElementName(n, _)) = &a.name;
+                            let assoc = self.ints.assoc.contains(n);
                             for (k, v) in items {
                                 if let Some(k) = k {
                                     let _ = self.word(&k.value, depth);
+                                    if assoc {
+                                        self.raw_expansion_check(&k.value);
+                                    } else {
+                                        self.arith(&k.value);
+                                    }
                                 }
                                 let _ = self.word(&v.value, depth);
                             }
@@ -444,7 +521,11 @@ impl<'a> Walker<'a> {
                     let name = match &a.name {
                         ast::AssignmentName::VariableName(n) => n.clone(),
                         ast::AssignmentName::ArrayElementName(n, idx) => {
-                            self.raw_expansion_check(idx);
+                            if self.ints.assoc.contains(n) {
+                                self.raw_expansion_check(idx);
+                            } else {
+                                self.arith(idx);
+                            }
                             n.clone()
                         }
                     };
@@ -474,8 +555,9 @@ impl<'a> Walker<'a> {
             };
             self.subshell_with_stdin(sub, &stdin, depth);
         }
-        for (name, _) in &assignments {
+        for (name, value) in &assignments {
             programs::check_assignment(self, name);
+            self.assigned(name, value, args.is_empty());
         }
         // Here-docs and here-strings replace the pipe as stdin.
         let mut stdin = pipe_in.clone();
@@ -710,6 +792,9 @@ impl<'a> Walker<'a> {
                 WordPiece::ParameterExpansion(expr) => {
                     let source = raw.get(p.start_index..p.end_index).unwrap_or(raw);
                     self.raw_expansion_check(source);
+                    for expr in arith::in_parameter(source, &self.ints.assoc) {
+                        self.arith(expr);
+                    }
                     match home_parameter(expr) {
                         Some(true) => r.text.push('~'),
                         _ => {
@@ -743,7 +828,7 @@ impl<'a> Walker<'a> {
                     }
                 }
                 WordPiece::ArithmeticExpression(e) => {
-                    self.raw_expansion_check(&e.value);
+                    self.arith(&e.value);
                     r.dynamic = true;
                     r.text.push_str("$((…))");
                 }
@@ -831,15 +916,16 @@ fn parse(line: &str) -> Result<ast::Program, ParseFailure> {
     let parsed = guarded_call(|| {
         let tokens = brush_parser::uncached_tokenize_str(line, &opts.tokenizer_options())
             .map_err(|e| ParseFailure::Syntax(format!("cannot tokenize: {e}")))?;
+        // The parser reads array subscripts in assignment words (`a[${b[0]}]=1`, also after
+        // `declare`) with the same exponential grammar as the word parser (see `open_subscripts`).
         let tangled = tokens.iter().find_map(|t| match t {
-            brush_parser::Token::Word(w, _) if subscript_too_tangled(w) => Some(w),
+            brush_parser::Token::Word(w, _) if subscript_too_tangled(w) || open_subscripts(w, Quotes::Quoting) > MAX_OPEN_SUBSCRIPTS => {
+                Some(w)
+            }
             _ => None,
         });
         if let Some(w) = tangled {
-            return Err(ParseFailure::TooComplex(format!(
-                "the word {:?} starts like an array assignment with a subscript too long or too nested to analyse",
-                clip(w)
-            )));
+            return Err(ParseFailure::TooComplex(format!("the word {:?} has array subscripts too long or too nested to analyse", clip(w))));
         }
         brush_parser::parse_tokens(&tokens, &opts).map_err(|e| ParseFailure::Syntax(e.to_string()))
     });
@@ -1097,11 +1183,14 @@ fn bracket_surplus(text: &str) -> usize {
     count.chunks(2).map(|pair| pair.first().copied().unwrap_or(0).saturating_sub(pair.get(1).copied().unwrap_or(0))).max().unwrap_or(0)
 }
 
-/// Whether a `<<` or `<<-` is followed (after blanks) by a carriage return.
-fn cr_heredoc_delimiter(line: &str) -> bool {
+/// Whether a `<<` or `<<-` (not a `<<<` here-string) is followed, after blanks, by a carriage
+/// return or an operator character where its delimiter word should be. Quotes are ignored, so
+/// this over-counts (`$((1 << (n)))` is refused too), never under-counts.
+fn heredoc_without_delimiter(line: &str) -> bool {
     line.match_indices("<<").any(|(i, _)| {
         let rest = line.get(i + 2..).unwrap_or_default();
-        rest.trim_start_matches('-').trim_start_matches([' ', '\t']).starts_with('\r')
+        !rest.starts_with('<')
+            && rest.trim_start_matches('-').trim_start_matches([' ', '\t']).starts_with(['\r', '<', '>', '|', ';', '&', '(', ')'])
     })
 }
 

@@ -127,6 +127,47 @@ const HIJACK_VARS: &[&str] = &[
     "GUARD_KUBECTL", "DYLD_INSERT_LIBRARIES", "HOME",
 ];
 
+/// `declare`, `local`, `export`, …: assignments, and the attributes that change what they mean.
+fn declare(w: &mut Walker, rest: &[Arg]) {
+    let (mut integer, mut assoc) = (false, false);
+    for a in rest {
+        let t = a.text();
+        if t.starts_with('-') && t.len() > 1 && !t.contains('=') {
+            integer |= t.contains('i');
+            assoc |= t.contains('A');
+            // `-n`: a nameref; assigning to it assigns to whatever variable it names.
+            w.ints.nameref |= t.contains('n');
+            continue;
+        }
+        let (name, value) = match t.split_once('=') {
+            Some((name, value)) => (name.trim_end_matches('+'), Some(value)),
+            None => (t, None),
+        };
+        let (name, index) = match name.split_once('[') {
+            Some((n, idx)) => (n, Some(idx.trim_end_matches(']'))),
+            None => (name, None),
+        };
+        if integer {
+            w.ints.integer_attr.insert(name.to_string());
+        }
+        if assoc {
+            w.ints.assoc.insert(name.to_string());
+        }
+        match index {
+            Some(idx) if w.ints.assoc.contains(name) => w.raw_expansion_check(idx),
+            Some(idx) => w.arith(idx),
+            None => {}
+        }
+        let Some(value) = value else { continue };
+        check_assignment(w, name);
+        let value = match a {
+            Arg::Lit(_) => Arg::Lit(value.to_string()),
+            _ => Arg::dynamic(value),
+        };
+        w.assigned(name, &value, true);
+    }
+}
+
 pub(super) fn check_assignment(w: &mut Walker, name: &str) {
     if HIJACK_VARS.contains(&name) || name.starts_with("BASH_FUNC_") || name.starts_with("GIT_CONFIG_") || name.starts_with("TF_CLI_ARGS") {
         w.flag(Decision::Escalate, "shell.env-hijack", format!("setting {name} changes what later commands run or where guard looks"));
@@ -545,6 +586,19 @@ fn stdin_code(w: &mut Walker, program: &str, stdin: &Stdin, depth: usize, readab
 }
 
 fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
+    if super::arith::ASSIGNS_FROM_DATA.contains(&program) {
+        // `read n`, `printf -v n`, `mapfile -t n`: n holds data guard cannot see.
+        for t in rest.iter().map(Arg::text) {
+            let glued = t.strip_prefix('-').and_then(|o| o.get(1..)).unwrap_or(t);
+            for name in [t, glued] {
+                if name.bytes().next().is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+                    && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                {
+                    w.ints.assign(name, None, true);
+                }
+            }
+        }
+    }
     if SHELLS.contains(&program) {
         return shell_program(w, program, rest, stdin, depth);
     }
@@ -860,11 +914,10 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
                 shell_string(w, std::slice::from_ref(action), "trap", depth);
             }
         }
-        "export" | "declare" | "typeset" | "local" | "readonly" => {
+        "export" | "declare" | "typeset" | "local" | "readonly" => declare(w, rest),
+        "let" => {
             for a in rest {
-                if let Some((name, _)) = a.text().split_once('=') {
-                    check_assignment(w, name.trim_end_matches('+'));
-                }
+                w.arith(a.text());
             }
         }
         "enable" if rest.iter().any(|a| a.text() == "-f") => {
