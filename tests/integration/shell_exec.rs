@@ -107,3 +107,16 @@ fn the_decision_record_is_in_the_log_before_the_command_starts() {
     assert_eq!(last[0]["kind"], "exec");
     Test::new().env("GUARD_HOME", t.state().to_str().unwrap()).args(&["audit", "verify"]).status(0).run();
 }
+
+#[test]
+fn arithmetic_on_a_value_from_a_file_runs_code_in_bash_and_is_refused_by_guard() {
+    // bash evaluates n's value as an expression, and the subscript in it runs `touch`.
+    let line = "n=$(cat n.txt); echo $((n + 1))";
+    let t = Test::new();
+    std::fs::write(t.work().join("n.txt"), "a[$(touch pwned)]\n").unwrap();
+    let bash = std::process::Command::new("bash").args(["-c", line]).current_dir(t.work()).output().unwrap();
+    assert!(bash.status.success() && t.work().join("pwned").exists(), "the attack no longer works in this bash: {bash:?}");
+    std::fs::remove_file(t.work().join("pwned")).unwrap();
+    let (t, _) = t.args(&["shell", "-c", line]).status(75).stderr_contains("shell.dynamic-code").run();
+    assert!(!t.work().join("pwned").exists(), "guard let the arithmetic run");
+}

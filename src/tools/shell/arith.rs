@@ -83,6 +83,69 @@ impl Integers {
     }
 }
 
+/// Whether `${!…}` (its source text) is an indirect expansion, which evaluates the name held in a
+/// variable, subscript included. `${!a[@]}` (keys) and `${!prefix*}` (names) are not.
+pub(super) fn is_indirect(source: &str) -> bool {
+    let Some(rest) = source.strip_prefix("${!") else { return false };
+    let name = rest.bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_').count();
+    let after = rest.get(name..).unwrap_or_default();
+    !(name > 0 && ["[@]}", "[*]}", "*}", "@}"].contains(&after))
+}
+
+/// The arguments a builtin takes as variable names: a subscript in one is arithmetic
+/// (`read 'x[$(cmd)]'`, `printf -v`, `unset`, `test -v` all run cmd).
+pub(super) fn name_args<'a>(program: &str, rest: &'a [Arg]) -> Vec<&'a Arg> {
+    let mut out = Vec::new();
+    let mut it = rest.iter();
+    let mut operands = Vec::new();
+    // Options that take a value, and which of those values is a name.
+    let (valued, named): (&[u8], &[u8]) = match program {
+        "read" => (b"adinNptu", b"a"),
+        "mapfile" | "readarray" => (b"dnOsuCc", b""),
+        "printf" => (b"v", b"v"),
+        "wait" => (b"p", b"p"),
+        "test" | "[" => (b"", b""),
+        _ => (b"", b""),
+    };
+    while let Some(a) = it.next() {
+        let t = a.text();
+        if program == "test" || program == "[" {
+            if t == "-v" {
+                out.extend(it.next());
+            }
+            continue;
+        }
+        if t == "--" {
+            operands.extend(it.by_ref());
+            break;
+        }
+        if let Some(cluster) = t.strip_prefix('-').filter(|c| !c.is_empty() && matches!(a, Arg::Lit(_))) {
+            for (at, flag) in cluster.bytes().enumerate() {
+                if valued.contains(&flag) {
+                    let glued = cluster.get(at + 1..).unwrap_or_default();
+                    let value = if glued.is_empty() { it.next() } else { None };
+                    if named.contains(&flag) {
+                        match value {
+                            Some(v) => out.push(v),
+                            // `-vNAME`: checked through the whole argument.
+                            None => out.push(a),
+                        }
+                    }
+                    break;
+                }
+            }
+            continue;
+        }
+        operands.push(a);
+    }
+    match program {
+        "read" | "mapfile" | "readarray" | "unset" => out.extend(operands),
+        "getopts" => out.extend(operands.get(1).copied()),
+        _ => {}
+    }
+    out
+}
+
 /// An integer literal, or nothing but one arithmetic expansion (`$((…))`): its value is a number.
 fn is_number(value: &Arg) -> bool {
     match value {
@@ -134,6 +197,12 @@ pub(super) fn names(expr: &str) -> Vec<(String, Access)> {
                     });
                     out.push(("$(…)".to_string(), Access::Read));
                     i += 2 + len.unwrap_or(b.len());
+                }
+                Some(b'{') if b.get(i + 2) == Some(&b'!') => {
+                    // `${!r}`: the value of whatever variable r names, and r's text is itself
+                    // evaluated (`r='a[$(cmd)]'` runs cmd).
+                    out.push(("${!…}".to_string(), Access::Read));
+                    i += 3;
                 }
                 Some(b'{' | b'(') => i += 2,
                 Some(x) if x.is_ascii_alphabetic() || *x == b'_' => {
@@ -228,6 +297,7 @@ mod tests {
         assert_eq!(got("$1 + $@ + $- + $0"), ["$1", "$@", "$-", "$0"]);
         assert_eq!(got("${x:-y} + a[k]"), ["x", "y", "a", "k"]);
         assert_eq!(got("$(wc -l < f) + `date` + $((n))"), ["$(…)", "`…`", "n"]);
+        assert_eq!(got("${!r} + 1"), ["${!…}", "r"]);
     }
 
     #[test]

@@ -438,8 +438,13 @@ impl<'a> Walker<'a> {
                 self.extended_test(b, depth);
             }
             ast::ExtendedTestExpr::Not(a) | ast::ExtendedTestExpr::Parenthesized(a) => self.extended_test(a, depth),
-            ast::ExtendedTestExpr::UnaryTest(_, w) => {
-                let _ = self.word(&w.value, depth);
+            ast::ExtendedTestExpr::UnaryTest(op, w) => {
+                let name = self.word(&w.value, depth);
+                if matches!(op, ast::UnaryPredicate::ShellVariableIsSetAndAssigned | ast::UnaryPredicate::ShellVariableIsSetAndNameRef) {
+                    for n in &name {
+                        programs::variable_name(self, "[[ -v ]]", n);
+                    }
+                }
             }
             ast::ExtendedTestExpr::BinaryTest(op, a, b) => {
                 let _ = self.word(&a.value, depth);
@@ -794,6 +799,13 @@ impl<'a> Walker<'a> {
                     self.raw_expansion_check(source);
                     for expr in arith::in_parameter(source, &self.ints.assoc) {
                         self.arith(expr);
+                    }
+                    if arith::is_indirect(source) {
+                        self.flag(
+                            Decision::Escalate,
+                            "shell.dynamic-code",
+                            format!("{source} expands the variable whose name another holds (a subscript in that name runs as arithmetic)"),
+                        );
                     }
                     match home_parameter(expr) {
                         Some(true) => r.text.push('~'),

@@ -127,11 +127,37 @@ const HIJACK_VARS: &[&str] = &[
     "GUARD_KUBECTL", "DYLD_INSERT_LIBRARIES", "HOME",
 ];
 
+/// A variable name a builtin takes: its subscript is arithmetic, and a name known only at run time
+/// could hold any subscript.
+pub(super) fn variable_name(w: &mut Walker, program: &str, name: &Arg) {
+    let t = name.text();
+    let t = t.strip_prefix("-v").filter(|_| program == "printf" && t.len() > 2).unwrap_or(t);
+    match name {
+        Arg::Dyn { .. } => w.flag(
+            Decision::Escalate,
+            "shell.dynamic-code",
+            format!("{program} takes the variable name {t:?}, known only at run time (a subscript in it runs as arithmetic)"),
+        ),
+        _ => {
+            if let Some((_, index)) = t.split_once('[') {
+                w.arith(index.strip_suffix(']').unwrap_or(index));
+            }
+        }
+    }
+}
+
 /// `declare`, `local`, `export`, …: assignments, and the attributes that change what they mean.
 fn declare(w: &mut Walker, rest: &[Arg]) {
     let (mut integer, mut assoc) = (false, false);
     for a in rest {
         let t = a.text();
+        let static_name = t.split_once('=').is_some_and(|(n, _)| !n.is_empty() && !n.contains('$') && !n.contains('`'));
+        if !matches!(a, Arg::Lit(_)) && !static_name {
+            // `declare $f r=i`, `local "$n=1"`: options or names known only at run time.
+            w.ints.nameref = true;
+            variable_name(w, "declare", a);
+            continue;
+        }
         if t.starts_with('-') && t.len() > 1 && !t.contains('=') {
             integer |= t.contains('i');
             assoc |= t.contains('A');
@@ -586,6 +612,9 @@ fn stdin_code(w: &mut Walker, program: &str, stdin: &Stdin, depth: usize, readab
 }
 
 fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
+    for name in super::arith::name_args(program, rest) {
+        variable_name(w, program, name);
+    }
     if super::arith::ASSIGNS_FROM_DATA.contains(&program) {
         // `read n`, `printf -v n`, `mapfile -t n`: n holds data guard cannot see.
         for t in rest.iter().map(Arg::text) {
