@@ -238,47 +238,8 @@ impl<'a> Walker<'a> {
             self.flag(Decision::Escalate, "shell.too-complex", format!("nesting deeper than {MAX_DEPTH} levels is not analysed"));
             return;
         }
-        if line.len() > MAX_LINE {
-            self.flag(Decision::Escalate, "shell.too-complex", format!("a line longer than {} KiB is not analysed", MAX_LINE / 1024));
-            return;
-        }
-        if unclosed_constructs(line) > MAX_UNCLOSED {
-            // brush-parser backtracks exponentially on unclosed `(` and `case` (found by the
-            // fuzzer: 24 unclosed `(` take 0.4 s, 20 unclosed `case` 1.6 s). Such a line does not
-            // parse anyway; refuse to analyse it rather than hang.
-            self.flag(Decision::Escalate, "shell.too-complex", format!("more than {MAX_UNCLOSED} unclosed `(` or `case` are not analysed"));
-            return;
-        }
-        if line.matches("<<").count() > MAX_HEREDOC_OPERATORS {
-            // brush-parser's tokenizer blows up in time and memory on runs of `<<` (found by
-            // the fuzzer: 28 bytes took 105 s and 1.6 GB).
-            self.flag(
-                Decision::Escalate,
-                "shell.too-complex",
-                format!("more than {MAX_HEREDOC_OPERATORS} here-document operators are not analysed"),
-            );
-            return;
-        }
-        if heredoc_without_delimiter(line) {
-            // brush-parser's tokenizer never returns on `<<` followed by a carriage return and a
-            // blank (fuzzer run 14: the 4 bytes `<<\r `), and takes memory without bound on `<<`
-            // followed by an operator inside `$(` (fuzzer run 23: `$(<< << $(`, gigabytes in
-            // seconds). Bash refuses both.
-            self.flag(
-                Decision::Escalate,
-                "shell.too-complex",
-                "a here-document operator followed by a carriage return or an operator instead of a delimiter word is not analysed",
-            );
-            return;
-        }
-        if huge_fd_redirect(line) {
-            // brush-parser 0.4 unwraps an i32 parse of `N<`/`N>` (found by the fuzzer); a panic
-            // would be caught, but guard does not rely on that for input it can recognise.
-            self.flag(Decision::Escalate, "shell.parse-error", "a redirection with a file descriptor number too large to be real");
-            return;
-        }
-        if bracket_depth(line) > MAX_BRACKETS {
-            self.flag(Decision::Escalate, "shell.too-complex", format!("brackets nested deeper than {MAX_BRACKETS} are not analysed"));
+        if let Some((rule, msg)) = fenced(line) {
+            self.flag(Decision::Escalate, rule, msg);
             return;
         }
         match parse(line) {
@@ -907,6 +868,44 @@ fn home_parameter(expr: &brush_parser::word::ParameterExpr) -> Option<bool> {
     }
 }
 
+/// Why a line is not handed to the parser at all, if it is not: shapes on which brush-parser
+/// hangs, backtracks exponentially or panics (each found by the fuzzer).
+fn fenced(line: &str) -> Option<(&'static str, String)> {
+    if line.len() > MAX_LINE {
+        return Some(("shell.too-complex", format!("a line longer than {} KiB is not analysed", MAX_LINE / 1024)));
+    }
+    if unclosed_constructs(line) > MAX_UNCLOSED {
+        // brush-parser backtracks exponentially on unclosed `(` and `case` (found by the
+        // fuzzer: 24 unclosed `(` take 0.4 s, 20 unclosed `case` 1.6 s). Such a line does not
+        // parse anyway; refuse to analyse it rather than hang.
+        return Some(("shell.too-complex", format!("more than {MAX_UNCLOSED} unclosed `(` or `case` are not analysed")));
+    }
+    if line.matches("<<").count() > MAX_HEREDOC_OPERATORS {
+        // brush-parser's tokenizer blows up in time and memory on runs of `<<` (found by
+        // the fuzzer: 28 bytes took 105 s and 1.6 GB).
+        return Some(("shell.too-complex", format!("more than {MAX_HEREDOC_OPERATORS} here-document operators are not analysed")));
+    }
+    if heredoc_without_delimiter(line) {
+        // brush-parser's tokenizer never returns on `<<` followed by a carriage return and a
+        // blank (fuzzer run 14: the 4 bytes `<<\r `), and takes memory without bound on `<<`
+        // followed by an operator inside `$(` (fuzzer run 23: `$(<< << $(`, gigabytes in
+        // seconds). Bash refuses both.
+        return Some((
+            "shell.too-complex",
+            "a here-document operator followed by a carriage return or an operator instead of a delimiter word is not analysed".into(),
+        ));
+    }
+    if huge_fd_redirect(line) {
+        // brush-parser 0.4 unwraps an i32 parse of `N<`/`N>` (found by the fuzzer); a panic
+        // would be caught, but guard does not rely on that for input it can recognise.
+        return Some(("shell.parse-error", "a redirection with a file descriptor number too large to be real".into()));
+    }
+    if bracket_depth(line) > MAX_BRACKETS {
+        return Some(("shell.too-complex", format!("brackets nested deeper than {MAX_BRACKETS} are not analysed")));
+    }
+    None
+}
+
 /// Runs a parser call, turning a panic inside the parser into `None`.
 fn guarded_call<T>(f: impl FnOnce() -> T) -> Option<T> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
@@ -1225,6 +1224,11 @@ fn clip(s: &str) -> String {
 
 /// Whether a line contains a command that downloads or decodes data.
 fn line_has_producer(code: &str) -> bool {
+    // A fenced line is escalated where it is walked; it is not parsed here either (fuzzer run
+    // 24: this second parse of a backquoted command skipped the fences and hung).
+    if fenced(code).is_some() {
+        return false;
+    }
     match parse(code) {
         Ok(p) => p.complete_commands.iter().any(subshell_has_producer),
         Err(_) => false,
