@@ -104,7 +104,6 @@ pub(super) fn name_args<'a>(program: &str, rest: &'a [Arg]) -> Vec<&'a Arg> {
         "mapfile" | "readarray" => (b"dnOsuCc", b""),
         "printf" => (b"v", b"v"),
         "wait" => (b"p", b"p"),
-        "test" | "[" => (b"", b""),
         _ => (b"", b""),
     };
     while let Some(a) = it.next() {
@@ -240,16 +239,23 @@ pub(super) fn names(expr: &str) -> Vec<(String, Access)> {
     out
 }
 
-/// The arithmetic inside a `${…}` expansion's source text: the array subscript (unless `@` or
-/// `*`, or the array is associative) and a substring's offset and length (`${x:1:2}`, not
-/// `${x:-…}`).
-pub(super) fn in_parameter<'s>(source: &'s str, assoc: &HashSet<String>) -> Vec<&'s str> {
-    let Some(inner) = source.strip_prefix("${").and_then(|s| s.strip_suffix('}')) else { return Vec::new() };
+/// What of a `${…}` expansion can be arithmetic.
+#[derive(Debug, Default, PartialEq)]
+pub(super) struct Parameter<'s> {
+    pub(super) name: &'s str,
+    /// The array subscript, unless `@` or `*` (arithmetic unless the array is associative).
+    pub(super) index: Option<&'s str>,
+    /// A substring's offset and length (`${x:1:2}`, not `${x:-…}`).
+    pub(super) range: Option<&'s str>,
+}
+
+/// Splits a `${…}` expansion's source text into what [`Parameter`] holds.
+pub(super) fn in_parameter(source: &str) -> Parameter<'_> {
+    let Some(inner) = source.strip_prefix("${").and_then(|s| s.strip_suffix('}')) else { return Parameter::default() };
     let inner = inner.strip_prefix(['!', '#']).unwrap_or(inner);
     let name = inner.bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_').count();
-    let is_assoc = inner.get(..name).is_some_and(|n| assoc.contains(n));
+    let mut out = Parameter { name: inner.get(..name).unwrap_or_default(), ..Parameter::default() };
     let mut rest = inner.get(name..).unwrap_or_default();
-    let mut out = Vec::new();
     if let Some(sub) = rest.strip_prefix('[') {
         // The subscript ends at its matching `]`.
         let mut depth = 0usize;
@@ -266,14 +272,12 @@ pub(super) fn in_parameter<'s>(source: &'s str, assoc: &HashSet<String>) -> Vec<
             })
             .map_or(sub.len(), |(at, _)| at);
         let index = sub.get(..end).unwrap_or_default();
-        if index != "@" && index != "*" && !is_assoc {
-            out.push(index);
+        if index != "@" && index != "*" {
+            out.index = Some(index);
         }
         rest = sub.get(end + 1..).unwrap_or_default();
     }
-    if let Some(range) = rest.strip_prefix(':').filter(|r| !r.starts_with(['-', '=', '?', '+'])) {
-        out.push(range);
-    }
+    out.range = rest.strip_prefix(':').filter(|r| !r.starts_with(['-', '=', '?', '+']));
     out
 }
 
@@ -302,17 +306,15 @@ mod tests {
 
     #[test]
     fn parameter_arithmetic_is_the_subscript_and_the_substring_range() {
-        let none = HashSet::new();
-        let m = HashSet::from(["m".to_string()]);
-        assert_eq!(in_parameter("${a[i+1]}", &none), ["i+1"]);
-        assert_eq!(in_parameter("${a[@]}", &none), Vec::<&str>::new());
-        assert_eq!(in_parameter("${#a[b[0]]}", &none), ["b[0]"]);
-        assert_eq!(in_parameter("${x:i:2}", &none), ["i:2"]);
-        assert_eq!(in_parameter("${a[j]: -1}", &none), ["j", " -1"]);
-        assert_eq!(in_parameter("${m[some key]}", &m), Vec::<&str>::new());
-        assert_eq!(in_parameter("${m[some key]}", &none), ["some key"]);
-        assert_eq!(in_parameter("${HOME:-/tmp}", &none), Vec::<&str>::new());
-        assert_eq!(in_parameter("${x:=1}", &none), Vec::<&str>::new());
-        assert_eq!(in_parameter("$x", &none), Vec::<&str>::new());
+        let p = |name, index, range| Parameter { name, index, range };
+        assert_eq!(in_parameter("${a[i+1]}"), p("a", Some("i+1"), None));
+        assert_eq!(in_parameter("${a[@]}"), p("a", None, None));
+        assert_eq!(in_parameter("${#a[b[0]]}"), p("a", Some("b[0]"), None));
+        assert_eq!(in_parameter("${x:i:2}"), p("x", None, Some("i:2")));
+        assert_eq!(in_parameter("${a[j]: -1}"), p("a", Some("j"), Some(" -1")));
+        assert_eq!(in_parameter("${m[some key]}"), p("m", Some("some key"), None));
+        assert_eq!(in_parameter("${HOME:-/tmp}"), p("HOME", None, None));
+        assert_eq!(in_parameter("${x:=1}"), p("x", None, None));
+        assert_eq!(in_parameter("$x"), p("", None, None));
     }
 }

@@ -216,6 +216,16 @@ impl<'a> Walker<'a> {
         );
     }
 
+    /// Checks the subscript of `array`: arithmetic, unless the array is associative (`declare -A`),
+    /// where it is a string.
+    pub(crate) fn subscript(&mut self, array: &str, index: &str) {
+        if self.ints.assoc.contains(array) {
+            self.raw_expansion_check(index);
+        } else {
+            self.arith(index);
+        }
+    }
+
     /// Records `name=value` (`sets_variable` false for `NAME=value cmd`): assigning to a
     /// `declare -i` variable evaluates the value as arithmetic.
     pub(crate) fn assigned(&mut self, name: &str, value: &Arg, sets_variable: bool) {
@@ -327,9 +337,11 @@ impl<'a> Walker<'a> {
                 for w in f.values.iter().flatten() {
                     values.extend(self.word(&w.value, depth));
                 }
-                // `for x; do` iterates over the positional parameters: data guard cannot see.
-                let unknown = Arg::dynamic("$@");
-                for v in if f.values.is_some() { values.iter().collect::<Vec<_>>() } else { vec![&unknown] } {
+                if f.values.is_none() {
+                    // `for x; do` iterates over the positional parameters: data guard cannot see.
+                    values.push(Arg::dynamic("$@"));
+                }
+                for v in &values {
                     self.assigned(&f.variable_name, v, true);
                 }
                 self.compound_list(&f.body.list, depth);
@@ -469,15 +481,10 @@ impl<'a> Walker<'a> {
                         ast::AssignmentValue::Scalar(v) => self.word(&v.value, depth).into_iter().next().unwrap_or(Arg::Lit(String::new())),
                         ast::AssignmentValue::Array(items) => {
                             let (ast::AssignmentName::VariableName(n) | ast::AssignmentName::ArrayElementName(n, _)) = &a.name;
-                            let assoc = self.ints.assoc.contains(n);
                             for (k, v) in items {
                                 if let Some(k) = k {
                                     let _ = self.word(&k.value, depth);
-                                    if assoc {
-                                        self.raw_expansion_check(&k.value);
-                                    } else {
-                                        self.arith(&k.value);
-                                    }
+                                    self.subscript(n, &k.value);
                                 }
                                 let _ = self.word(&v.value, depth);
                             }
@@ -487,11 +494,7 @@ impl<'a> Walker<'a> {
                     let name = match &a.name {
                         ast::AssignmentName::VariableName(n) => n.clone(),
                         ast::AssignmentName::ArrayElementName(n, idx) => {
-                            if self.ints.assoc.contains(n) {
-                                self.raw_expansion_check(idx);
-                            } else {
-                                self.arith(idx);
-                            }
+                            self.subscript(n, idx);
                             n.clone()
                         }
                     };
@@ -632,7 +635,7 @@ impl<'a> Walker<'a> {
     }
 
     fn heredoc_text(&mut self, body: &str, depth: usize) -> Option<String> {
-        if word_too_tangled(body) || open_subscripts(body, Quotes::Literal) > MAX_OPEN_SUBSCRIPTS {
+        if word_too_tangled(body, Quotes::Literal) {
             self.flag(Decision::Escalate, "shell.too-complex", "a here-document nests parameter expansions too deeply to analyse");
             return None;
         }
@@ -677,7 +680,7 @@ impl<'a> Walker<'a> {
     fn parsed_word(&mut self, raw: &str, depth: usize) -> Vec<Arg> {
         // `$((` is arithmetic or a command substitution of a subshell; brush-parser tries both,
         // so nested ones cost 2^n (fuzzer run 15: 21 in one word, 0.9 s).
-        if word_too_tangled(raw) || word_too_long_for_brackets(raw) || raw.matches("$((").count() > MAX_ARITHMETIC {
+        if word_too_tangled(raw, Quotes::Quoting) || word_too_long_for_brackets(raw) || raw.matches("$((").count() > MAX_ARITHMETIC {
             self.flag(
                 Decision::Escalate,
                 "shell.too-complex",
@@ -758,8 +761,12 @@ impl<'a> Walker<'a> {
                 WordPiece::ParameterExpansion(expr) => {
                     let source = raw.get(p.start_index..p.end_index).unwrap_or(raw);
                     self.raw_expansion_check(source);
-                    for expr in arith::in_parameter(source, &self.ints.assoc) {
-                        self.arith(expr);
+                    let param = arith::in_parameter(source);
+                    if let Some(index) = param.index {
+                        self.subscript(param.name, index);
+                    }
+                    if let Some(range) = param.range {
+                        self.arith(range);
                     }
                     if arith::is_indirect(source) {
                         self.flag(
@@ -1034,7 +1041,7 @@ fn unclosed_constructs(line: &str) -> usize {
 /// brush-parser's word parser backtracks exponentially on unclosed `${` (found by the fuzzer:
 /// six nested `${A[` take 14 s; one before a long tail, 2 s). A word with an unclosed `${` or
 /// array subscript, or very many `${`, is not handed to it.
-fn word_too_tangled(raw: &str) -> bool {
+fn word_too_tangled(raw: &str, quotes: Quotes) -> bool {
     let opens = raw.matches("${").count();
     if opens == 0 {
         return false;
@@ -1068,7 +1075,7 @@ fn word_too_tangled(raw: &str) -> bool {
     // run 20: five `${set0[…` in a quoted word, 1.1 s).
     // (`subscripts > ]` needs no test of its own: each subscript holds a `[`, so the balance
     // check above already refused that word.)
-    opens > 16 || opens > closes || subscripts > 4 || raw.len() > 256 || open_subscripts(raw, Quotes::Quoting) > MAX_OPEN_SUBSCRIPTS
+    opens > 16 || opens > closes || subscripts > 4 || raw.len() > 256 || open_subscripts(raw, quotes) > MAX_OPEN_SUBSCRIPTS
 }
 
 /// Whether quotes quote (in a word) or are text (in a here-document).
@@ -1097,6 +1104,10 @@ fn open_subscripts(raw: &str, quotes: Quotes) -> usize {
         Paren,
         DoubleQuote,
         Backtick,
+    }
+    // Every subscript opens at a `${` (this runs on every token of every line).
+    if !raw.contains("${") {
+        return 0;
     }
     let b = raw.as_bytes();
     let mut stack: Vec<Frame> = Vec::new();

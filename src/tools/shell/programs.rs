@@ -130,8 +130,9 @@ const HIJACK_VARS: &[&str] = &[
 /// A variable name a builtin takes: its subscript is arithmetic, and a name known only at run time
 /// could hold any subscript.
 pub(super) fn variable_name(w: &mut Walker, program: &str, name: &Arg) {
+    // A name glued to its option (`-vNAME`, `-aNAME`): names never start with `-`.
     let t = name.text();
-    let t = t.strip_prefix("-v").filter(|_| program == "printf" && t.len() > 2).unwrap_or(t);
+    let t = t.strip_prefix('-').and_then(|o| o.get(1..)).unwrap_or(t);
     match name {
         Arg::Dyn { .. } => w.flag(
             Decision::Escalate,
@@ -179,10 +180,8 @@ fn declare(w: &mut Walker, rest: &[Arg]) {
         if assoc {
             w.ints.assoc.insert(name.to_string());
         }
-        match index {
-            Some(idx) if w.ints.assoc.contains(name) => w.raw_expansion_check(idx),
-            Some(idx) => w.arith(idx),
-            None => {}
+        if let Some(idx) = index {
+            w.subscript(name, idx);
         }
         let Some(value) = value else { continue };
         check_assignment(w, name);
