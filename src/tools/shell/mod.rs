@@ -1,6 +1,6 @@
 //! The shell classifier: a bash line in, a verdict out. Pure: no I/O, no clock, no env reads.
 //!
-//! The line is parsed with brush-parser and the whole tree is walked: lists, pipelines,
+//! The line is parsed by guard's own parser (`syntax`) and the whole tree is walked: lists, pipelines,
 //! compound commands, functions, substitutions, redirections and here-docs. Each simple command
 //! is resolved statically (see `words`), seen through wrappers, and judged by the program
 //! knowledge in `programs` and the policy's data rules. What cannot be known is escalated.
@@ -8,13 +8,13 @@
 mod arith;
 mod places;
 mod programs;
+pub mod syntax;
 pub mod words;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
-use brush_parser::ast;
-use brush_parser::word::{WordPiece, WordPieceWithSource};
+use syntax::{Assignment, Command, Compound, List, Part, Pipeline, RedirOp, Redirect, Simple, TestToken, Word};
 
 use crate::decision::{Decision, Verdict};
 use crate::policy::Policy;
@@ -29,28 +29,19 @@ pub fn normalize_path(p: &std::path::Path) -> PathBuf {
 /// Deepest nesting of `bash -c`, `eval`, substitutions and functions guard will follow.
 pub const MAX_DEPTH: usize = 8;
 /// Longest line guard will analyse.
-pub const MAX_LINE: usize = 64 * 1024;
-/// Deepest bracket nesting handed to the parser (which recurses on it).
-const MAX_BRACKETS: usize = 128;
-/// Most `<<` operators in one line handed to the parser.
-const MAX_HEREDOC_OPERATORS: usize = 3;
-/// Most unclosed `(` or `case` handed to the parser (which backtracks exponentially on them).
-const MAX_UNCLOSED: usize = 4;
-/// Most `[` in a word that starts like an array assignment (`NAME[`), see `parse`.
-const MAX_SUBSCRIPT_BRACKETS: usize = 8;
+pub const MAX_LINE: usize = 4 * 1024 * 1024;
 /// Most commands classified in one line, wrappers and substitutions included.
 const MAX_COMMANDS: usize = 4096;
-/// Most `$((` in one word handed to the word parser.
-const MAX_ARITHMETIC: usize = 8;
-/// Longest array subscript (`NAME[…]=`) handed to the parser; real ones are a few bytes.
-const MAX_SUBSCRIPT_LEN: usize = 64;
-/// Most `${NAME[` subscripts open inside one another handed to the word parser (see
-/// [`open_subscripts`]).
-const MAX_OPEN_SUBSCRIPTS: usize = 2;
 
 /// Rules that keep guard honest about what it cannot see; they cannot be disabled.
-pub const INTEGRITY_RULES: &[&str] =
-    &["shell.parse-error", "shell.too-complex", "shell.dynamic-command", "shell.dynamic-code", "shell.nested-expansion"];
+pub const INTEGRITY_RULES: &[&str] = &[
+    "shell.parse-error",
+    "shell.unsupported-syntax",
+    "shell.too-complex",
+    "shell.dynamic-command",
+    "shell.dynamic-code",
+    "shell.nested-expansion",
+];
 
 /// How bash was invoked: the `-c` line if any, else the script and its arguments.
 #[derive(Debug, Default)]
@@ -163,6 +154,8 @@ pub(crate) struct Walker<'a> {
     commands_left: usize,
     /// Which variables hold numbers, for arithmetic (see `arith`).
     pub(crate) ints: arith::Integers,
+    /// Every simple command met, when the differential tests ask for it (see [`trace_line`]).
+    trace: Option<Vec<Traced>>,
 }
 
 impl<'a> Walker<'a> {
@@ -178,6 +171,7 @@ impl<'a> Walker<'a> {
             fork_context: false,
             commands_left: MAX_COMMANDS,
             ints: arith::Integers::default(),
+            trace: None,
         }
     }
 
@@ -242,44 +236,47 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// Parses and walks a line (top level, or the string of `bash -c`, `eval`, `$(…)`).
+    /// Parses and walks a line (top level, or the string of `bash -c`, `eval`, a pipe into a shell).
     pub(crate) fn line(&mut self, line: &str, depth: usize) {
         if depth > MAX_DEPTH {
             self.flag(Decision::Escalate, "shell.too-complex", format!("nesting deeper than {MAX_DEPTH} levels is not analysed"));
             return;
         }
-        if let Some((rule, msg)) = fenced(line) {
-            self.flag(Decision::Escalate, rule, msg);
+        if line.len() > MAX_LINE {
+            self.flag(Decision::Escalate, "shell.too-complex", format!("a line longer than {} KiB is not analysed", MAX_LINE / 1024));
             return;
         }
-        match parse(line) {
-            Ok(program) => {
-                for cc in &program.complete_commands {
-                    self.compound_list(cc, depth);
-                }
-            }
-            Err(ParseFailure::Syntax(msg)) => self.flag(Decision::Escalate, "shell.parse-error", format!("cannot parse the line: {msg}")),
-            Err(ParseFailure::TooComplex(msg)) => self.flag(Decision::Escalate, "shell.too-complex", msg),
+        match syntax::parse(line) {
+            Ok(list) => self.list(&list, depth),
+            Err(r) => self.flag(Decision::Escalate, r.rule, format!("cannot analyse the line: {}", r.message)),
         }
     }
 
-    fn compound_list(&mut self, list: &ast::CompoundList, depth: usize) {
-        for ast::CompoundListItem(and_or, sep) in &list.0 {
-            let background = matches!(sep, ast::SeparatorOperator::Async);
-            self.pipeline(&and_or.first, background, depth);
-            for next in &and_or.additional {
-                let (ast::AndOr::And(p) | ast::AndOr::Or(p)) = next;
-                self.pipeline(p, background, depth);
+    fn list(&mut self, list: &List, depth: usize) {
+        for and_or in &list.items {
+            for p in &and_or.pipelines {
+                self.pipeline(p, and_or.background, depth);
             }
         }
     }
 
-    fn pipeline(&mut self, p: &ast::Pipeline, background: bool, depth: usize) {
+    /// The list of a command substitution, one nesting level down.
+    fn nested_list(&mut self, list: &List, depth: usize) {
+        if depth > MAX_DEPTH {
+            self.flag(Decision::Escalate, "shell.too-complex", format!("nesting deeper than {MAX_DEPTH} levels is not analysed"));
+            return;
+        }
+        let saved = self.cwd.clone();
+        self.list(list, depth);
+        self.cwd = saved;
+    }
+
+    fn pipeline(&mut self, p: &Pipeline, background: bool, depth: usize) {
         let saved = self.fork_context;
-        self.fork_context = saved || background || p.seq.len() > 1;
+        self.fork_context = saved || background || p.commands.len() > 1;
         let mut tainted = false;
         let mut text: Option<String> = None;
-        for (i, cmd) in p.seq.iter().enumerate() {
+        for (i, cmd) in p.commands.iter().enumerate() {
             let stdin = if i == 0 { Stdin::Inherited } else { Stdin::Pipe { tainted, text: text.take() } };
             let out = self.command_node(cmd, &stdin, depth);
             // Taint sticks: once a stage downloads or decodes, everything after it carries it.
@@ -289,153 +286,116 @@ impl<'a> Walker<'a> {
         self.fork_context = saved;
     }
 
-    fn command_node(&mut self, cmd: &ast::Command, stdin: &Stdin, depth: usize) -> Output {
+    fn command_node(&mut self, cmd: &Command, stdin: &Stdin, depth: usize) -> Output {
         match cmd {
-            ast::Command::Simple(sc) => self.simple(sc, stdin, depth),
-            ast::Command::Compound(cc, redirects) => {
+            Command::Simple(sc) => self.simple(sc, stdin, depth),
+            Command::Compound(cc, redirects) => {
                 let saved_cwd = self.cwd.clone();
                 self.compound(cc, depth);
-                if matches!(cc, ast::CompoundCommand::Subshell(_)) {
+                if matches!(cc, Compound::Subshell(_)) {
                     self.cwd = saved_cwd;
                 }
-                if let Some(r) = redirects {
-                    for redir in &r.0 {
-                        self.redirect(redir, depth);
-                    }
+                for r in redirects {
+                    self.redirect(r, depth);
                 }
                 Output::default()
             }
-            ast::Command::Function(f) => {
-                self.function(f, depth);
-                Output::default()
-            }
-            ast::Command::ExtendedTest(t, redirects) => {
-                self.extended_test(&t.expr, depth);
-                if let Some(r) = redirects {
-                    for redir in &r.0 {
-                        self.redirect(redir, depth);
-                    }
-                }
+            Command::Function { name, body } => {
+                self.function(name, body, depth);
                 Output::default()
             }
         }
     }
 
-    fn compound(&mut self, cc: &ast::CompoundCommand, depth: usize) {
+    fn compound(&mut self, cc: &Compound, depth: usize) {
         match cc {
-            ast::CompoundCommand::Arithmetic(a) => self.arith(&a.expr.value),
-            ast::CompoundCommand::ArithmeticForClause(f) => {
-                for e in [&f.initializer, &f.condition, &f.updater].into_iter().flatten() {
-                    self.arith(&e.value);
+            Compound::Arith(e) => self.arith(e),
+            Compound::ArithFor { exprs, body } => {
+                for e in exprs {
+                    self.arith(e);
                 }
-                self.compound_list(&f.body.list, depth);
+                self.list(body, depth);
             }
-            ast::CompoundCommand::BraceGroup(b) => self.compound_list(&b.list, depth),
-            ast::CompoundCommand::Subshell(s) => self.compound_list(&s.list, depth),
-            ast::CompoundCommand::ForClause(f) => {
+            Compound::Brace(l) | Compound::Subshell(l) => self.list(l, depth),
+            Compound::For { var, words, body } => {
                 let mut values = Vec::new();
-                for w in f.values.iter().flatten() {
-                    values.extend(self.word(&w.value, depth));
+                for w in words.iter().flatten() {
+                    values.extend(self.word(w, depth));
                 }
-                if f.values.is_none() {
+                if words.is_none() {
                     // `for x; do` iterates over the positional parameters: data guard cannot see.
                     values.push(Arg::dynamic("$@"));
                 }
                 for v in &values {
-                    self.assigned(&f.variable_name, v, true);
+                    self.assigned(var, v, true);
                 }
-                self.compound_list(&f.body.list, depth);
+                self.list(body, depth);
             }
-            ast::CompoundCommand::CaseClause(c) => {
-                let _ = self.word(&c.value.value, depth);
-                for item in &c.cases {
-                    for p in &item.patterns {
-                        let _ = self.word(&p.value, depth);
+            Compound::Case { word, arms } => {
+                let _ = self.word(word, depth);
+                for (patterns, body) in arms {
+                    for p in patterns {
+                        let _ = self.word(p, depth);
                     }
-                    if let Some(cmd) = &item.cmd {
-                        self.compound_list(cmd, depth);
-                    }
+                    self.list(body, depth);
                 }
             }
-            ast::CompoundCommand::IfClause(i) => {
-                self.compound_list(&i.condition, depth);
-                self.compound_list(&i.then, depth);
-                for e in i.elses.iter().flatten() {
-                    if let Some(c) = &e.condition {
-                        self.compound_list(c, depth);
-                    }
-                    self.compound_list(&e.body, depth);
+            Compound::If { branches, otherwise } => {
+                for (cond, then) in branches {
+                    self.list(cond, depth);
+                    self.list(then, depth);
+                }
+                if let Some(o) = otherwise {
+                    self.list(o, depth);
                 }
             }
-            ast::CompoundCommand::WhileClause(w) | ast::CompoundCommand::UntilClause(w) => {
-                self.compound_list(&w.0, depth);
-                self.compound_list(&w.1.list, depth);
+            Compound::While { cond, body } => {
+                self.list(cond, depth);
+                self.list(body, depth);
             }
-            ast::CompoundCommand::Coprocess(c) => {
-                let _ = self.command_node(&c.body, &Stdin::Inherited, depth);
-            }
+            Compound::Test(tokens) => self.test(tokens, depth),
         }
     }
 
-    fn function(&mut self, f: &ast::FunctionDefinition, depth: usize) {
-        let name = match self.word(&f.fname.value, depth).as_slice() {
-            [Arg::Lit(n)] => n.clone(),
-            _ => {
-                self.flag(Decision::Escalate, "shell.dynamic-command", "a function name computed at run time is not analysed");
-                return;
-            }
-        };
+    fn function(&mut self, name: &str, body: &Command, depth: usize) {
         if depth + 1 > MAX_DEPTH {
             self.flag(Decision::Escalate, "shell.too-complex", format!("nesting deeper than {MAX_DEPTH} levels is not analysed"));
             return;
         }
-        self.functions.insert(name.clone());
-        self.fn_stack.push(name);
+        self.functions.insert(name.to_string());
+        self.fn_stack.push(name.to_string());
         let saved_fork = self.fork_context;
         self.fork_context = false;
-        let ast::FunctionBody(body, redirects) = &f.body;
-        self.compound(body, depth + 1);
-        if let Some(r) = redirects {
-            for redir in &r.0 {
-                self.redirect(redir, depth + 1);
-            }
-        }
+        let _ = self.command_node(body, &Stdin::Inherited, depth + 1);
         self.fork_context = saved_fork;
         self.fn_stack.pop();
     }
 
-    fn extended_test(&mut self, e: &ast::ExtendedTestExpr, depth: usize) {
-        match e {
-            ast::ExtendedTestExpr::And(a, b) | ast::ExtendedTestExpr::Or(a, b) => {
-                self.extended_test(a, depth);
-                self.extended_test(b, depth);
-            }
-            ast::ExtendedTestExpr::Not(a) | ast::ExtendedTestExpr::Parenthesized(a) => self.extended_test(a, depth),
-            ast::ExtendedTestExpr::UnaryTest(op, w) => {
-                let name = self.word(&w.value, depth);
-                if matches!(op, ast::UnaryPredicate::ShellVariableIsSetAndAssigned | ast::UnaryPredicate::ShellVariableIsSetAndNameRef) {
-                    for n in &name {
+    /// `[[ … ]]`: every word is expanded; `-v NAME` reads a name (its subscript is arithmetic)
+    /// and the arithmetic comparisons evaluate both sides.
+    fn test(&mut self, tokens: &[TestToken], depth: usize) {
+        const ARITHMETIC: &[&str] = &["-eq", "-ne", "-lt", "-le", "-gt", "-ge"];
+        let mut i = 0;
+        while let Some(t) = tokens.get(i) {
+            match (t, tokens.get(i + 1), tokens.get(i + 2)) {
+                (TestToken::Op(op), Some(TestToken::Word(w)), _) if op == "-v" || op == "-R" => {
+                    for n in &self.word(w, depth) {
                         programs::variable_name(self, "[[ -v ]]", n);
                     }
+                    i += 2;
                 }
-            }
-            ast::ExtendedTestExpr::BinaryTest(op, a, b) => {
-                let _ = self.word(&a.value, depth);
-                let _ = self.word(&b.value, depth);
-                use ast::BinaryPredicate as P;
-                if matches!(
-                    op,
-                    P::ArithmeticEqualTo
-                        | P::ArithmeticNotEqualTo
-                        | P::ArithmeticLessThan
-                        | P::ArithmeticLessThanOrEqualTo
-                        | P::ArithmeticGreaterThan
-                        | P::ArithmeticGreaterThanOrEqualTo
-                ) {
-                    // `[[ $x -eq 1 ]]` evaluates both sides as arithmetic.
-                    self.arith(&a.value);
-                    self.arith(&b.value);
+                (TestToken::Word(a), Some(TestToken::Op(op)), Some(TestToken::Word(b))) if ARITHMETIC.contains(&op.as_str()) => {
+                    let _ = self.word(a, depth);
+                    let _ = self.word(b, depth);
+                    self.arith(&a.raw);
+                    self.arith(&b.raw);
+                    i += 3;
                 }
+                (TestToken::Word(w), _, _) => {
+                    let _ = self.word(w, depth);
+                    i += 1;
+                }
+                _ => i += 1,
             }
         }
     }
@@ -452,122 +412,91 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn simple(&mut self, sc: &ast::SimpleCommand, pipe_in: &Stdin, depth: usize) -> Output {
+    /// The value of an assignment; `name=(…)` walks its elements (keys are subscripts).
+    fn assignment_value(&mut self, a: &Assignment, depth: usize) -> Arg {
+        if let [Part::Array(items)] = a.value.parts.as_slice() {
+            for (k, v) in items {
+                if let Some(k) = k {
+                    self.subscript(&a.name, k);
+                }
+                let _ = self.word(v, depth);
+            }
+            return Arg::dynamic(a.value.raw.clone());
+        }
+        self.word(&a.value, depth).into_iter().next().unwrap_or(Arg::Lit(String::new()))
+    }
+
+    fn simple(&mut self, sc: &Simple, pipe_in: &Stdin, depth: usize) -> Output {
+        let mut values = Vec::new();
+        for a in &sc.assignments {
+            let v = self.assignment_value(a, depth);
+            if let Some(index) = &a.index {
+                self.subscript(&a.name, index);
+            }
+            values.push(v);
+        }
         let mut args: Vec<Arg> = Vec::new();
-        let mut redirects: Vec<&ast::IoRedirect> = Vec::new();
-        let mut assignments: Vec<(String, Arg)> = Vec::new();
-        let mut procsubs: Vec<(&ast::ProcessSubstitutionKind, &ast::SubshellCommand)> = Vec::new();
-        let items = sc
-            .prefix
-            .iter()
-            .flat_map(|p| p.0.iter())
-            .map(|i| (true, i))
-            .chain(sc.word_or_name.iter().map(|_| (false, &PLACEHOLDER)))
-            .chain(sc.suffix.iter().flat_map(|s| s.0.iter()).map(|i| (false, i)));
-        let mut name_done = false;
-        for (in_prefix, item) in items {
-            if std::ptr::eq(item, &PLACEHOLDER) {
-                if let Some(w) = &sc.word_or_name {
-                    args.extend(self.word(&w.value, depth));
-                }
-                name_done = true;
-                continue;
-            }
-            match item {
-                ast::CommandPrefixOrSuffixItem::IoRedirect(r) => redirects.push(r),
-                ast::CommandPrefixOrSuffixItem::Word(w) => args.extend(self.word(&w.value, depth)),
-                ast::CommandPrefixOrSuffixItem::AssignmentWord(a, w) => {
-                    let value = match &a.value {
-                        ast::AssignmentValue::Scalar(v) => self.word(&v.value, depth).into_iter().next().unwrap_or(Arg::Lit(String::new())),
-                        ast::AssignmentValue::Array(items) => {
-                            let (ast::AssignmentName::VariableName(n) | ast::AssignmentName::ArrayElementName(n, _)) = &a.name;
-                            for (k, v) in items {
-                                if let Some(k) = k {
-                                    let _ = self.word(&k.value, depth);
-                                    self.subscript(n, &k.value);
-                                }
-                                let _ = self.word(&v.value, depth);
-                            }
-                            Arg::dynamic(w.value.clone())
-                        }
-                    };
-                    let name = match &a.name {
-                        ast::AssignmentName::VariableName(n) => n.clone(),
-                        ast::AssignmentName::ArrayElementName(n, idx) => {
-                            self.subscript(n, idx);
-                            n.clone()
-                        }
-                    };
-                    if in_prefix && !name_done {
-                        assignments.push((name, value));
-                    } else {
-                        // `declare x=…`, `alias x=…`: an argument, with its value resolved.
-                        args.push(match value {
-                            Arg::Lit(v) => Arg::Lit(format!("{name}={v}")),
-                            Arg::Glob(v) => Arg::Glob(format!("{name}={v}")),
-                            Arg::Dyn { text, tainted } => Arg::Dyn { text: format!("{name}={text}"), tainted },
-                        });
-                    }
-                }
-                ast::CommandPrefixOrSuffixItem::ProcessSubstitution(kind, sub) => {
-                    procsubs.push((kind, sub));
-                    let tainted = subshell_has_producer(&sub.list);
-                    args.push(Arg::Dyn { text: "<(…)".into(), tainted });
-                }
-            }
+        for w in &sc.words {
+            args.extend(self.word(w, depth));
         }
-        // Process substitutions run code: walk them (output ones read this command's output).
-        for (kind, sub) in &procsubs {
-            let stdin = match kind {
-                ast::ProcessSubstitutionKind::Write => Stdin::Pipe { tainted: false, text: None },
-                ast::ProcessSubstitutionKind::Read => Stdin::Inherited,
-            };
-            self.subshell_with_stdin(sub, &stdin, depth);
-        }
-        for (name, value) in &assignments {
-            programs::check_assignment(self, name);
-            self.assigned(name, value, args.is_empty());
+        for (a, value) in sc.assignments.iter().zip(&values) {
+            programs::check_assignment(self, &a.name);
+            self.assigned(&a.name, value, args.is_empty());
         }
         // Here-docs and here-strings replace the pipe as stdin.
         let mut stdin = pipe_in.clone();
-        for r in &redirects {
+        let mut here_string = false;
+        for r in &sc.redirects {
             if let Some(s) = self.redirect(r, depth) {
+                here_string = matches!(r, Redirect::HereString(_));
                 stdin = s;
             }
         }
         let producer_tainted = args.first().and_then(Arg::lit).is_some_and(|n| programs::is_producer(n, args.get(1..).unwrap_or_default()));
         // Output process substitutions (`> >(sh)`) receive this command's output.
-        for r in &redirects {
-            if let ast::IoRedirect::File(_, _, ast::IoFileRedirectTarget::ProcessSubstitution(ast::ProcessSubstitutionKind::Write, sub)) = r
+        for r in &sc.redirects {
+            if let Redirect::File { target, .. } = r
+                && let [Part::ProcSub { write: true, list }] = target.parts.as_slice()
             {
-                self.subshell_with_stdin(sub, &Stdin::Pipe { tainted: producer_tainted, text: None }, depth);
+                self.subshell_with_stdin(list, &Stdin::Pipe { tainted: producer_tainted, text: None }, depth);
             }
         }
         if args.is_empty() {
             return Output::default();
+        }
+        if let Some(trace) = &mut self.trace {
+            let text = match &stdin {
+                Stdin::Text(Some(t)) if here_string => Some(format!("{t}\n")),
+                Stdin::Text(Some(t)) => Some(t.clone()),
+                Stdin::Inherited => Some(String::new()),
+                _ => None,
+            };
+            trace.push(Traced { args: args.clone(), stdin: text });
         }
         let static_output = programs::static_output(&args, &stdin);
         self.command(args, &stdin, depth);
         Output { produces_tainted: producer_tainted, static_output }
     }
 
-    fn subshell_with_stdin(&mut self, sub: &ast::SubshellCommand, stdin: &Stdin, depth: usize) {
+    fn subshell_with_stdin(&mut self, list: &List, stdin: &Stdin, depth: usize) {
         if depth + 1 > MAX_DEPTH {
             self.flag(Decision::Escalate, "shell.too-complex", format!("nesting deeper than {MAX_DEPTH} levels is not analysed"));
             return;
         }
         let saved = self.cwd.clone();
         match stdin {
-            Stdin::Inherited => self.compound_list(&sub.list, depth + 1),
+            Stdin::Inherited => self.list(list, depth + 1),
             _ => {
                 // Feed the input to the first command of each pipeline in the substitution.
-                for ast::CompoundListItem(and_or, _) in &sub.list.0 {
-                    for (i, cmd) in and_or.first.seq.iter().enumerate() {
-                        let s = if i == 0 { stdin.clone() } else { Stdin::Pipe { tainted: false, text: None } };
-                        let _ = self.command_node(cmd, &s, depth + 1);
+                for and_or in &list.items {
+                    let mut pipelines = and_or.pipelines.iter();
+                    if let Some(first) = pipelines.next() {
+                        for (i, cmd) in first.commands.iter().enumerate() {
+                            let s = if i == 0 { stdin.clone() } else { Stdin::Pipe { tainted: false, text: None } };
+                            let _ = self.command_node(cmd, &s, depth + 1);
+                        }
                     }
-                    for next in &and_or.additional {
-                        let (ast::AndOr::And(p) | ast::AndOr::Or(p)) = next;
+                    for p in pipelines {
                         self.pipeline(p, false, depth + 1);
                     }
                 }
@@ -577,89 +506,46 @@ impl<'a> Walker<'a> {
     }
 
     /// Checks one redirection. Returns the stdin it provides, for here-docs and here-strings.
-    fn redirect(&mut self, r: &ast::IoRedirect, depth: usize) -> Option<Stdin> {
+    fn redirect(&mut self, r: &Redirect, depth: usize) -> Option<Stdin> {
         match r {
-            ast::IoRedirect::File(_, kind, target) => {
-                let writes = matches!(
-                    kind,
-                    ast::IoFileRedirectKind::Write
-                        | ast::IoFileRedirectKind::Append
-                        | ast::IoFileRedirectKind::Clobber
-                        | ast::IoFileRedirectKind::ReadAndWrite
-                        | ast::IoFileRedirectKind::DuplicateOutput
-                );
-                match target {
-                    ast::IoFileRedirectTarget::Filename(w) => {
-                        let arg = self.word(&w.value, depth).into_iter().next().unwrap_or(Arg::dynamic(""));
-                        if writes {
-                            programs::check_write(self, &arg, "redirection");
-                        }
+            Redirect::File { op, target } => {
+                if let [Part::ProcSub { write, list }] = target.parts.as_slice() {
+                    if *write {
+                        // Output process substitutions are walked by the command that owns them.
+                        return None;
                     }
-                    ast::IoFileRedirectTarget::Duplicate(w) => {
-                        let arg = self.word(&w.value, depth).into_iter().next().unwrap_or(Arg::dynamic(""));
-                        let is_fd = arg.lit().is_some_and(|s| s == "-" || s.trim_end_matches('-').chars().all(|c| c.is_ascii_digit()));
-                        if writes && !is_fd {
-                            programs::check_write(self, &arg, "redirection");
-                        }
-                    }
-                    ast::IoFileRedirectTarget::Fd(_) => {}
-                    ast::IoFileRedirectTarget::ProcessSubstitution(ast::ProcessSubstitutionKind::Read, sub) => {
-                        self.subshell_with_stdin(sub, &Stdin::Inherited, depth);
-                        // `sh < <(curl …)`: the substitution's output is this command's input.
-                        let tainted = subshell_has_producer(&sub.list);
-                        return Some(Stdin::Pipe { tainted, text: None });
-                    }
-                    // Output process substitutions are walked by the command that owns them.
-                    ast::IoFileRedirectTarget::ProcessSubstitution(ast::ProcessSubstitutionKind::Write, _) => {}
+                    self.subshell_with_stdin(list, &Stdin::Inherited, depth);
+                    // `sh < <(curl …)`: the substitution's output is this command's input.
+                    return Some(Stdin::Pipe { tainted: list_has_producer(list), text: None });
+                }
+                let arg = self.word(target, depth).into_iter().next().unwrap_or(Arg::dynamic(""));
+                let is_fd = arg.lit().is_some_and(|s| s == "-" || s.trim_end_matches('-').chars().all(|c| c.is_ascii_digit()));
+                let dup = matches!(op, RedirOp::DupIn | RedirOp::DupOut);
+                if op.writes() && !(dup && is_fd) {
+                    programs::check_write(self, &arg, "redirection");
                 }
                 None
             }
-            ast::IoRedirect::HereDocument(_, doc) => {
-                let text = if doc.requires_expansion { self.heredoc_text(&doc.doc.value, depth) } else { Some(doc.doc.value.clone()) };
+            Redirect::HereDoc(doc) => {
+                let text = match &doc.parts {
+                    None => Some(doc.body.clone()),
+                    Some(parts) => self.heredoc_text(parts, depth),
+                };
                 Some(Stdin::Text(text))
             }
-            ast::IoRedirect::HereString(_, w) => {
-                let arg = self.word(&w.value, depth).into_iter().next();
+            Redirect::HereString(w) => {
+                let arg = self.word(w, depth).into_iter().next();
                 match arg {
                     Some(Arg::Lit(s)) => Some(Stdin::Text(Some(s))),
                     Some(Arg::Dyn { tainted: true, .. }) => Some(Stdin::Pipe { tainted: true, text: None }),
                     _ => Some(Stdin::Text(None)),
                 }
             }
-            ast::IoRedirect::OutputAndError(w, _) => {
-                let arg = self.word(&w.value, depth).into_iter().next().unwrap_or(Arg::dynamic(""));
-                programs::check_write(self, &arg, "redirection");
-                None
-            }
         }
     }
 
-    fn heredoc_text(&mut self, body: &str, depth: usize) -> Option<String> {
-        if word_too_tangled(body, Quotes::Literal) {
-            self.flag(Decision::Escalate, "shell.too-complex", "a here-document nests parameter expansions too deeply to analyse");
-            return None;
-        }
-        // Quotes are text in a here-document, so the line's quote-aware count of unclosed `(`
-        // does not cover it; the word parser backtracks on unclosed `$(`, `$[` and `${` in it
-        // (fuzzer runs 11 and 13: 0.8 s and 9 s).
-        if bracket_surplus(body) > MAX_UNCLOSED {
-            self.flag(
-                Decision::Escalate,
-                "shell.too-complex",
-                format!("a here-document with more than {MAX_UNCLOSED} unclosed brackets is not analysed"),
-            );
-            return None;
-        }
-        let opts = brush_parser::ParserOptions::default();
-        let pieces = match guarded_call(|| brush_parser::word::parse_heredoc(body, &opts)) {
-            Some(Ok(p)) => p,
-            _ => {
-                self.flag(Decision::Escalate, "shell.parse-error", "cannot parse a here-document");
-                return None;
-            }
-        };
-        let r = self.pieces(&pieces, body, false, depth);
-        match r {
+    fn heredoc_text(&mut self, parts: &[Part], depth: usize) -> Option<String> {
+        match self.parts(parts, true, depth) {
             Resolved { text, dynamic: false, .. } => Some(text),
             _ => None,
         }
@@ -667,47 +553,19 @@ impl<'a> Walker<'a> {
 
     /// Resolves one word into arguments (several with brace expansion), walking any
     /// substitutions inside it.
-    pub(crate) fn word(&mut self, raw: &str, depth: usize) -> Vec<Arg> {
-        // Most words are plain text: nothing to expand, nothing to parse (a third of the time
-        // `explain --jsonl` spends on NL2Bash went to parsing such words).
-        if is_plain_word(raw) {
-            return vec![Arg::Lit(raw.to_string())];
-        }
-        self.parsed_word(raw, depth)
-    }
-
-    /// Resolves a word through brush-parser's word parser.
-    fn parsed_word(&mut self, raw: &str, depth: usize) -> Vec<Arg> {
-        // `$((` is arithmetic or a command substitution of a subshell; brush-parser tries both,
-        // so nested ones cost 2^n (fuzzer run 15: 21 in one word, 0.9 s).
-        if word_too_tangled(raw, Quotes::Quoting) || word_too_long_for_brackets(raw) || raw.matches("$((").count() > MAX_ARITHMETIC {
-            self.flag(
-                Decision::Escalate,
-                "shell.too-complex",
-                format!("the word {:?} nests parameter expansions too deeply to analyse", clip(raw)),
-            );
-            return vec![Arg::dynamic(raw)];
-        }
-        let opts = brush_parser::ParserOptions::default();
-        let pieces = match guarded_call(|| brush_parser::word::parse(raw, &opts)) {
-            Some(Ok(p)) => p,
-            _ => {
-                self.flag(Decision::Escalate, "shell.parse-error", format!("cannot parse the word {:?}", clip(raw)));
-                return vec![Arg::dynamic(raw)];
-            }
-        };
-        let r = self.pieces(&pieces, raw, false, depth);
+    pub(crate) fn word(&mut self, w: &Word, depth: usize) -> Vec<Arg> {
+        let r = self.parts(&w.parts, false, depth);
         if r.dynamic {
             return vec![Arg::Dyn { text: r.text, tainted: r.tainted }];
         }
         if r.brace {
             if !r.all_unquoted {
                 // Brace expansion mixed with quoting: not followed exactly.
-                return vec![Arg::dynamic(raw)];
+                return vec![Arg::dynamic(w.raw.clone())];
             }
             return match words::expand_braces(&r.text, 256) {
                 Some(v) => v.into_iter().map(|s| if r.glob { Arg::Glob(s) } else { Arg::Lit(s) }).collect(),
-                None => vec![Arg::dynamic(raw)],
+                None => vec![Arg::dynamic(w.raw.clone())],
             };
         }
         if r.glob {
@@ -716,11 +574,11 @@ impl<'a> Walker<'a> {
         vec![Arg::Lit(r.text)]
     }
 
-    fn pieces(&mut self, pieces: &[WordPieceWithSource], raw: &str, in_dq: bool, depth: usize) -> Resolved {
+    fn parts(&mut self, parts: &[Part], in_dq: bool, depth: usize) -> Resolved {
         let mut r = Resolved { all_unquoted: true, ..Resolved::default() };
-        for p in pieces {
-            match &p.piece {
-                WordPiece::Text(t) => {
+        for p in parts {
+            match p {
+                Part::Lit(t) => {
                     if !in_dq {
                         if t.contains(['*', '?']) || t.find('[').is_some_and(|i| t.get(i + 1..).is_some_and(|rest| rest.contains(']'))) {
                             r.glob = true;
@@ -731,41 +589,38 @@ impl<'a> Walker<'a> {
                     }
                     r.text.push_str(t);
                 }
-                WordPiece::SingleQuotedText(t) => {
+                Part::Quoted(t) => r.text.push_str(t),
+                Part::Escaped(t) | Part::Single(t) => {
                     r.all_unquoted = false;
                     r.text.push_str(t);
                 }
-                WordPiece::AnsiCQuotedText(t) => {
+                Part::AnsiC(t) => {
                     r.all_unquoted = false;
                     r.text.push_str(&words::decode_ansi_c(t));
                 }
-                WordPiece::DoubleQuotedSequence(inner) | WordPiece::GettextDoubleQuotedSequence(inner) => {
+                Part::Double(inner) => {
                     r.all_unquoted = false;
-                    let sub = self.pieces(inner, raw, true, depth);
+                    let sub = self.parts(inner, true, depth);
                     r.text.push_str(&sub.text);
                     r.dynamic |= sub.dynamic;
                     r.tainted |= sub.tainted;
                 }
-                WordPiece::TildeExpansion(t) => match t {
-                    brush_parser::word::TildeExpr::Home => r.text.push('~'),
-                    brush_parser::word::TildeExpr::UserHome(u) => {
+                Part::Tilde(t) => match (t.as_str(), &self.cwd) {
+                    ("+", Some(c)) => r.text.push_str(&c.to_string_lossy()),
+                    _ => {
+                        r.dynamic = true;
                         r.text.push('~');
-                        r.text.push_str(u);
+                        r.text.push_str(t);
                     }
-                    brush_parser::word::TildeExpr::WorkingDir => match &self.cwd {
-                        Some(c) => r.text.push_str(&c.to_string_lossy()),
-                        None => r.dynamic = true,
-                    },
-                    _ => r.dynamic = true,
                 },
-                WordPiece::ParameterExpansion(expr) => {
-                    let source = raw.get(p.start_index..p.end_index).unwrap_or(raw);
+                Part::Param(param) => {
+                    let source = param.raw.as_str();
                     self.raw_expansion_check(source);
-                    let param = arith::in_parameter(source);
-                    if let Some(index) = param.index {
-                        self.subscript(param.name, index);
+                    let parsed = arith::in_parameter(source);
+                    if let Some(index) = parsed.index {
+                        self.subscript(parsed.name, index);
                     }
-                    if let Some(range) = param.range {
+                    if let Some(range) = parsed.range {
                         self.arith(range);
                     }
                     if arith::is_indirect(source) {
@@ -775,48 +630,47 @@ impl<'a> Walker<'a> {
                             format!("{source} expands the variable whose name another holds (a subscript in that name runs as arithmetic)"),
                         );
                     }
-                    match home_parameter(expr) {
-                        Some(true) => r.text.push('~'),
-                        _ => {
-                            r.dynamic = true;
-                            r.text.push_str(source);
-                        }
+                    if param.plain.as_deref() == Some("HOME") {
+                        r.text.push('~');
+                    } else {
+                        r.dynamic = true;
+                        r.text.push_str(source);
                     }
                 }
-                WordPiece::CommandSubstitution(inner) | WordPiece::BackquotedCommandSubstitution(inner) => {
-                    let code = if matches!(p.piece, WordPiece::BackquotedCommandSubstitution(_)) {
-                        inner.replace("\\`", "`").replace("\\\\", "\\").replace("\\$", "$")
-                    } else {
-                        inner.clone()
-                    };
-                    self.line(&code, depth + 1);
-                    if line_has_producer(&code) {
-                        r.tainted = true;
-                    }
+                Part::CmdSub(list) => {
+                    self.nested_list(list, depth + 1);
+                    r.tainted |= list_has_producer(list);
                     r.dynamic = true;
                     r.text.push_str("$(…)");
                 }
-                WordPiece::EscapeSequence(s) => {
-                    let escaped = s.strip_prefix('\\').unwrap_or(s);
-                    if in_dq && !matches!(escaped, "$" | "`" | "\"" | "\\" | "\n") {
-                        r.text.push_str(s);
-                    } else if escaped != "\n" {
-                        r.text.push_str(escaped);
-                    }
-                    if !in_dq {
-                        r.all_unquoted = false;
-                    }
+                Part::ProcSub { write, list } => {
+                    let stdin = if *write { Stdin::Pipe { tainted: false, text: None } } else { Stdin::Inherited };
+                    self.subshell_with_stdin(list, &stdin, depth);
+                    r.tainted |= list_has_producer(list);
+                    r.dynamic = true;
+                    r.text.push_str("<(…)");
                 }
-                WordPiece::ArithmeticExpression(e) => {
-                    self.arith(&e.value);
+                Part::Arith(e) => {
+                    self.arith(e);
                     r.dynamic = true;
                     r.text.push_str("$((…))");
+                }
+                Part::Array(items) => {
+                    // `declare -a name=(…)`: the text before is `name=` or `name+=`.
+                    let name = r.text.trim_end_matches('=').trim_end_matches('+').to_string();
+                    for (k, v) in items {
+                        if let Some(k) = k {
+                            self.subscript(&name, k);
+                        }
+                        let _ = self.word(v, depth);
+                    }
+                    r.dynamic = true;
+                    r.text.push_str("(…)");
                 }
             }
         }
         r
     }
-
     /// Judges a resolved command: wrappers are seen through, then the program is judged.
     pub(crate) fn command(&mut self, args: Vec<Arg>, stdin: &Stdin, depth: usize) {
         // Wrappers can multiply the work: `find A B C -exec find A B C -exec …` classifies the
@@ -844,8 +698,6 @@ impl<'a> Walker<'a> {
     }
 }
 
-static PLACEHOLDER: ast::CommandPrefixOrSuffixItem = ast::CommandPrefixOrSuffixItem::Word(ast::Word { value: String::new(), loc: None });
-
 #[derive(Default)]
 struct Resolved {
     text: String,
@@ -864,469 +716,33 @@ struct Output {
 }
 
 /// `$HOME` and `${HOME}`: `Some(true)`. Anything else: `None`.
-fn home_parameter(expr: &brush_parser::word::ParameterExpr) -> Option<bool> {
-    match expr {
-        brush_parser::word::ParameterExpr::Parameter { parameter: brush_parser::word::Parameter::Named(n), indirect: false }
-            if n == "HOME" =>
-        {
-            Some(true)
+
+/// Whether a list runs a command that downloads or decodes data (its output is then tainted).
+fn list_has_producer(list: &List) -> bool {
+    list.items.iter().flat_map(|ao| &ao.pipelines).flat_map(|p| &p.commands).any(|c| match c {
+        Command::Simple(sc) => {
+            let words: Vec<String> = sc.words.iter().map(|w| w.raw.trim_matches(['\'', '"']).to_string()).collect();
+            let args: Vec<Arg> = words.iter().skip(1).map(|w| Arg::Lit(w.clone())).collect();
+            words.first().is_some_and(|n| programs::is_producer(programs::base_name(n), &args))
         }
-        _ => None,
-    }
-}
-
-/// Why a line is not handed to the parser at all, if it is not: shapes on which brush-parser
-/// hangs, backtracks exponentially or panics (each found by the fuzzer).
-fn fenced(line: &str) -> Option<(&'static str, String)> {
-    if line.len() > MAX_LINE {
-        return Some(("shell.too-complex", format!("a line longer than {} KiB is not analysed", MAX_LINE / 1024)));
-    }
-    if unclosed_constructs(line) > MAX_UNCLOSED {
-        // brush-parser backtracks exponentially on unclosed `(` and `case` (found by the
-        // fuzzer: 24 unclosed `(` take 0.4 s, 20 unclosed `case` 1.6 s). Such a line does not
-        // parse anyway; refuse to analyse it rather than hang.
-        return Some(("shell.too-complex", format!("more than {MAX_UNCLOSED} unclosed `(` or `case` are not analysed")));
-    }
-    if line.matches("<<").count() > MAX_HEREDOC_OPERATORS {
-        // brush-parser's tokenizer blows up in time and memory on runs of `<<` (found by
-        // the fuzzer: 28 bytes took 105 s and 1.6 GB).
-        return Some(("shell.too-complex", format!("more than {MAX_HEREDOC_OPERATORS} here-document operators are not analysed")));
-    }
-    if heredoc_without_delimiter(line) {
-        // brush-parser's tokenizer never returns on `<<` followed by a carriage return and a
-        // blank (fuzzer run 14: the 4 bytes `<<\r `), and takes memory without bound on `<<`
-        // followed by an operator inside `$(` (fuzzer run 23: `$(<< << $(`, gigabytes in
-        // seconds). Bash refuses both.
-        return Some((
-            "shell.too-complex",
-            "a here-document operator followed by a carriage return or an operator instead of a delimiter word is not analysed".into(),
-        ));
-    }
-    if huge_fd_redirect(line) {
-        // brush-parser 0.4 unwraps an i32 parse of `N<`/`N>` (found by the fuzzer); a panic
-        // would be caught, but guard does not rely on that for input it can recognise.
-        return Some(("shell.parse-error", "a redirection with a file descriptor number too large to be real".into()));
-    }
-    if bracket_depth(line) > MAX_BRACKETS {
-        return Some(("shell.too-complex", format!("brackets nested deeper than {MAX_BRACKETS} are not analysed")));
-    }
-    None
-}
-
-/// Runs a parser call, turning a panic inside the parser into `None`.
-fn guarded_call<T>(f: impl FnOnce() -> T) -> Option<T> {
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).ok()
-}
-
-enum ParseFailure {
-    Syntax(String),
-    TooComplex(String),
-}
-
-/// Tokenizes and parses a line. Between the two steps, words the parser would take exponential
-/// time on are refused: brush-parser tries every word that starts like `NAME[` as an array
-/// assignment and backtracks through its subscript (fuzzer: 18 × `[=t"e"t` in one word take
-/// 0.2 s, 22 take 3 s; an unclosed `${X[` stretched a word over five lines: 1.9 s; `A[_B=$(…`
-/// with `${x[` further on: 0.9 s). The
-/// tokenizer's words are the parser's words, multi-line ones included.
-fn parse(line: &str) -> Result<ast::Program, ParseFailure> {
-    let opts = brush_parser::ParserOptions::default();
-    let parsed = guarded_call(|| {
-        let tokens = brush_parser::uncached_tokenize_str(line, &opts.tokenizer_options())
-            .map_err(|e| ParseFailure::Syntax(format!("cannot tokenize: {e}")))?;
-        // The parser reads array subscripts in assignment words (`a[${b[0]}]=1`, also after
-        // `declare`) with the same exponential grammar as the word parser (see `open_subscripts`).
-        let tangled = tokens.iter().find_map(|t| match t {
-            brush_parser::Token::Word(w, _) if subscript_too_tangled(w) || open_subscripts(w, Quotes::Quoting) > MAX_OPEN_SUBSCRIPTS => {
-                Some(w)
-            }
-            _ => None,
-        });
-        if let Some(w) = tangled {
-            return Err(ParseFailure::TooComplex(format!("the word {:?} has array subscripts too long or too nested to analyse", clip(w))));
-        }
-        brush_parser::parse_tokens(&tokens, &opts).map_err(|e| ParseFailure::Syntax(e.to_string()))
-    });
-    parsed.unwrap_or_else(|| Err(ParseFailure::Syntax("the parser failed on this input".into())))
-}
-
-/// Whether `word` starts like an array assignment (`NAME[`) and either holds more `[` than
-/// guard hands to the parser or has a subscript longer than [`MAX_SUBSCRIPT_LEN`]. The parser
-/// reads the subscript up to a `]` that ends the assignment: guard measures it up to the first
-/// `]=` or `]+=` (or to the end of the word), which is never shorter than what the parser reads.
-fn subscript_too_tangled(word: &str) -> bool {
-    let name = word.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
-    let is_array_name =
-        name > 0 && word.as_bytes().first().is_some_and(|b| !b.is_ascii_digit()) && word.as_bytes().get(name) == Some(&b'[');
-    if !is_array_name {
-        return false;
-    }
-    let rest = word.get(name + 1..).unwrap_or_default();
-    let subscript = [rest.find("]="), rest.find("]+=")].into_iter().flatten().min().unwrap_or(rest.len());
-    subscript > MAX_SUBSCRIPT_LEN || word.matches('[').count() > MAX_SUBSCRIPT_BRACKETS
-}
-
-/// An upper bound of bracket nesting, ignoring quotes (so it over-counts, never under-counts).
-fn bracket_depth(line: &str) -> usize {
-    let (mut depth, mut max) = (0usize, 0usize);
-    for b in line.bytes() {
-        match b {
-            b'(' | b'{' | b'[' | b'`' => {
-                depth += 1;
-                max = max.max(depth);
-            }
-            b')' | b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    max
-}
-
-/// How many `(` (with `$(`, `<(`, `>(`) and `case` are left unclosed, outside quotes. An
-/// approximation of bash's tokenizer that errs towards counting (comments are counted too: the
-/// fuzzer found `}#((((…`, which is no comment to the parser): it only decides whether the parser
-/// is handed the line at all.
-fn unclosed_constructs(line: &str) -> usize {
-    let b = line.as_bytes();
-    let (mut parens, mut cases) = (0isize, 0isize);
-    let (mut i, mut word_start) = (0usize, true);
-    while let Some(&c) = b.get(i) {
-        match c {
-            b'\\' => i += 1,
-            b'\'' => i = closing_single_quote(b, i),
-            b'"' => {
-                // Inside double quotes only `$(` opens a construct.
-                let mut inner = 0isize;
-                i += 1;
-                while let Some(&q) = b.get(i) {
-                    match q {
-                        b'\\' => i += 1,
-                        b'"' if inner == 0 => break,
-                        b'(' if i > 0 && b.get(i - 1) == Some(&b'$') => {
-                            inner += 1;
-                            parens += 1;
-                        }
-                        b'(' if inner > 0 => parens += 1,
-                        b')' if inner > 0 => {
-                            inner -= 1;
-                            parens -= 1;
-                        }
-                        _ => {}
-                    }
-                    i += 1;
-                }
-            }
-            b'(' => parens += 1,
-            b')' => parens -= 1,
-            _ if word_start
-                && b.get(i..)
-                    .is_some_and(|r| r.starts_with(b"case") && r.get(4).is_none_or(|x| !x.is_ascii_alphanumeric() && *x != b'_')) =>
-            {
-                cases += 1
-            }
-            _ if word_start
-                && b.get(i..)
-                    .is_some_and(|r| r.starts_with(b"esac") && r.get(4).is_none_or(|x| !x.is_ascii_alphanumeric() && *x != b'_')) =>
-            {
-                cases -= 1
-            }
-            _ => {}
-        }
-        word_start = matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'(' | b')' | b'{' | b'}' | b'`'));
-        i += 1;
-    }
-    usize::try_from(parens.max(0)).unwrap_or(0).max(usize::try_from(cases.max(0)).unwrap_or(0))
-}
-
-/// brush-parser's word parser backtracks exponentially on unclosed `${` (found by the fuzzer:
-/// six nested `${A[` take 14 s; one before a long tail, 2 s). A word with an unclosed `${` or
-/// array subscript, or very many `${`, is not handed to it.
-fn word_too_tangled(raw: &str, quotes: Quotes) -> bool {
-    let opens = raw.matches("${").count();
-    if opens == 0 {
-        return false;
-    }
-    let closes = raw.matches('}').count();
-    // `${NAME[` array subscripts left open blow up the same way, and so does one whose `]` does
-    // not come before the next `}` (`${a[-q}`, which bash refuses as a bad substitution; fuzzer
-    // run 16: 3.7 s).
-    let mut unclosed_subscript = false;
-    let subscripts = raw
-        .match_indices("${")
-        .filter(|(i, _)| {
-            let rest = raw.get(i + 2..).unwrap_or_default();
-            let name_len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
-            let Some(sub) = rest.get(name_len..).and_then(|r| r.strip_prefix('[')).filter(|_| name_len > 0) else { return false };
-            if sub.find(']').is_none_or(|close| sub.find('}').is_some_and(|brace| brace < close)) {
-                unclosed_subscript = true;
-            }
-            true
-        })
-        .count();
-    // With subscripts in a word, every `[` must be closed (fuzzer run 18: `${set1[$#t[io…]}`,
-    // an unclosed `[` inside a subscript, took over 30 s).
-    if unclosed_subscript || (subscripts > 0 && raw.matches('[').count() > raw.matches(']').count()) {
-        return true;
-    }
-    // Bash rejects an unclosed `${` itself ("bad substitution"), so refusing any is no loss.
-    // Long text with expansions is also slow to parse even when balanced (a 500-byte here-doc
-    // with two `${X[` took 1.7 s): past 256 bytes it is not analysed.
-    // More than 4 array subscripts in one word are slow even when they look balanced (fuzzer
-    // run 20: five `${set0[…` in a quoted word, 1.1 s).
-    // (`subscripts > ]` needs no test of its own: each subscript holds a `[`, so the balance
-    // check above already refused that word.)
-    opens > 16 || opens > closes || subscripts > 4 || raw.len() > 256 || open_subscripts(raw, quotes) > MAX_OPEN_SUBSCRIPTS
-}
-
-/// Whether quotes quote (in a word) or are text (in a here-document).
-#[derive(Clone, Copy, PartialEq)]
-enum Quotes {
-    Quoting,
-    Literal,
-}
-
-/// The most `${NAME[` array subscripts open inside one another anywhere in `raw`.
-///
-/// This is what makes brush-parser's word parser exponential: each of the twenty-odd ways
-/// `${…}` can continue (`:-`, `#`, `//`, …) parses the parameter again, subscript included, so
-/// every subscript nested in another multiplies the work by about 20 (`${a[${b[${c[${d[0]}]}]}]}`
-/// takes 22 ms, one more level 0.4 s, whether or not the word is well formed; fuzzer run 21).
-///
-/// Quotes, escapes and every kind of bracket are followed so that a `]` closes a subscript only
-/// where the parser's would. Where the two could disagree this errs towards keeping subscripts
-/// open: a closer that does not match the innermost opener is ignored, so it can only over-count.
-fn open_subscripts(raw: &str, quotes: Quotes) -> usize {
-    #[derive(PartialEq)]
-    enum Frame {
-        Brace,
-        Subscript,
-        Bracket,
-        Paren,
-        DoubleQuote,
-        Backtick,
-    }
-    // Every subscript opens at a `${` (this runs on every token of every line).
-    if !raw.contains("${") {
-        return 0;
-    }
-    let b = raw.as_bytes();
-    let mut stack: Vec<Frame> = Vec::new();
-    let (mut open, mut max) = (0usize, 0usize);
-    let mut i = 0;
-    while let Some(&c) = b.get(i) {
-        let in_dq = stack.last() == Some(&Frame::DoubleQuote);
-        match c {
-            b'\\' => i += 1,
-            b'\'' if !in_dq && quotes == Quotes::Quoting => i = closing_single_quote(b, i),
-            b'"' if in_dq => {
-                stack.pop();
-            }
-            b'"' if quotes == Quotes::Quoting => stack.push(Frame::DoubleQuote),
-            b'`' if stack.last() == Some(&Frame::Backtick) => {
-                stack.pop();
-            }
-            b'`' => stack.push(Frame::Backtick),
-            b'$' if b.get(i + 1) == Some(&b'{') => {
-                stack.push(Frame::Brace);
-                let mut j = i + 2;
-                if matches!(b.get(j), Some(b'!' | b'#')) {
-                    j += 1;
-                }
-                let name = b.get(j..).unwrap_or_default().iter().take_while(|x| x.is_ascii_alphanumeric() || **x == b'_').count();
-                if name > 0 && b.get(j + name) == Some(&b'[') {
-                    stack.push(Frame::Subscript);
-                    open += 1;
-                    max = max.max(open);
-                    i = j + name;
-                } else {
-                    i += 1;
-                }
-            }
-            b'{' => stack.push(Frame::Brace),
-            b'}' if stack.last() == Some(&Frame::Brace) => {
-                stack.pop();
-            }
-            b'[' => stack.push(Frame::Bracket),
-            b']' if stack.last() == Some(&Frame::Bracket) => {
-                stack.pop();
-            }
-            b']' if stack.last() == Some(&Frame::Subscript) => {
-                stack.pop();
-                open -= 1;
-            }
-            b'(' => stack.push(Frame::Paren),
-            b')' if stack.last() == Some(&Frame::Paren) => {
-                stack.pop();
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    max
-}
-
-/// Whether `raw` holds only bytes that are never special in an unquoted word (no quotes,
-/// escapes, expansions, globs, braces or tildes): such a word is its own value.
-fn is_plain_word(raw: &str) -> bool {
-    !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%^".contains(&b))
-}
-
-/// A long word with bracket patterns is slow to parse too (fuzzer: 574 bytes of `p[m""…`, 1 s).
-fn word_too_long_for_brackets(raw: &str) -> bool {
-    raw.len() > 256 && raw.contains('[') && raw.matches('[').count() != raw.matches(']').count()
-}
-
-/// The index of the `'` that closes the single-quoted (or `$'…'` ANSI-C) string opening at
-/// `open`, or the end of `b`.
-fn closing_single_quote(b: &[u8], open: usize) -> usize {
-    let ansi_c = open > 0 && b.get(open - 1) == Some(&b'$');
-    let mut i = open + 1;
-    while let Some(&q) = b.get(i) {
-        if ansi_c && q == b'\\' {
-            i += 1;
-        } else if q == b'\'' {
-            break;
-        }
-        i += 1;
-    }
-    i
-}
-
-/// The largest surplus of `(` over `)`, `[` over `]` or `{` over `}` in `text`, quotes ignored.
-fn bracket_surplus(text: &str) -> usize {
-    let mut count = [0usize; 6];
-    for b in text.bytes() {
-        if let Some(i) = b"()[]{}".iter().position(|&x| x == b)
-            && let Some(c) = count.get_mut(i)
-        {
-            *c += 1;
-        }
-    }
-    count.chunks(2).map(|pair| pair.first().copied().unwrap_or(0).saturating_sub(pair.get(1).copied().unwrap_or(0))).max().unwrap_or(0)
-}
-
-/// Whether a `<<` or `<<-` (not a `<<<` here-string) is followed, after blanks, by a carriage
-/// return or an operator character where its delimiter word should be. Quotes are ignored, so
-/// this over-counts (`$((1 << (n)))` is refused too), never under-counts.
-fn heredoc_without_delimiter(line: &str) -> bool {
-    line.match_indices("<<").any(|(i, _)| {
-        let rest = line.get(i + 2..).unwrap_or_default();
-        !rest.starts_with('<')
-            && rest.trim_start_matches('-').trim_start_matches([' ', '\t']).starts_with(['\r', '<', '>', '|', ';', '&', '(', ')'])
+        Command::Compound(Compound::Subshell(l) | Compound::Brace(l), _) => list_has_producer(l),
+        _ => false,
     })
 }
 
-/// A run of more than 9 digits directly before `<` or `>`.
-fn huge_fd_redirect(line: &str) -> bool {
-    let mut digits = 0usize;
-    for b in line.bytes() {
-        match b {
-            b'0'..=b'9' => digits += 1,
-            b'<' | b'>' if digits > 9 => return true,
-            _ => digits = 0,
-        }
-    }
-    false
+/// One simple command as the walker met it: its resolved words and, when guard knows it, the
+/// text on its stdin (here-document, here-string, or nothing). For the differential tests.
+#[derive(Debug, Clone)]
+pub struct Traced {
+    pub args: Vec<Arg>,
+    pub stdin: Option<String>,
 }
 
-fn clip(s: &str) -> String {
-    s.chars().take(60).collect()
-}
-
-/// Whether a line contains a command that downloads or decodes data.
-fn line_has_producer(code: &str) -> bool {
-    // A fenced line is escalated where it is walked; it is not parsed here either (fuzzer run
-    // 24: this second parse of a backquoted command skipped the fences and hung).
-    if fenced(code).is_some() {
-        return false;
-    }
-    match parse(code) {
-        Ok(p) => p.complete_commands.iter().any(subshell_has_producer),
-        Err(_) => false,
-    }
-}
-
-fn subshell_has_producer(list: &ast::CompoundList) -> bool {
-    list.0.iter().any(|ast::CompoundListItem(ao, _)| {
-        std::iter::once(&ao.first)
-            .chain(ao.additional.iter().map(|x| match x {
-                ast::AndOr::And(p) | ast::AndOr::Or(p) => p,
-            }))
-            .any(|p| {
-                p.seq.iter().any(|c| match c {
-                    ast::Command::Simple(sc) => {
-                        let words: Vec<String> = sc
-                            .word_or_name
-                            .iter()
-                            .chain(sc.suffix.iter().flat_map(|s| s.0.iter()).filter_map(|i| match i {
-                                ast::CommandPrefixOrSuffixItem::Word(w) => Some(w),
-                                _ => None,
-                            }))
-                            .map(|w| w.value.trim_matches(['\'', '"']).to_string())
-                            .collect();
-                        let args: Vec<Arg> = words.iter().skip(1).map(|w| Arg::Lit(w.clone())).collect();
-                        words.first().is_some_and(|n| programs::is_producer(programs::base_name(n), &args))
-                    }
-                    ast::Command::Compound(ast::CompoundCommand::Subshell(s), _) => subshell_has_producer(&s.list),
-                    ast::Command::Compound(ast::CompoundCommand::BraceGroup(b), _) => subshell_has_producer(&b.list),
-                    _ => false,
-                })
-            })
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    fn both_ways(raw: &str) -> (Vec<Arg>, Vec<Arg>) {
-        let (policy, ctx) = (crate::policy::builtin().unwrap_or_else(|e| unreachable!("{e}")), Context::example());
-        let mut w = Walker::new(&policy, &ctx);
-        (w.word(raw, 0), w.parsed_word(raw, 0))
-    }
-
-    #[test]
-    fn plain_words_skip_the_parser_with_the_same_result() {
-        for raw in ["ls", "-la", "--color=auto", "/usr/bin/rm", "a.b,c:d+e@f%g^h", "x=1", "-", "--", "0"] {
-            assert!(is_plain_word(raw), "{raw}");
-            let (fast, slow) = both_ways(raw);
-            assert_eq!(fast, slow, "{raw}");
-        }
-        for raw in ["", "~", "~/x", "a*", "a?", "[ab]", "{a,b}", "$x", "'a'", "\\a", "a b", "`x`", "a\"b\"", "!x", "é"] {
-            assert!(!is_plain_word(raw), "{raw}");
-        }
-    }
-
-    #[test]
-    fn nested_subscripts_are_counted_where_the_parser_closes_them() {
-        for (raw, want) in [
-            ("${a[0]}", 1),
-            ("${a[0]}${b[1]}${c[2]}${d[3]}", 1),
-            ("\"${a[$i]}\" \"${b[${c[0]}]}\"", 2),
-            ("${a[${b[${c[0]}]}]}", 3),
-            ("${#a[${!b[${c[0]}]}]}", 3),
-            // A `]` in quotes, in an inner bracket or after an unmatched `{` closes nothing.
-            ("${a[\"]}\"${b[${c[0]}]}]}", 3),
-            ("${a['x]}' ${b[${c[0]}]}]}", 3),
-            ("${a[x[${b[0]}]]}${c[0]}", 2),
-            ("${a[{]}${b[0]}", 2),
-            ("'${a[${b[${c[0]}]}]}'", 0),
-            ("\\${a[${b[0]}]}", 1),
-            ("$'\\'${a[${b[0]}]}'", 0),
-        ] {
-            assert_eq!(open_subscripts(raw, Quotes::Quoting), want, "{raw}");
-        }
-        // In a here-document quotes are text, so they hide nothing.
-        assert_eq!(open_subscripts("${a[' ${b[${c[0]}]} ']}", Quotes::Literal), 3);
-        assert_eq!(open_subscripts("${a[' ${b[${c[0]}]} ']}", Quotes::Quoting), 1);
-    }
-
-    proptest! {
-        #[test]
-        fn plain_word_fast_path_matches_the_parser(raw in "[-_./=:,+@%^a-zA-Z0-9]{1,24}") {
-            let (fast, slow) = both_ways(&raw);
-            prop_assert_eq!(fast, slow);
-        }
-    }
+/// Classifies a line and lists every simple command the walk met, in walk order.
+pub fn trace_line(line: &str, policy: &Policy, ctx: &Context) -> (Verdict, Vec<Traced>) {
+    let mut w = Walker::new(policy, ctx);
+    w.trace = Some(Vec::new());
+    w.line(line, 0);
+    let trace = w.trace.take().unwrap_or_default();
+    (w.finish(), trace)
 }
