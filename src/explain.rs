@@ -39,19 +39,7 @@ pub fn run(paths: &Paths, args: ExplainArgs) -> Result<u8> {
         Some(ExplainTool::Terraform(a)) => (ToolName::Terraform, crate::utf8_args_pub(a.args)?),
     };
     let ctx = crate::context(paths, tool, &argv)?;
-    let watchdog = crate::Watchdog::start(crate::CLASSIFY_DEADLINE, move || {
-        println!(
-            "{}",
-            if json_out {
-                r#"{"decision":"escalate","reasons":[{"message":"too long to analyse","rule":"shell.too-complex"}],"tool":"shell"}"#
-            } else {
-                "escalate\n  shell.too-complex [escalate]: too long to analyse"
-            }
-        );
-        0
-    });
     let v = explain_one(&policy, &ctx, tool, argv);
-    drop(watchdog);
     let out = if json_out {
         decision_json(tool, &v).to_string()
     } else {

@@ -323,95 +323,6 @@ pub fn reasons_json(v: &Verdict) -> Value {
     Value::Array(v.reasons.iter().map(|r| json!({"rule": r.rule, "message": redact::redact(&r.message)})).collect())
 }
 
-/// The pipeline for `guard terraform|kubectl|shell …`.
-/// Classification must finish quickly; if the parser ever takes longer than this on some shape
-/// of line, guard stops and refuses (exit 75) rather than hang in front of the agent.
-pub const CLASSIFY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// The process's main thread, when the binary runs guard on a worker thread: it then keeps the
-/// watchdog, so guarding a command costs no extra thread.
-pub static WATCHER: std::sync::OnceLock<std::thread::Thread> = std::sync::OnceLock::new();
-/// Set by the binary's worker thread when it ends (before it wakes the main thread).
-pub static WORKER_DONE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-/// Milliseconds since the epoch at which the watchdog fires; 0 when none is armed.
-pub static DEADLINE_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-type TimeoutAction = Box<dyn FnOnce() -> u8 + Send>;
-static ON_TIMEOUT: std::sync::Mutex<Option<TimeoutAction>> = std::sync::Mutex::new(None);
-
-/// A watchdog: unless dropped within `limit`, it runs `on_timeout` and ends the process.
-pub struct Watchdog {
-    own_thread: Option<(std::sync::Arc<std::sync::atomic::AtomicBool>, std::thread::Thread)>,
-}
-
-impl Watchdog {
-    pub fn start(limit: std::time::Duration, on_timeout: impl FnOnce() -> u8 + Send + 'static) -> Option<Watchdog> {
-        let until = rfc3339::now_millis().saturating_add(u64::try_from(limit.as_millis()).unwrap_or(u64::MAX));
-        if let Some(main) = WATCHER.get() {
-            if let Ok(mut slot) = ON_TIMEOUT.lock() {
-                *slot = Some(Box::new(on_timeout));
-            }
-            DEADLINE_MS.store(until, std::sync::atomic::Ordering::SeqCst);
-            main.unpark();
-            return Some(Watchdog { own_thread: None });
-        }
-        // Used as a library (no main thread watching): a thread of its own.
-        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let flag = done.clone();
-        let handle = std::thread::Builder::new()
-            .spawn(move || {
-                while !flag.load(std::sync::atomic::Ordering::SeqCst) {
-                    let now = rfc3339::now_millis();
-                    if now >= until {
-                        std::process::exit(i32::from(on_timeout()));
-                    }
-                    std::thread::park_timeout(std::time::Duration::from_millis(until - now));
-                }
-            })
-            .ok()?;
-        Some(Watchdog { own_thread: Some((done, handle.thread().clone())) })
-    }
-
-    /// For the binary's main thread: waits until `worker` ends, firing an armed watchdog.
-    pub fn watch() {
-        // The flag, not `JoinHandle::is_finished`: the worker sets it before it wakes this
-        // thread, so a wake-up can never be lost between the check and `park`.
-        while !WORKER_DONE.load(std::sync::atomic::Ordering::SeqCst) {
-            let deadline = DEADLINE_MS.load(std::sync::atomic::Ordering::SeqCst);
-            if deadline == 0 {
-                std::thread::park();
-                continue;
-            }
-            let now = rfc3339::now_millis();
-            if now < deadline {
-                std::thread::park_timeout(std::time::Duration::from_millis(deadline - now));
-                continue;
-            }
-            let action = ON_TIMEOUT.lock().ok().and_then(|mut a| a.take());
-            if let Some(action) = action {
-                std::process::exit(i32::from(action()));
-            }
-            DEADLINE_MS.store(0, std::sync::atomic::Ordering::SeqCst);
-        }
-    }
-}
-
-impl Drop for Watchdog {
-    fn drop(&mut self) {
-        match &self.own_thread {
-            Some((done, thread)) => {
-                done.store(true, std::sync::atomic::Ordering::SeqCst);
-                thread.unpark();
-            }
-            None => {
-                DEADLINE_MS.store(0, std::sync::atomic::Ordering::SeqCst);
-                if let Ok(mut slot) = ON_TIMEOUT.lock() {
-                    slot.take();
-                }
-            }
-        }
-    }
-}
-
 /// The decision record's pending fdatasync, as work for `exec` to finish once the command runs.
 fn on_start(unsynced: Option<audit::Unsynced>) -> exec::OnStart<'static> {
     unsynced.map(|u| Box::new(move || u.sync()) as Box<dyn FnOnce() -> Result<()>>)
@@ -444,15 +355,7 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
     }
     let request = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: env };
     let parsed_tf = (tool == ToolName::Terraform).then(|| tools::terraform::parse(&request.argv));
-    let watchdog = Watchdog::start(CLASSIFY_DEADLINE, || {
-        eprintln!(
-            "guard: the command took longer than {}s to analyse (shell.too-complex); refused, nothing ran",
-            CLASSIFY_DEADLINE.as_secs()
-        );
-        75
-    });
     let mut verdict = classify::classify(&request, &policy, &ctx);
-    drop(watchdog);
     let op = match &parsed_tf {
         Some(p) if p.subcommand == Some("plan") => TerraformOp::Plan { json: request.argv.iter().any(|a| a == "--json") },
         Some(p) if p.subcommand == Some("apply") => match p.args.iter().find(|a| tools::terraform::is_plan_id(a)) {

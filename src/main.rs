@@ -1,45 +1,20 @@
-//! Thin: run the library on a thread with a generous stack, map panics to exit 70.
+//! Thin: run the library, map a panic (a bug) to one `guard:` line and exit 70.
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // Silence the default panic printer: a panic is reported once, as a `guard:` line.
-    std::panic::set_hook(Box::new(|_| {}));
-    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let main = std::thread::current();
-    let _ = guard::WATCHER.set(main.clone());
-    let worker = std::thread::Builder::new().stack_size(64 * 1024 * 1024).spawn(move || {
-        // Wakes the main thread when the worker ends, also by a panic.
-        struct Wake(std::thread::Thread);
-        impl Drop for Wake {
-            fn drop(&mut self) {
-                guard::WORKER_DONE.store(true, std::sync::atomic::Ordering::SeqCst);
-                self.0.unpark();
-            }
-        }
-        let _wake = Wake(main);
-        guard::main_with(argv)
-    });
-    // The main thread keeps the classification watchdog while the worker runs.
-    if worker.is_ok() {
-        guard::Watchdog::watch();
-    }
-    let code = match worker.map(|h| h.join()) {
-        Ok(Ok(code)) => code,
-        Ok(Err(panic)) => {
-            let msg = panic
-                .downcast_ref::<&str>()
-                .map(|s| (*s).to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            eprintln!("guard: internal error: {msg} (please report this)");
-            70
-        }
-        Err(e) => {
-            eprintln!("guard: internal error: cannot start: {e}");
-            70
-        }
-    };
-    ExitCode::from(code)
+    // A panic is a bug, never an answer: report it once, as a `guard:` line, and exit 70. The
+    // hook ends the process itself, so this holds whatever the panic strategy.
+    std::panic::set_hook(Box::new(|info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        eprintln!("guard: internal error: {msg} (please report this)");
+        std::process::exit(70);
+    }));
+    ExitCode::from(guard::main_with(std::env::args_os().collect()))
 }

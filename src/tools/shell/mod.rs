@@ -32,6 +32,8 @@ pub const MAX_DEPTH: usize = 8;
 pub const MAX_LINE: usize = 4 * 1024 * 1024;
 /// Most commands classified in one line, wrappers and substitutions included.
 const MAX_COMMANDS: usize = 4096;
+/// Deepest chain of wrappers (`sudo nice env … cmd`) guard follows.
+const MAX_WRAPPED: usize = 64;
 
 /// Rules that keep guard honest about what it cannot see; they cannot be disabled.
 pub const INTEGRITY_RULES: &[&str] = &[
@@ -156,6 +158,8 @@ pub(crate) struct Walker<'a> {
     pub(crate) ints: arith::Integers,
     /// Every simple command met, when the differential tests ask for it (see [`trace_line`]).
     trace: Option<Vec<Traced>>,
+    /// Wrappers being seen through right now (see `command`).
+    wrapped: usize,
 }
 
 impl<'a> Walker<'a> {
@@ -172,6 +176,7 @@ impl<'a> Walker<'a> {
             commands_left: MAX_COMMANDS,
             ints: arith::Integers::default(),
             trace: None,
+            wrapped: 0,
         }
     }
 
@@ -246,7 +251,7 @@ impl<'a> Walker<'a> {
             self.flag(Decision::Escalate, "shell.too-complex", format!("a line longer than {} KiB is not analysed", MAX_LINE / 1024));
             return;
         }
-        match syntax::parse(line) {
+        match syntax::parse_nested(line, depth * syntax::MAX_NESTING / (MAX_DEPTH + 1)) {
             Ok(list) => self.list(&list, depth),
             Err(r) => self.flag(Decision::Escalate, r.rule, format!("cannot analyse the line: {}", r.message)),
         }
@@ -684,7 +689,15 @@ impl<'a> Walker<'a> {
             self.flag(Decision::Escalate, "shell.too-complex", format!("more than {MAX_COMMANDS} commands in one line are not analysed"));
             return;
         }
+        // Wrappers recurse (`nice nice … rm`, `find -exec find -exec …`): bound the recursion,
+        // and so the stack, instead of relying on a large one.
+        if self.wrapped >= MAX_WRAPPED || depth > MAX_DEPTH {
+            self.flag(Decision::Escalate, "shell.too-complex", format!("commands wrapped more than {MAX_WRAPPED} deep are not analysed"));
+            return;
+        }
+        self.wrapped += 1;
         programs::command(self, args, stdin, depth);
+        self.wrapped -= 1;
     }
 
     pub(crate) fn fork_bomb_check(&mut self, program: &str) {
@@ -714,8 +727,6 @@ struct Output {
     produces_tainted: bool,
     static_output: Option<String>,
 }
-
-/// `$HOME` and `${HOME}`: `Some(true)`. Anything else: `None`.
 
 /// Whether a list runs a command that downloads or decodes data (its output is then tainted).
 fn list_has_producer(list: &List) -> bool {

@@ -184,6 +184,21 @@ pub fn parse(src: &str) -> Parsed<List> {
     parse_with(src, &mut fuel, 0)
 }
 
+/// Parses the string of `bash -c`, `eval` or a pipe into a shell found `depth` levels down: it
+/// starts with that much of the nesting budget used, so nested strings share one stack bound.
+pub fn parse_nested(src: &str, depth: usize) -> Parsed<List> {
+    let mut fuel = src.len().saturating_mul(FUEL_PER_BYTE).saturating_add(4096);
+    parse_with(src, &mut fuel, depth)
+}
+
+/// How much fuel parsing `src` takes (for the linearity test: a deterministic measure of work).
+pub fn parse_cost(src: &str) -> usize {
+    let start = src.len().saturating_mul(FUEL_PER_BYTE).saturating_add(4096);
+    let mut fuel = start;
+    let _ = parse_with(src, &mut fuel, 0);
+    start - fuel
+}
+
 fn parse_with(src: &str, fuel: &mut usize, depth: usize) -> Parsed<List> {
     let mut p = Parser::new(src, *fuel, depth);
     let r = p.program();
@@ -2038,5 +2053,92 @@ fn fill_part(p: &mut Part, bodies: &mut [HereDoc]) {
             }
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Shapes that blew up brush-parser (nested subscripts, runs of `<<`, unclosed `(`, `$((`,
+    /// `case`, `${`, backquotes), and every nesting opener: deep nesting is refused at the depth
+    /// limit, within the test thread's small stack, and never panics.
+    const SHAPES: &[&str] = &[
+        "(",
+        "$(",
+        "{ ",
+        "if a; then ",
+        "`",
+        "\"$(",
+        "${x:-",
+        "[[ ( ",
+        "case a in a) ",
+        "for i in a; do ",
+        "a=(",
+        "<(",
+        "f() { ",
+        "${a[",
+        "$((",
+        "<< ",
+        "<<\r ",
+        "$(<< ",
+        "! ",
+        "a | ",
+        "a && ",
+        "\"",
+        "'",
+        "$'",
+        "[",
+        "]",
+        "${",
+        "}",
+        "\\\n",
+    ];
+
+    #[test]
+    fn deep_nesting_is_refused_without_overflowing_the_stack() {
+        for shape in SHAPES {
+            let line = shape.repeat(20_000);
+            let _ = parse(&line);
+            let closed = format!("{}x{}", shape.repeat(5_000), ")".repeat(5_000));
+            let _ = parse(&closed);
+        }
+    }
+
+    #[test]
+    fn parse_cost_grows_linearly_on_the_known_blow_up_shapes() {
+        for shape in SHAPES.iter().chain(&["${a[${b[${c[0]}]}]}", "p[=t\"e\"t", "<<", "cat <<A\nA\n", "x=$(a) ", "echo `b` "]) {
+            let cost = |n: usize| parse_cost(&shape.repeat(n)).max(1);
+            let (small, large) = (cost(1_000), cost(2_000));
+            let ratio = large as f64 / small as f64;
+            assert!(ratio < 2.3, "{shape:?}: cost {small} -> {large} when the input doubles");
+        }
+    }
+
+    #[test]
+    fn heredoc_delimiters_are_unquoted_as_bash_does() {
+        let body = |line: &str| -> Option<String> {
+            let list = parse(line).ok()?;
+            let and_or = list.items.first()?;
+            let Command::Simple(sc) = and_or.pipelines.first()?.commands.first()? else { return None };
+            sc.redirects.iter().find_map(|r| match r {
+                Redirect::HereDoc(h) => Some(h.body.clone()),
+                _ => None,
+            })
+        };
+        for (line, want) in [
+            ("cat <<EOF\nx\nEOF", "x\n"),
+            ("cat <<'EOF'\nx\nEOF", "x\n"),
+            ("cat <<$'EOF'\nx\nEOF\nrm y\n$EOF", "x\n"),
+            ("cat <<E\"O\"F\nx\nEOF", "x\n"),
+            ("cat <<\\EOF\nx\nEOF", "x\n"),
+            ("cat <<-EOF\n\tx\n\tEOF", "x\n"),
+            ("cat <<EOF\nx", "x\n"),
+        ] {
+            assert_eq!(body(line).as_deref(), Some(want), "{line:?}");
+        }
+        for line in ["cat <<$EOF\nx\n$EOF", "cat <<$'E\\x4fF'\nx\nEOF", "cat <<\r x", "cat <<EOF; a $(b\nc)\nx\nEOF"] {
+            assert!(parse(line).is_err(), "{line:?}");
+        }
     }
 }
