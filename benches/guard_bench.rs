@@ -56,7 +56,79 @@ fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1000.0)
 }
 
+/// This thread's time on the CPU so far (Linux: the scheduler's own count, in nanoseconds).
+fn on_cpu() -> Duration {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
+    Duration::from_nanos(s.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(0))
+}
+
+/// The shell parser's measures (issue 14): every fuzzer finding decided in < 5 ms, a 1 MiB line
+/// in < 100 ms, and the time ratio when the known blow-up shapes double in size.
+fn parser() {
+    let policy = guard::policy::builtin().unwrap();
+    let ctx = guard::request::Context::example();
+    // Time on the CPU (this thread's, from the scheduler), not wall-clock: on a shared machine
+    // the wall clock mostly measures the other tenants.
+    let time = |line: &str| {
+        let mut ts = Vec::new();
+        for _ in 0..5 {
+            let t = on_cpu();
+            let _ = guard::tools::shell::classify_line(line, &policy, &ctx);
+            ts.push(on_cpu().saturating_sub(t));
+        }
+        median(ts)
+    };
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/shell/fuzz");
+    let (mut worst, mut worst_name) = (Duration::ZERO, String::new());
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        let line = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+        let d = time(&line);
+        if d > worst {
+            worst = d;
+            worst_name = p.file_name().unwrap().to_string_lossy().into_owned();
+        }
+    }
+    println!("parser (CPU time): slowest fuzzer finding {} ({worst_name})", ms(worst));
+    let mib = 1 << 20;
+    let fill = |unit: &str| unit.repeat(mib / unit.len() + 1);
+    for (what, line) in [
+        ("commands", fill("ls -la /tmp | grep x && ")),
+        ("one quoted word", format!("echo '{}'", "a".repeat(mib))),
+        ("here-document", format!("cat <<'EOF'\n{}EOF\n", "line of text\n".repeat(mib / 13))),
+        ("words with expansions", fill("echo \"$HOME/${x:-y}\" $(ls) ")),
+        ("nested subscripts", fill("echo ${a[${b[${c[0]}]}]} ")),
+        ("runs of <<", fill("<<")),
+        ("unclosed (", fill("(")),
+    ] {
+        let t = on_cpu();
+        let _ = guard::tools::shell::syntax::parse(&line);
+        let parse = on_cpu().saturating_sub(t);
+        println!("parser: 1 MiB of {what}: {} (parse alone {})", ms(time(&line)), ms(parse));
+    }
+    for unit in ["${a[${b[${c[0]}]}]} ", "<< ", "(", "case a in a) ", "$(( ", "p[=t\"e\"t", "echo `x` ", "cat <<A\nA\n", "$(<< "] {
+        let at = |n: usize| time(&unit.repeat(n)).as_secs_f64().max(1e-9);
+        let (a, b) = (at(20_000), at(40_000));
+        println!("parser: {unit:?} x20,000 {:.2} ms, x40,000 {:.2} ms, ratio {:.2}", a * 1e3, b * 1e3, b / a);
+        if std::env::args().any(|a| a == "parse-only") {
+            let at = |n: usize| {
+                let line = unit.repeat(n);
+                let t = on_cpu();
+                let _ = guard::tools::shell::syntax::parse(&line);
+                on_cpu().saturating_sub(t).as_secs_f64()
+            };
+            let (a, b) = (at(20_000), at(40_000));
+            println!("    parse only: {:.2} ms, {:.2} ms", a * 1e3, b * 1e3);
+        }
+    }
+}
+
 fn main() {
+    if std::env::args().any(|a| a == "parser") {
+        parser();
+        return;
+    }
+    parser();
     let tmp = tempfile::tempdir().unwrap();
     let home = tmp.path().join("state");
     let home_s = home.to_str().unwrap().to_string();

@@ -1343,8 +1343,10 @@ impl<'s> Parser<'s> {
                     return unsupported("extended glob patterns are not analysed");
                 }
                 _ => {
-                    text.push(b);
-                    self.bump(1)?;
+                    // A run of bytes that are never special in a word, taken at once.
+                    let run = self.s.get(self.pos..).unwrap_or_default().iter().take_while(|c| plain_byte(**c)).count().max(1);
+                    text.extend_from_slice(self.s.get(self.pos..self.pos + run).unwrap_or_default());
+                    self.bump(run)?;
                 }
             }
         }
@@ -1401,8 +1403,10 @@ impl<'s> Parser<'s> {
                     if b == b'\n' {
                         self.inner_newline()?;
                     }
-                    text.push(b);
-                    self.bump(1)?;
+                    let run =
+                        self.s.get(self.pos..).unwrap_or_default().iter().take_while(|c| plain_byte(**c) || **c == b' ').count().max(1);
+                    text.extend_from_slice(self.s.get(self.pos..self.pos + run).unwrap_or_default());
+                    self.bump(run)?;
                 }
             }
         }
@@ -1802,6 +1806,12 @@ fn non_ascii_unicode_escape(body: &str) -> bool {
         i += 1;
     }
     false
+}
+
+/// Bytes that mean nothing special anywhere in a word or in double quotes (UTF-8 continuation
+/// and lead bytes included: bash splits only at ASCII).
+fn plain_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || b"-_./=:,%^{}[]#".contains(&c) || c >= 0x80
 }
 
 fn is_digits(s: &str) -> bool {
