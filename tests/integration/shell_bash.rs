@@ -273,28 +273,43 @@ fn bash_runs_the_commands_guard_sees() {
             }
             _ => {}
         }
-        let ran = bash_runs(&bash, line);
         let seen = guard_sees(line);
-        // Every command bash ran is one guard saw, with the same words and here-document text.
-        for run in &ran {
-            if !seen.iter().any(|s| s.matches(run)) {
-                failures.push(format!("{line:?}: bash ran {run:?}, guard saw {seen:?}"));
+        // A stub's record can go missing on a loaded machine (seen once in many runs): a case
+        // fails only when three runs of bash all disagree with guard.
+        let mut last = Vec::new();
+        for _ in 0..3 {
+            last = compare(*expect, line, &bash_runs(&bash, line), &seen);
+            if last.is_empty() {
+                break;
             }
         }
-        if *expect == Expect::Exact {
-            // As many runs as commands seen, and each seen command ran.
-            let all_ran = seen.iter().all(|s| ran.iter().any(|r| s.matches(r)));
-            if ran.len() != seen.len() || !all_ran {
-                failures.push(format!("{line:?}: bash ran {ran:?}, guard saw {seen:?}"));
-            }
-        } else {
-            let ran_names: BTreeSet<&Vec<String>> = ran.iter().map(|r| &r.0).collect();
-            if ran_names.is_empty() {
-                failures.push(format!("{line:?}: bash ran no stub at all; the case tests nothing"));
-            }
-        }
+        failures.extend(last);
     }
     assert!(failures.is_empty(), "{} of {} cases disagree with bash:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+/// What is wrong with one case: bash ran `ran`, guard's walk saw `seen`.
+fn compare(expect: Expect, line: &str, ran: &[Run], seen: &[Seen]) -> Vec<String> {
+    let mut failures = Vec::new();
+    // Every command bash ran is one guard saw, with the same words and here-document text.
+    for run in ran {
+        if !seen.iter().any(|s| s.matches(run)) {
+            failures.push(format!("{line:?}: bash ran {run:?}, guard saw {seen:?}"));
+        }
+    }
+    if expect == Expect::Exact {
+        // As many runs as commands seen, and each seen command ran.
+        let all_ran = seen.iter().all(|s| ran.iter().any(|r| s.matches(r)));
+        if ran.len() != seen.len() || !all_ran {
+            failures.push(format!("{line:?}: bash ran {ran:?}, guard saw {seen:?}"));
+        }
+    } else {
+        let ran_names: BTreeSet<&Vec<String>> = ran.iter().map(|r| &r.0).collect();
+        if ran_names.is_empty() {
+            failures.push(format!("{line:?}: bash ran no stub at all; the case tests nothing"));
+        }
+    }
+    failures
 }
 
 /// The attack: `cat <<$'EOF'` ends its here-document at `EOF` (bash removes the ANSI-C

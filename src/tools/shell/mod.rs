@@ -559,7 +559,7 @@ impl<'a> Walker<'a> {
     /// Resolves one word into arguments (several with brace expansion), walking any
     /// substitutions inside it.
     pub(crate) fn word(&mut self, w: &Word, depth: usize) -> Vec<Arg> {
-        let r = self.parts(&w.parts, false, depth);
+        let r = if w.parts.is_empty() { self.parts(&[Part::Lit(w.raw.clone())], false, depth) } else { self.parts(&w.parts, false, depth) };
         if r.dynamic {
             return vec![Arg::Dyn { text: r.text, tainted: r.tainted }];
         }

@@ -101,11 +101,23 @@ pub enum TestToken {
     Op(String),
 }
 
-/// One shell word as written (`raw`) and in parts.
+/// One shell word as written (`raw`) and in parts. Most words are plain text: those have no
+/// parts, their text is `raw` (one allocation per word instead of three; see [`Word::split`]).
 #[derive(Debug, Clone, Default)]
 pub struct Word {
     pub raw: String,
     pub parts: Vec<Part>,
+}
+
+impl Word {
+    /// The parts, a plain word's text as one literal part.
+    pub fn split(&self) -> std::borrow::Cow<'_, [Part]> {
+        if self.parts.is_empty() {
+            std::borrow::Cow::Owned(vec![Part::Lit(self.raw.clone())])
+        } else {
+            std::borrow::Cow::Borrowed(&self.parts)
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -1026,7 +1038,7 @@ impl<'s> Parser<'s> {
         if sc.words.is_empty() {
             return Ok(Some(ArrayAt::Prefix(Assignment { name: name.to_string(), index: None, value })));
         }
-        let mut parts = word.parts.clone();
+        let mut parts = word.split().into_owned();
         parts.push(Part::Array(match value.parts.into_iter().next() {
             Some(Part::Array(items)) => items,
             _ => Vec::new(),
@@ -1350,11 +1362,15 @@ impl<'s> Parser<'s> {
                 }
             }
         }
-        flush(&mut text, &mut parts, Part::Lit);
         self.leave();
         if ctx == Ctx::Regex && parens > 0 {
             return syntax("unbalanced `(` in a `=~` pattern");
         }
+        if parts.is_empty() && text.len() == self.pos - start {
+            // Plain text: the bytes read are the word as written.
+            return Ok(Word { raw: String::from_utf8_lossy(&text).into_owned(), parts });
+        }
+        flush(&mut text, &mut parts, Part::Lit);
         Ok(Word { raw: self.text(start, self.pos), parts })
     }
 
@@ -1825,6 +1841,7 @@ fn is_name(s: &str) -> bool {
 /// The text of a word made only of unquoted literal text.
 pub fn plain_text(w: &Word) -> Option<String> {
     match w.parts.as_slice() {
+        [] => Some(w.raw.clone()),
         [Part::Lit(t)] => Some(t.clone()),
         _ => None,
     }
@@ -1832,7 +1849,11 @@ pub fn plain_text(w: &Word) -> Option<String> {
 
 /// `NAME=…`, `NAME+=…` or `NAME[sub]=…` in assignment position, split; `None` for other words.
 fn assignment(w: &Word) -> Parsed<Option<Assignment>> {
-    let Some(Part::Lit(first)) = w.parts.first() else { return Ok(None) };
+    if !w.raw.contains('=') && !w.raw.contains('[') {
+        return Ok(None);
+    }
+    let split = w.split();
+    let Some(Part::Lit(first)) = split.first() else { return Ok(None) };
     let name_len = first.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
     let name = first.get(..name_len).unwrap_or_default();
     if !is_name(name) {
@@ -1850,7 +1871,7 @@ fn assignment(w: &Word) -> Parsed<Option<Assignment>> {
         return Ok(None);
     };
     let value_offset = name_len + op;
-    let mut parts = w.parts.clone();
+    let mut parts = split.to_vec();
     if let Some(Part::Lit(t)) = parts.first_mut() {
         *t = t.get(value_offset..).unwrap_or_default().to_string();
         if t.is_empty() {
@@ -1888,7 +1909,7 @@ fn element_assignment(w: &Word, name: &str) -> Parsed<Option<Assignment>> {
     // The parts up to the one holding the closing `]` (a literal) make the subscript.
     let mut value_parts = Vec::new();
     let mut found = false;
-    for (i, part) in w.parts.iter().enumerate() {
+    for (i, part) in w.split().iter().enumerate() {
         if found {
             value_parts.push(part.clone());
             continue;
@@ -1928,7 +1949,8 @@ fn element_assignment(w: &Word, name: &str) -> Parsed<Option<Assignment>> {
 
 /// One element of `name=(…)`: `[key]=value` or a value.
 fn array_element(w: Word) -> Parsed<(Option<String>, Word)> {
-    if let Some(Part::Lit(first)) = w.parts.first()
+    let split = w.split();
+    if let Some(Part::Lit(first)) = split.first()
         && let Some(rest) = first.strip_prefix('[')
     {
         let Some(close) = rest.find("]=") else {
@@ -1939,7 +1961,7 @@ fn array_element(w: Word) -> Parsed<(Option<String>, Word)> {
             return unsupported("an array key guard cannot follow is not analysed");
         }
         let offset = 1 + close + 2;
-        let mut parts = w.parts.clone();
+        let mut parts = split.to_vec();
         if let Some(Part::Lit(t)) = parts.first_mut() {
             *t = t.get(offset..).unwrap_or_default().to_string();
             if t.is_empty() {
