@@ -116,7 +116,11 @@ fn bash(paths: &Paths, cmd: &str, cwd: Option<&str>, unattended: bool) -> Result
         Decision::Allow => ("allow", "guard: allowed".to_string()),
         Decision::Escalate if unattended => {
             // The same request `guard shell -c` would make there, so one approval serves both.
-            let req = crate::request::Request { tool: ToolName::Shell, argv, cwd: ctx.cwd.clone(), target_env: crate::target_env() };
+            let mut target_env = crate::target_env();
+            if crate::sandbox::enforced(&policy) {
+                target_env.extend(crate::sandbox::binding(&crate::line_profile(paths, &policy, &ctx, &v)));
+            }
+            let req = crate::request::Request { tool: ToolName::Shell, argv, cwd: ctx.cwd.clone(), target_env };
             match crate::approval::check(paths, &policy, &req, &v, None)? {
                 crate::approval::Answer::Pending(msg) => ("deny", msg),
                 crate::approval::Answer::Run(_) => ("allow", "guard: approved by a human; this use consumed the approval".to_string()),

@@ -423,9 +423,12 @@ fn on_start(unsynced: Option<audit::Unsynced>) -> exec::OnStart<'static> {
 
 /// The sandbox profile of a shell line, capped by the profile of the contained line that asked
 /// for it through the broker, if one did.
-fn line_profile(paths: &Paths, policy: &Policy, ctx: &Context, verdict: &Verdict) -> sandbox::Profile {
-    let facts = sandbox::Facts::read(ctx, &paths.home);
-    let mut profile = sandbox::profile(policy, &facts, &verdict.programs, None);
+pub(crate) fn line_profile(paths: &Paths, policy: &Policy, ctx: &Context, verdict: &Verdict) -> sandbox::Profile {
+    line_profile_with(policy, &sandbox::Facts::read(ctx, &paths.home), verdict)
+}
+
+pub(crate) fn line_profile_with(policy: &Policy, facts: &sandbox::Facts, verdict: &Verdict) -> sandbox::Profile {
+    let mut profile = sandbox::profile(policy, facts, &verdict.programs, None);
     if let Some(cap) = sandbox::inherited_cap() {
         sandbox::cap(&mut profile, &cap);
     }

@@ -132,17 +132,17 @@ impl Drop for Broker {
 
 /// Why `argv` (guard's arguments, without the program name) is not served from inside.
 fn refusal(argv: &[String]) -> Option<String> {
+    let is_path_flag = |a: &str| ["--home", "--policy"].iter().any(|f| a == *f || a.starts_with(&format!("{f}=")));
     let mut i = 0;
-    while argv.get(i).is_some_and(|a| a == "--wait" || a.starts_with("--wait=")) {
+    while let Some(a) = argv.get(i).filter(|a| a.starts_with("--")) {
+        if is_path_flag(a) {
+            return Some("--home and --policy are the human's choice, not the line's".into());
+        }
         i += 1;
     }
     let word = argv.get(i).map(String::as_str);
     let rest = argv.get(i + 1..).unwrap_or_default();
-    let global_paths =
-        |args: &[String]| args.iter().any(|a| ["--home", "--policy"].iter().any(|f| a == f || a.starts_with(&format!("{f}="))));
-    if global_paths(argv.get(..i).unwrap_or_default()) {
-        return Some("--home and --policy are the human's choice, not the line's".into());
-    }
+    let global_paths = |args: &[String]| args.iter().any(|a| is_path_flag(a));
     match word {
         // The tool's own arguments follow: guard reads none of them as its own flags.
         Some("terraform" | "kubectl" | "shell") => None,

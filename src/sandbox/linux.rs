@@ -80,8 +80,8 @@ pub fn contain(spec: &Spec) -> Result<(), String> {
     // Rules are computed before the namespaces change anything.
     let mut hidden: Vec<PathBuf> = p.hidden.iter().map(|h| canonical(h)).collect();
     hidden.push(PathBuf::from("/dev"));
-    let mut reads = Vec::new();
-    split_reads(Path::new("/"), &hidden, &mut reads, 0);
+    let (mut reads, mut listable) = (Vec::new(), vec![PathBuf::from("/")]);
+    split_reads(Path::new("/"), &hidden, &mut reads, &mut listable, 0);
     for r in p.readable.iter().chain(DEVICES.iter().map(PathBuf::from).collect::<Vec<_>>().iter()) {
         if r.exists() {
             reads.push(r.clone());
@@ -94,7 +94,7 @@ pub fn contain(spec: &Spec) -> Result<(), String> {
     for pin in &pins {
         pin_read_only(pin)?;
     }
-    landlock(&reads, &writes)
+    landlock(&reads, &listable, &writes)
 }
 
 fn canonical(p: &Path) -> PathBuf {
@@ -108,7 +108,9 @@ fn canonical(p: &Path) -> PathBuf {
 /// must not cover a hidden path below it becomes a grant on each of its entries, recursing only
 /// along the way to the hidden paths. A symlink is granted by its target, and skipped when the
 /// target is, holds or lies inside a hidden tree (the real path is split where it lies).
-fn split_reads(dir: &Path, hidden: &[PathBuf], out: &mut Vec<PathBuf>, depth: usize) {
+/// The directories split this way stay listable (their entries' names are no secret; their
+/// contents are only readable where granted).
+fn split_reads(dir: &Path, hidden: &[PathBuf], out: &mut Vec<PathBuf>, listable: &mut Vec<PathBuf>, depth: usize) {
     if depth > 32 {
         return;
     }
@@ -132,7 +134,8 @@ fn split_reads(dir: &Path, hidden: &[PathBuf], out: &mut Vec<PathBuf>, depth: us
         }
         if hidden.iter().any(|h| h.starts_with(&real)) {
             if !meta.file_type().is_symlink() && meta.is_dir() {
-                split_reads(&path, hidden, out, depth + 1);
+                listable.push(path.clone());
+                split_reads(&path, hidden, out, listable, depth + 1);
             }
             continue;
         }
@@ -197,7 +200,7 @@ fn pin_read_only(path: &Path) -> Result<(), String> {
     rustix::mount::mount_remount(path, flags, "").map_err(|e| format!("cannot make {} read-only: {e}", path.display()))
 }
 
-fn landlock(reads: &[PathBuf], writes: &[PathBuf]) -> Result<(), String> {
+fn landlock(reads: &[PathBuf], listable: &[PathBuf], writes: &[PathBuf]) -> Result<(), String> {
     let err = |e: landlock::RulesetError| format!("Landlock refused the ruleset: {e}");
     let all = AccessFs::from_all(TARGET_ABI);
     let file_rights = AccessFs::from_file(TARGET_ABI);
@@ -219,6 +222,9 @@ fn landlock(reads: &[PathBuf], writes: &[PathBuf]) -> Result<(), String> {
     };
     for r in reads {
         add(r, read)?;
+    }
+    for l in listable {
+        add(l, AccessFs::ReadDir.into())?;
     }
     for w in writes {
         add(w, all)?;

@@ -335,3 +335,60 @@ fn contained_env(profile: &Profile, broker: &broker::Broker, temp: &Path) -> Vec
     env.extend(broker.contained_env());
     env
 }
+
+/// `guard doctor`'s containment checks: what the kernel offers, and a contained process that
+/// tries to write outside its writable tree, read a hidden file and reach the network.
+/// Each entry is (name, Ok(detail) | Err(detail)).
+pub fn doctor_checks() -> Vec<(&'static str, std::result::Result<String, String>)> {
+    let simulated = std::env::var_os(SIMULATE_UNAVAILABLE_ENV).is_some_and(|v| !v.is_empty());
+    let probed =
+        if simulated { Err(format!("Landlock is not available (simulated by {SIMULATE_UNAVAILABLE_ENV})")) } else { linux::landlock_abi() };
+    let abi = match probed {
+        Ok(n) => Ok(format!(
+            "Landlock ABI {n}{} (files{}{})",
+            if n >= 6 { " or newer" } else { "" },
+            if n >= 4 { ", TCP" } else { "" },
+            if n >= 6 { ", signal and abstract-socket scoping" } else { "" }
+        )),
+        Err(e) => Err(e),
+    };
+    vec![("landlock", abi), ("containment self-test", self_test())]
+}
+
+fn self_test() -> std::result::Result<String, String> {
+    let base = private_temp().map_err(|e| e.to_string())?;
+    let result = (|| {
+        let (allowed, outside) = (base.join("project"), base.join("outside"));
+        for d in [&allowed, &outside] {
+            std::fs::create_dir_all(d).map_err(|e| format!("cannot set up {}: {e}", d.display()))?;
+        }
+        std::fs::write(outside.join("secret"), "doctor-secret").map_err(|e| format!("cannot set up: {e}"))?;
+        let spec = linux::Spec {
+            profile: Profile { write: vec![allowed.clone()], hidden: vec![outside.join("secret")], ..Profile::default() },
+            temp: base.join("tmp"),
+        };
+        std::fs::create_dir_all(&spec.temp).map_err(|e| format!("cannot set up: {e}"))?;
+        let spec = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
+        let script = "echo x > ../outside/written; echo y > ok; cat ../outside/secret; exec 3<>/dev/tcp/127.0.0.1/9 && echo net";
+        let out = std::process::Command::new("/proc/self/exe")
+            .args([HELPER_ARG, &spec, "/bin/sh", "-c", script])
+            .current_dir(&allowed)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot start the sandbox helper: {e}"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.code() == Some(77) {
+            return Err(stderr.lines().next().unwrap_or("containment failed").to_string());
+        }
+        if outside.join("written").exists() || stdout.contains("doctor-secret") || stdout.contains("net") {
+            return Err("a contained process wrote outside its tree, read a hidden file or reached the network".into());
+        }
+        if !allowed.join("ok").exists() {
+            return Err(format!("a contained process could not write inside its own tree: {}", stderr.trim()));
+        }
+        Ok("a contained process wrote its own tree and was refused a write outside it, a hidden file and the network".to_string())
+    })();
+    let _ = std::fs::remove_dir_all(&base);
+    result
+}
