@@ -503,8 +503,14 @@ enum TerraformOp {
     Other,
 }
 
-fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option<policy::Ttl>>) -> Result<u8> {
+fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Option<policy::Ttl>>) -> Result<u8> {
     let policy: Policy = policy::load(paths.policy.as_deref())?;
+    // `guard shell --network -c LINE`: the agent asks for the network explicitly (a widening a
+    // human approves); bash never sees the flag.
+    let widen_network = tool == ToolName::Shell && argv.first().is_some_and(|a| a == "--network");
+    if widen_network {
+        argv.remove(0);
+    }
     if tool == ToolName::Terraform && tools::terraform::parse(&argv).subcommand == Some("plans") {
         return plans::list(paths, argv.iter().any(|a| a == "--json"));
     }
@@ -544,7 +550,18 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
     };
     // A shell line runs contained: its profile (network, writable trees) is part of what the
     // request's digest binds, so an approval covers exactly the profile it was shown.
-    let profile = (tool == ToolName::Shell && sandbox::enforced(&policy)).then(|| line_profile(paths, &policy, &ctx, &verdict));
+    let mut profile = (tool == ToolName::Shell && sandbox::enforced(&policy)).then(|| line_profile(paths, &policy, &ctx, &verdict));
+    if let (Some(p), true) = (profile.as_mut(), widen_network) {
+        // A widening is explicit: the request names it, the human sees it, the receipt binds it.
+        if !p.network && sandbox::inherited_cap().is_none_or(|c| c.network) {
+            p.network = true;
+            verdict.add(
+                decision::Decision::Escalate,
+                "sandbox.network",
+                "the line asks for the network (`guard shell --network`), which a line without a network program does not get; approving grants it to this line",
+            );
+        }
+    }
     if let Some(p) = &profile {
         request.target_env.extend(sandbox::binding(p));
     }
