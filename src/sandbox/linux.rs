@@ -7,7 +7,8 @@
 //! 1. user namespace (the caller's uid and gid mapped to themselves), plus a network namespace
 //!    when the profile has no network (nothing outside is reachable, the host's loopback
 //!    included), plus a mount namespace when something must be pinned read-only;
-//! 2. read-only bind mounts over the pins (`.git/hooks`, `.git/config`, harness settings), and
+//! 2. `/dev/null` over the masked unix sockets (container daemons, the system bus), and
+//!    read-only bind mounts over the pins (`.git/hooks`, `.git/config`, harness settings), and
 //!    `.git` bound onto itself so it cannot be renamed away and rebuilt;
 //! 3. Landlock: reads everywhere except the hidden trees (Landlock only grants, so a grant that
 //!    must not cover `~/.ssh` becomes grants on each sibling along the way down), writes only in
@@ -90,9 +91,13 @@ pub fn contain(spec: &Spec) -> Result<(), String> {
     let mut writes: Vec<PathBuf> = p.write.iter().chain(std::iter::once(&spec.temp)).filter(|w| w.exists()).cloned().collect();
     writes.extend(DEVICE_DIRS.iter().map(PathBuf::from).filter(|d| d.exists()));
 
-    namespaces(!p.network, !pins.is_empty())?;
+    let masks: Vec<&PathBuf> = p.masked.iter().filter(|m| std::fs::symlink_metadata(m).is_ok_and(|t| !t.is_dir())).collect();
+    namespaces(!p.network, !pins.is_empty() || !masks.is_empty())?;
     for pin in &pins {
         pin_read_only(pin)?;
+    }
+    for socket in &masks {
+        rustix::mount::mount_bind("/dev/null", *socket).map_err(|e| format!("cannot mask {}: {e}", socket.display()))?;
     }
     landlock(&reads, &listable, &writes)
 }

@@ -541,3 +541,28 @@ fn build_tools_under_guard_run_cannot_delete_outside_either() {
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     j.assert_intact("build_tools_under_guard_run");
 }
+
+#[test]
+fn a_container_daemons_socket_is_masked_and_the_ssh_agent_socket_stays_usable() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let daemon = j.t.dir.path().join("docker.sock");
+    let agent = j.t.dir.path().join("agent.sock");
+    std::fs::write(
+        j.t.home().join(".config/guard/policy.toml"),
+        format!("[sandbox]\nhidden_sockets = [{:?}]\n", daemon.display().to_string()),
+    )
+    .unwrap();
+    let (d, a) = (std::os::unix::net::UnixListener::bind(&daemon).unwrap(), std::os::unix::net::UnixListener::bind(&agent).unwrap());
+    d.set_nonblocking(true).unwrap();
+    a.set_nonblocking(true).unwrap();
+    let connect = |p: &Path| {
+        format!("python3 -c \"import socket; s=socket.socket(socket.AF_UNIX); s.connect('{}'); s.sendall(b'hello')\"", p.display())
+    };
+    let out = j.make(&format!("{}\n{}", connect(&daemon), connect(&agent)));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(d.accept().is_err(), "the masked daemon socket was reached");
+    assert!(a.accept().is_ok(), "the ssh-agent-like socket was not reachable: {}", stderr(&out));
+}
