@@ -566,3 +566,26 @@ fn a_container_daemons_socket_is_masked_and_the_ssh_agent_socket_stays_usable() 
     assert!(d.accept().is_err(), "the masked daemon socket was reached");
     assert!(a.accept().is_ok(), "the ssh-agent-like socket was not reachable: {}", stderr(&out));
 }
+
+#[test]
+fn a_kubeconfig_written_inside_the_line_cannot_run_its_exec_plugin_outside() {
+    if !require_tool("kubectl") || !require_tool("make") {
+        return;
+    }
+    let mut j = Jail::new();
+    let api = crate::kube_api::KubeApi::start();
+    std::fs::copy(api.kubeconfig(), j.t.home().join(".kube/config")).unwrap();
+    j.snapshot();
+    // An exec credential plugin runs wherever kubectl runs: through the broker, outside.
+    let pwned = j.outside().join("pwned-by-exec-plugin");
+    let evil = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:9\nusers:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: sh\n      args: [\"-c\", \"touch {}\"]\n      interactiveMode: Never\ncontexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n",
+        pwned.display()
+    );
+    std::fs::write(j.t.work().join("kc.yaml"), evil).unwrap();
+    let out = j.make("KUBECONFIG=./kc.yaml kubectl get pods\nexport TF_DATA_DIR=./evil-plugins; terraform version");
+    assert!(stderr(&out).contains("KUBECONFIG set inside the line"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("TF_DATA_DIR set inside the line"), "{}", stderr(&out));
+    assert!(!pwned.exists(), "the kubeconfig's exec plugin ran outside the sandbox");
+    j.assert_intact("kubeconfig_exec_plugin");
+}
