@@ -598,7 +598,7 @@ fn the_sandboxs_pins_never_reach_the_hosts_mount_table() {
     let j = Jail::new();
     Command::new("git").args(["init", "-q"]).current_dir(j.t.work()).output().unwrap();
     let work = j.t.work().display().to_string();
-    let mut child =
+    let child =
         j.command(&["shell", "-c", "grep -c \"$PWD\" /proc/self/mountinfo; sleep 2"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
     std::thread::sleep(Duration::from_millis(800));
     let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
