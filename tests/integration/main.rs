@@ -12,6 +12,7 @@ mod kube_api;
 mod kubectl;
 mod never_panics;
 mod policy;
+mod sandbox;
 mod shell_bash;
 mod shell_exec;
 mod shell_table;
