@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
         && guard::tools::shell::syntax::parse(&text).is_ok()
     {
         let ok = Command::new(bash)
-            .args(["--norc", "--noprofile", "-n", "-c", &text])
+            .args(["--norc", "--noprofile", "-n", "-c", "--", &text])
             .env_clear()
             .stdin(Stdio::null())
             .stdout(Stdio::null())

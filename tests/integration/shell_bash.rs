@@ -72,7 +72,7 @@ fn bash_accepts(bash: &Path, lines: &[String]) -> Vec<bool> {
                         .iter()
                         .map(|l| {
                             Command::new(bash)
-                                .args(["--norc", "--noprofile", "-n", "-c", l])
+                                .args(["--norc", "--noprofile", "-n", "-c", "--", l])
                                 .env_clear()
                                 .stdin(Stdio::null())
                                 .stdout(Stdio::null())
@@ -182,7 +182,7 @@ fn bash_runs(bash: &Path, line: &str) -> Vec<Run> {
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     let status = Command::new(bash)
-        .args(["--norc", "--noprofile", "-c", line])
+        .args(["--norc", "--noprofile", "-c", "--", line])
         .env_clear()
         .env("PATH", &bin)
         .env("HOME", &work)

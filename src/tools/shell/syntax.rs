@@ -250,7 +250,8 @@ enum Ctx {
     Regex,
 }
 
-const RESERVED_CLOSERS: &[&str] = &["then", "else", "elif", "fi", "do", "done", "esac", "}"];
+/// Reserved words that end a list (or, where a command should start, are a syntax error).
+const RESERVED_CLOSERS: &[&str] = &["then", "else", "elif", "fi", "do", "done", "esac", "}", "]]", "in"];
 const UNARY_TESTS: &[&str] = &[
     "-a", "-b", "-c", "-d", "-e", "-f", "-g", "-h", "-k", "-p", "-r", "-s", "-t", "-u", "-w", "-x", "-G", "-L", "-N", "-O", "-S", "-z",
     "-n", "-o", "-v", "-R",
