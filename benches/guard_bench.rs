@@ -93,6 +93,19 @@ fn parser() {
             worst_name = p.file_name().unwrap().to_string_lossy().into_owned();
         }
     }
+    // NL2Bash through classify_line in process: the parser and the walker, without the rest
+    // of `explain` (reading the request, the sandbox profile, the output).
+    let corpus = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/nl2bash/commands.txt")).unwrap();
+    let lines: Vec<&str> = corpus.lines().collect();
+    let (start, mut rounds) = (on_cpu(), 0u32);
+    while on_cpu().saturating_sub(start) < Duration::from_millis(500) {
+        for l in &lines {
+            let _ = guard::tools::shell::classify_line(l, &policy, &ctx);
+        }
+        rounds += 1;
+    }
+    let per_round = on_cpu().saturating_sub(start) / rounds.max(1);
+    println!("parser: NL2Bash classify_line in process: {:.0} lines/s (CPU time)", lines.len() as f64 / per_round.as_secs_f64());
     println!("parser: slowest fuzzer finding {} ({worst_name}; CPU time)", ms(worst));
     let mib = 1 << 20;
     let fill = |unit: &str| unit.repeat(mib / unit.len() + 1);

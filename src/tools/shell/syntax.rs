@@ -1100,7 +1100,12 @@ impl<'s> Parser<'s> {
             Some(b) if Self::is_meta(b) => return syntax("a redirection without a target"),
             _ => {}
         }
-        self.word(Ctx::Plain)
+        let w = self.word(Ctx::Plain)?;
+        // Digits right before `<` or `>` are a file-descriptor number to bash, not a target.
+        if is_digits(&w.raw) && matches!(self.peek(), Some(b'<' | b'>')) {
+            return syntax("a file-descriptor number where a redirection target should be");
+        }
+        Ok(w)
     }
 
     /// `<<DELIM` / `<<-DELIM`, after the operator: the delimiter now, the body after the next
@@ -1136,6 +1141,9 @@ impl<'s> Parser<'s> {
                 Some(b) if Self::is_meta(b) => break,
                 Some(_) => return unsupported("a here-document delimiter spelled with expansions or escapes is not analysed"),
             }
+        }
+        if !quoted && is_digits(&delimiter) && matches!(self.peek(), Some(b'<' | b'>')) {
+            return syntax("a file-descriptor number where a here-document delimiter should be");
         }
         if delimiter.is_empty() {
             return match self.peek() {
