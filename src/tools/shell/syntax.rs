@@ -966,6 +966,12 @@ impl<'s> Parser<'s> {
                 sc.assignments.push(a);
                 continue;
             }
+            if sc.words.first().and_then(plain_text).is_some_and(|w| DECLARATION_BUILTINS.contains(&w.as_str()))
+                && !subscript_closes(&word.raw)
+            {
+                // `declare a[x y]=1` is one word to bash (see `element_assignment`).
+                return unsupported("an array-element assignment guard cannot follow is not analysed");
+            }
             if sc.words.is_empty() && plain_text(&word).is_some_and(|w| w == "{" || w == "}" || w == "!") {
                 // Reserved words where bash does not expect them (`a=1 {`).
                 return unsupported("a reserved word after an assignment or redirection is not analysed");
@@ -1897,9 +1903,15 @@ fn assignment(w: &Word) -> Parsed<Option<Assignment>> {
 fn element_assignment(w: &Word, name: &str) -> Parsed<Option<Assignment>> {
     let refuse_it = || unsupported("an array-element assignment guard cannot follow is not analysed");
     let open = name.len() + 1;
-    let Some(close) = w.raw.get(open..).and_then(|r| r.find(']')).map(|c| c + open) else {
+    // Bash reads `[…]` here as a matched pair, quotes and blanks included, even past the end of
+    // what would otherwise be the word (`a[x y]` is one word): the `]` must close inside this
+    // word, outside quotes, and be the first `]` in it.
+    let Some(close) = closing_bracket(w.raw.get(open..).unwrap_or_default()).map(|c| c + open) else {
         return refuse_it();
     };
+    if w.raw.get(open..).and_then(|r| r.find(']')).map(|c| c + open) != Some(close) {
+        return refuse_it();
+    }
     let tail = w.raw.get(close + 1..).unwrap_or_default();
     let index = w.raw.get(open..close).unwrap_or_default().to_string();
     let op = if tail.starts_with("+=") {
@@ -1954,6 +1966,47 @@ fn element_assignment(w: &Word, name: &str) -> Parsed<Option<Assignment>> {
     }
     let raw = w.raw.get(close + 1 + op..).unwrap_or_default().to_string();
     Ok(Some(Assignment { name: name.to_string(), index: Some(index), value: Word { raw, parts: value_parts } }))
+}
+
+/// For a word that starts like `NAME[`: whether its `]` closes inside it, outside quotes, as
+/// the first `]` (true for every other word).
+fn subscript_closes(raw: &str) -> bool {
+    let name = raw.bytes().take_while(|b| b.is_ascii_alphanumeric() || *b == b'_').count();
+    if !is_name(raw.get(..name).unwrap_or_default()) || raw.as_bytes().get(name) != Some(&b'[') {
+        return true;
+    }
+    let rest = raw.get(name + 1..).unwrap_or_default();
+    closing_bracket(rest).is_some_and(|c| rest.find(']') == Some(c))
+}
+
+/// The offset of the `]` that closes a subscript opened just before `r`, outside quotes; `None`
+/// when there is none or when brackets nest.
+fn closing_bracket(r: &str) -> Option<usize> {
+    let b = r.as_bytes();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b']' => return Some(i),
+            b'[' => return None,
+            b'\\' => i += 1,
+            b'\'' => i += b.get(i + 1..)?.iter().position(|x| *x == b'\'')? + 1,
+            b'"' => {
+                i += 1;
+                while let Some(&q) = b.get(i) {
+                    match q {
+                        b'\\' => i += 1,
+                        b'"' => break,
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                b.get(i)?;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// One element of `name=(…)`: `[key]=value` or a value.
