@@ -1554,6 +1554,9 @@ impl<'s> Parser<'s> {
                 Some(b')') if depth > 0 => depth -= 1,
                 Some(b')') if self.at(1) == Some(b')') => break,
                 Some(b')') => return unsupported("a `((` that is not arithmetic is not analysed"),
+                Some(b'<' | b'>') if self.at(1) == Some(b'(') => {
+                    return unsupported("`<(` or `>(` inside arithmetic is not analysed");
+                }
                 Some(b'`') => {
                     self.backquote(false)?;
                     continue;
@@ -1671,6 +1674,9 @@ impl<'s> Parser<'s> {
                 Some(b'$') if self.at(1) == Some(b'\'') || self.at(1) == Some(b'"') => {
                     return unsupported("`$'` or `$\"` inside an array subscript is not analysed");
                 }
+                Some(b'<' | b'>') if self.at(1) == Some(b'(') => {
+                    return unsupported("`<(` or `>(` inside an array subscript is not analysed");
+                }
                 Some(b'$') if self.starts_expansion() => {
                     self.dollar(in_quotes)?;
                 }
@@ -1705,6 +1711,10 @@ impl<'s> Parser<'s> {
                 None => return syntax("unterminated `${`"),
                 Some(b'}') => return self.bump(1),
                 Some(b'{') => return unsupported("a `{` inside `${…}` is not analysed"),
+                // Bash opens a process substitution there, even within double quotes.
+                Some(b'<' | b'>') if self.at(1) == Some(b'(') => {
+                    return unsupported("`<(` or `>(` inside `${…}` is not analysed");
+                }
                 Some(b'\\') => {
                     if self.at(1) == Some(b'\n') {
                         self.inner_newline()?;
