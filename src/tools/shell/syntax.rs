@@ -1997,7 +1997,16 @@ fn closing_bracket(r: &str) -> Option<usize> {
     while let Some(&c) = b.get(i) {
         match c {
             b']' => return Some(i),
-            b'[' => return None,
+            // Bash's matched pair reads substitutions inside (a `]` in them closes nothing).
+            b'[' | b'`' => return None,
+            b'$' if matches!(b.get(i + 1), Some(b'(' | b'\'' | b'"')) => return None,
+            b'$' if b.get(i + 1) == Some(&b'{') => {
+                let end = b.get(i..)?.iter().position(|x| *x == b'}')?;
+                if b.get(i..i + end)?.contains(&b']') {
+                    return None;
+                }
+                i += end;
+            }
             b'\\' => i += 1,
             b'\'' => i += b.get(i + 1..)?.iter().position(|x| *x == b'\'')? + 1,
             b'"' => {
