@@ -668,7 +668,7 @@ fn secret_reads(w: &mut Walker, program: &str, rest: &[Arg]) {
         }
         let Some((abs, _)) = places::absolute(&Arg::Lit(value.to_string()), w.cwd.as_deref(), w.ctx.home.as_deref()) else { continue };
         let name = abs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let in_list = listed.iter().any(|s| abs.starts_with(s)) && !readable.iter().any(|r| abs == *r);
+        let in_list = listed.iter().any(|s| abs.starts_with(s)) && !readable.contains(&abs);
         let by_name =
             SECRET_NAMES.iter().any(|p| crate::policy::glob(p, &name)) && !NOT_SECRET_NAMES.iter().any(|p| crate::policy::glob(p, &name));
         let system = abs.starts_with("/etc/shadow") || abs.starts_with("/etc/gshadow") || abs.starts_with("/etc/sudoers");
