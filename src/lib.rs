@@ -504,7 +504,9 @@ fn run_contained(paths: &Paths, args: Vec<String>) -> Result<u8> {
     let started = audit::append(paths, "run", m)?;
     let authorized = gate::human_run(&request, profile);
     let t = std::time::Instant::now();
-    let outcome = sandbox::run(&authorized, paths, &program, args.get(1..).unwrap_or_default(), None);
+    // The contained `bash` and `sh` are the real ones, whatever the agent is.
+    let bash = exec::find_real("bash", policy.tools.bash.as_deref(), std::env::var_os("GUARD_BASH"), std::env::var_os("PATH"), exe.as_deref())?;
+    let outcome = sandbox::run(&authorized, paths, &program, args.get(1..).unwrap_or_default(), &bash, None);
     let mut m = Map::new();
     m.insert("run_seq".into(), json!(started.seq));
     m.insert("duration_ms".into(), json!(u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)));
@@ -642,7 +644,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
             exec::run_args(&authorized, &program, &manifests::rewrite_argv(&authorized.request.argv, &snaps), None, on_start(unsynced))
         }
         TerraformOp::Other if authorized.profile().is_some() => {
-            sandbox::run(&authorized, paths, &program, &authorized.request.argv, on_start(unsynced))
+            sandbox::run(&authorized, paths, &program, &authorized.request.argv, &program, on_start(unsynced))
         }
         TerraformOp::Other => exec::run(&authorized, &program, None, on_start(unsynced)),
     };

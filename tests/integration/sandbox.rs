@@ -606,3 +606,25 @@ fn the_sandboxs_pins_never_reach_the_hosts_mount_table() {
     assert!(stdout(&out).trim().parse::<u32>().unwrap_or(0) >= 2, "the pins are mounted inside: {}", stdout(&out));
     assert!(!host.contains(&work), "a pin propagated to the host's mount table:\n{host}");
 }
+
+#[test]
+fn guard_run_of_a_program_other_than_bash_still_links_the_real_bash() {
+    // The contained `bash` once named the agent's own program: `env bash` then looped until E2BIG.
+    let j = Jail::new();
+    let out = j.command(&["run", "--", "/usr/bin/env", "bash", "-c", "echo real-bash-$BASH_VERSINFO"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("real-bash-5"), "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn typing_into_the_humans_terminal_with_tiocsti_is_refused() {
+    // With the terminal as stdin, TIOCSTI would queue a command the human's shell runs after
+    // guard exits (uncontained); `dev.tty.legacy_tiocsti` is still 1 on many kernels.
+    let j = Jail::new();
+    let code = "import fcntl, termios\ntry:\n    fcntl.ioctl(0, termios.TIOCSTI, b'x')\n    print('INJECTED')\nexcept OSError as e:\n    print('refused', e.errno)\n";
+    for args in [vec!["run", "--", "python3", "-c", code], vec!["shell", "-c", &format!("python3 -c \"{}\"", code.replace('"', "\\\""))]] {
+        let mut s = rexpect::session::spawn_command(j.command(&args), Some(20_000)).unwrap();
+        let seen = s.exp_eof().unwrap();
+        assert!(seen.contains("refused 1") && !seen.contains("INJECTED"), "{args:?}: {seen}");
+    }
+}
