@@ -248,23 +248,27 @@ pub fn context(paths: &Paths, tool: ToolName, argv: &[String]) -> Result<Context
         ToolName::Shell => argv.iter().any(|a| a.contains("kubectl")),
         ToolName::Terraform => false,
     };
-    let mut kube =
-        if needs_kube { kube_facts(argv, home.as_deref()) } else { KubeFacts { namespace: "default".into(), ..KubeFacts::default() } };
+    let mut kube = if needs_kube {
+        kube_facts(tool, argv, home.as_deref())
+    } else {
+        KubeFacts { namespace: "default".into(), ..KubeFacts::default() }
+    };
     if tool == ToolName::Kubectl {
         kube.manifests = manifests::read_all(argv, &cwd);
     }
     Ok(Context { cwd, home, guarded, kube })
 }
 
-fn kube_facts(argv: &[String], home: Option<&Path>) -> KubeFacts {
-    let flag = |name: &str| {
-        argv.iter()
-            .enumerate()
-            .find_map(|(i, a)| if a == name { argv.get(i + 1).cloned() } else { a.strip_prefix(&format!("{name}=")).map(str::to_string) })
-    };
+/// The kubeconfig facts for a kubectl argv. `--kubeconfig` and `--context` come from the kubectl
+/// classifier's own parse, so guard reads the context kubectl will use (`exec pod -- sh -c id
+/// --context=x` passes `--context=x` to the container, not to kubectl). A shell line's argv is
+/// not kubectl's: there only the environment and the default file count.
+fn kube_facts(tool: ToolName, argv: &[String], home: Option<&Path>) -> KubeFacts {
+    let parsed = (tool == ToolName::Kubectl).then(|| tools::kubectl::parse(argv));
+    let (kubeconfig_flag, context_flag) = parsed.map_or((None, None), |p| (p.kubeconfig, p.context));
     let env = std::env::var("KUBECONFIG").ok();
-    let files = kubeconfig::files(flag("--kubeconfig").as_deref(), env.as_deref(), home);
-    match kubeconfig::facts(&files, flag("--context").as_deref()) {
+    let files = kubeconfig::files(kubeconfig_flag.as_deref(), env.as_deref(), home);
+    match kubeconfig::facts(&files, context_flag.as_deref()) {
         Ok(f) => f,
         // Unknown namespace: classification then treats namespaced mutations as unknown targets.
         Err(e) => {
@@ -528,7 +532,7 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
             for (arg, m) in &ctx.kube.manifests {
                 snaps.insert(arg.clone(), manifests::snapshot(paths, m, arg)?);
             }
-            exec::run_args(&authorized, &program, &manifests::rewrite_argv(&authorized.request.argv, &snaps), None, on_start(unsynced))
+            exec::run_args(&authorized, &program, &manifests::rewrite_argv(&authorized.request.argv, &snaps)?, None, on_start(unsynced))
         }
         TerraformOp::Other => exec::run(&authorized, &program, None, on_start(unsynced)),
     };

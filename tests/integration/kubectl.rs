@@ -185,3 +185,98 @@ fn every_labelled_kubectl_argv_gets_its_decision_and_rule() {
     assert!(n >= 150, "only {n} cases");
     assert!(failures.is_empty(), "{} of {n} fail:\n{}", failures.len(), failures.join("\n"));
 }
+
+/// The flag table guard parses kubectl with (testdata/kubectl/flags.tsv) is what the pinned
+/// kubectl says: regenerated from the binary and compared. On a kubectl upgrade, run
+/// `python3 testdata/kubectl/gen_flags.py > testdata/kubectl/flags.tsv` and review the diff.
+#[test]
+fn kubectl_flag_table_matches_the_real_binary() {
+    if !require_tool("kubectl") || !require_tool("python3") {
+        return;
+    }
+    let root = env!("CARGO_MANIFEST_DIR");
+    let out = Command::new("python3").arg(format!("{root}/testdata/kubectl/gen_flags.py")).arg("kubectl").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fresh = String::from_utf8_lossy(&out.stdout);
+    let kept = std::fs::read_to_string(format!("{root}/testdata/kubectl/flags.tsv")).unwrap();
+    let differ: Vec<String> = fresh
+        .lines()
+        .filter(|l| !kept.lines().any(|k| k == *l))
+        .map(|l| format!("+ {l}"))
+        .chain(kept.lines().filter(|k| !fresh.lines().any(|l| l == *k)).map(|l| format!("- {l}")))
+        .collect();
+    assert!(differ.is_empty(), "testdata/kubectl/flags.tsv differs from the real kubectl:\n{}", differ.join("\n"));
+    // The rows this issue is about are in it.
+    assert!(kept.contains("flag\tdelete\t-\tcascade\tstring\toptional\n"), "--cascade takes an optional value");
+    assert!(kept.contains("flag\tget\t-\tshow-kind\tbool\toptional\n"));
+}
+
+/// kubectl reads `--cascade` as a flag with an optional value: `delete --cascade ns kube-system`
+/// deletes namespace kube-system. It is blocked and never reaches the server.
+#[test]
+fn kubectl_delete_cascade_ns_kube_system_is_blocked() {
+    let Some(k) = K::new("") else { return };
+    for args in [
+        &["delete", "--cascade", "ns", "kube-system"][..],
+        &["delete", "--cascade", "namespace", "staging"],
+        &["delete", "--", "ns", "kube-system"],
+        &["delete", "--wait", "-n", "kube-system", "pod", "x"],
+    ] {
+        let (code, _, err) = k.run(args);
+        assert_eq!(code, 77, "{args:?}: {err}");
+    }
+    assert!(k.api.seen().is_empty(), "{:?}", k.api.seen());
+}
+
+/// `exec mypod -- sh -c id --context=sandbox`: the `--context` belongs to the container's command;
+/// kubectl runs in the current context, so that context's block applies and nothing binds `sandbox`.
+#[test]
+fn kubectl_exec_context_after_dashdash_is_judged_in_the_current_context() {
+    let Some(k) = K::new("[[kubectl.contexts]]\nname = \"dev\"\nmutations = \"block\"\n") else { return };
+    let (code, _, err) = k.run(&["exec", "mypod", "--", "sh", "-c", "id", "--context=sandbox"]);
+    assert_eq!(code, 77, "{err}");
+    assert!(err.contains("kubectl.context") && err.contains("dev"), "{err}");
+    let out = k.cmd(&["explain", "--json", "kubectl", "exec", "mypod", "--", "sh", "-c", "id", "--context=sandbox"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"block\""), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(k.api.seen().is_empty(), "{:?}", k.api.seen());
+}
+
+/// `apply -Rf DIR` is `-R -f DIR`: the directory is read recursively and kubectl gets the snapshot,
+/// so a manifest swapped after approval changes nothing.
+#[test]
+fn kubectl_apply_rf_dir_swapped_after_approval_applies_the_approved_bytes() {
+    let Some(k) = K::new("") else { return };
+    crate::support::approver_init(k.cmd(&["approver", "init"]));
+    std::fs::create_dir_all(k.t.work().join("d/sub")).unwrap();
+    k.write("d/sub/a.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  mode: safe\n");
+    // -R is honoured in the glued form: a kube-system object in the subdirectory blocks.
+    k.write("d/sub/sys.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: kube-system}\n");
+    assert_eq!(k.run(&["apply", "-Rf", "d"]).0, 77);
+    std::fs::remove_file(k.t.work().join("d/sub/sys.yaml")).unwrap();
+    let (code, _, err) = k.run(&["apply", "--validate=false", "-Rf", "d"]);
+    assert_eq!(code, 75, "{err}");
+    let i = err.find("guard approve r-").unwrap() + "guard approve ".len();
+    let id = err[i..i + 34].to_string();
+    crate::support::pty(k.cmd(&["approve", &id]), &[("Approver passphrase", crate::support::PASS), ("Type yes", "yes")]);
+    // Swap the file in the window between guard's check and kubectl's read: a wrapper kubectl
+    // rewrites it, then runs the real one with the argv guard gave it.
+    let real = String::from_utf8(Command::new("sh").args(["-c", "command -v kubectl"]).output().unwrap().stdout).unwrap();
+    let wrapper = k.t.dir.path().join("kubectl-swap");
+    let target = k.t.work().join("d/sub/a.yaml");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nprintf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: app\\n  namespace: kube-system\\ndata:\\n  mode: evil\\n' > '{}'\nexec '{}' \"$@\"\n",
+            target.display(),
+            real.trim()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::write(k.t.dir.path().join("policy.toml"), format!("[tools]\nkubectl = \"{}\"\n", wrapper.display())).unwrap();
+    let out = k.cmd(&["kubectl", "apply", "--validate=false", "-Rf", "d"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let posts: Vec<_> = k.api.seen().into_iter().filter(|s| s.method == "POST").collect();
+    assert_eq!(posts.len(), 1, "{posts:?}");
+    assert!(posts.iter().all(|s| s.path.contains("/namespaces/staging/")), "the swapped manifest reached the server: {posts:?}");
+}
