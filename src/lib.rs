@@ -264,17 +264,21 @@ pub fn context(paths: &Paths, tool: ToolName, argv: &[String]) -> Result<Context
 /// --context=x` passes `--context=x` to the container, not to kubectl). A shell line's argv is
 /// not kubectl's: there only the environment and the default file count.
 fn kube_facts(tool: ToolName, argv: &[String], home: Option<&Path>) -> KubeFacts {
-    let parsed = (tool == ToolName::Kubectl).then(|| tools::kubectl::parse(argv));
-    let (kubeconfig_flag, context_flag) = parsed.map_or((None, None), |p| (p.kubeconfig, p.context));
+    let parsed = (tool == ToolName::Kubectl).then(|| tools::kubectl::parse(argv)).unwrap_or_default();
     let env = std::env::var("KUBECONFIG").ok();
-    let files = kubeconfig::files(kubeconfig_flag.as_deref(), env.as_deref(), home);
-    match kubeconfig::facts(&files, context_flag.as_deref()) {
-        Ok(f) => f,
-        // Unknown namespace: classification then treats namespaced mutations as unknown targets.
-        Err(e) => {
-            KubeFacts { context: None, cluster: None, namespace: format!("<unreadable kubeconfig: {e}>"), manifests: Default::default() }
-        }
-    }
+    let files = kubeconfig::files(parsed.kubeconfig.as_deref(), env.as_deref(), home);
+    let overrides = kubeconfig::Overrides {
+        context: parsed.context.as_deref(),
+        cluster: parsed.cluster.as_deref(),
+        user: parsed.user.as_deref(),
+        server: parsed.server.as_deref(),
+        explicit: parsed.kubeconfig.is_some(),
+    };
+    kubeconfig::resolve(&files, &overrides).unwrap_or_else(|e| KubeFacts {
+        namespace: "<unreadable kubeconfig>".into(),
+        error: Some(e),
+        ..KubeFacts::default()
+    })
 }
 
 /// The environment that changes what a command targets.
@@ -440,8 +444,18 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
     let mut env = target_env();
     if tool == ToolName::Kubectl {
         // Approvals bind to the cluster the command reaches and to the manifest bytes inspected.
-        env.insert("kube.context".into(), ctx.kube.context.clone().unwrap_or_default());
-        env.insert("kube.cluster".into(), ctx.kube.cluster.clone().unwrap_or_default());
+        // What the names point at, read once: kubectl gets the same bytes (the snapshot).
+        let k = &ctx.kube;
+        for (key, value) in [
+            ("kube.context", &k.context),
+            ("kube.cluster", &k.cluster),
+            ("kube.server", &k.server),
+            ("kube.user", &k.user),
+            ("kube.namespace", &Some(k.namespace.clone())),
+            ("kube.config", &k.kubeconfig_sha256),
+        ] {
+            env.insert(key.into(), value.clone().unwrap_or_default());
+        }
         for (arg, m) in &ctx.kube.manifests {
             env.insert(format!("manifest:{arg}"), m.sha256.clone());
         }
@@ -526,13 +540,23 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
             }
             result.map(|(o, _)| o)
         }
-        TerraformOp::Other if tool == ToolName::Kubectl && !ctx.kube.manifests.is_empty() => {
-            // kubectl reads exactly the bytes guard inspected: its -f arguments become snapshots.
+        TerraformOp::Other if tool == ToolName::Kubectl => {
+            // kubectl reads exactly the bytes guard inspected: its -f arguments become snapshots,
+            // and so does the kubeconfig (`config` subcommands edit the user's files: not those).
             let mut snaps = std::collections::BTreeMap::new();
             for (arg, m) in &ctx.kube.manifests {
                 snaps.insert(arg.clone(), manifests::snapshot(paths, m, arg)?);
             }
-            exec::run_args(&authorized, &program, &manifests::rewrite_argv(&authorized.request.argv, &snaps)?, None, on_start(unsynced))
+            let mut argv = manifests::rewrite_argv(&authorized.request.argv, &snaps)?;
+            let parsed = tools::kubectl::parse(&argv);
+            let kubeconfig = match &ctx.kube.kubeconfig_snapshot {
+                Some(bytes) if parsed.verb.as_deref() != Some("config") => Some(kubeconfig::write_snapshot(paths, bytes)?),
+                _ => None,
+            };
+            if let Some(snap) = &kubeconfig {
+                argv = kubeconfig::rewrite_argv(&argv, &snap.path, ctx.kube.context.as_deref());
+            }
+            exec::run_args(&authorized, &program, &argv, None, on_start(unsynced))
         }
         TerraformOp::Other => exec::run(&authorized, &program, None, on_start(unsynced)),
     };

@@ -189,6 +189,12 @@ pub struct Parsed {
     pub all_namespaces: bool,
     pub context: Option<String>,
     pub kubeconfig: Option<String>,
+    /// Where each `--kubeconfig` value sits (guard points them at its snapshot).
+    pub kubeconfig_spots: Vec<Spot>,
+    /// `--cluster`, `--user`, `--server` as kubectl reads them (the last one given wins).
+    pub cluster: Option<String>,
+    pub user: Option<String>,
+    pub server: Option<String>,
     pub files: Vec<String>,
     /// Where each `-f` value sits (one token may hold several files, comma-separated).
     pub file_spots: Vec<Spot>,
@@ -398,7 +404,16 @@ pub fn parse(argv: &[String]) -> Parsed {
             "context" => p.context = value,
             "kubeconfig" => {
                 p.kubeconfig = value;
+                p.kubeconfig_spots.extend(spot);
                 p.target_override.push("--kubeconfig".into());
+            }
+            "cluster" | "user" | "server" => {
+                match name.as_str() {
+                    "cluster" => p.cluster = value,
+                    "user" => p.user = value,
+                    _ => p.server = value,
+                }
+                p.target_override.push(format!("--{name}"));
             }
             "filename" => match split_list(value.as_deref().unwrap_or("")) {
                 Ok(list) => {
@@ -419,16 +434,9 @@ pub fn parse(argv: &[String]) -> Parsed {
             "all" => p.all = on,
             "dry-run" => p.dry_run = Some(value.unwrap_or_else(|| "client".into())),
             "help" => p.help = on,
-            "server"
-            | "token"
-            | "cluster"
-            | "user"
-            | "certificate-authority"
-            | "client-certificate"
-            | "client-key"
-            | "username"
-            | "password"
-            | "tls-server-name" => p.target_override.push(format!("--{name}")),
+            "token" | "certificate-authority" | "client-certificate" | "client-key" | "username" | "password" | "tls-server-name" => {
+                p.target_override.push(format!("--{name}"))
+            }
             "insecure-skip-tls-verify" if on => p.target_override.push(format!("--{name}")),
             "as" | "as-group" | "as-uid" => p.impersonate = true,
             _ => {}
@@ -474,6 +482,13 @@ pub fn classify(argv: &[String], policy: &Policy, ctx: &Context) -> Verdict {
             Decision::Escalate,
             "kubectl.bad-flags",
             format!("kubectl would refuse these arguments ({}); guard does not guess", p.errors.join("; ")),
+        );
+    }
+    if let Some(e) = &ctx.kube.error {
+        v.add(
+            Decision::Block,
+            "kubectl.kubeconfig-unreadable",
+            format!("{e}; guard refuses what it cannot read exactly as kubectl does (fix the kubeconfig)"),
         );
     }
     let Some(verb) = p.verb.as_deref() else {

@@ -37,6 +37,24 @@ impl K {
     fn write(&self, name: &str, text: &str) {
         std::fs::write(self.t.work().join(name), text).unwrap();
     }
+    /// The worst case of a race between guard's check and kubectl's start: guard runs a
+    /// wrapper (policy `[tools] kubectl`) that runs `script` and then the real kubectl.
+    fn race_before_kubectl(&self, script: &str) {
+        let real = String::from_utf8(Command::new("sh").args(["-c", "command -v kubectl"]).output().unwrap().stdout).unwrap();
+        let wrapper = self.t.dir.path().join("kubectl-race");
+        std::fs::write(&wrapper, format!("#!/bin/sh\n{script}\nexec '{}' \"$@\"\n", real.trim())).unwrap();
+        std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        std::fs::write(self.t.dir.path().join("policy.toml"), format!("[tools]\nkubectl = \"{}\"\n", wrapper.display())).unwrap();
+    }
+    /// Makes the approver key, and approves the request named in `err` through a real pty.
+    fn approve(&self, err: &str) -> String {
+        if !self.t.state().join("approver.json").exists() {
+            crate::support::approver_init(self.cmd(&["approver", "init"]));
+        }
+        let i = err.find("guard approve r-").unwrap() + "guard approve ".len();
+        let id = err[i..i + 34].to_string();
+        crate::support::pty(self.cmd(&["approve", &id]), &[("Approver passphrase", crate::support::PASS), ("Type yes", "yes")])
+    }
 }
 
 #[test]
@@ -258,25 +276,78 @@ fn kubectl_apply_rf_dir_swapped_after_approval_applies_the_approved_bytes() {
     let i = err.find("guard approve r-").unwrap() + "guard approve ".len();
     let id = err[i..i + 34].to_string();
     crate::support::pty(k.cmd(&["approve", &id]), &[("Approver passphrase", crate::support::PASS), ("Type yes", "yes")]);
-    // Swap the file in the window between guard's check and kubectl's read: a wrapper kubectl
-    // rewrites it, then runs the real one with the argv guard gave it.
-    let real = String::from_utf8(Command::new("sh").args(["-c", "command -v kubectl"]).output().unwrap().stdout).unwrap();
-    let wrapper = k.t.dir.path().join("kubectl-swap");
+    // Swap the file in the window between guard's check and kubectl's read.
     let target = k.t.work().join("d/sub/a.yaml");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nprintf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: app\\n  namespace: kube-system\\ndata:\\n  mode: evil\\n' > '{}'\nexec '{}' \"$@\"\n",
-            target.display(),
-            real.trim()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&wrapper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    std::fs::write(k.t.dir.path().join("policy.toml"), format!("[tools]\nkubectl = \"{}\"\n", wrapper.display())).unwrap();
+    k.race_before_kubectl(&format!(
+        "printf 'apiVersion: v1\\nkind: ConfigMap\\nmetadata:\\n  name: app\\n  namespace: kube-system\\ndata:\\n  mode: evil\\n' > '{}'",
+        target.display()
+    ));
     let out = k.cmd(&["kubectl", "apply", "--validate=false", "-Rf", "d"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
     let posts: Vec<_> = k.api.seen().into_iter().filter(|s| s.method == "POST").collect();
     assert_eq!(posts.len(), 1, "{posts:?}");
     assert!(posts.iter().all(|s| s.path.contains("/namespaces/staging/")), "the swapped manifest reached the server: {posts:?}");
+}
+
+/// The server URL of a stand-in, read from the kubeconfig it wrote.
+fn server_of(api: &KubeApi) -> String {
+    let cfg = std::fs::read_to_string(api.kubeconfig()).unwrap();
+    cfg.lines().find_map(|l| l.trim().strip_prefix("server: ")).unwrap().to_string()
+}
+
+/// Editing the server URL in the agent-owned kubeconfig after approval: before the re-run it is
+/// a new request (the server is in the digest); between guard's check and kubectl's read it
+/// changes nothing, because kubectl reads guard's snapshot. The "prod" server never sees a request.
+#[test]
+fn kubectl_server_url_edited_after_approval_never_reaches_the_new_server() {
+    let Some(k) = K::new("") else { return };
+    let prod = KubeApi::start();
+    let (dev_url, prod_url) = (server_of(&k.api), server_of(&prod));
+    let cfg = std::fs::read_to_string(k.api.kubeconfig()).unwrap();
+    let (code, _, err) = k.run(&["delete", "pod", "web-1", "--wait=false"]);
+    assert_eq!(code, 75, "{err}");
+    let shown = k.approve(&err);
+    assert!(shown.contains(&dev_url), "approve shows the resolved server: {shown}");
+    // Edited before the re-run: a new request, nothing runs.
+    std::fs::write(k.api.kubeconfig(), cfg.replace(&dev_url, &prod_url)).unwrap();
+    assert_eq!(k.run(&["delete", "pod", "web-1", "--wait=false"]).0, 75);
+    std::fs::write(k.api.kubeconfig(), &cfg).unwrap();
+    // Edited in the window between check and run: kubectl still talks to the approved server.
+    k.race_before_kubectl(&format!("sed -i 's#{dev_url}#{prod_url}#' '{}'", k.api.kubeconfig()));
+    let (code, out, err) = k.run(&["delete", "pod", "web-1", "--wait=false"]);
+    assert!(std::fs::read_to_string(k.api.kubeconfig()).unwrap().contains(&prod_url), "the race ran");
+    assert!(prod.seen().is_empty(), "the edited server got requests: {:?}", prod.seen());
+    assert!(k.api.seen().iter().any(|s| s.method == "DELETE"), "{code} {out}{err} {:?}", k.api.seen());
+}
+
+/// Racing a namespace flip (staging → kube-system) against an approved `staging` delete: kubectl
+/// reads the snapshot guard judged, so the delete lands in staging, never in kube-system.
+#[test]
+fn kubectl_namespace_flip_race_never_turns_an_approval_into_a_kube_system_delete() {
+    let Some(k) = K::new("") else { return };
+    let (code, _, err) = k.run(&["delete", "pod", "web-1", "--wait=false"]);
+    assert_eq!(code, 75, "{err}");
+    k.approve(&err);
+    k.race_before_kubectl(&format!("sed -i 's/namespace: staging/namespace: kube-system/' '{}'", k.api.kubeconfig()));
+    let (code, out, err) = k.run(&["delete", "pod", "web-1", "--wait=false"]);
+    let deletes: Vec<_> = k.api.seen().into_iter().filter(|s| s.method == "DELETE").collect();
+    assert!(deletes.iter().all(|s| !s.path.contains("kube-system")), "{deletes:?}");
+    assert!(deletes.iter().any(|s| s.path.contains("/namespaces/staging/")), "{code} {out}{err} {deletes:?}");
+    // After the flip guard sees kube-system itself: blocked.
+    assert_eq!(k.run(&["delete", "pod", "web-1", "--wait=false"]).0, 77);
+}
+
+/// A kubeconfig guard cannot read exactly as kubectl does (a duplicate `current-context`: which
+/// one wins depends on the YAML library) is refused with 77, not escalated, and nothing runs.
+#[test]
+fn kubectl_duplicate_current_context_kubeconfig_is_refused() {
+    let Some(k) = K::new("") else { return };
+    let cfg = std::fs::read_to_string(k.api.kubeconfig()).unwrap();
+    std::fs::write(k.api.kubeconfig(), format!("current-context: prod-eu\n{cfg}")).unwrap();
+    for args in [&["delete", "pod", "web-1", "--wait=false"][..], &["get", "pods"], &["-n", "kube-system", "delete", "pod", "x"]] {
+        let (code, _, err) = k.run(args);
+        assert_eq!(code, 77, "{args:?}: {err}");
+        assert!(err.contains("kubectl.kubeconfig-unreadable"), "{err}");
+    }
+    assert!(k.api.seen().is_empty(), "{:?}", k.api.seen());
 }
