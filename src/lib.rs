@@ -264,7 +264,7 @@ pub fn context(paths: &Paths, tool: ToolName, argv: &[String]) -> Result<Context
 /// --context=x` passes `--context=x` to the container, not to kubectl). A shell line's argv is
 /// not kubectl's: there only the environment and the default file count.
 fn kube_facts(tool: ToolName, argv: &[String], home: Option<&Path>) -> KubeFacts {
-    let parsed = (tool == ToolName::Kubectl).then(|| tools::kubectl::parse(argv)).unwrap_or_default();
+    let parsed = if tool == ToolName::Kubectl { tools::kubectl::parse(argv) } else { tools::kubectl::Parsed::default() };
     let env = std::env::var("KUBECONFIG").ok();
     let files = kubeconfig::files(parsed.kubeconfig.as_deref(), env.as_deref(), home);
     let overrides = kubeconfig::Overrides {
