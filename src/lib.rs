@@ -14,6 +14,7 @@ pub mod classify;
 pub mod cli;
 pub mod decision;
 pub mod digest;
+pub mod display;
 pub mod doctor;
 pub mod error;
 pub mod exec;
@@ -132,9 +133,10 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
         Command::Approver { command: cli::ApproverCommand::Init } => approval::approver_init(&paths),
         Command::Approver { command: cli::ApproverCommand::Rotate } => approval::approver_rotate(&paths),
         Command::Lease { command } => match command {
-            cli::LeaseCommand::Grant { rule, namespace, dir, ttl, uses } => {
+            cli::LeaseCommand::Grant { rule, namespace, context, dir, ttl, uses } => {
                 let ttl = policy::Ttl::parse(&ttl).map_err(|e| Error::Usage(format!("guard: --ttl: {e}")))?;
-                approval::lease_grant(&paths, &policy::load(paths.policy.as_deref())?, &rule, namespace, dir, Some(ttl), uses)
+                let scope = approval::LeaseScope { rule, namespace, context, dir, uses };
+                approval::lease_grant(&paths, &policy::load(paths.policy.as_deref())?, scope, Some(ttl))
             }
             cli::LeaseCommand::List => approval::lease_list(&paths),
             cli::LeaseCommand::Revoke { id } => approval::lease_revoke(&paths, &id),
@@ -495,8 +497,7 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
     // Escalations go to the approvals: a plan's approval, a lease, a consumed approval, or a
     // pending request.
     let proof = if verdict.decision == decision::Decision::Escalate {
-        let namespace = (tool == ToolName::Kubectl)
-            .then(|| tools::kubectl::parse(&request.argv).namespace.unwrap_or_else(|| ctx.kube.namespace.clone()));
+        let namespace = (tool == ToolName::Kubectl).then(|| tools::kubectl::lease_namespace(&request.argv, &ctx)).flatten();
         let max_wait = wait.map(|max| max.unwrap_or(policy.defaults.request_ttl).millis());
         let answer = match &op {
             TerraformOp::Apply(record) => approval::wait_for(max_wait, || approval::check_plan(paths, record, &request.digest()))?,

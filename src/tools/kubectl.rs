@@ -445,6 +445,24 @@ pub fn parse(argv: &[String]) -> Parsed {
     p
 }
 
+/// The one namespace a kubectl invocation acts in, for lease scopes: `-n`, else the context's;
+/// none when it reaches further (`-A`, or a manifest object in another namespace), so a
+/// namespace-scoped lease never covers it.
+pub fn lease_namespace(argv: &[String], ctx: &Context) -> Option<String> {
+    let p = parse(argv);
+    if p.all_namespaces {
+        return None;
+    }
+    let ns = p.namespace.clone().unwrap_or_else(|| ctx.kube.namespace.clone());
+    let elsewhere = p
+        .files
+        .iter()
+        .filter_map(|f| ctx.kube.manifests.get(f))
+        .flat_map(|m| &m.objects)
+        .any(|o| o.namespace.as_ref().is_some_and(|n| *n != ns) || CLUSTER_SCOPED.contains(&normalize_kind(&o.kind).as_str()));
+    (!elsewhere).then_some(ns)
+}
+
 /// Resource kinds named by positionals: `pods x`, `pod/x`, `po,svc`.
 pub fn kinds(positionals: &[String]) -> Vec<String> {
     let mut out = Vec::new();

@@ -351,3 +351,26 @@ fn kubectl_duplicate_current_context_kubeconfig_is_refused() {
     }
     assert!(k.api.seen().is_empty(), "{:?}", k.api.seen());
 }
+
+/// `get --show-kind secret db -o yaml` (`--show-kind` is a bool: `secret` is the resource) and
+/// `get -f secret.yaml -o yaml` (a manifest naming a Secret) print secret data: both need a human,
+/// and nothing reaches the server before one approves.
+#[test]
+fn kubectl_secret_reads_by_show_kind_and_manifest_need_approval() {
+    let Some(k) = K::new("") else { return };
+    k.write("secret.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: db}\n");
+    k.write("cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: app}\n");
+    for args in [
+        &["get", "--show-kind", "secret", "db", "-o", "yaml"][..],
+        &["get", "-f", "secret.yaml", "-o", "yaml"],
+        &["get", "-f", "cm.yaml,secret.yaml", "-ojson"],
+        &["get", "secrets.v1.", "db", "-o", "go-template={{.data}}"],
+        &["label", "secret", "db", "a=b", "--dry-run=server", "-o", "yaml"],
+    ] {
+        let (code, _, err) = k.run(args);
+        assert_eq!(code, 75, "{args:?}: {err}");
+        assert!(err.contains("kubectl.secret-read"), "{args:?}: {err}");
+    }
+    assert!(k.api.seen().is_empty(), "{:?}", k.api.seen());
+    assert_eq!(k.run(&["get", "-f", "cm.yaml", "-o", "yaml"]).0, 1, "a ConfigMap that does not exist: kubectl's own error, no guard refusal");
+}
