@@ -523,7 +523,7 @@ pub fn wait_for(max_ms: Option<u64>, mut check: impl FnMut() -> Result<Answer>) 
         match check()? {
             Answer::Pending(msg) if max_ms.is_some() && now_millis() < deadline => {
                 if first {
-                    eprintln!("{msg}");
+                    eprintln!("{}", crate::display::escape(&msg));
                     eprintln!("guard: waiting for the decision (Ctrl-C stops waiting; the request stays pending)");
                     first = false;
                 }
@@ -567,18 +567,8 @@ pub fn decide(p: &Paths, policy: &Policy, id: &str, approve: bool, reason: Optio
             return Err(Error::Data(format!("guard: request {id} is {}, not pending", other.label())));
         }
     }
-    println!("Request {id}");
-    println!("  tool:     {}", r.tool.as_str());
-    println!("  command:  {}", r.command);
-    println!("  argv:     {}", serde_json::to_string(&r.argv).unwrap_or_default());
-    println!("  cwd:      {}", r.cwd.display());
-    for (k, v) in &r.target_env {
-        println!("  env:      {k}={}", crate::redact::redact(&format!("{k}={v}")).trim_start_matches(&format!("{k}=")));
-    }
-    for (rule, msg) in &r.reasons {
-        println!("  rule:     {rule}: {msg}");
-    }
-    println!("  age:      {}s (expires {})", now.saturating_sub(r.created_ms) / 1000, format_millis(r.expires_ms));
+    // The resolved request, unredacted and escaped, recomputed from the digest's fields.
+    crate::review::show(p, policy, &r, now);
     let ttl = if approve {
         policy.defaults.approval_ttl.millis()
     } else {
@@ -694,7 +684,7 @@ fn decide_plan(p: &Paths, policy: &Policy, id: &str, approve: bool, reason: Opti
             std::env::var_os("PATH"),
             exe.as_deref(),
         )?;
-        println!("{}", crate::plans::show_text(p, &plan, &tf));
+        crate::review::print_block(&crate::plans::show_text(p, &plan, &tf));
     }
     let ttl = if approve {
         policy.defaults.approval_ttl.millis().min(plan.expires_ms.saturating_sub(now))
@@ -786,7 +776,7 @@ pub fn requests(p: &Paths, json_out: bool, all: bool) -> Result<u8> {
                 st.label(),
                 now.saturating_sub(r.created_ms) / 1000,
                 format_millis(r.expires_ms),
-                r.command
+                crate::display::escape(&r.command)
             );
         }
     }
@@ -855,7 +845,7 @@ pub fn lease_grant(p: &Paths, policy: &Policy, scope_in: LeaseScope, ttl: Option
         println!("  cluster:   {}", crate::display::escape(s));
     }
     println!("  namespace: {}", crate::display::escape(namespace.as_deref().unwrap_or("(any)")));
-    println!("  directory: {}", dir.as_ref().map_or_else(|| "(any)".to_string(), |d| d.display().to_string()));
+    println!("  directory: {}", crate::display::escape(&dir.as_ref().map_or_else(|| "(any)".to_string(), |d| d.display().to_string())));
     println!("  lasts:     {ttl}; uses: {}", uses.map_or_else(|| "unlimited".to_string(), |u| u.to_string()));
     println!("  (a lease turns this rule's escalations into allows in its scope; it never touches a block)");
     let Some(key) = unlock_and_confirm(&approver, "Type yes to grant this lease")? else {
@@ -930,12 +920,14 @@ pub fn lease_list(p: &Paths) -> Result<u8> {
             "active"
         };
         println!(
-            "{}  {:<7} rule {}  namespace {}  dir {}  uses {}/{}  until {}",
-            l.payload.id,
+            "{}  {:<7} rule {}  context {}  cluster {}  namespace {}  dir {}  uses {}/{}  until {}",
+            crate::display::escape(&l.payload.id),
             state,
-            s.get("rule").map_or("?", String::as_str),
-            s.get("namespace").map_or("*", String::as_str),
-            s.get("dir").map_or("*", String::as_str),
+            crate::display::escape(s.get("rule").map_or("?", String::as_str)),
+            crate::display::escape(s.get("context").map_or("*", String::as_str)),
+            crate::display::escape(s.get("server").map_or("*", String::as_str)),
+            crate::display::escape(s.get("namespace").map_or("*", String::as_str)),
+            crate::display::escape(s.get("dir").map_or("*", String::as_str)),
             lease_uses(p, &l.payload.id),
             s.get("uses").map_or("∞", String::as_str),
             format_millis(l.payload.expires_ms)

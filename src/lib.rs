@@ -27,6 +27,7 @@ pub mod plans;
 pub mod policy;
 pub mod redact;
 pub mod request;
+pub mod review;
 pub mod rfc3339;
 pub mod state;
 pub mod tools;
@@ -50,7 +51,9 @@ pub fn main_with(argv: Vec<OsString>) -> u8 {
     match run(argv) {
         Ok(code) => code,
         Err(e) => {
+            // A refusal line quotes the agent's command: escaped, so it is one line shown as typed.
             let msg = e.to_string();
+            let msg = display::escape(&msg);
             if msg.starts_with("guard:") {
                 eprintln!("{msg}");
             } else {
@@ -185,21 +188,58 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
     }
 }
 
+/// One line per audit record for `guard audit tail`: what it is about (request, plan or lease
+/// id, command, summary), every agent-supplied string escaped.
 fn audit_summary(rec: &Value) -> String {
     let s = |k: &str| rec.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let seq = rec.get("seq").and_then(Value::as_u64).map(|n| n.to_string()).unwrap_or_default();
+    let num = |k: &str| rec.get(k).map(|v| if let Some(t) = v.as_str() { t.to_string() } else { v.to_string() }).unwrap_or_default();
+    let short = |h: String| h.get(..12).map_or(h.clone(), str::to_string);
+    let receipt = |k: &str| rec.pointer(&format!("/receipt/payload/{k}")).and_then(Value::as_str).unwrap_or("").to_string();
+    let scope = |k: &str| rec.pointer(&format!("/receipt/payload/scope/{k}")).and_then(Value::as_str).unwrap_or("*").to_string();
+    let headline = rec.pointer("/reasons/0/rule").and_then(Value::as_str).map(|r| format!(" [{r}]")).unwrap_or_default();
+    let seq = num("seq");
     let what = match s("kind").as_str() {
-        "decision" => format!("{:<8} {}", s("decision"), s("command")),
-        "exec" => format!(
-            "exit {} ({} ms)",
-            rec.get("exit_code").map(Value::to_string).unwrap_or_default(),
-            rec.get("duration_ms").map(Value::to_string).unwrap_or_default()
+        "decision" => format!("{:<8} {}{headline}  request {}", s("decision"), s("command"), short(s("request"))),
+        "exec" => format!("exit {} ({} ms) of decision #{}  {}", num("exit_code"), num("duration_ms"), num("decision_seq"), s("program")),
+        "request" => format!("{} {}  (expires {})", s("id"), s("command"), s("expires")),
+        "approval" | "rejection" => {
+            let until = rfc3339::format_millis(rec.pointer("/receipt/payload/expires_ms").and_then(Value::as_u64).unwrap_or(0));
+            format!("{} {}  key {} until {until}", s("id"), s("command"), receipt("key_id"))
+        }
+        "consume" => format!("{} used once{}", s("id"), rec.get("plan_sha256").map(|_| format!(" (plan sha256 {})", short(s("plan_sha256")))).unwrap_or_default()),
+        "lease-grant" => format!(
+            "{} rule {} context {} cluster {} namespace {} dir {}",
+            s("id"),
+            scope("rule"),
+            scope("context"),
+            scope("server"),
+            scope("namespace"),
+            scope("dir")
         ),
-        "hook" => format!("{} {}", s("answer"), s("tool_name")),
+        "lease-use" => format!("{} use {}: {}", s("lease"), num("use"), s("command")),
+        "lease-revoke" => format!("{} revoked", s("id")),
+        "plan" => {
+            let sum = rec.get("summary").map(Value::to_string).unwrap_or_default();
+            format!("{} {}{headline}  {} (workspace {}) {sum}", s("id"), s("decision"), s("dir"), s("workspace"))
+        }
+        "apply-start" => format!("{} applying (sha256 {})", s("id"), short(s("sha256"))),
+        "receipt-refused" => format!("{} refused: {}", s("id"), s("why")),
+        "rejected-run" => format!("{} re-run after a rejection", s("id")),
+        "hook" => format!("{} {}{headline} {}", s("answer"), s("tool_name"), s("reason")),
         "doctor" => format!("doctor {}", s("result")),
-        other => format!("{other} {}", s("detail")),
+        "approver-init" | "approver-rotate" => format!("approver key {}", s("key_id")),
+        _ => rec
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "seq" | "ts" | "prev" | "hash" | "kind"))
+                    .map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default(),
     };
-    format!("{seq:>6} {} {:<9} {what}", s("ts"), s("kind"))
+    display::escape(&format!("{seq:>6} {} {:<15} {what}", s("ts"), s("kind"))).into_owned()
 }
 
 pub(crate) fn utf8_args_pub(args: Vec<OsString>) -> Result<Vec<String>> {
