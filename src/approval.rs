@@ -961,7 +961,8 @@ fn use_lease(p: &Paths, req: &Request, verdict: &Verdict, namespace: Option<&str
     };
     for l in leases {
         let s = &l.payload.scope;
-        let kube_lease = s.get("rule").is_some_and(|r| r.starts_with("kubectl.")) || s.contains_key("namespace") || req.tool == ToolName::Kubectl;
+        let kube_lease =
+            s.get("rule").is_some_and(|r| r.starts_with("kubectl.")) || s.contains_key("namespace") || req.tool == ToolName::Kubectl;
         let in_scope = l.payload.kind == "lease"
             && l.payload.expires_ms > now
             && !lease_revoked(p, &l.payload.id)

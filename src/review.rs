@@ -126,7 +126,12 @@ fn show_manifests(p: &Paths, policy: &Policy, r: &RequestFile, k: &crate::tools:
 
 /// `kubectl diff` of the manifest snapshots, with the kubeconfig the request binds (re-read,
 /// and used only if its hash is still the bound one).
-fn diff(policy: &Policy, r: &RequestFile, k: &crate::tools::kubectl::Parsed, snaps: &BTreeMap<String, std::path::PathBuf>) -> Result<String, String> {
+fn diff(
+    policy: &Policy,
+    r: &RequestFile,
+    k: &crate::tools::kubectl::Parsed,
+    snaps: &BTreeMap<String, std::path::PathBuf>,
+) -> Result<String, String> {
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
     let files = crate::kubeconfig::files(k.kubeconfig.as_deref(), r.target_env.get("KUBECONFIG").map(String::as_str), home.as_deref());
     let overrides = crate::kubeconfig::Overrides {

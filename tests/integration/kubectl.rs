@@ -373,5 +373,93 @@ fn kubectl_secret_reads_by_show_kind_and_manifest_need_approval() {
         assert!(err.contains("kubectl.secret-read"), "{args:?}: {err}");
     }
     assert!(k.api.seen().is_empty(), "{:?}", k.api.seen());
-    assert_eq!(k.run(&["get", "-f", "cm.yaml", "-o", "yaml"]).0, 1, "a ConfigMap that does not exist: kubectl's own error, no guard refusal");
+    assert_eq!(
+        k.run(&["get", "-f", "cm.yaml", "-o", "yaml"]).0,
+        1,
+        "a ConfigMap that does not exist: kubectl's own error, no guard refusal"
+    );
+}
+
+/// Grants a lease through the pty, as a human would.
+fn grant_lease(k: &K, args: &[&str]) -> String {
+    if !k.t.state().join("approver.json").exists() {
+        crate::support::approver_init(k.cmd(&["approver", "init"]));
+    }
+    let mut full = vec!["lease", "grant"];
+    full.extend_from_slice(args);
+    crate::support::pty(k.cmd(&full), &[("Approver passphrase", crate::support::PASS), ("Type yes", "yes")])
+}
+
+/// A lease for namespace `staging` granted in context dev let `--context prod-eu -n staging`
+/// through, and a dev context re-pointed at another cluster too. Leases bind the context and its
+/// cluster's server.
+#[test]
+fn kubectl_lease_for_a_namespace_does_not_cover_another_context_or_cluster() {
+    let Some(k) = K::new("") else { return };
+    let shown = grant_lease(&k, &["kubectl.mutation", "--namespace", "staging"]);
+    assert!(shown.contains("context:   dev") && shown.contains(&server_of(&k.api)), "{shown}");
+    let (code, out, err) = k.run(&["delete", "pod", "web-1", "--wait=false"]);
+    assert_eq!(code, 0, "the lease covers its own scope: {out}{err}");
+    let (code, _, err) = k.run(&["--context", "prod-eu", "-n", "staging", "delete", "pod", "web-1", "--wait=false"]);
+    assert_eq!(code, 75, "a lease for dev must not cover prod-eu: {err}");
+    let prod = KubeApi::start();
+    let cfg = std::fs::read_to_string(k.api.kubeconfig()).unwrap();
+    std::fs::write(k.api.kubeconfig(), cfg.replace(&server_of(&k.api), &server_of(&prod))).unwrap();
+    let (code, _, err) = k.run(&["delete", "pod", "web-1", "--wait=false"]);
+    assert_eq!(code, 75, "a lease for dev's cluster must not cover another server: {err}");
+    assert!(prod.seen().is_empty(), "{:?}", prod.seen());
+    let list = String::from_utf8_lossy(&k.cmd(&["lease", "list"]).output().unwrap().stdout).into_owned();
+    assert!(list.contains("context dev"), "{list}");
+}
+
+/// A user list `protected_namespaces = ["payments"]` silently unprotected kube-system: the system
+/// namespaces stay protected, the user's list adds, and doctor says so.
+#[test]
+fn kubectl_user_protected_namespaces_list_does_not_unprotect_kube_system() {
+    let Some(k) = K::new("[kubectl]\nprotected_namespaces = [\"payments\"]\n") else { return };
+    for ns in ["kube-system", "kube-public", "kube-node-lease", "payments"] {
+        let (code, _, err) = k.run(&["-n", ns, "delete", "pod", "x"]);
+        assert_eq!(code, 77, "{ns}: {err}");
+    }
+    assert_eq!(k.run(&["delete", "ns", "payments"]).0, 77);
+    let out = k.cmd(&["doctor"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.contains("protected namespaces")).unwrap_or_default();
+    assert!(line.contains("kube-system") && line.contains("always") && line.contains("payments"), "{text}");
+    assert!(k.api.seen().is_empty(), "{:?}", k.api.seen());
+}
+
+/// `guard approve` shows the resolved request: context, cluster server, user, namespace, the
+/// manifest's objects and `kubectl diff` from the cluster; a delete's objects in red on a
+/// terminal, and without colour when NO_COLOR is set.
+#[test]
+fn kubectl_approve_shows_the_resolved_request_objects_and_diff() {
+    let Some(k) = K::new("") else { return };
+    crate::support::approver_init(k.cmd(&["approver", "init"]));
+    k.write("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  mode: safe\n");
+    let (code, _, err) = k.run(&["apply", "--validate=false", "-f", "m.yaml"]);
+    assert_eq!(code, 75, "{err}");
+    let id = err[err.find("guard approve r-").unwrap() + 14..].chars().take(34).collect::<String>();
+    let shown = crate::support::pty(k.cmd(&["reject", &id]), &[("Approver passphrase", crate::support::PASS), ("Type yes", "no")]);
+    for want in [
+        "context:   dev",
+        &server_of(&k.api),
+        "user:      tester",
+        "namespace: staging",
+        "apply ConfigMap staging/app",
+        "kubectl diff:",
+        "+  mode: safe",
+    ] {
+        assert!(shown.contains(want), "approve screen lacks {want:?}:\n{shown}");
+    }
+    let (code, _, err) = k.run(&["delete", "-f", "m.yaml", "--wait=false"]);
+    assert_eq!(code, 75, "{err}");
+    let id = err[err.find("guard approve r-").unwrap() + 14..].chars().take(34).collect::<String>();
+    let steps = [("Approver passphrase", crate::support::PASS), ("Type yes", "no")];
+    let shown = crate::support::pty(k.cmd(&["reject", &id]), &steps);
+    assert!(shown.contains("\u{1b}[31mdelete ConfigMap staging/app"), "deletes in red:\n{shown:?}");
+    let mut plain = k.cmd(&["reject", &id]);
+    plain.env("NO_COLOR", "1");
+    let shown = crate::support::pty(plain, &steps);
+    assert!(shown.contains("delete ConfigMap staging/app") && !shown.contains("\u{1b}[31m"), "NO_COLOR:\n{shown:?}");
 }
