@@ -212,6 +212,9 @@ pub struct Parsed {
     pub target_override: Vec<String>,
     pub impersonate: bool,
     pub unknown_flags: Vec<String>,
+    /// Where each unknown flag sits: its token, and whether it could take the next word as its
+    /// value (no `=` value of its own).
+    pub unknown_at: Vec<(usize, bool)>,
     /// Why kubectl would refuse this argv before doing anything (bad flag syntax, missing value).
     pub errors: Vec<String>,
     /// Arguments after `--` (container command for exec/run/debug).
@@ -329,6 +332,7 @@ pub fn parse(argv: &[String]) -> Parsed {
             };
             let Some(spec) = flags.long(name) else {
                 p.unknown_flags.push(format!("--{name}"));
+                p.unknown_at.push((at, inline.is_none()));
                 continue;
             };
             let value = match inline {
@@ -358,6 +362,7 @@ pub fn parse(argv: &[String]) -> Parsed {
             let rest_at = offset + c.len_utf8();
             let Some(spec) = flags.short(c) else {
                 p.unknown_flags.push(format!("-{c}"));
+                p.unknown_at.push((at, k + 1 == letters.len()));
                 break;
             };
             let rest = a.get(rest_at..).unwrap_or("");
@@ -491,8 +496,33 @@ fn names(positionals: &[String]) -> Vec<String> {
     }
 }
 
+#[must_use]
 pub fn classify(argv: &[String], policy: &Policy, ctx: &Context) -> Verdict {
+    let mut v = classify_parsed(argv, parse(argv), policy, ctx);
+    // A flag guard does not know may be one kubectl hides from its help: the words after it mean
+    // one thing if it is a bool and another if it takes a value. Both readings are judged and the
+    // stricter wins, so `delete --hidden-bool ns kube-system` is blocked, not escalated.
     let p = parse(argv);
+    if !p.unknown_at.is_empty() {
+        for takes_value in [false, true] {
+            let mut drop = std::collections::BTreeSet::new();
+            for &(at, may_take) in &p.unknown_at {
+                drop.insert(at);
+                if takes_value && may_take {
+                    drop.insert(at + 1);
+                }
+            }
+            let alt: Vec<String> = argv.iter().enumerate().filter(|(i, _)| !drop.contains(i)).map(|(_, a)| a.clone()).collect();
+            let reading = parse(&alt);
+            if reading.unknown_at.is_empty() {
+                v.merge(classify_parsed(&alt, reading, policy, ctx));
+            }
+        }
+    }
+    v
+}
+
+fn classify_parsed(argv: &[String], p: Parsed, policy: &Policy, ctx: &Context) -> Verdict {
     let mut v = Verdict::allow();
     let protected = &protected_namespaces(policy);
     if !p.errors.is_empty() {
