@@ -496,7 +496,6 @@ fn names(positionals: &[String]) -> Vec<String> {
     }
 }
 
-#[must_use]
 pub fn classify(argv: &[String], policy: &Policy, ctx: &Context) -> Verdict {
     let mut v = classify_parsed(argv, parse(argv), policy, ctx);
     // A flag guard does not know may be one kubectl hides from its help: the words after it mean
