@@ -113,6 +113,36 @@ fn string(m: &Map<String, Value>, k: &str) -> Option<String> {
     m.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
+/// How a user entry authenticates, for the approver: an `exec` plugin runs a program (outside any
+/// sandbox, with the user's rights), so its command line is shown in full.
+fn credentials(user: &Map<String, Value>) -> String {
+    let mut out = Vec::new();
+    if let Some(Value::Object(exec)) = user.get("exec") {
+        let args: Vec<String> =
+            exec.get("args").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect();
+        let line = std::iter::once(string(exec, "command").unwrap_or_default()).chain(args).collect::<Vec<_>>().join(" ");
+        out.push(format!("exec plugin `{line}`"));
+    }
+    if let Some(Value::Object(ap)) = user.get("auth-provider") {
+        out.push(format!("auth-provider {}", string(ap, "name").unwrap_or_default()));
+    }
+    for (k, label) in [
+        ("token", "token"),
+        ("tokenFile", "token file"),
+        ("client-certificate", "client certificate file"),
+        ("client-certificate-data", "client certificate"),
+        ("username", "basic auth"),
+    ] {
+        if user.get(k).is_some_and(|v| !v.is_null()) {
+            out.push(match (k, user.get(k).and_then(Value::as_str)) {
+                ("tokenFile" | "client-certificate", Some(path)) => format!("{label} {path}"),
+                _ => label.to_string(),
+            });
+        }
+    }
+    if out.is_empty() { "none".into() } else { out.join(", ") }
+}
+
 /// Reads the kubeconfig files once and resolves what kubectl will use. Errors are refusals: the
 /// caller must not run kubectl on a configuration guard could not read exactly.
 pub fn resolve(files: &[PathBuf], o: &Overrides) -> std::result::Result<KubeFacts, String> {
@@ -158,6 +188,7 @@ pub fn resolve(files: &[PathBuf], o: &Overrides) -> std::result::Result<KubeFact
     let server =
         o.server.map(str::to_string).or_else(|| cluster.as_ref().and_then(|c| clusters.get(c)).and_then(|(b, _)| string(b, "server")));
     let namespace = string(&body, "namespace").unwrap_or_else(|| "default".to_string());
+    let auth = user.as_ref().and_then(|u| users.get(u)).map(|(b, _)| credentials(b));
 
     // The snapshot: every entry kubectl could use (so `--cluster`/`--user` still work), paths made
     // absolute, the resolved context current. JSON is YAML, and serde_json's maps are sorted, so
@@ -186,6 +217,7 @@ pub fn resolve(files: &[PathBuf], o: &Overrides) -> std::result::Result<KubeFact
         cluster,
         server,
         user,
+        auth,
         namespace,
         kubeconfig_sha256: Some(sha256_hex(&bytes)),
         kubeconfig_snapshot: Some(bytes),
@@ -270,6 +302,7 @@ mod tests {
         assert_eq!(f.server.as_deref(), Some("https://a"), "the first file to name an entry wins");
         assert_eq!(f.user.as_deref(), Some("u"));
         assert_eq!(f.namespace, "staging");
+        assert_eq!(f.auth.as_deref(), Some("token"));
         let snap = String::from_utf8(f.kubeconfig_snapshot.unwrap_or_default()).unwrap_or_default();
         assert!(snap.contains(&d.path().join("ca.pem").to_string_lossy().into_owned()), "{snap}");
         for bad in [

@@ -62,6 +62,8 @@ pub struct KubeFacts {
     pub server: Option<String>,
     /// The kubeconfig user entry in force.
     pub user: Option<String>,
+    /// How that user authenticates (an exec plugin's command line, a token, a certificate …).
+    pub auth: Option<String>,
     /// The current context's namespace, `default` when it sets none.
     pub namespace: String,
     /// SHA-256 of the kubeconfig snapshot kubectl will read.

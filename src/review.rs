@@ -55,7 +55,11 @@ pub fn show(p: &Paths, policy: &Policy, r: &RequestFile, now: u64) {
             escape(env("kube.cluster").unwrap_or("(none)")),
             escape(env("kube.server").unwrap_or("no server: kubectl will fail"))
         );
-        println!("  user:      {}", escape(env("kube.user").unwrap_or("(none)")));
+        println!(
+            "  user:      {}{}",
+            escape(env("kube.user").unwrap_or("(none)")),
+            env("kube.auth").map(|a| format!(" ({})", escape(a))).unwrap_or_default()
+        );
         println!("  namespace: {}{}", escape(namespace), if k.all_namespaces { " (and every other: -A)" } else { "" });
     }
     for (k, v) in &r.target_env {

@@ -13,6 +13,7 @@ mod kubectl;
 mod never_panics;
 mod policy;
 mod review;
+mod sandbox;
 mod shell_exec;
 mod shell_table;
 mod support;
