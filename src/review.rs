@@ -108,7 +108,7 @@ fn show_manifests(p: &Paths, policy: &Policy, r: &RequestFile, k: &crate::tools:
         intact.push(arg.to_string());
     }
     if matches!(verb, "apply" | "create" | "replace") && !intact.is_empty() {
-        match diff(policy, r, k, &snapshots) {
+        match diff(p, policy, r, k, &snapshots) {
             Ok(text) => {
                 println!("  kubectl diff:");
                 let lines: Vec<&str> = text.lines().collect();
@@ -131,6 +131,7 @@ fn show_manifests(p: &Paths, policy: &Policy, r: &RequestFile, k: &crate::tools:
 /// `kubectl diff` of the manifest snapshots, with the kubeconfig the request binds (re-read,
 /// and used only if its hash is still the bound one).
 fn diff(
+    p: &Paths,
     policy: &Policy,
     r: &RequestFile,
     k: &crate::tools::kubectl::Parsed,
@@ -149,10 +150,14 @@ fn diff(
     if facts.kubeconfig_sha256.as_ref() != r.target_env.get("kube.config") {
         return Err("the kubeconfig changed since the request".into());
     }
+    // An exec plugin or auth provider runs a program named in a file the agent may have written;
+    // nothing of the request runs before the human says yes.
+    if facts.auth.as_deref().is_some_and(|a| a.contains("exec plugin") || a.contains("auth-provider")) {
+        return Err("its credentials come from a program the kubeconfig names, and guard runs nothing before you approve".into());
+    }
     let bytes = facts.kubeconfig_snapshot.unwrap_or_default();
-    let dir = tempfile_dir()?;
-    let cfg = dir.join("kubeconfig.json");
-    std::fs::write(&cfg, &bytes).map_err(|e| format!("cannot write a kubeconfig snapshot: {e}"))?;
+    let snap = crate::kubeconfig::write_snapshot(p, &bytes).map_err(|e| e.to_string())?;
+    let cfg = snap.path.clone();
     let exe = std::env::current_exe().ok();
     let kubectl = crate::exec::find_real(
         "kubectl",
@@ -179,16 +184,8 @@ fn diff(
         }
     }
     let result = run_with_deadline(&kubectl, &args, &r.cwd);
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(snap);
     result
-}
-
-fn tempfile_dir() -> Result<std::path::PathBuf, String> {
-    let d = std::env::temp_dir().join(format!("guard-diff-{}", crate::digest::random_hex(8).map_err(|e| e.to_string())?));
-    std::fs::create_dir(&d).map_err(|e| format!("cannot make a temp dir: {e}"))?;
-    use std::os::unix::fs::PermissionsExt;
-    let _ = std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o700));
-    Ok(d)
 }
 
 /// Runs kubectl (no external diff program: `KUBECTL_EXTERNAL_DIFF` is the agent's to set) and
