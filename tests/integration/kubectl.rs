@@ -463,3 +463,30 @@ fn kubectl_approve_shows_the_resolved_request_objects_and_diff() {
     let shown = crate::support::pty(plain, &steps);
     assert!(shown.contains("delete ConfigMap staging/app") && !shown.contains("\u{1b}[31m"), "NO_COLOR:\n{shown:?}");
 }
+
+/// A kubeconfig user whose credentials come from an `exec` plugin the agent named: the approve
+/// screen shows the plugin's command line and runs nothing (no `kubectl diff`) before the human
+/// says yes — the canary the plugin would write is never written.
+#[test]
+fn kubectl_approve_never_runs_a_kubeconfig_exec_plugin_before_approval() {
+    let Some(k) = K::new("") else { return };
+    crate::support::approver_init(k.cmd(&["approver", "init"]));
+    let canary = k.t.dir.path().join("plugin-ran");
+    let cfg = std::fs::read_to_string(k.api.kubeconfig()).unwrap().replace(
+        "  user:\n    token: test-token\n",
+        &format!(
+            "  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: sh\n      args: [\"-c\", \"touch {}\"]\n      interactiveMode: Never\n",
+            canary.display()
+        ),
+    );
+    std::fs::write(k.api.kubeconfig(), cfg).unwrap();
+    k.write("m.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\n");
+    let (code, _, err) = k.run(&["apply", "-f", "m.yaml"]);
+    assert_eq!(code, 75, "{err}");
+    let id = err[err.find("guard approve r-").unwrap() + 14..].chars().take(34).collect::<String>();
+    let shown = crate::support::pty(k.cmd(&["reject", &id]), &[("Approver passphrase", crate::support::PASS), ("Type yes", "no")]);
+    assert!(shown.contains("exec plugin `sh -c touch"), "{shown}");
+    assert!(shown.contains("kubectl diff: not shown"), "{shown}");
+    assert!(!canary.exists(), "the exec plugin ran before approval");
+    assert!(k.api.seen().is_empty(), "{:?}", k.api.seen());
+}
