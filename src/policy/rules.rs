@@ -56,6 +56,16 @@ impl Rule {
 /// Shell-style glob: `*` any run, `?` one character, everything else literal.
 #[must_use]
 pub fn glob(pattern: &str, text: &str) -> bool {
+    // `{a,b}` alternation, as shells write it: the first group expands, each alternative is
+    // matched on its own (the rules' own patterns are short, so this stays cheap).
+    if let (Some(open), Some(close)) = (pattern.find('{'), pattern.find('}'))
+        && open < close
+    {
+        let (head, rest) = pattern.split_at(open);
+        let (group, tail) = rest.split_at(close - open);
+        let tail = tail.get(1..).unwrap_or_default();
+        return group.get(1..).unwrap_or_default().split(',').any(|alt| glob(&format!("{head}{alt}{tail}"), text));
+    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0usize, 0usize);
@@ -86,6 +96,14 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::glob;
+
+    #[test]
+    fn braces_alternate_as_in_the_shell() {
+        assert!(glob("{owner,yank}", "yank"));
+        assert!(glob("sys{tem,ctl}*", "systemctl"));
+        assert!(!glob("{owner,yank}", "login"));
+        assert!(!glob("{owner,yank}", "{owner,yank}"));
+    }
 
     #[test]
     fn glob_matches_like_a_shell() {

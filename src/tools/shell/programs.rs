@@ -334,7 +334,9 @@ fn resolve_program(w: &mut Walker, name: &str) -> String {
     let dir = abs.as_deref().and_then(Path::parent).map(Path::to_path_buf);
     match dir {
         Some(d) if places::in_system_bin(&d) => {}
-        Some(d) if places::is_temp_dir(&d) => {
+        // A program of the project's own (`.venv/bin/ruff`) is not a temp binary because the
+        // project lives under /tmp.
+        Some(d) if places::is_temp_dir(&d) && !w.cwd.as_deref().is_some_and(|c| d.starts_with(c) && !places::is_temp_dir_root(c)) => {
             w.flag(Decision::Escalate, "shell.temp-binary", format!("{name} runs a program from a temporary directory"))
         }
         _ => w.flag(Decision::Escalate, "shell.unknown-command", format!("{name} runs a program outside the system bin directories")),
