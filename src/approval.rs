@@ -534,7 +534,7 @@ pub fn wait_for(max_ms: Option<u64>, mut check: impl FnMut() -> Result<Answer>) 
         match check()? {
             Answer::Pending(msg) if max_ms.is_some() && now_millis() < deadline => {
                 if first {
-                    eprintln!("{msg}");
+                    eprintln!("{}", crate::display::escape(&msg));
                     eprintln!("guard: waiting for the decision (Ctrl-C stops waiting; the request stays pending)");
                     first = false;
                 }
@@ -578,18 +578,8 @@ pub fn decide(p: &Paths, policy: &Policy, id: &str, approve: bool, reason: Optio
             return Err(Error::Data(format!("guard: request {id} is {}, not pending", other.label())));
         }
     }
-    println!("Request {id}");
-    println!("  tool:     {}", r.tool.as_str());
-    println!("  command:  {}", r.command);
-    println!("  argv:     {}", serde_json::to_string(&r.argv).unwrap_or_default());
-    println!("  cwd:      {}", r.cwd.display());
-    for (k, v) in &r.target_env {
-        println!("  env:      {k}={}", crate::redact::redact(&format!("{k}={v}")).trim_start_matches(&format!("{k}=")));
-    }
-    for (rule, msg) in &r.reasons {
-        println!("  rule:     {rule}: {msg}");
-    }
-    println!("  age:      {}s (expires {})", now.saturating_sub(r.created_ms) / 1000, format_millis(r.expires_ms));
+    // The resolved request, unredacted and escaped, recomputed from the digest's fields.
+    crate::review::show(p, policy, &r, now);
     let ttl = if approve {
         policy.defaults.approval_ttl.millis()
     } else {
@@ -705,7 +695,7 @@ fn decide_plan(p: &Paths, policy: &Policy, id: &str, approve: bool, reason: Opti
             std::env::var_os("PATH"),
             exe.as_deref(),
         )?;
-        println!("{}", crate::plans::show_text(p, &plan, &tf));
+        crate::review::print_block(&crate::plans::show_text(p, &plan, &tf));
     }
     let ttl = if approve {
         policy.defaults.approval_ttl.millis().min(plan.expires_ms.saturating_sub(now))
@@ -797,7 +787,7 @@ pub fn requests(p: &Paths, json_out: bool, all: bool) -> Result<u8> {
                 st.label(),
                 now.saturating_sub(r.created_ms) / 1000,
                 format_millis(r.expires_ms),
-                r.command
+                crate::display::escape(&r.command)
             );
         }
     }
@@ -816,15 +806,36 @@ struct LeaseUses {
 }
 
 /// `guard lease grant <rule> [--namespace] [--dir] [--ttl] [--uses]`.
-pub fn lease_grant(
-    p: &Paths,
-    policy: &Policy,
-    rule: &str,
-    namespace: Option<String>,
-    dir: Option<PathBuf>,
-    ttl: Option<crate::policy::Ttl>,
-    uses: Option<u64>,
-) -> Result<u8> {
+/// What a lease covers, as the human asked for it.
+pub struct LeaseScope {
+    pub rule: String,
+    pub namespace: Option<String>,
+    /// For kubectl rules: the context (default: the current one). Its cluster server is bound
+    /// too, so the lease covers that cluster only, whatever the context name later points at.
+    pub context: Option<String>,
+    pub dir: Option<PathBuf>,
+    pub uses: Option<u64>,
+}
+
+/// The context and cluster a kubectl lease is for, resolved from the kubeconfig in force now.
+fn lease_kube_target(context: Option<&str>) -> Result<(String, String)> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let env = std::env::var("KUBECONFIG").ok();
+    let files = crate::kubeconfig::files(None, env.as_deref(), home.as_deref());
+    let f = crate::kubeconfig::resolve(&files, &crate::kubeconfig::Overrides { context, ..Default::default() })
+        .map_err(|e| Error::Blocked(format!("guard: a kubectl lease binds a context and its cluster: {e}")))?;
+    match (f.context, f.server) {
+        (Some(c), Some(s)) => Ok((c, s)),
+        (c, _) => Err(Error::Usage(format!(
+            "guard: a kubectl lease binds a context and its cluster server, and the kubeconfig has none for {} (name one with --context)",
+            c.as_deref().unwrap_or("the current context")
+        ))),
+    }
+}
+
+pub fn lease_grant(p: &Paths, policy: &Policy, scope_in: LeaseScope, ttl: Option<crate::policy::Ttl>) -> Result<u8> {
+    let LeaseScope { rule, namespace, context, dir, uses } = scope_in;
+    let rule = rule.as_str();
     require_terminal("guard lease grant")?;
     let Some(approver) = load_approver(p)? else {
         return Err(Error::Blocked("guard: there is no approver key; a human creates one with `guard approver init`".into()));
@@ -834,9 +845,18 @@ pub fn lease_grant(
         return Err(Error::Usage(format!("guard: a lease lasts at most {} (policy max_lease_ttl)", policy.defaults.max_lease_ttl)));
     }
     let dir = dir.map(|d| crate::state::absolute(&d));
-    println!("Lease for rule {rule}");
-    println!("  namespace: {}", namespace.as_deref().unwrap_or("(any)"));
-    println!("  directory: {}", dir.as_ref().map_or_else(|| "(any)".to_string(), |d| d.display().to_string()));
+    let kube = if rule.starts_with("kubectl.") || namespace.is_some() || context.is_some() {
+        Some(lease_kube_target(context.as_deref())?)
+    } else {
+        None
+    };
+    println!("Lease for rule {}", crate::display::escape(rule));
+    if let Some((c, s)) = &kube {
+        println!("  context:   {}", crate::display::escape(c));
+        println!("  cluster:   {}", crate::display::escape(s));
+    }
+    println!("  namespace: {}", crate::display::escape(namespace.as_deref().unwrap_or("(any)")));
+    println!("  directory: {}", crate::display::escape(&dir.as_ref().map_or_else(|| "(any)".to_string(), |d| d.display().to_string())));
     println!("  lasts:     {ttl}; uses: {}", uses.map_or_else(|| "unlimited".to_string(), |u| u.to_string()));
     println!("  (a lease turns this rule's escalations into allows in its scope; it never touches a block)");
     let Some(key) = unlock_and_confirm(&approver, "Type yes to grant this lease")? else {
@@ -848,6 +868,10 @@ pub fn lease_grant(
     scope.insert("rule".to_string(), rule.to_string());
     if let Some(n) = &namespace {
         scope.insert("namespace".into(), n.clone());
+    }
+    if let Some((c, s)) = &kube {
+        scope.insert("context".into(), c.clone());
+        scope.insert("server".into(), s.clone());
     }
     if let Some(d) = &dir {
         scope.insert("dir".into(), d.to_string_lossy().into_owned());
@@ -907,12 +931,14 @@ pub fn lease_list(p: &Paths) -> Result<u8> {
             "active"
         };
         println!(
-            "{}  {:<7} rule {}  namespace {}  dir {}  uses {}/{}  until {}",
-            l.payload.id,
+            "{}  {:<7} rule {}  context {}  cluster {}  namespace {}  dir {}  uses {}/{}  until {}",
+            crate::display::escape(&l.payload.id),
             state,
-            s.get("rule").map_or("?", String::as_str),
-            s.get("namespace").map_or("*", String::as_str),
-            s.get("dir").map_or("*", String::as_str),
+            crate::display::escape(s.get("rule").map_or("?", String::as_str)),
+            crate::display::escape(s.get("context").map_or("*", String::as_str)),
+            crate::display::escape(s.get("server").map_or("*", String::as_str)),
+            crate::display::escape(s.get("namespace").map_or("*", String::as_str)),
+            crate::display::escape(s.get("dir").map_or("*", String::as_str)),
             lease_uses(p, &l.payload.id),
             s.get("uses").map_or("∞", String::as_str),
             format_millis(l.payload.expires_ms)
@@ -946,6 +972,8 @@ fn use_lease(p: &Paths, req: &Request, verdict: &Verdict, namespace: Option<&str
     };
     for l in leases {
         let s = &l.payload.scope;
+        let kube_lease =
+            s.get("rule").is_some_and(|r| r.starts_with("kubectl.")) || s.contains_key("namespace") || req.tool == ToolName::Kubectl;
         let in_scope = l.payload.kind == "lease"
             && l.payload.expires_ms > now
             && !lease_revoked(p, &l.payload.id)
@@ -953,6 +981,10 @@ fn use_lease(p: &Paths, req: &Request, verdict: &Verdict, namespace: Option<&str
             && rules.len() == 1
             && s.get("rule").is_some_and(|r| rules.contains(r.as_str()))
             && s.get("namespace").is_none_or(|n| namespace == Some(n.as_str()))
+            // kubectl leases bind the context and its cluster's server: a lease for `payments`
+            // in dev never covers `--context prod-eu`, nor a dev context re-pointed at prod.
+            && (!kube_lease || s.get("context").is_some_and(|c| req.target_env.get("kube.context") == Some(c)))
+            && (!kube_lease || s.get("server").is_some_and(|c| req.target_env.get("kube.server") == Some(c)))
             && s.get("dir").is_none_or(|d| req.cwd.starts_with(d));
         if !in_scope || verify_receipt(&l, &approver.public_key).is_err() {
             continue;

@@ -167,6 +167,9 @@ pub enum LeaseCommand {
         rule: String,
         #[arg(long)]
         namespace: Option<String>,
+        /// kubectl context the lease is for (default: the current one); its cluster server is bound too.
+        #[arg(long)]
+        context: Option<String>,
         #[arg(long)]
         dir: Option<PathBuf>,
         #[arg(long, default_value = "30m")]

@@ -367,13 +367,14 @@ fn kubectl_checks(policy: Option<&Policy>) -> Vec<Check> {
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
     let env = std::env::var("KUBECONFIG").ok();
     let files = crate::kubeconfig::files(None, env.as_deref(), home.as_deref());
-    let mut out = vec![match crate::kubeconfig::facts(&files, None) {
+    let mut out = vec![match crate::kubeconfig::resolve(&files, &crate::kubeconfig::Overrides::default()) {
         Ok(f) => check(
             "kubeconfig",
             Status::Ok,
             format!(
-                "context {}, namespace {} ({})",
+                "context {}, server {}, namespace {} ({})",
                 f.context.as_deref().unwrap_or("(none)"),
+                f.server.as_deref().unwrap_or("(none)"),
                 f.namespace,
                 files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":")
             ),
@@ -381,7 +382,19 @@ fn kubectl_checks(policy: Option<&Policy>) -> Vec<Check> {
         Err(e) => check("kubeconfig", Status::Fail, e),
     }];
     if let Some(p) = policy {
-        out.push(check("protected namespaces", Status::Ok, p.kubectl.protected_namespaces.join(", ")));
+        // The system namespaces are protected whatever the policy lists; a user list adds.
+        let system = crate::tools::kubectl::SYSTEM_NAMESPACES;
+        let added: Vec<&String> = p.kubectl.protected_namespaces.iter().filter(|n| !system.contains(&n.as_str())).collect();
+        let detail = format!(
+            "{} (built in, always){}",
+            system.join(", "),
+            if added.is_empty() {
+                String::new()
+            } else {
+                format!("; added by policy: {}", added.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+            }
+        );
+        out.push(check("protected namespaces", Status::Ok, detail));
     }
     out
 }

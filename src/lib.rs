@@ -16,6 +16,7 @@ pub mod classify;
 pub mod cli;
 pub mod decision;
 pub mod digest;
+pub mod display;
 pub mod doctor;
 pub mod error;
 pub mod exec;
@@ -28,6 +29,7 @@ pub mod plans;
 pub mod policy;
 pub mod redact;
 pub mod request;
+pub mod review;
 pub mod rfc3339;
 pub mod sandbox;
 pub mod state;
@@ -52,7 +54,9 @@ pub fn main_with(argv: Vec<OsString>) -> u8 {
     match run(argv) {
         Ok(code) => code,
         Err(e) => {
+            // A refusal line quotes the agent's command: escaped, so it is one line shown as typed.
             let msg = e.to_string();
+            let msg = display::escape(&msg);
             if msg.starts_with("guard:") {
                 eprintln!("{msg}");
             } else {
@@ -135,9 +139,10 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
         Command::Approver { command: cli::ApproverCommand::Init } => approval::approver_init(&paths),
         Command::Approver { command: cli::ApproverCommand::Rotate } => approval::approver_rotate(&paths),
         Command::Lease { command } => match command {
-            cli::LeaseCommand::Grant { rule, namespace, dir, ttl, uses } => {
+            cli::LeaseCommand::Grant { rule, namespace, context, dir, ttl, uses } => {
                 let ttl = policy::Ttl::parse(&ttl).map_err(|e| Error::Usage(format!("guard: --ttl: {e}")))?;
-                approval::lease_grant(&paths, &policy::load(paths.policy.as_deref())?, &rule, namespace, dir, Some(ttl), uses)
+                let scope = approval::LeaseScope { rule, namespace, context, dir, uses };
+                approval::lease_grant(&paths, &policy::load(paths.policy.as_deref())?, scope, Some(ttl))
             }
             cli::LeaseCommand::List => approval::lease_list(&paths),
             cli::LeaseCommand::Revoke { id } => approval::lease_revoke(&paths, &id),
@@ -187,21 +192,62 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
     }
 }
 
+/// One line per audit record for `guard audit tail`: what it is about (request, plan or lease
+/// id, command, summary), every agent-supplied string escaped.
 fn audit_summary(rec: &Value) -> String {
     let s = |k: &str| rec.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let seq = rec.get("seq").and_then(Value::as_u64).map(|n| n.to_string()).unwrap_or_default();
+    let num = |k: &str| rec.get(k).map(|v| if let Some(t) = v.as_str() { t.to_string() } else { v.to_string() }).unwrap_or_default();
+    let short = |h: String| h.get(..12).map_or(h.clone(), str::to_string);
+    let receipt = |k: &str| rec.pointer(&format!("/receipt/payload/{k}")).and_then(Value::as_str).unwrap_or("").to_string();
+    let scope = |k: &str| rec.pointer(&format!("/receipt/payload/scope/{k}")).and_then(Value::as_str).unwrap_or("*").to_string();
+    let headline = rec.pointer("/reasons/0/rule").and_then(Value::as_str).map(|r| format!(" [{r}]")).unwrap_or_default();
+    let seq = num("seq");
     let what = match s("kind").as_str() {
-        "decision" => format!("{:<8} {}", s("decision"), s("command")),
-        "exec" => format!(
-            "exit {} ({} ms)",
-            rec.get("exit_code").map(Value::to_string).unwrap_or_default(),
-            rec.get("duration_ms").map(Value::to_string).unwrap_or_default()
+        "decision" => format!("{:<8} {}{headline}  request {}", s("decision"), s("command"), short(s("request"))),
+        "exec" => format!("exit {} ({} ms) of decision #{}  {}", num("exit_code"), num("duration_ms"), num("decision_seq"), s("program")),
+        "request" => format!("{} {}  (expires {})", s("id"), s("command"), s("expires")),
+        "approval" | "rejection" => {
+            let until = rfc3339::format_millis(rec.pointer("/receipt/payload/expires_ms").and_then(Value::as_u64).unwrap_or(0));
+            format!("{} {}  key {} until {until}", s("id"), s("command"), receipt("key_id"))
+        }
+        "consume" => format!(
+            "{} used once{}",
+            s("id"),
+            rec.get("plan_sha256").map(|_| format!(" (plan sha256 {})", short(s("plan_sha256")))).unwrap_or_default()
         ),
-        "hook" => format!("{} {}", s("answer"), s("tool_name")),
+        "lease-grant" => format!(
+            "{} rule {} context {} cluster {} namespace {} dir {}",
+            s("id"),
+            scope("rule"),
+            scope("context"),
+            scope("server"),
+            scope("namespace"),
+            scope("dir")
+        ),
+        "lease-use" => format!("{} use {}: {}", s("lease"), num("use"), s("command")),
+        "lease-revoke" => format!("{} revoked", s("id")),
+        "plan" => {
+            let sum = rec.get("summary").map(Value::to_string).unwrap_or_default();
+            format!("{} {}{headline}  {} (workspace {}) {sum}", s("id"), s("decision"), s("dir"), s("workspace"))
+        }
+        "apply-start" => format!("{} applying (sha256 {})", s("id"), short(s("sha256"))),
+        "receipt-refused" => format!("{} refused: {}", s("id"), s("why")),
+        "rejected-run" => format!("{} re-run after a rejection", s("id")),
+        "hook" => format!("{} {}{headline} {}", s("answer"), s("tool_name"), s("reason")),
         "doctor" => format!("doctor {}", s("result")),
-        other => format!("{other} {}", s("detail")),
+        "approver-init" | "approver-rotate" => format!("approver key {}", s("key_id")),
+        _ => rec
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "seq" | "ts" | "prev" | "hash" | "kind"))
+                    .map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default(),
     };
-    format!("{seq:>6} {} {:<9} {what}", s("ts"), s("kind"))
+    display::escape(&format!("{seq:>6} {} {:<15} {what}", s("ts"), s("kind"))).into_owned()
 }
 
 pub(crate) fn utf8_args_pub(args: Vec<OsString>) -> Result<Vec<String>> {
@@ -252,29 +298,37 @@ pub fn context(paths: &Paths, tool: ToolName, argv: &[String]) -> Result<Context
         ToolName::Shell => argv.iter().any(|a| a.contains("kubectl")),
         ToolName::Terraform => false,
     };
-    let mut kube =
-        if needs_kube { kube_facts(argv, home.as_deref()) } else { KubeFacts { namespace: "default".into(), ..KubeFacts::default() } };
+    let mut kube = if needs_kube {
+        kube_facts(tool, argv, home.as_deref())
+    } else {
+        KubeFacts { namespace: "default".into(), ..KubeFacts::default() }
+    };
     if tool == ToolName::Kubectl {
         kube.manifests = manifests::read_all(argv, &cwd);
     }
     Ok(Context { cwd, home, guarded, kube, contained: false })
 }
 
-fn kube_facts(argv: &[String], home: Option<&Path>) -> KubeFacts {
-    let flag = |name: &str| {
-        argv.iter()
-            .enumerate()
-            .find_map(|(i, a)| if a == name { argv.get(i + 1).cloned() } else { a.strip_prefix(&format!("{name}=")).map(str::to_string) })
-    };
+/// The kubeconfig facts for a kubectl argv. `--kubeconfig` and `--context` come from the kubectl
+/// classifier's own parse, so guard reads the context kubectl will use (`exec pod -- sh -c id
+/// --context=x` passes `--context=x` to the container, not to kubectl). A shell line's argv is
+/// not kubectl's: there only the environment and the default file count.
+fn kube_facts(tool: ToolName, argv: &[String], home: Option<&Path>) -> KubeFacts {
+    let parsed = if tool == ToolName::Kubectl { tools::kubectl::parse(argv) } else { tools::kubectl::Parsed::default() };
     let env = std::env::var("KUBECONFIG").ok();
-    let files = kubeconfig::files(flag("--kubeconfig").as_deref(), env.as_deref(), home);
-    match kubeconfig::facts(&files, flag("--context").as_deref()) {
-        Ok(f) => f,
-        // Unknown namespace: classification then treats namespaced mutations as unknown targets.
-        Err(e) => {
-            KubeFacts { context: None, cluster: None, namespace: format!("<unreadable kubeconfig: {e}>"), manifests: Default::default() }
-        }
-    }
+    let files = kubeconfig::files(parsed.kubeconfig.as_deref(), env.as_deref(), home);
+    let overrides = kubeconfig::Overrides {
+        context: parsed.context.as_deref(),
+        cluster: parsed.cluster.as_deref(),
+        user: parsed.user.as_deref(),
+        server: parsed.server.as_deref(),
+        explicit: parsed.kubeconfig.is_some(),
+    };
+    kubeconfig::resolve(&files, &overrides).unwrap_or_else(|e| KubeFacts {
+        namespace: "<unreadable kubeconfig>".into(),
+        error: Some(e),
+        ..KubeFacts::default()
+    })
 }
 
 /// The environment that changes what a command targets.
@@ -543,8 +597,19 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     let mut env = target_env();
     if tool == ToolName::Kubectl {
         // Approvals bind to the cluster the command reaches and to the manifest bytes inspected.
-        env.insert("kube.context".into(), ctx.kube.context.clone().unwrap_or_default());
-        env.insert("kube.cluster".into(), ctx.kube.cluster.clone().unwrap_or_default());
+        // What the names point at, read once: kubectl gets the same bytes (the snapshot).
+        let k = &ctx.kube;
+        for (key, value) in [
+            ("kube.context", &k.context),
+            ("kube.cluster", &k.cluster),
+            ("kube.server", &k.server),
+            ("kube.user", &k.user),
+            ("kube.auth", &k.auth),
+            ("kube.namespace", &Some(k.namespace.clone())),
+            ("kube.config", &k.kubeconfig_sha256),
+        ] {
+            env.insert(key.into(), value.clone().unwrap_or_default());
+        }
         for (arg, m) in &ctx.kube.manifests {
             env.insert(format!("manifest:{arg}"), m.sha256.clone());
         }
@@ -590,8 +655,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     // Escalations go to the approvals: a plan's approval, a lease, a consumed approval, or a
     // pending request.
     let proof = if verdict.decision == decision::Decision::Escalate {
-        let namespace = (tool == ToolName::Kubectl)
-            .then(|| tools::kubectl::parse(&request.argv).namespace.unwrap_or_else(|| ctx.kube.namespace.clone()));
+        let namespace = (tool == ToolName::Kubectl).then(|| tools::kubectl::lease_namespace(&request.argv, &ctx)).flatten();
         let max_wait = wait.map(|max| max.unwrap_or(policy.defaults.request_ttl).millis());
         let answer = match &op {
             TerraformOp::Apply(record) => approval::wait_for(max_wait, || approval::check_plan(paths, record, &request.digest()))?,
@@ -635,13 +699,23 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
             }
             result.map(|(o, _)| o)
         }
-        TerraformOp::Other if tool == ToolName::Kubectl && !ctx.kube.manifests.is_empty() => {
-            // kubectl reads exactly the bytes guard inspected: its -f arguments become snapshots.
+        TerraformOp::Other if tool == ToolName::Kubectl => {
+            // kubectl reads exactly the bytes guard inspected: its -f arguments become snapshots,
+            // and so does the kubeconfig (`config` subcommands edit the user's files: not those).
             let mut snaps = std::collections::BTreeMap::new();
             for (arg, m) in &ctx.kube.manifests {
                 snaps.insert(arg.clone(), manifests::snapshot(paths, m, arg)?);
             }
-            exec::run_args(&authorized, &program, &manifests::rewrite_argv(&authorized.request.argv, &snaps), None, on_start(unsynced))
+            let mut argv = manifests::rewrite_argv(&authorized.request.argv, &snaps)?;
+            let parsed = tools::kubectl::parse(&argv);
+            let kubeconfig = match &ctx.kube.kubeconfig_snapshot {
+                Some(bytes) if parsed.verb.as_deref() != Some("config") => Some(kubeconfig::write_snapshot(paths, bytes)?),
+                _ => None,
+            };
+            if let Some(snap) = &kubeconfig {
+                argv = kubeconfig::rewrite_argv(&argv, &snap.path, ctx.kube.context.as_deref());
+            }
+            exec::run_args(&authorized, &program, &argv, None, on_start(unsynced))
         }
         TerraformOp::Other if authorized.profile().is_some() => {
             sandbox::run(&authorized, paths, &program, &authorized.request.argv, &program, on_start(unsynced))

@@ -58,8 +58,21 @@ impl Request {
 pub struct KubeFacts {
     pub context: Option<String>,
     pub cluster: Option<String>,
+    /// The resolved cluster's server URL (what the cluster name points at).
+    pub server: Option<String>,
+    /// The kubeconfig user entry in force.
+    pub user: Option<String>,
+    /// How that user authenticates (an exec plugin's command line, a token, a certificate …).
+    pub auth: Option<String>,
     /// The current context's namespace, `default` when it sets none.
     pub namespace: String,
+    /// SHA-256 of the kubeconfig snapshot kubectl will read.
+    pub kubeconfig_sha256: Option<String>,
+    /// The merged kubeconfig, as kubectl will read it (absent in shell lines and examples).
+    #[serde(skip)]
+    pub kubeconfig_snapshot: Option<Vec<u8>>,
+    /// Why the kubeconfig could not be read exactly as kubectl reads it: the command is refused.
+    pub error: Option<String>,
     /// The manifests named by `-f`, read at the edge (absent in shell lines and examples).
     #[serde(skip)]
     pub manifests: std::collections::BTreeMap<String, crate::manifests::Manifest>,
@@ -93,8 +106,10 @@ impl Context {
             kube: KubeFacts {
                 context: Some("dev".into()),
                 cluster: Some("dev".into()),
+                server: Some("https://dev.example:6443".into()),
+                user: Some("dev".into()),
                 namespace: "default".into(),
-                manifests: Default::default(),
+                ..KubeFacts::default()
             },
             contained: false,
         }

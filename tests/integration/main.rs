@@ -12,6 +12,7 @@ mod kube_api;
 mod kubectl;
 mod never_panics;
 mod policy;
+mod review;
 mod sandbox;
 mod shell_exec;
 mod shell_table;
