@@ -455,14 +455,14 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
     drop(watchdog);
     let op = match &parsed_tf {
         Some(p) if p.subcommand == Some("plan") => TerraformOp::Plan { json: request.argv.iter().any(|a| a == "--json") },
-        Some(p) if p.subcommand == Some("apply") => match p.args.iter().find(|a| tools::terraform::is_plan_id(a)) {
-            Some(id) => {
+        Some(p) if p.subcommand == Some("apply") => match p.args.as_slice() {
+            [id] if tools::terraform::is_plan_id(id) => {
                 // The plan's integrity checks and its own decision join the argv's verdict.
                 let (plan_verdict, record) = plans::apply_verdict(paths, &request, id)?;
                 verdict.merge(plan_verdict);
                 TerraformOp::Apply(Box::new(record))
             }
-            None => TerraformOp::Other,
+            _ => TerraformOp::Other,
         },
         _ => TerraformOp::Other,
     };

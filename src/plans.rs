@@ -234,12 +234,14 @@ pub fn plan(p: &Paths, policy: &Policy, terraform: &Path, authorized: &crate::ga
     args.push(format!("-out={}", file.display()));
     args.push("-input=false".into());
     // `--json` is guard's (print the record), not terraform's.
-    args.extend(parsed.args.iter().filter(|a| **a != "--json").map(|s| s.to_string()));
-    let destroy = parsed.args.iter().any(|a| *a == "-destroy" || *a == "--destroy");
+    let own = crate::tools::terraform::plan_args(&parsed.args);
+    args.extend(own.iter().map(|s| s.to_string()));
+    // Read as terraform reads them (`--destroy`, `-destroy=false`, …).
+    let options = crate::tools::terraform::plan_options(&own);
+    let destroy = options.destroy;
     // The plan itself runs in the foreground: its output is the agent's to read.
     let outcome = crate::exec::run_args(authorized, terraform, &args, None, None)?;
-    let detailed = parsed.args.iter().any(|a| a.starts_with("-detailed-exitcode"));
-    let ok = outcome.code == 0 || (detailed && outcome.code == 2);
+    let ok = outcome.code == 0 || (options.detailed_exitcode && outcome.code == 2);
     if !ok || !file.exists() {
         let _ = std::fs::remove_file(&file);
         return Ok(outcome.code);

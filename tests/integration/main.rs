@@ -16,3 +16,5 @@ mod shell_exec;
 mod shell_table;
 mod support;
 mod terraform;
+mod terraform_cases;
+mod terraform_integrity;

@@ -163,6 +163,9 @@ pub(crate) struct Walker<'a> {
     commands_left: usize,
     /// Which variables hold numbers, for arithmetic (see `arith`).
     pub(crate) ints: arith::Integers,
+    /// Environment the line changes and whether it runs guard/terraform/kubectl (see
+    /// `programs::env_change`).
+    pub(crate) tool_env: programs::ToolEnv,
 }
 
 impl<'a> Walker<'a> {
@@ -178,6 +181,7 @@ impl<'a> Walker<'a> {
             fork_context: false,
             commands_left: MAX_COMMANDS,
             ints: arith::Integers::default(),
+            tool_env: programs::ToolEnv::default(),
         }
     }
 
