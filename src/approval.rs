@@ -663,7 +663,7 @@ fn sign_decision(
 /// `guard approve p-…` / `guard reject p-…`: shows the plan, signs its file hash.
 fn decide_plan(p: &Paths, policy: &Policy, id: &str, approve: bool, reason: Option<String>) -> Result<u8> {
     let verb = if approve { "approve" } else { "reject" };
-    let plan = crate::plans::load(p, id)?;
+    let mut plan = crate::plans::load(p, id)?;
     require_terminal(&format!("guard {verb}"))?;
     let Some(approver) = load_approver(p)? else {
         return Err(Error::Blocked("guard: there is no approver key; a human creates one with `guard approver init`".into()));
@@ -679,6 +679,23 @@ fn decide_plan(p: &Paths, policy: &Policy, id: &str, approve: bool, reason: Opti
             "guard: the plan file of {id} changed since it was planned; refused (terraform.plan-tampered)"
         )));
     }
+    let exe = std::env::current_exe().ok();
+    let tf = crate::exec::find_real(
+        "terraform",
+        policy.tools.terraform.as_deref(),
+        std::env::var_os("GUARD_TERRAFORM"),
+        std::env::var_os("PATH"),
+        exe.as_deref(),
+    )?;
+    // What the human sees comes from the plan file and this policy, never from the record.
+    match crate::plans::rederive(p, &mut plan, policy, &tf) {
+        Err((rule, why)) => return Err(Error::Blocked(format!("guard: {why}; refused ({rule})"))),
+        Ok(v) if approve && v.decision == Decision::Block => {
+            let why = v.headline().map(|r| format!("{}: {}", r.rule, r.message)).unwrap_or_default();
+            return Err(Error::Blocked(format!("guard: plan {id} can never be applied ({why}); nothing to approve")));
+        }
+        Ok(_) => {}
+    }
     print!("{}", crate::plans::describe_for_approval(&plan));
     let full: String = dialoguer::Input::new()
         .with_prompt("Show the full `terraform show` of this plan first? [y/N]")
@@ -686,14 +703,6 @@ fn decide_plan(p: &Paths, policy: &Policy, id: &str, approve: bool, reason: Opti
         .interact_text()
         .map_err(|e| Error::Usage(format!("guard: cannot read the answer: {e}")))?;
     if matches!(full.trim(), "y" | "yes") {
-        let exe = std::env::current_exe().ok();
-        let tf = crate::exec::find_real(
-            "terraform",
-            policy.tools.terraform.as_deref(),
-            std::env::var_os("GUARD_TERRAFORM"),
-            std::env::var_os("PATH"),
-            exe.as_deref(),
-        )?;
         println!("{}", crate::plans::show_text(p, &plan, &tf));
     }
     let ttl = if approve {

@@ -309,6 +309,7 @@ fn terraform_checks(paths: &Paths, terraform: Option<&Path>) -> Vec<Check> {
             summary: Default::default(),
             decision: Decision::Allow,
             reasons: Vec::new(),
+            env: Default::default(),
         };
         let now = crate::rfc3339::now_millis();
         let config = crate::plans::config_hash(&dir);

@@ -458,7 +458,16 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
         Some(p) if p.subcommand == Some("apply") => match p.args.as_slice() {
             [id] if tools::terraform::is_plan_id(id) => {
                 // The plan's integrity checks and its own decision join the argv's verdict.
-                let (plan_verdict, record) = plans::apply_verdict(paths, &request, id)?;
+                // Re-derived from the plan file with the real terraform and this policy.
+                let exe = std::env::current_exe().ok();
+                let terraform = exec::find_real(
+                    "terraform",
+                    policy.tools.terraform.as_deref(),
+                    std::env::var_os("GUARD_TERRAFORM"),
+                    std::env::var_os("PATH"),
+                    exe.as_deref(),
+                )?;
+                let (plan_verdict, record) = plans::apply_verdict(paths, &request, id, &policy, &terraform)?;
                 verdict.merge(plan_verdict);
                 TerraformOp::Apply(Box::new(record))
             }

@@ -80,3 +80,142 @@ fn plan_flags_outside_the_allowlist_are_refused_before_terraform_runs() {
         Test::new().args(&a).status(77).stderr_contains("terraform.plan-flag").run();
     }
 }
+
+/// The lines of `terraform state list`.
+fn addresses(tf: &Tf) -> Vec<String> {
+    tf.state_list().lines().map(str::to_string).collect()
+}
+
+#[test]
+fn moved_and_removed_destroy_false_blocks_are_counted_and_refused_under_state_rewrite_block() {
+    let Some(tf) = Tf::new("basic", "[terraform]\napply = \"allow\"\nstate_rewrite = \"block\"\n") else { return };
+    tf.create_all();
+    std::fs::write(
+        tf.work().join("main.tf"),
+        r#"
+resource "terraform_data" "app2" {
+  input = "v1"
+}
+moved {
+  from = terraform_data.app
+  to   = terraform_data.app2
+}
+removed {
+  from = terraform_data.db
+  lifecycle {
+    destroy = false
+  }
+}
+"#,
+    )
+    .unwrap();
+    let (code, out) = tf.run(&["terraform", "plan", "-no-color"]);
+    assert_eq!(code, 77, "{out}");
+    assert!(out.contains("1 to move") && out.contains("1 to forget"), "the summary hides the state rewrites: {out}");
+    assert!(out.contains("terraform.state-rewrite"), "{out}");
+    let id = crate::terraform::plan_id(&out);
+    let (code, out) = tf.run(&["terraform", "apply", &id]);
+    assert_eq!(code, 77, "{out}");
+    assert_eq!(addresses(&tf), ["terraform_data.app", "terraform_data.db"], "the state was rewritten");
+}
+
+#[test]
+fn state_rewrites_in_a_plan_escalate_by_default_even_when_apply_is_allowed() {
+    let Some(tf) = Tf::new("basic", ALLOW) else { return };
+    tf.create_all();
+    std::fs::write(
+        tf.work().join("main.tf"),
+        r#"
+resource "terraform_data" "app" {
+  input = "v1"
+}
+resource "terraform_data" "db" {
+  triggers_replace = ["db-v1"]
+}
+import {
+  to = terraform_data.imported
+  id = "someone-elses"
+}
+resource "terraform_data" "imported" {}
+"#,
+    )
+    .unwrap();
+    let (code, out) = tf.run(&["terraform", "plan", "-no-color"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("1 to import") && out.contains("imports terraform_data.imported into state"), "{out}");
+    let id = crate::terraform::plan_id(&out);
+    let (code, out) = tf.run(&["terraform", "apply", &id]);
+    assert_eq!(code, 75, "an import applied with no human: {out}");
+    assert!(!tf.state_list().contains("terraform_data.imported"));
+}
+
+#[test]
+fn init_migrate_state_force_copy_over_the_prod_state_is_refused() {
+    let Some(tf) = Tf::new("basic", "[terraform]\napply = \"allow\"\nstate_rewrite = \"block\"\n") else { return };
+    tf.create_all();
+    // "prod" state elsewhere; the agent points the backend at it and migrates its own over it.
+    let prod = tf.root.join("prod.tfstate");
+    std::fs::write(&prod, "{\"version\": 4, \"serial\": 99, \"lineage\": \"prod\", \"resources\": []}\n").unwrap();
+    let before = std::fs::read(&prod).unwrap();
+    let main = tf.work().join("main.tf");
+    let orig = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(&main, format!("terraform {{\n  backend \"local\" {{\n    path = {:?}\n  }}\n}}\n{orig}", prod.to_str().unwrap()))
+        .unwrap();
+    for args in [&["terraform", "init", "-migrate-state", "-force-copy"][..], &["terraform", "init", "--migrate-state=true", "-force-copy"]]
+    {
+        let (code, out) = tf.run(args);
+        assert_eq!(code, 77, "{out}");
+        assert!(out.contains("terraform.state-rewrite"), "{out}");
+    }
+    let (code, out) = tf.run(&["shell", "-c", "terraform init -reconfigure -backend-config=path=x"]);
+    assert_eq!(code, 77, "{out}");
+    assert_eq!(std::fs::read(&prod).unwrap(), before, "the prod state was overwritten");
+}
+
+#[test]
+fn an_edited_plan_record_block_to_allow_is_not_applied() {
+    let Some(tf) = Tf::new("basic", "[terraform]\napply = \"allow\"\nprotected_addresses = [\"terraform_data.db\"]\n") else { return };
+    tf.create_all();
+    std::fs::write(tf.work().join("main.tf"), "resource \"terraform_data\" \"app\" {\n  input = \"v1\"\n}\n").unwrap();
+    let (code, out) = tf.run(&["terraform", "plan", "-no-color"]);
+    assert_eq!(code, 77, "{out}");
+    let id = crate::terraform::plan_id(&out);
+    // The record is a file the agent can write: it says allow, nothing to delete.
+    let path = tf.root.join("state/plans").join(format!("{id}.json"));
+    let mut rec: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    rec["decision"] = json!("allow");
+    rec["reasons"] = json!([]);
+    rec["changes"] = json!([]);
+    rec["summary"] = json!({});
+    std::fs::write(&path, serde_json::to_vec_pretty(&rec).unwrap()).unwrap();
+    let (code, out) = tf.run(&["terraform", "apply", &id]);
+    assert_eq!(code, 77, "{out}");
+    assert!(out.contains("terraform.protected-resource"), "{out}");
+    assert!(tf.both_exist(), "the protected resource was deleted");
+}
+
+#[test]
+fn an_edited_plan_record_hides_deletes_from_the_approver_and_from_the_apply_policy() {
+    // apply = "allow" for plans without deletes: a record edited to show none must not
+    // turn a delete into an apply with no human.
+    let Some(tf) = Tf::new("basic", ALLOW) else { return };
+    tf.create_all();
+    std::fs::write(tf.work().join("main.tf"), "resource \"terraform_data\" \"app\" {\n  input = \"v1\"\n}\n").unwrap();
+    let (code, out) = tf.run(&["terraform", "plan", "-no-color"]);
+    assert_eq!(code, 0, "{out}");
+    let id = crate::terraform::plan_id(&out);
+    let path = tf.root.join("state/plans").join(format!("{id}.json"));
+    let mut rec: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    rec["decision"] = json!("allow");
+    rec["reasons"] = json!([]);
+    rec["changes"] = json!([]);
+    rec["summary"] = json!({});
+    std::fs::write(&path, serde_json::to_vec_pretty(&rec).unwrap()).unwrap();
+    let (code, out) = tf.run(&["terraform", "apply", &id]);
+    assert_eq!(code, 75, "{out}");
+    assert!(out.contains("terraform.destructive-plan"), "{out}");
+    tf.approver_init();
+    let shown = tf.approve(&id);
+    assert!(shown.contains("1 to delete") && shown.contains("terraform_data.db"), "the approver was shown the edited record: {shown}");
+    assert!(tf.both_exist());
+}
