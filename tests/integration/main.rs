@@ -12,6 +12,7 @@ mod kube_api;
 mod kubectl;
 mod never_panics;
 mod policy;
+mod real_binaries;
 mod shell_exec;
 mod shell_table;
 mod support;
