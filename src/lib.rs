@@ -273,9 +273,26 @@ fn kube_facts(argv: &[String], home: Option<&Path>) -> KubeFacts {
     }
 }
 
-/// The environment that changes what a command targets.
+/// The environment that changes what guard or the command does (`request::TARGET_ENV`), with
+/// the SHA-256 of terraform's CLI configuration file (it can replace providers).
 pub(crate) fn target_env() -> BTreeMap<String, String> {
-    TARGET_ENV.iter().filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_string(), v))).collect()
+    let mut env: BTreeMap<String, String> =
+        TARGET_ENV.iter().filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_string(), v))).collect();
+    if let Some(f) = env.get("TF_CLI_CONFIG_FILE").filter(|f| !f.is_empty()).cloned() {
+        let h = digest::sha256_file(Path::new(&f)).unwrap_or_else(|_| "unreadable".into());
+        env.insert("TF_CLI_CONFIG_FILE.sha256".into(), h);
+    }
+    env
+}
+
+/// The variables set in guard's environment that guard refuses to run under.
+fn refused_env() -> Verdict {
+    let names: Vec<String> = std::env::vars_os()
+        .filter(|(_, v)| !v.is_empty())
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| request::refused_env(k).is_some())
+        .collect();
+    request::env_verdict(names.iter().map(String::as_str))
 }
 
 pub(crate) fn next_step_for_block(v: &Verdict) -> String {
@@ -453,6 +470,7 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
     });
     let mut verdict = classify::classify(&request, &policy, &ctx);
     drop(watchdog);
+    verdict.merge(refused_env());
     let op = match &parsed_tf {
         Some(p) if p.subcommand == Some("plan") => TerraformOp::Plan { json: request.argv.iter().any(|a| a == "--json") },
         Some(p) if p.subcommand == Some("apply") => match p.args.as_slice() {

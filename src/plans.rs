@@ -405,6 +405,9 @@ fn print_record(r: &PlanRecord, color: bool) {
         }
     }
     println!("  dir {}  workspace {}  sha256 {}", r.dir.display(), r.workspace, r.sha256);
+    for (k, v) in &r.env {
+        println!("  env {}", crate::redact::redact(&format!("{k}={v}")));
+    }
     println!("  expires {}", format_millis(r.expires_ms));
     match r.decision {
         Decision::Allow => println!("  apply with: guard terraform apply {} (no approval needed)", r.id),

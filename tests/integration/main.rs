@@ -3,8 +3,10 @@
 
 mod approvals;
 mod audit;
+mod audit_verify;
 mod cli;
 mod corpus;
+mod environment;
 mod explain;
 mod hook;
 mod install;
