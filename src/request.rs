@@ -88,7 +88,6 @@ pub fn refused_env(name: &str) -> Option<&'static str> {
 }
 
 /// The refusal for the environment `vars` (names set to a non-empty value), as a verdict. Pure.
-#[must_use]
 pub fn env_verdict<'a>(vars: impl IntoIterator<Item = &'a str>) -> crate::decision::Verdict {
     let mut v = crate::decision::Verdict::allow();
     for name in vars {
