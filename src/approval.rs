@@ -457,7 +457,7 @@ fn pending_message(r: &RequestFile, verb: &str) -> String {
     let rule = r.reasons.first().map(|(id, m)| format!("{id}: {m}")).unwrap_or_default();
     format!(
         "guard: `{}` {verb} a human approval ({rule}); nothing ran. Ask a human to run `guard approve {}` (expires {}), then run the same command again",
-        crate::redact::redact(&r.command),
+        crate::gate::shorten(&crate::redact::redact(&r.command)),
         r.id,
         format_millis(r.expires_ms)
     )

@@ -48,6 +48,8 @@ use crate::state::Paths;
 pub fn main_with(argv: Vec<OsString>) -> u8 {
     match run(argv) {
         Ok(code) => code,
+        // The reader went away (`guard explain … | head`): nothing is lost, nothing to say.
+        Err(Error::Io { source, path, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe && path.as_os_str() == "<stdout>" => 0,
         Err(e) => {
             let msg = e.to_string();
             if msg.starts_with("guard:") {

@@ -5,6 +5,7 @@ mod approvals;
 mod audit;
 mod audit_verify;
 mod cli;
+mod cli_output;
 mod corpus;
 mod environment;
 mod explain;
