@@ -14,6 +14,7 @@ mod install;
 mod kube_api;
 mod kubectl;
 mod never_panics;
+mod passphrase;
 mod policy;
 mod real_binaries;
 mod shell_exec;
