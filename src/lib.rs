@@ -287,6 +287,15 @@ pub(crate) fn target_env() -> BTreeMap<String, String> {
     env
 }
 
+/// Binds the content of the scripts a line runs (`source x.sh`, `bash x.sh`, `./x`) into its
+/// request, so an approval never runs a script edited after the human saw the request.
+pub fn bind_scripts(request: &mut Request, policy: &Policy, ctx: &Context) {
+    for path in tools::shell::scripts_run(&request.argv, policy, ctx) {
+        let h = digest::sha256_file(&path).unwrap_or_else(|e| format!("unreadable ({})", e.kind()));
+        request.target_env.insert(format!("script:{}", path.display()), h);
+    }
+}
+
 /// The variables set in guard's environment that guard refuses to run under.
 fn refused_env() -> Verdict {
     let names: Vec<String> = std::env::vars_os()
@@ -461,8 +470,7 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
             env.insert(format!("manifest:{arg}"), m.sha256.clone());
         }
     }
-    let request = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: env };
-    let parsed_tf = (tool == ToolName::Terraform).then(|| tools::terraform::parse(&request.argv));
+    let mut request = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: env };
     let watchdog = Watchdog::start(CLASSIFY_DEADLINE, || {
         eprintln!(
             "guard: the command took longer than {}s to analyse (shell.too-complex); refused, nothing ran",
@@ -471,7 +479,11 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
         75
     });
     let mut verdict = classify::classify(&request, &policy, &ctx);
+    if tool == ToolName::Shell && verdict.decision == decision::Decision::Escalate {
+        bind_scripts(&mut request, &policy, &ctx);
+    }
     drop(watchdog);
+    let parsed_tf = (tool == ToolName::Terraform).then(|| tools::terraform::parse(&request.argv));
     verdict.merge(refused_env());
     let op = match &parsed_tf {
         Some(p) if p.subcommand == Some("plan") => TerraformOp::Plan { json: request.argv.iter().any(|a| a == "--json") },

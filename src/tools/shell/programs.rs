@@ -197,13 +197,42 @@ fn declare(w: &mut Walker, rest: &[Arg]) {
     }
 }
 
-/// What a line does to the environment of the guard, terraform and kubectl it runs.
+/// Facts about a line that its request binds or that combine across its commands.
 #[derive(Debug, Default)]
-pub(crate) struct ToolEnv {
+pub(crate) struct LineFacts {
     /// The first variable not on the allowlist that the line sets, exports or unsets.
     changed: Option<String>,
     /// The first of guard, terraform, kubectl that the line runs.
     tool: Option<&'static str>,
+    /// Files the line runs as code (`source x.sh`, `bash x.sh`, `./x`), absolute: their
+    /// content is bound into an escalated request (see `scripts_run`).
+    scripts: Vec<PathBuf>,
+}
+
+/// Records a file the line runs as code.
+fn note_script(w: &mut Walker, file: Option<&Arg>) {
+    if let Some(a @ Arg::Lit(_)) = file
+        && let Some((p, _)) = places::absolute(a, w.cwd.as_deref(), w.ctx.home.as_deref())
+        && !w.facts.scripts.contains(&p)
+    {
+        w.facts.scripts.push(p);
+    }
+}
+
+/// The files a bash invocation runs as code (`source x.sh`, `bash x.sh`, `./x`), absolute, as
+/// far as guard can tell statically: an approval binds their content (lib.rs hashes them).
+pub fn scripts_run(argv: &[String], policy: &crate::policy::Policy, ctx: &crate::request::Context) -> Vec<PathBuf> {
+    let inv = super::bash_invocation(argv);
+    let mut w = Walker::new(policy, ctx);
+    match inv.line {
+        Some(line) => w.line(line, 0),
+        None => {
+            let mut args = vec![Arg::Lit("bash".into())];
+            args.extend(inv.rest.iter().map(|s| Arg::Lit((*s).to_string())));
+            w.command(args, &Stdin::Inherited, 0);
+        }
+    }
+    w.facts.scripts
 }
 
 pub(super) fn check_assignment(w: &mut Walker, name: &str) {
@@ -348,9 +377,13 @@ fn resolve_program(w: &mut Walker, name: &str) -> String {
     match dir {
         Some(d) if places::in_system_bin(&d) => {}
         Some(d) if places::is_temp_dir(&d) => {
-            w.flag(Decision::Escalate, "shell.temp-binary", format!("{name} runs a program from a temporary directory"))
+            w.flag(Decision::Escalate, "shell.temp-binary", format!("{name} runs a program from a temporary directory"));
+            note_script(w, Some(&arg));
         }
-        _ => w.flag(Decision::Escalate, "shell.unknown-command", format!("{name} runs a program outside the system bin directories")),
+        _ => {
+            w.flag(Decision::Escalate, "shell.unknown-command", format!("{name} runs a program outside the system bin directories"));
+            note_script(w, Some(&arg));
+        }
     }
     base
 }
@@ -664,6 +697,7 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
                 w.flag(Decision::Block, "shell.remote-code", format!("{program} runs downloaded or decoded code"));
             } else {
                 w.flag(Decision::Escalate, "shell.source", format!("{program} runs a script guard does not analyse"));
+                note_script(w, rest.first());
             }
         }
         "su" => {
@@ -1048,6 +1082,7 @@ fn shell_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
                     "shell.script-file",
                     format!("{program} {} runs a script guard does not analyse", script.text()),
                 );
+                note_script(w, Some(script));
             }
         }
         _ => stdin_code(w, program, stdin, depth, true),
@@ -2101,18 +2136,18 @@ fn env_change(w: &mut Walker, name: &str) {
     if tool_env_allowed(name) {
         return;
     }
-    if let Some(tool) = w.tool_env.tool {
+    if let Some(tool) = w.facts.tool {
         refuse_tool_env(w, name, tool);
     }
-    w.tool_env.changed.get_or_insert_with(|| name.to_string());
+    w.facts.changed.get_or_insert_with(|| name.to_string());
 }
 
 /// Records that the line runs guard, terraform or kubectl.
 fn tool_runs(w: &mut Walker, tool: &'static str) {
-    if let Some(name) = w.tool_env.changed.clone() {
+    if let Some(name) = w.facts.changed.clone() {
         refuse_tool_env(w, &name, tool);
     }
-    w.tool_env.tool.get_or_insert(tool);
+    w.facts.tool.get_or_insert(tool);
 }
 
 fn refuse_tool_env(w: &mut Walker, name: &str, tool: &str) {
