@@ -185,8 +185,8 @@ const KDF_NEW_M_KIB: u32 = 64 * 1024;
 const KDF_MAX_T: u32 = 64;
 
 /// argon2id parameters for a new key, sized so that one derivation takes at least
-/// [`KDF_TARGET`] of CPU time here: the time of one pass is measured and the passes scaled from
-/// it (with a margin), then the result measured again. They are stored with the key, so keys made on
+/// [`KDF_TARGET`] of CPU time here: one pass and three are measured, and the passes scaled
+/// from the difference, with a 25% margin. They are stored with the key, so keys made on
 /// another machine, or with older parameters, still verify with their own.
 fn calibrate_kdf() -> Result<Kdf> {
     let salt = [0u8; 16];
@@ -201,11 +201,13 @@ fn calibrate_kdf() -> Result<Kdf> {
         derive("calibration", &salt, &Kdf { alg: "argon2id".into(), m_kib: KDF_NEW_M_KIB, t, p: KDF_P })?;
         Ok(cpu().saturating_sub(started))
     };
-    let one = time(1)?.max(std::time::Duration::from_millis(1));
-    let mut t = u32::try_from((KDF_TARGET.as_micros() * 5 / 4).div_ceil(one.as_micros())).unwrap_or(KDF_MAX_T).clamp(1, KDF_MAX_T);
-    while t < KDF_MAX_T && time(t)? < KDF_TARGET {
-        t = (t + t.div_ceil(4)).min(KDF_MAX_T);
-    }
+    // One pass and three: the difference is the cost of a pass, the rest the fixed cost of
+    // setting up the memory, which every derivation pays too.
+    let (one, three) = (time(1)?, time(3)?);
+    let pass = (three.saturating_sub(one) / 2).max(std::time::Duration::from_micros(100));
+    let fixed = one.saturating_sub(pass);
+    let want = (KDF_TARGET * 5 / 4).saturating_sub(fixed);
+    let t = u32::try_from(want.as_micros().div_ceil(pass.as_micros())).unwrap_or(KDF_MAX_T).clamp(2, KDF_MAX_T);
     Ok(Kdf { alg: "argon2id".into(), m_kib: KDF_NEW_M_KIB, t, p: KDF_P })
 }
 

@@ -9,7 +9,7 @@ use crate::support::{PASS, Test, pty};
 #[test]
 fn summer2024_is_refused_before_it_is_asked_twice() {
     let t = Test::new();
-    let mut s = rexpect::session::spawn_command(t.guard(&["approver", "init"]), Some(30_000)).unwrap();
+    let mut s = rexpect::session::spawn_command(t.guard(&["approver", "init"]), Some(120_000)).unwrap();
     let mut seen = String::new();
     for weak in ["Summer2024!!", "Winter2025!!!"] {
         seen += &s.exp_string("New approver passphrase").unwrap();
