@@ -79,6 +79,10 @@ pub enum Command {
         #[command(subcommand)]
         command: LeaseCommand,
     },
+    /// Start an agent (or any program) contained for its whole life, guard outside as its broker:
+    /// `guard run -- claude`. Humans approve from another terminal.
+    #[command(disable_help_flag = true)]
+    Run(ToolArgs),
     /// Agent hooks.
     Hook {
         #[command(subcommand)]

@@ -109,14 +109,20 @@ fn bash(paths: &Paths, cmd: &str, cwd: Option<&str>, unattended: bool) -> Result
         println!("{deny}");
         0
     });
-    let v = crate::tools::shell::classify_line(cmd, &policy, &ctx);
+    let request =
+        crate::request::Request { tool: ToolName::Shell, argv: argv.clone(), cwd: ctx.cwd.clone(), target_env: crate::target_env() };
+    let facts = crate::sandbox::Facts::read(&ctx, &paths.home);
+    let (v, profile) = crate::judge(&request, &policy, &ctx, Some(&facts), false);
     drop(watchdog);
     let headline = v.headline().map(|r| format!("{}: {}", r.rule, r.message)).unwrap_or_default();
     let (decision, reason) = match v.decision {
         Decision::Allow => ("allow", "guard: allowed".to_string()),
         Decision::Escalate if unattended => {
             // The same request `guard shell -c` would make there, so one approval serves both.
-            let req = crate::request::Request { tool: ToolName::Shell, argv, cwd: ctx.cwd.clone(), target_env: crate::target_env() };
+            let mut req = request;
+            if let Some(p) = &profile {
+                req.target_env.extend(crate::sandbox::binding(p));
+            }
             match crate::approval::check(paths, &policy, &req, &v, None)? {
                 crate::approval::Answer::Pending(msg) => ("deny", msg),
                 crate::approval::Answer::Run(_) => ("allow", "guard: approved by a human; this use consumed the approval".to_string()),

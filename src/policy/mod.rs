@@ -74,7 +74,67 @@ pub struct PolicyFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shell: Option<ShellFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<SandboxFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub examples: Option<Vec<Example>>,
+}
+
+/// `[sandbox]`: what a contained line may reach (see `crate::sandbox`). Paths may start with `~/`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxFile {
+    pub mode: Option<SandboxMode>,
+    /// Writable besides the project and the private temp dir (tool caches).
+    pub writable: Option<Vec<String>>,
+    /// Never readable (nor writable) inside.
+    pub secrets: Option<Vec<String>>,
+    /// Lines that run one of these get the network.
+    pub network_programs: Option<Vec<String>>,
+    /// Extension: paths inside `secrets` that stay readable (e.g. `~/.ssh/known_hosts`).
+    pub readable: Option<Vec<String>>,
+    /// Extension: globs of environment variable names removed inside (credential-shaped).
+    pub env_remove: Option<Vec<String>>,
+    /// Extension: what `guard run` adds for a known agent harness.
+    pub agents: Option<Vec<AgentProfile>>,
+    /// Extension: unix sockets that must not be reachable inside (a container daemon's socket
+    /// is root on the host); `$UID` stands for the caller's uid.
+    pub hidden_sockets: Option<Vec<String>>,
+}
+
+/// Whether guard contains what it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxMode {
+    Enforce,
+    Off,
+}
+
+/// `[[sandbox.agents]]`: a harness's own state, writable under `guard run`, and its own keys.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentProfile {
+    /// The program's base name (`claude`, `codex`, `aider`).
+    pub program: String,
+    #[serde(default)]
+    pub writable: Vec<String>,
+    /// Files under `writable` that stay read-only: the harness's hook and permission settings.
+    #[serde(default)]
+    pub pinned: Vec<String>,
+    /// Globs of variable names kept although `env_remove` matches them (the agent's own API key).
+    #[serde(default)]
+    pub env_keep: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SandboxPolicy {
+    pub mode: SandboxMode,
+    pub writable: Vec<String>,
+    pub secrets: Vec<String>,
+    pub network_programs: Vec<String>,
+    pub readable: Vec<String>,
+    pub env_remove: Vec<String>,
+    pub agents: Vec<AgentProfile>,
+    pub hidden_sockets: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -253,6 +313,7 @@ pub struct Policy {
     pub kubectl: KubectlPolicy,
     pub terraform: TerraformPolicy,
     pub shell: ShellPolicy,
+    pub sandbox: SandboxPolicy,
     pub examples: Vec<Example>,
     #[serde(skip)]
     pub source: PolicySource,
@@ -372,6 +433,27 @@ fn merge(base: PolicyFile, user: PolicyFile, source: PolicySource, text: &str) -
         }
     }
     shell.build_index();
+    let (bx, ux) = (base.sandbox.unwrap_or_default(), user.sandbox.unwrap_or_default());
+    let sandbox = SandboxPolicy {
+        mode: ux.mode.or(bx.mode).unwrap_or(SandboxMode::Enforce),
+        writable: ux.writable.or(bx.writable).unwrap_or_default(),
+        secrets: ux.secrets.or(bx.secrets).unwrap_or_default(),
+        network_programs: ux.network_programs.or(bx.network_programs).unwrap_or_default(),
+        readable: ux.readable.or(bx.readable).unwrap_or_default(),
+        env_remove: ux.env_remove.or(bx.env_remove).unwrap_or_default(),
+        agents: ux.agents.or(bx.agents).unwrap_or_default(),
+        hidden_sockets: ux.hidden_sockets.or(bx.hidden_sockets).unwrap_or_default(),
+    };
+    for (key, list) in
+        [("sandbox.writable", &sandbox.writable), ("sandbox.secrets", &sandbox.secrets), ("sandbox.readable", &sandbox.readable)]
+    {
+        if let Some(bad) = list.iter().find(|p| !(p.starts_with('/') || p.starts_with("~/"))) {
+            return Err(Error::Config(format!(
+                "guard: policy {name}: line {}: {key}: {bad:?} must be an absolute path or start with ~/",
+                find_line(text, bad)
+            )));
+        }
+    }
     let examples_are_users = user.examples.is_some();
     let examples = user.examples.or(base.examples).unwrap_or_default();
     for ex in &examples {
@@ -388,7 +470,7 @@ fn merge(base: PolicyFile, user: PolicyFile, source: PolicySource, text: &str) -
             )));
         }
     }
-    Ok(Policy { defaults, tools, kubectl, terraform, shell, examples, source, examples_are_users })
+    Ok(Policy { defaults, tools, kubectl, terraform, shell, sandbox, examples, source, examples_are_users })
 }
 
 impl Policy {

@@ -8,7 +8,12 @@ use crate::support::{Test, stdout};
 fn hook(t: Test, input: Value, extra: &[&str]) -> (Test, Option<Value>, i32) {
     let mut args = vec!["hook", "claude"];
     args.extend_from_slice(extra);
-    let (_, out) = Test::new().env("GUARD_HOME", t.state().to_str().unwrap()).args(&args).stdin(input.to_string()).run();
+    let (_, out) = Test::new()
+        .env("GUARD_HOME", t.state().to_str().unwrap())
+        .env("HOME", t.home().to_str().unwrap())
+        .args(&args)
+        .stdin(input.to_string())
+        .run();
     let s = stdout(&out);
     let v = if s.trim().is_empty() { None } else { Some(serde_json::from_str(&s).unwrap()) };
     (t, v, out.status.code().unwrap())
@@ -84,8 +89,10 @@ fn unattended_escalations_name_the_request_a_human_approves() {
     let reason = v.as_ref().unwrap()["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap().to_string();
     assert!(reason.contains("guard approve r-"), "{reason}");
     // The same request as `guard shell -c` in that directory: the pending request is reused.
+    // In the hook's home too: the line's sandbox profile (its caches) is part of the request.
     let (_, out) = Test::new()
         .env("GUARD_HOME", t.state().to_str().unwrap())
+        .env("HOME", t.home().to_str().unwrap())
         .cwd(&t.work())
         .args(&["shell", "-c", "frobnicate --now"])
         .status(75)

@@ -17,6 +17,7 @@ mod never_panics;
 mod passphrase;
 mod policy;
 mod real_binaries;
+mod sandbox;
 mod scripts;
 mod shell_exec;
 mod shell_table;
