@@ -279,11 +279,12 @@ fn kube_facts(argv: &[String], home: Option<&Path>) -> KubeFacts {
     }
 }
 
-/// The environment that changes what guard or the command does (`request::TARGET_ENV`), with
+/// The environment that changes what guard or the command does (`request::TARGET_ENV` and
+/// `request::BOUND_ENV`), with
 /// the SHA-256 of terraform's CLI configuration file (it can replace providers).
 pub(crate) fn target_env() -> BTreeMap<String, String> {
     let mut env: BTreeMap<String, String> =
-        TARGET_ENV.iter().filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_string(), v))).collect();
+        TARGET_ENV.iter().chain(request::BOUND_ENV).filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_string(), v))).collect();
     if let Some(f) = env.get("TF_CLI_CONFIG_FILE").filter(|f| !f.is_empty()).cloned() {
         let h = digest::sha256_file(Path::new(&f)).unwrap_or_else(|_| "unreadable".into());
         env.insert("TF_CLI_CONFIG_FILE.sha256".into(), h);

@@ -20,36 +20,34 @@ pub struct Request {
     pub target_env: BTreeMap<String, String>,
 }
 
-/// Environment variables that change what guard or the real tool does, and that guard can
-/// honour: they are bound into the request digest (an approval given under one value does
-/// not run under another), recorded, and shown to the human at approve time. The agent sets
-/// its own environment, so none of these is trusted by itself; see also [`REFUSED_ENV`].
+/// Environment variables that change what a command targets: bound into the request digest
+/// (an approval given under one value does not run under another), recorded and shown at
+/// approve time, and the only ones the broker takes from a contained line (see
+/// `sandbox::broker`). The agent sets its own environment: none of them is trusted by itself.
 pub const TARGET_ENV: &[&str] = &[
-    // What the command targets.
     "KUBECONFIG",
     "KUBECTL_CONTEXT",
     "TF_WORKSPACE",
     "TF_DATA_DIR",
-    "TF_CLI_CONFIG_FILE",
-    "TF_PLUGIN_CACHE_DIR",
+    // Refused whenever set (see REFUSED_ENV); listed so the broker sees and refuses them too.
+    "TF_CLI_ARGS",
+    "TF_CLI_ARGS_plan",
+    "TF_CLI_ARGS_apply",
     "AWS_PROFILE",
     "AWS_REGION",
     "AWS_DEFAULT_REGION",
-    "AWS_CONFIG_FILE",
-    "AWS_SHARED_CREDENTIALS_FILE",
     "GOOGLE_CLOUD_PROJECT",
-    "GOOGLE_APPLICATION_CREDENTIALS",
     "CLOUDSDK_CORE_PROJECT",
     "ARM_SUBSCRIPTION_ID",
     "ARM_TENANT_ID",
-    "HTTPS_PROXY",
-    "https_proxy",
-    "HTTP_PROXY",
-    "http_proxy",
-    "NO_PROXY",
-    "no_proxy",
-    "LD_LIBRARY_PATH",
-    // What guard itself reads: its state (and approver key), its policy, the real binaries.
+];
+
+/// Environment variables that change what guard itself or the real tool does, which guard
+/// honours from its own environment: bound, recorded and shown like [`TARGET_ENV`], but never
+/// taken from a contained line (the broker's own values stand): guard's state (and with it the
+/// approver key), its policy and the real binaries, files the tool loads code or credentials
+/// from, the proxies, the loader's search path.
+pub const BOUND_ENV: &[&str] = &[
     "GUARD_HOME",
     "GUARD_POLICY",
     "GUARD_SHIMS",
@@ -58,6 +56,18 @@ pub const TARGET_ENV: &[&str] = &[
     "GUARD_BASH",
     "XDG_STATE_HOME",
     "XDG_CONFIG_HOME",
+    "TF_CLI_CONFIG_FILE",
+    "TF_PLUGIN_CACHE_DIR",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "GOOGLE_APPLICATION_CREDENTIALS",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "HTTP_PROXY",
+    "http_proxy",
+    "NO_PROXY",
+    "no_proxy",
+    "LD_LIBRARY_PATH",
 ];
 
 /// Environment variables that make the real tool run code or arguments guard never sees:
