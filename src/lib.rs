@@ -647,6 +647,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     };
     let exe = std::env::current_exe().ok();
     let program = exec::find_real(name, configured, std::env::var_os(var), std::env::var_os("PATH"), exe.as_deref())?;
+    let init_args = (tool == ToolName::Terraform).then(|| tools::terraform::noninteractive_init(&request.argv)).flatten();
     let started = std::time::Instant::now();
     let outcome = match op {
         TerraformOp::Plan { json } => return plans::plan(paths, &policy, &program, &authorized, json),
@@ -680,6 +681,9 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
         }
         TerraformOp::Other if authorized.profile().is_some() => {
             sandbox::run(&authorized, paths, &program, &authorized.request.argv, on_start(unsynced))
+        }
+        TerraformOp::Other if init_args.is_some() => {
+            exec::run_args(&authorized, &program, init_args.as_deref().unwrap_or_default(), None, on_start(unsynced))
         }
         TerraformOp::Other => exec::run(&authorized, &program, None, on_start(unsynced)),
     };

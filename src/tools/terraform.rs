@@ -214,6 +214,22 @@ pub fn plan_args<'a>(args: &[&'a str]) -> Vec<&'a str> {
     args.iter().copied().filter(|a| *a != "--json").collect()
 }
 
+/// For `guard terraform init …`: the argv guard runs instead, with `-input=false` right after
+/// the subcommand. A changed backend then cannot be migrated by an answer on stdin (`echo yes |
+/// terraform init` overwrote another state); terraform asks for `-migrate-state` or
+/// `-reconfigure`, which follow `state_rewrite`. `None` for anything but `init`.
+pub fn noninteractive_init(argv: &[String]) -> Option<Vec<String>> {
+    let p = parse(argv);
+    if p.subcommand != Some("init") {
+        return None;
+    }
+    let at = argv.len() - p.args.len();
+    let mut out = argv.get(..at).unwrap_or_default().to_vec();
+    out.push("-input=false".into());
+    out.extend(p.args.iter().map(|a| (*a).to_string()));
+    Some(out)
+}
+
 /// Whether an argument names the flag `name` with one or two dashes (any value).
 fn names_flag(a: &str, name: &str) -> bool {
     let body = a.strip_prefix("--").or_else(|| a.strip_prefix('-')).unwrap_or_default();
@@ -326,6 +342,11 @@ pub fn classify_as(front: Front, argv: &[String], policy: &Policy, _ctx: &Contex
                 }
                 if !f.positional.is_empty() {
                     v.add(Decision::Escalate, "terraform.unknown-flag", "`terraform init` takes no directory argument (use -chdir)");
+                }
+                if f.has("input") && f.bool("input") {
+                    // With input, a changed backend asks "copy the state?" and a piped `yes`
+                    // migrates it: guard runs init with -input=false (see `noninteractive_init`).
+                    v.add(state, "terraform.state-rewrite", "`terraform init -input=true` can migrate the state on a typed or piped answer");
                 }
             }
         },

@@ -219,3 +219,30 @@ fn an_edited_plan_record_hides_deletes_from_the_approver_and_from_the_apply_poli
     assert!(shown.contains("1 to delete") && shown.contains("terraform_data.db"), "the approver was shown the edited record: {shown}");
     assert!(tf.both_exist());
 }
+
+#[test]
+fn init_with_a_piped_yes_after_a_backend_change_does_not_migrate_over_the_prod_state() {
+    let Some(tf) = Tf::new("basic", ALLOW) else { return };
+    tf.create_all();
+    let prod = tf.root.join("prod.tfstate");
+    std::fs::write(&prod, "{\"version\": 4, \"serial\": 99, \"lineage\": \"prod\", \"terraform_version\": \"1.11.4\", \"outputs\": {}, \"resources\": [], \"check_results\": null}\n").unwrap();
+    let before = std::fs::read(&prod).unwrap();
+    let main = tf.work().join("main.tf");
+    let orig = std::fs::read_to_string(&main).unwrap();
+    std::fs::write(&main, format!("terraform {{\n  backend \"local\" {{\n    path = {:?}\n  }}\n}}\n{orig}", prod.to_str().unwrap()))
+        .unwrap();
+    // terraform asks "copy the existing state to the new backend?"; the agent pipes the answer.
+    let mut c = tf
+        .cmd(&["terraform", "init"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut c.stdin.take().unwrap(), b"yes\nyes\n").unwrap();
+    let out = c.wait_with_output().unwrap();
+    assert_ne!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(std::fs::read(&prod).unwrap(), before, "a piped yes migrated the state over the prod state");
+    let (code, out) = tf.run(&["terraform", "init", "-input=true"]);
+    assert_eq!(code, 75, "{out}");
+}
