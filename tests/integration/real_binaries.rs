@@ -63,7 +63,12 @@ fn a_fake_terraform_in_a_directory_this_user_can_write_is_not_used_unless_the_po
     let open = t.dir.path().join("open-bin");
     let fake_open = fake_terraform(&open, &canary);
     std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
-    let path = format!("{}:{}:{}", own.display(), open.display(), std::env::var("PATH").unwrap());
+    // A link in a directory the agent cannot write, to a fake in one it can.
+    let linked = t.dir.path().join("link-bin");
+    std::fs::create_dir_all(&linked).unwrap();
+    std::fs::set_permissions(&linked, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::os::unix::fs::symlink(&fake, linked.join("terraform")).unwrap();
+    let path = format!("{}:{}:{}:{}", linked.display(), own.display(), open.display(), std::env::var("PATH").unwrap());
     let (t, out) = t.env("PATH", &path).args(&["terraform", "version"]).status(0).run();
     assert!(stdout(&out).contains("Terraform v1."), "{}", stdout(&out));
     assert!(!canary.exists(), "a fake terraform ran");
