@@ -11,6 +11,8 @@ fn request_id(msg: &str) -> String {
 #[test]
 fn a_script_swapped_after_approval_does_not_run_its_new_content() {
     let t = Test::new();
+    // Uncontained: a contained line may run the project's scripts without a human at all.
+    std::fs::write(t.dir.path().join("policy.toml"), "[sandbox]\nmode = \"off\"\n").unwrap();
     crate::support::approver_init(t.guard(&["approver", "init"]));
     let work = t.work();
     let script = work.join("deploy.sh");
