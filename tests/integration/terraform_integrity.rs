@@ -191,6 +191,11 @@ fn an_edited_plan_record_block_to_allow_is_not_applied() {
     let (code, out) = tf.run(&["terraform", "apply", &id]);
     assert_eq!(code, 77, "{out}");
     assert!(out.contains("terraform.protected-resource"), "{out}");
+    // Nor can a human be asked to approve it.
+    tf.approver_init();
+    let shown = crate::support::pty(tf.cmd(&["approve", &id]), &[]);
+    assert!(shown.contains("can never be applied") && shown.contains("terraform.protected-resource"), "{shown}");
+    assert!(!tf.root.join("state/approvals").join(format!("{id}.json")).exists());
     assert!(tf.both_exist(), "the protected resource was deleted");
 }
 
