@@ -246,7 +246,7 @@ pub fn classify_raw(argv: &[String], policy: &Policy, ctx: &Context) -> Verdict 
     classify_as(Front::Raw, argv, policy, ctx)
 }
 
-pub fn classify_as(front: Front, argv: &[String], policy: &Policy, _ctx: &Context) -> Verdict {
+pub fn classify_as(front: Front, argv: &[String], policy: &Policy, ctx: &Context) -> Verdict {
     let p = parse(argv);
     let args = &p.args;
     let Some(sub) = p.subcommand else {
@@ -342,6 +342,15 @@ pub fn classify_as(front: Front, argv: &[String], policy: &Policy, _ctx: &Contex
                 }
                 if !f.positional.is_empty() {
                     v.add(Decision::Escalate, "terraform.unknown-flag", "`terraform init` takes no directory argument (use -chdir)");
+                }
+                if front == Front::Raw && !ctx.contained && !(f.has("input") && !f.bool("input")) {
+                    // The terraform binary itself, uncontained, reads stdin (contained, the line
+                    // reaches `guard terraform init` through the broker, which adds -input=false).
+                    v.add(
+                        state,
+                        "terraform.state-rewrite",
+                        "a raw `terraform init` answers its \"copy the state?\" question from stdin after a backend change; add -input=false",
+                    );
                 }
                 if f.has("input") && f.bool("input") {
                     // With input, a changed backend asks "copy the state?" and a piped `yes`

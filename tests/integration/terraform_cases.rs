@@ -32,5 +32,9 @@ fn every_labelled_terraform_argv_and_line_gets_its_decision_and_rule() {
         }
     }
     assert!(n >= 60, "only {n} cases");
+    // Contained, a line's terraform reaches `guard terraform init` through the broker, which
+    // adds -input=false: no stdin answer can migrate the state there.
+    let contained = guard::tools::shell::classify_line("terraform init", &policy, &Context::example_contained());
+    assert_eq!(contained.decision, Decision::Allow, "{:?}", contained.reasons);
     assert!(failures.is_empty(), "{} of {n} cases fail:\n{}", failures.len(), failures.join("\n"));
 }
