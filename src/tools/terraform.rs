@@ -343,7 +343,8 @@ pub fn classify_as(front: Front, argv: &[String], policy: &Policy, ctx: &Context
                 if !f.positional.is_empty() {
                     v.add(Decision::Escalate, "terraform.unknown-flag", "`terraform init` takes no directory argument (use -chdir)");
                 }
-                if front == Front::Raw && !ctx.contained && !(f.has("input") && !f.bool("input")) {
+                let input_off = f.has("input") && !f.bool("input");
+                if front == Front::Raw && !ctx.contained && !input_off {
                     // The terraform binary itself, uncontained, reads stdin (contained, the line
                     // reaches `guard terraform init` through the broker, which adds -input=false).
                     v.add(
