@@ -57,7 +57,8 @@ pub fn run(paths: &Paths, args: ExplainArgs) -> Result<u8> {
     };
     let ctx = crate::context(paths, tool, &argv)?;
     let watchdog = crate::Watchdog::start(crate::CLASSIFY_DEADLINE, move || {
-        println!(
+        let _ = writeln!(
+            std::io::stdout(),
             "{}",
             if json_out {
                 r#"{"decision":"escalate","reasons":[{"message":"too long to analyse","rule":"shell.too-complex"}],"tool":"shell"}"#
@@ -79,7 +80,7 @@ pub fn run(paths: &Paths, args: ExplainArgs) -> Result<u8> {
         }
         s
     };
-    println!("{out}");
+    writeln!(std::io::stdout(), "{out}").map_err(|e| Error::io("cannot write", "<stdout>", e))?;
     Ok(0)
 }
 

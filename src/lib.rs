@@ -53,6 +53,8 @@ use crate::state::Paths;
 pub fn main_with(argv: Vec<OsString>) -> u8 {
     match run(argv) {
         Ok(code) => code,
+        // The reader went away (`guard explain … | head`): nothing is lost, nothing to say.
+        Err(Error::Io { source, path, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe && path.as_os_str() == "<stdout>" => 0,
         Err(e) => {
             // A refusal line quotes the agent's command: escaped, so it is one line shown as typed.
             let msg = e.to_string();
@@ -331,9 +333,36 @@ fn kube_facts(tool: ToolName, argv: &[String], home: Option<&Path>) -> KubeFacts
     })
 }
 
-/// The environment that changes what a command targets.
+/// The environment that changes what guard or the command does (`request::TARGET_ENV` and
+/// `request::BOUND_ENV`), with
+/// the SHA-256 of terraform's CLI configuration file (it can replace providers).
 pub(crate) fn target_env() -> BTreeMap<String, String> {
-    TARGET_ENV.iter().filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_string(), v))).collect()
+    let mut env: BTreeMap<String, String> =
+        TARGET_ENV.iter().chain(request::BOUND_ENV).filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_string(), v))).collect();
+    if let Some(f) = env.get("TF_CLI_CONFIG_FILE").filter(|f| !f.is_empty()).cloned() {
+        let h = digest::sha256_file(Path::new(&f)).unwrap_or_else(|_| "unreadable".into());
+        env.insert("TF_CLI_CONFIG_FILE.sha256".into(), h);
+    }
+    env
+}
+
+/// Binds the content of the scripts a line runs (`source x.sh`, `bash x.sh`, `./x`) into its
+/// request, so an approval never runs a script edited after the human saw the request.
+pub fn bind_scripts(request: &mut Request, policy: &Policy, ctx: &Context) {
+    for path in tools::shell::scripts_run(&request.argv, policy, ctx) {
+        let h = digest::sha256_file(&path).unwrap_or_else(|e| format!("unreadable ({})", e.kind()));
+        request.target_env.insert(format!("script:{}", path.display()), h);
+    }
+}
+
+/// The variables set in guard's environment that guard refuses to run under.
+fn refused_env() -> Verdict {
+    let names: Vec<String> = std::env::vars_os()
+        .filter(|(_, v)| !v.is_empty())
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| request::refused_env(k).is_some())
+        .collect();
+    request::env_verdict(names.iter().map(String::as_str))
 }
 
 pub(crate) fn next_step_for_block(v: &Verdict) -> String {
@@ -615,7 +644,6 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
         }
     }
     let mut request = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: env };
-    let parsed_tf = (tool == ToolName::Terraform).then(|| tools::terraform::parse(&request.argv));
     let watchdog = Watchdog::start(CLASSIFY_DEADLINE, || {
         eprintln!(
             "guard: the command took longer than {}s to analyse (shell.too-complex); refused, nothing ran",
@@ -625,17 +653,31 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     });
     let facts = (tool == ToolName::Shell).then(|| sandbox::Facts::read(&ctx, &paths.home));
     let (mut verdict, profile) = judge(&request, &policy, &ctx, facts.as_ref(), widen_network);
+    if tool == ToolName::Shell && verdict.decision == decision::Decision::Escalate {
+        bind_scripts(&mut request, &policy, &ctx);
+    }
     drop(watchdog);
+    let parsed_tf = (tool == ToolName::Terraform).then(|| tools::terraform::parse(&request.argv));
+    verdict.merge(refused_env());
     let op = match &parsed_tf {
         Some(p) if p.subcommand == Some("plan") => TerraformOp::Plan { json: request.argv.iter().any(|a| a == "--json") },
-        Some(p) if p.subcommand == Some("apply") => match p.args.iter().find(|a| tools::terraform::is_plan_id(a)) {
-            Some(id) => {
+        Some(p) if p.subcommand == Some("apply") => match p.args.as_slice() {
+            [id] if tools::terraform::is_plan_id(id) => {
                 // The plan's integrity checks and its own decision join the argv's verdict.
-                let (plan_verdict, record) = plans::apply_verdict(paths, &request, id)?;
+                // Re-derived from the plan file with the real terraform and this policy.
+                let exe = std::env::current_exe().ok();
+                let terraform = exec::find_real(
+                    "terraform",
+                    policy.tools.terraform.as_deref(),
+                    std::env::var_os("GUARD_TERRAFORM"),
+                    std::env::var_os("PATH"),
+                    exe.as_deref(),
+                )?;
+                let (plan_verdict, record) = plans::apply_verdict(paths, &request, id, &policy, &terraform)?;
                 verdict.merge(plan_verdict);
                 TerraformOp::Apply(Box::new(record))
             }
-            None => TerraformOp::Other,
+            _ => TerraformOp::Other,
         },
         _ => TerraformOp::Other,
     };
@@ -676,6 +718,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     };
     let exe = std::env::current_exe().ok();
     let program = exec::find_real(name, configured, std::env::var_os(var), std::env::var_os("PATH"), exe.as_deref())?;
+    let init_args = (tool == ToolName::Terraform).then(|| tools::terraform::noninteractive_init(&request.argv)).flatten();
     let started = std::time::Instant::now();
     let outcome = match op {
         TerraformOp::Plan { json } => return plans::plan(paths, &policy, &program, &authorized, json),
@@ -719,6 +762,9 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
         }
         TerraformOp::Other if authorized.profile().is_some() => {
             sandbox::run(&authorized, paths, &program, &authorized.request.argv, &program, on_start(unsynced))
+        }
+        TerraformOp::Other if init_args.is_some() => {
+            exec::run_args(&authorized, &program, init_args.as_deref().unwrap_or_default(), None, on_start(unsynced))
         }
         TerraformOp::Other => exec::run(&authorized, &program, None, on_start(unsynced)),
     };

@@ -3,18 +3,26 @@
 
 mod approvals;
 mod audit;
+mod audit_verify;
 mod cli;
+mod cli_output;
 mod corpus;
+mod environment;
 mod explain;
 mod hook;
 mod install;
 mod kube_api;
 mod kubectl;
 mod never_panics;
+mod passphrase;
 mod policy;
+mod real_binaries;
 mod review;
 mod sandbox;
+mod scripts;
 mod shell_exec;
 mod shell_table;
 mod support;
 mod terraform;
+mod terraform_cases;
+mod terraform_integrity;
