@@ -3,6 +3,7 @@
 
 mod approvals;
 mod audit;
+mod catalogue;
 mod cli;
 mod corpus;
 mod explain;
