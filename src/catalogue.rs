@@ -155,8 +155,7 @@ pub fn entries() -> Result<Vec<Entry>> {
         // A data rule's examples are lines with the decision the whole line gets: those at the
         // rule's own decision must produce it, allowed ones must not.
         let matches = r.examples.iter().filter(|e| e.decision == r.decision).map(|e| Example::Input(e.line.clone())).collect();
-        let not_match =
-            r.examples.iter().filter(|e| e.decision == Decision::Allow).map(|e| Example::Input(e.line.clone())).collect();
+        let not_match = r.examples.iter().filter(|e| e.decision == Decision::Allow).map(|e| Example::Input(e.line.clone())).collect();
         out.insert(
             r.id.clone(),
             Entry {
@@ -232,19 +231,32 @@ pub fn why_not_disableable(entries: &[Entry], id: &str) -> Option<String> {
     }
 }
 
-fn decision_text(e: &Entry) -> String {
+fn summary_text(e: &Entry) -> String {
     match &e.set_by {
-        Some(k) => format!("{} ({k})", e.decision),
-        None => e.decision.to_string(),
+        Some(k) => format!("{} (policy: {k})", e.summary),
+        None => e.summary.clone(),
+    }
+}
+
+/// An example as a user would type it: the tool's name before kubectl and terraform argv, the
+/// plan or apply situation in words.
+pub fn display(e: &Entry, x: &Example) -> String {
+    let input = x.input();
+    match e.check {
+        Check::Shell => input.to_string(),
+        Check::Kubectl => format!("kubectl {input}"),
+        Check::Terraform => format!("terraform {input}"),
+        Check::Plan => format!("terraform plan that would {}", input.replace(':', " ")),
+        Check::Apply => format!("terraform apply p-… ({input})"),
+        Check::Network => format!("guard shell --network -c '{input}'"),
     }
 }
 
 /// `guard policy rules`: a table for humans; `off` marks rules the effective policy turns off.
 pub fn human_table(entries: &[Entry], disabled: &BTreeSet<String>) -> String {
     let w = entries.iter().map(|e| e.id.len()).max().unwrap_or(0);
-    let dw = entries.iter().map(|e| decision_text(e).len()).max().unwrap_or(0);
     let mut s = String::new();
-    s.push_str(&format!("{:<w$}  {:<dw$}  {:<9}  summary\n", "rule", "decision", "flags"));
+    s.push_str(&format!("{:<w$}  {:<8}  {:<13}  summary\n", "rule", "decision", "flags"));
     for e in entries {
         let mut flags = Vec::new();
         if e.integrity {
@@ -253,7 +265,7 @@ pub fn human_table(entries: &[Entry], disabled: &BTreeSet<String>) -> String {
         if disabled.contains(&e.id) {
             flags.push("off");
         }
-        s.push_str(&format!("{:<w$}  {:<dw$}  {:<9}  {}\n", e.id, decision_text(e), flags.join(","), e.summary));
+        s.push_str(&format!("{:<w$}  {:<8}  {:<13}  {}\n", e.id, e.decision.as_str(), flags.join(","), summary_text(e)));
     }
     s
 }
@@ -289,8 +301,12 @@ pub fn markdown_table(entries: &[Entry]) -> String {
     let mut s = String::from("| rule | decision | summary | e.g. |\n|---|---|---|---|\n");
     for e in entries {
         let id = if e.integrity { format!("`{}` (integrity)", e.id) } else { format!("`{}`", e.id) };
-        let example = e.matches.first().map(|x| md_code(x.input())).unwrap_or_default();
-        s.push_str(&format!("| {id} | {} | {} | {example} |\n", md_escape(&decision_text(e)), md_escape(&e.summary)));
+        let example = e.matches.first().map(|x| md_code(&display(e, x))).unwrap_or_default();
+        let summary = match &e.set_by {
+            Some(k) => format!("{} (policy: {})", md_escape(&e.summary), md_code(k)),
+            None => md_escape(&e.summary),
+        };
+        s.push_str(&format!("| {id} | {} | {summary} | {example} |\n", e.decision));
     }
     s
 }

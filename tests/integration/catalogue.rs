@@ -118,14 +118,16 @@ fn readme_rule_table_is_generated_from_the_catalogue() {
     let start = b + BEGIN.len();
     assert!(start <= e, "README.md rule table markers are out of order");
     let table = catalogue::markdown_table(&entries());
-    if &readme[start..e] == table {
+    if readme[start..e] == table {
         return;
     }
     if std::env::var("GUARD_UPDATE_README").as_deref() == Ok("1") {
         std::fs::write(&path, format!("{}{table}{}", &readme[..start], &readme[e..])).unwrap();
         return;
     }
-    panic!("README.md's rule table is not the catalogue's; run `GUARD_UPDATE_README=1 cargo test --test integration readme_rule_table` and commit README.md");
+    panic!(
+        "README.md's rule table is not the catalogue's; run `GUARD_UPDATE_README=1 cargo test --test integration readme_rule_table` and commit README.md"
+    );
 }
 
 #[test]
@@ -167,7 +169,8 @@ fn policy_rules_marks_what_the_policy_turns_off() {
 /// said otherwise. Now every guard command refuses the policy (78), naming the id and line.
 #[test]
 fn disabled_rules_typo_is_a_policy_error_not_silently_ignored() {
-    let text = "[defaults]\nplan_ttl = \"1h\"\n\n[shell]\ndisabled_rules = [\n  \"shell.git-reset-hard\",\n  \"shell.git-force-pushh\",\n]\n";
+    let text =
+        "[defaults]\nplan_ttl = \"1h\"\n\n[shell]\ndisabled_rules = [\n  \"shell.git-reset-hard\",\n  \"shell.git-force-pushh\",\n]\n";
     let t = Test::new().policy(text);
     let (t, out) = t.args(&["explain", "shell", "ls"]).status(78).run();
     let err = stderr(&out);
@@ -182,11 +185,17 @@ fn disabled_rules_typo_is_a_policy_error_not_silently_ignored() {
 
 #[test]
 fn disabled_rules_naming_a_rule_shell_cannot_turn_off_is_a_policy_error() {
-    for (id, why) in [("kubectl.mutation", "not a shell rule"), ("terraform.raw-apply", "not a shell rule"), ("custom.mine", "not a rule")] {
+    for (id, why) in [("kubectl.mutation", "not a shell rule"), ("terraform.raw-apply", "not a shell rule"), ("custom.mine", "not a rule")]
+    {
         let t = Test::new().policy(&format!("[shell]\ndisabled_rules = [\"{id}\"]\n"));
         let (_, out) = t.args(&["explain", "shell", "ls"]).status(78).run();
         let err = stderr(&out);
         assert!(err.contains(id) && err.contains(why) && err.contains("line 2"), "{err}");
     }
-    Test::new().policy("[shell]\ndisabled_rules = [\"shell.npx\", \"shell.power-off\"]\n").args(&["explain", "shell", "ls"]).status(0).stdout_contains("allow").run();
+    Test::new()
+        .policy("[shell]\ndisabled_rules = [\"shell.npx\", \"shell.power-off\"]\n")
+        .args(&["explain", "shell", "ls"])
+        .status(0)
+        .stdout_contains("allow")
+        .run();
 }
