@@ -219,16 +219,39 @@ pub fn entries() -> Result<Vec<Entry>> {
     Ok(out.into_values().collect())
 }
 
+/// The JSON twin of rules.toml (build.rs), for the ids a policy load checks: reading only the
+/// ids from it keeps a policy with `disabled_rules` as fast to load as one without.
+const RULES_JSON: &str = include_str!(concat!(env!("OUT_DIR"), "/rules.json"));
+
+#[derive(Deserialize)]
+struct IdsFile {
+    rule: Vec<IdOnly>,
+}
+
+#[derive(Deserialize)]
+struct IdOnly {
+    id: String,
+    #[serde(default)]
+    integrity: bool,
+}
+
 /// What `[shell] disabled_rules` may not name, and why; `None` when the id may be turned off.
-pub fn why_not_disableable(entries: &[Entry], id: &str) -> Option<String> {
-    match entries.iter().find(|e| e.id == id) {
+/// `data_rules` are the built-in policy's data rules (all of them can be turned off).
+pub fn why_not_disableable(id: &str, data_rules: &[crate::policy::Rule]) -> Result<Option<String>> {
+    if data_rules.iter().any(|r| r.id == id) {
+        return Ok(None);
+    }
+    let ids: IdsFile = serde_json::from_str(RULES_JSON)
+        .or_else(|_| toml::from_str(RULES_TOML))
+        .map_err(|e| Error::Config(format!("guard: rule catalogue policies/rules.toml: {e}")))?;
+    Ok(match ids.rule.iter().find(|e| e.id == id) {
         None => Some(format!("{id:?} is not a rule guard has (`guard policy rules` lists them)")),
         Some(e) if e.integrity => Some(format!("{id} cannot be disabled: guard never allows what it cannot analyse")),
-        Some(e) if !e.disableable() => {
+        Some(_) if !id.starts_with("shell.") => {
             Some(format!("{id} is not a shell rule: only shell.* rules can be turned off here (change [kubectl]/[terraform] instead)"))
         }
         Some(_) => None,
-    }
+    })
 }
 
 fn summary_text(e: &Entry) -> String {

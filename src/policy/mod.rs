@@ -369,8 +369,8 @@ pub fn load(path: Option<&Path>) -> Result<Policy> {
             find_line(&text, "builtin_rules")
         )));
     }
-    check_disabled_rules(&user, path, &text)?;
     let policy = merge(builtin_file()?, user, PolicySource { file: Some(path.to_path_buf()) }, &text)?;
+    check_disabled_rules(&policy, path, &text)?;
     // A policy's examples are its author's claims about it: the user's rules and examples run
     // here; the built-in ones describe the built-in policy and are checked against it.
     crate::classify::check_examples(&policy, &text, crate::classify::Scope::Users)?;
@@ -379,13 +379,9 @@ pub fn load(path: Option<&Path>) -> Result<Policy> {
 
 /// Every id in `[shell] disabled_rules` must be a rule of the catalogue that can be turned off:
 /// a typo would otherwise leave the rule on while the author believes it off (or the reverse).
-fn check_disabled_rules(user: &PolicyFile, path: &Path, text: &str) -> Result<()> {
-    let Some(ids) = user.shell.as_ref().and_then(|s| s.disabled_rules.as_ref()).filter(|ids| !ids.is_empty()) else {
-        return Ok(());
-    };
-    let entries = crate::catalogue::entries()?;
-    for id in ids {
-        if let Some(why) = crate::catalogue::why_not_disableable(&entries, id) {
+fn check_disabled_rules(policy: &Policy, path: &Path, text: &str) -> Result<()> {
+    for id in &policy.shell.disabled_rules {
+        if let Some(why) = crate::catalogue::why_not_disableable(id, &policy.shell.builtin_rules)? {
             let line = match find_line(text, &format!("\"{id}\"")) {
                 0 => find_line(text, id),
                 n => n,

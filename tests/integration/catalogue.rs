@@ -199,3 +199,29 @@ fn disabled_rules_naming_a_rule_shell_cannot_turn_off_is_a_policy_error() {
         .stdout_contains("allow")
         .run();
 }
+
+#[test]
+fn the_policy_load_check_agrees_with_the_catalogue() {
+    let data = guard::policy::builtin().unwrap().shell.builtin_rules;
+    for e in entries() {
+        let refused = catalogue::why_not_disableable(&e.id, &data).unwrap();
+        assert_eq!(refused.is_none(), e.disableable(), "{}: {refused:?}", e.id);
+    }
+    assert!(catalogue::why_not_disableable("shell.no-such-rule", &data).unwrap().is_some());
+}
+
+/// The catalogue check itself must be able to fail: a wrong `match` and a wrong `not_match`
+/// are both reported, naming the rule and the input.
+#[test]
+fn a_wrong_catalogue_example_is_reported() {
+    let builtin = guard::policy::builtin().unwrap();
+    let mut e = entries().into_iter().find(|e| e.id == "shell.rm-root").unwrap();
+    e.matches = vec![catalogue::Example::Input("rm -rf build".into())];
+    e.not_match = vec![catalogue::Example::Input("rm -rf /".into())];
+    let failures = catalogue::check(&e, &builtin);
+    assert_eq!(failures.len(), 2, "{failures:?}");
+    assert!(failures[0].contains("shell.rm-root") && failures[0].contains("rm -rf build"), "{failures:?}");
+    assert!(failures[1].contains("not_match `rm -rf /`"), "{failures:?}");
+    e.matches.clear();
+    assert!(catalogue::check(&e, &builtin).iter().any(|f| f.contains("no `match` example")));
+}
