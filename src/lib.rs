@@ -12,6 +12,7 @@
 
 pub mod approval;
 pub mod audit;
+pub mod catalogue;
 pub mod classify;
 pub mod cli;
 pub mod decision;
@@ -157,6 +158,16 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
                 p.source.file.as_ref().map_or_else(|| "built-in default".into(), |f| format!("{} over the built-in default", f.display()))
             );
             print!("{}", p.to_toml()?);
+            Ok(0)
+        }
+        Command::Policy { command: PolicyCommand::Rules { json } } => {
+            let disabled = policy::load(paths.policy.as_deref())?.shell.disabled_rules;
+            let entries = catalogue::entries()?;
+            if json {
+                println!("{}", catalogue::json(&entries, &disabled));
+            } else {
+                print!("{}", catalogue::human_table(&entries, &disabled));
+            }
             Ok(0)
         }
         Command::Policy { command: PolicyCommand::Check { file } } => {

@@ -4,6 +4,7 @@
 mod approvals;
 mod audit;
 mod audit_verify;
+mod catalogue;
 mod cli;
 mod cli_output;
 mod corpus;
