@@ -1,3 +1,9 @@
+# Part of how testdata/agent-lines/lines.tsv was built (see ../README.md). It reads public repositories
+# mirrored under /work/.mirror/<owner>+<name>/repo (any bare clone at the recorded commit will do).
+import os
+BUILD = os.environ.get('AGENT_LINES_BUILD', '/tmp/agent-lines-build')
+OUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.makedirs(BUILD, exist_ok=True)
 import json, os, re, subprocess, random, sys
 random.seed(15)
 M = '/work/.mirror'
@@ -95,11 +101,11 @@ for f in files(R):
             if l and not l.startswith('#!') and l not in ('fi','done','EOF','then','else','}'):
                 rows.append(('tb-solution', 'Uriel-Segev/Benchmarking-Agentic-AI', f, c, 'terminal-bench task solution.sh', l))
 # A: Claude Code permission allowlists
-for ln in open('/tmp/t15e/build/settings.tsv'):
+for ln in open(BUILD + '/settings.tsv'):
     kind, repo, f, c, body = ln.rstrip('\n').split('\t')
-    if re.search(r'[A-Z]:\\|Get-ChildItem|Select-Object|^dir /|^copy |^cmd |\\\\', body) or body.startswith('#'): continue
+    if re.search(r'[A-Z]:\\|Get-ChildItem|Select-Object|^dir /|^copy |^cmd |^powershell|\\\\', body) or body.startswith('#'): continue
     rows.append(('cc-allowlist', repo, f, c, f'Claude Code permissions.{kind} entry (prefix rules kept as the prefix)', body))
-json.dump(rows, open('/tmp/t15e/build/rows.json', 'w'))
+json.dump(rows, open(BUILD + '/rows.json', 'w'))
 from collections import Counter
 print(Counter(r[0] for r in rows)); print(len({r[5] for r in rows}))
 # F: tldr pages (CC BY 4.0): examples of the programs agents run, placeholders filled with their names
@@ -113,5 +119,5 @@ for f in files(R):
         l = re.sub(r'\{\{(.*?)\}\}', r'\1', l)
         l = ok(l)
         if l and not l.startswith('tldr '): rows.append(('tldr', 'tldr-pages/tldr', f, c, 'tldr page example (CC BY 4.0), placeholders kept as their names', l))
-json.dump(rows, open('/tmp/t15e/build/rows.json', 'w'))
+json.dump(rows, open(BUILD + '/rows.json', 'w'))
 print(Counter(r[0] for r in rows)); print(len({r[5] for r in rows}))

@@ -1,8 +1,14 @@
+# Part of how testdata/agent-lines/lines.tsv was built (see ../README.md). It reads public repositories
+# mirrored under /work/.mirror/<owner>+<name>/repo (any bare clone at the recorded commit will do).
+import os
+BUILD = os.environ.get('AGENT_LINES_BUILD', '/tmp/agent-lines-build')
+OUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.makedirs(BUILD, exist_ok=True)
 import json, re, shlex, subprocess, sys
 rows_exact = {}
-sys.path.insert(0, '.')
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from label import label
-rows = json.load(open('rows.json'))
+rows = json.load(open(BUILD + '/rows.json'))
 OVERRIDE = {  # reviewed by hand where the patterns misjudge the line
  'shutdown -c': 'gray', 'halt -w': 'gray', 'reboot -w': 'gray', 'poweroff -w': 'gray',
  'sudo wipefs /dev/sdX': 'gray', 'sudo wipefs -a -n /dev/sdX': 'gray', 'git restore -S :/': 'harmless',
@@ -36,10 +42,10 @@ for g, repo, path, commit, kind, line in rows:
     lab = OVERRIDE.get(line) or label(line)[0]
     seen[line] = 1
     out.append((lab, sid, line))
-with open('/work/wt15e/testdata/agent-lines/lines.tsv', 'w') as f:
+with open(OUT + '/lines.tsv', 'w') as f:
     f.write('# label\tsource\tline   (labels: harmless | gray | risky | catastrophic; catastrophic lines are risky lines that must be blocked; see README.md)\n')
     for o in out: f.write('\t'.join(o) + '\n')
-with open('/work/wt15e/testdata/agent-lines/sources.tsv', 'w') as f:
+with open(OUT + '/sources.tsv', 'w') as f:
     f.write('# source\trepository\tpath\tcommit\twhat\n')
     for (g, repo, path, commit), (sid, kind) in groups.items():
         if any(o[1] == sid for o in out):

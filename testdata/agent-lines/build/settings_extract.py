@@ -1,3 +1,9 @@
+# Part of how testdata/agent-lines/lines.tsv was built (see ../README.md). It reads public repositories
+# mirrored under /work/.mirror/<owner>+<name>/repo (any bare clone at the recorded commit will do).
+import os
+BUILD = os.environ.get('AGENT_LINES_BUILD', '/tmp/agent-lines-build')
+OUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+os.makedirs(BUILD, exist_ok=True)
 import json, os, re, subprocess, sys
 # For each mirrored repo: read .claude/settings*.json at HEAD, pull Bash(...) allow entries.
 out = []
