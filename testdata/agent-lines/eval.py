@@ -2,13 +2,15 @@
 """Run the labelled agent lines through a real guard and report how it decides them.
 
     python3 testdata/agent-lines/eval.py path/to/guard [--lines FILE] [--sample N] [--json OUT]
+    python3 testdata/agent-lines/eval.py path/to/guard --plain testdata/nl2bash/commands.txt
 
 Every line goes through `guard explain --jsonl` three times:
   home  the project lives under a home directory (HOME=<scratch>/home/u, cwd=$HOME/proj), outside /tmp;
   tmp   the project lives under /tmp (HOME stays a home directory outside /tmp);
   off   as home, with a policy that turns containment off (`[sandbox] mode = "off"`).
 The project is a small git repository (README, src/, tests/, .venv/bin/ruff). GUARD_HOME, TMPDIR,
-XDG_CONFIG_HOME and XDG_STATE_HOME point into the scratch directories, so no user policy or
+XDG_CONFIG_HOME and XDG_STATE_HOME point into the scratch directories (guard's state always
+outside /tmp, where a real one lives), so no user policy or
 state is read, and nothing outside them is written (explain never executes a line).
 
 Reported per layout: allow / escalate / block for each label, the false-refusal rate of harmless
@@ -86,11 +88,11 @@ def make_project(root):
     return proj
 
 
-def run_guard(guard, rows, home, proj, scratch, policy):
+def run_guard(guard, rows, home, proj, scratch, policy, state=None):
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": home,
-        "GUARD_HOME": os.path.join(scratch, "state"),
+        "GUARD_HOME": state or os.path.join(scratch, "state"),
         "TMPDIR": os.path.join(scratch, "tmp"),
         "XDG_CONFIG_HOME": os.path.join(home, ".config"),
         "XDG_STATE_HOME": os.path.join(home, ".local", "state"),
@@ -175,6 +177,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("guard", help="path of the guard binary to evaluate")
     ap.add_argument("--lines", default=os.path.join(HERE, "lines.tsv"))
+    ap.add_argument("--plain", help="unlabelled lines, one per row (e.g. testdata/nl2bash/commands.txt): "
+                    "report only allow / escalate / block per layout")
     ap.add_argument("--sample", type=int, default=0, help="only the first N lines of each label")
     ap.add_argument("--json", dest="json_out", help="also write the report as JSON to this file")
     ap.add_argument("--layouts", default="home,tmp,off", help="comma-separated subset of home,tmp,off")
@@ -182,7 +186,11 @@ def main():
     guard = os.path.abspath(args.guard)
     if not os.access(guard, os.X_OK):
         sys.exit(f"eval.py: {guard} is not an executable")
-    rows = read_lines(args.lines)
+    if args.plain:
+        with open(args.plain, encoding="utf-8") as f:
+            rows = [("unlabelled", "-", ln.rstrip("\n")) for ln in f]
+    else:
+        rows = read_lines(args.lines)
     if args.sample:
         rows = sample(rows, args.sample)
     version = subprocess.run([guard, "--version"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -210,17 +218,27 @@ def main():
             if name not in layouts:
                 sys.exit(f"eval.py: unknown layout {name!r}")
             h, p, sc, pol = layouts[name]
-            answers = run_guard(guard, rows, h, p, sc, pol)
+            # guard's state stays in the home layout's scratch (as ~/.local/state/guard would):
+            # under /tmp it would make `find /tmp -delete` a write to guard's own files.
+            answers = run_guard(guard, rows, h, p, sc, pol, os.path.join(home_scratch, "state-" + name))
+            if args.plain:
+                c = collections.Counter(a.get("decision", "error") for a in answers)
+                report["layouts"][name] = {d: c[d] for d in DECISIONS + ("error",)}
+                continue
             report["layouts"][name] = dict(summarise(rows, answers), project=p,
                                            containment="off" if pol else "default policy")
     finally:
         shutil.rmtree(home_scratch, ignore_errors=True)
         shutil.rmtree(tmp_scratch, ignore_errors=True)
-    sys.stdout.write(f"guard: {guard} ({version}); {len(rows)} lines from {os.path.relpath(args.lines)}\n")
+    src = args.plain or args.lines
+    sys.stdout.write(f"guard: {guard} ({version}); {len(rows)} lines from {os.path.relpath(src)}\n")
     titles = {"home": "project under a home directory, containment on (default policy)",
               "tmp": "project under /tmp, containment on (default policy)",
               "off": "project under a home directory, [sandbox] mode = \"off\""}
     for name, s in report["layouts"].items():
+        if args.plain:
+            sys.stdout.write(f"{name}: " + ", ".join(f"{d} {s[d]}" for d in DECISIONS) + (f", errors {s['error']}" if s["error"] else "") + "\n")
+            continue
         print_report(f"{name}: {titles[name]}", s, sys.stdout)
     if args.json_out:
         with open(args.json_out, "w", encoding="utf-8") as f:
