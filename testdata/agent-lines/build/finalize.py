@@ -5,6 +5,7 @@ BUILD = os.environ.get('AGENT_LINES_BUILD', '/tmp/agent-lines-build')
 OUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.makedirs(BUILD, exist_ok=True)
 import json, re, shlex, subprocess, sys
+sys.dont_write_bytecode = True
 rows_exact = {}
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from label import label
