@@ -1,6 +1,7 @@
 //! One integration-test binary that runs the real built `guard` (ripgrep's layout).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod agent_lines;
 mod approvals;
 mod audit;
 mod audit_verify;
