@@ -904,3 +904,99 @@ fn red_terminal_escapes_in_a_line_reach_the_approvers_screen() {
     assert!(!stdout(&listed).contains('\u{1b}'), "raw escapes on the approver's screen: {:?}", stdout(&listed));
     assert!(!stderr(&out).contains('\u{1b}'), "raw escapes on the agent's stderr: {:?}", stderr(&out));
 }
+
+#[test]
+#[ignore = "open: a temp root (/tmp) as the cwd becomes the writable project: a line writes into another line's private temp dir"]
+fn red_a_line_in_the_temp_root_writes_into_another_lines_private_temp_dir() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    // guard's temp root, as /tmp is on a real machine (the test's own /tmp holds its state).
+    let root = j.t.dir.path().join("tmproot");
+    std::fs::create_dir_all(&root).unwrap();
+    let a = j
+        .command(&["shell", "-c", "echo \"$TMPDIR\" > ../tmproot-a.txt; sleep 3; cat \"$TMPDIR/planted\""])
+        .env("TMPDIR", &root)
+        .current_dir(j.t.work())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let a_temp = std::fs::read_to_string(j.t.work().join("../tmproot-a.txt")).unwrap_or_default();
+    // Line A could not write outside its project, so ask it through its own temp dir instead.
+    let a_temp = if a_temp.trim().is_empty() {
+        std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).find(|p| p.is_dir()).unwrap().display().to_string()
+    } else {
+        a_temp.trim().to_string()
+    };
+    std::fs::write(root.join("Makefile"), format!("all:\n\t-echo written-by-line-b > {a_temp}/planted\n")).unwrap();
+    let b = j.command(&["shell", "-c", "make -s"]).env("TMPDIR", &root).current_dir(&root).output().unwrap();
+    assert_eq!(b.status.code(), Some(0), "{}", stderr(&b));
+    let a = a.wait_with_output().unwrap();
+    assert!(!stdout(&a).contains("written-by-line-b"), "line B wrote into line A's private temp dir");
+}
+
+#[test]
+#[ignore = "open: a line's processes outlive it (no pid namespace): a contained daemon keeps running after guard returns"]
+fn red_a_contained_daemon_outlives_its_line() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    std::fs::write(j.t.work().join("Makefile"), "all:\n\t-setsid sh -c 'sleep 2; echo late > late.txt' >/dev/null 2>&1 </dev/null &\n")
+        .unwrap();
+    let out = j.command(&["shell", "-c", "make -s"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::thread::sleep(Duration::from_millis(3000));
+    assert!(!j.t.work().join("late.txt").exists(), "a process of the line ran on after guard returned");
+}
+
+#[test]
+#[ignore = "open: credentials outside the default [sandbox] secrets list are readable inside"]
+fn red_common_credentials_outside_the_default_secrets_list_are_readable() {
+    let j = Jail::new();
+    let files = [
+        ".pgpass",
+        ".cargo/credentials.toml",
+        ".terraformrc",
+        ".claude/.credentials.json",
+        ".codex/auth.json",
+        ".config/containers/auth.json",
+        ".gradle/gradle.properties",
+        ".m2/settings.xml",
+        ".s3cfg",
+        ".my.cnf",
+        ".config/rclone/rclone.conf",
+    ];
+    for f in files {
+        let p = j.t.home().join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, format!("{f} SSH-KEY-CANARY\n")).unwrap();
+    }
+    let cat: Vec<String> = files.iter().map(|f| format!("cat ~/{f} > stolen-{};", f.replace('/', "_"))).collect();
+    let out = j.command(&["shell", "-c", &cat.join(" ")]).env("DATABASE_URL", "postgres://u:ENV-CANARY@db/x").output().unwrap();
+    assert!(out.status.code().is_some(), "{}", stderr(&out));
+    let env = j.command(&["shell", "-c", "env > stolen-env"]).env("DATABASE_URL", "postgres://u:ENV-CANARY@db/x").output().unwrap();
+    assert!(env.status.code().is_some(), "{}", stderr(&env));
+    let mut leaked = Vec::new();
+    walk(&j.t.work(), &mut |p| {
+        let text = std::fs::read_to_string(p).unwrap_or_default();
+        if text.contains("SSH-KEY-CANARY") || text.contains("ENV-CANARY") {
+            leaked.push(p.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    });
+    assert!(leaked.is_empty(), "credentials copied into the project: {leaked:?}");
+}
+
+#[test]
+#[ignore = "open: under `guard run -- PROGRAM`, the broker's bin/bash is a link to PROGRAM, not to bash"]
+fn red_guard_run_puts_the_agent_itself_first_on_path_as_bash() {
+    let j = Jail::new();
+    let out = j.run("readlink \"$(command -v bash)\" > bash-is.txt");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = j.command(&["run", "--", "sh", "-c", "readlink \"$(command -v bash)\" > bash-is.txt"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bash = std::fs::read_to_string(j.t.work().join("bash-is.txt")).unwrap();
+    assert!(bash.trim().ends_with("bash"), "`bash` inside `guard run -- sh` is {bash}");
+}
