@@ -305,8 +305,12 @@ pub fn classify(argv: &[String], policy: &Policy, ctx: &Context) -> Verdict {
     if verb == "plugin" && p.sub.as_deref() != Some("list") {
         v.add(Decision::Escalate, "kubectl.unknown-verb", "kubectl plugin subcommands run plugins");
     }
-    if verb == "config" && p.sub.as_deref() == Some("view") && argv.iter().any(|a| a == "--raw" || a == "--raw=true") {
-        v.add(Decision::Escalate, "kubectl.secret-read", "`config view --raw` prints credentials");
+    // `--flatten` skips kubectl's redaction as `--raw` does (it inlines and prints every credential).
+    if verb == "config"
+        && p.sub.as_deref() == Some("view")
+        && argv.iter().any(|a| a == "--raw" || a == "--raw=true" || a.starts_with("--flatten"))
+    {
+        v.add(Decision::Escalate, "kubectl.secret-read", "`config view --raw`/`--flatten` prints credentials");
     }
     if verb == "auth" && !matches!(p.sub.as_deref(), Some("can-i" | "whoami")) {
         v.add(Decision::Escalate, "kubectl.mutation", "`kubectl auth reconcile` changes RBAC");

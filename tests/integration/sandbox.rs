@@ -1000,3 +1000,15 @@ fn red_guard_run_puts_the_agent_itself_first_on_path_as_bash() {
     let bash = std::fs::read_to_string(j.t.work().join("bash-is.txt")).unwrap();
     assert!(bash.trim().ends_with("bash"), "`bash` inside `guard run -- sh` is {bash}");
 }
+
+#[test]
+#[ignore = "open: brokered kubectl -o go-template-file=FILE prints any file outside the sandbox (`config view` needs no cluster)"]
+fn red_kubectl_go_template_file_prints_a_secret_through_the_broker() {
+    if !require_tool("kubectl") || !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let out = j.make("kubectl config view -o go-template-file=$HOME/.aws/credentials > stolen.txt");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    j.assert_intact("kubectl_go_template_file");
+}
