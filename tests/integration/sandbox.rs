@@ -974,11 +974,15 @@ fn red_common_credentials_outside_the_default_secrets_list_are_readable() {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, format!("{f} SSH-KEY-CANARY\n")).unwrap();
     }
-    let cat: Vec<String> = files.iter().map(|f| format!("cat ~/{f} > stolen-{};", f.replace('/', "_"))).collect();
-    let out = j.command(&["shell", "-c", &cat.join(" ")]).env("DATABASE_URL", "postgres://u:ENV-CANARY@db/x").output().unwrap();
-    assert!(out.status.code().is_some(), "{}", stderr(&out));
-    let env = j.command(&["shell", "-c", "env > stolen-env"]).env("DATABASE_URL", "postgres://u:ENV-CANARY@db/x").output().unwrap();
-    assert!(env.status.code().is_some(), "{}", stderr(&env));
+    // Through a Makefile recipe: the classifier does not see it, only the sandbox stands.
+    let cat: Vec<String> = files.iter().map(|f| format!("cat ~/{f} > stolen-{}", f.replace('/', "_"))).collect();
+    let mut makefile = String::from("all:\n");
+    for c in cat.iter().map(String::as_str).chain(["env > stolen-env"]) {
+        makefile.push_str(&format!("\t-{}\n", c.replace('$', "$$")));
+    }
+    std::fs::write(j.t.work().join("Makefile"), makefile).unwrap();
+    let out = j.command(&["shell", "-c", "make -s"]).env("DATABASE_URL", "postgres://u:ENV-CANARY@db/x").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let mut leaked = Vec::new();
     walk(&j.t.work(), &mut |p| {
         let text = std::fs::read_to_string(p).unwrap_or_default();
