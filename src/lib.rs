@@ -599,7 +599,8 @@ fn run_contained(paths: &Paths, args: Vec<String>) -> Result<u8> {
     let authorized = gate::human_run(&request, profile);
     let t = std::time::Instant::now();
     // The contained `bash` and `sh` are the real ones, whatever the agent is.
-    let bash = exec::find_real("bash", policy.tools.bash.as_deref(), std::env::var_os("GUARD_BASH"), std::env::var_os("PATH"), exe.as_deref())?;
+    let bash =
+        exec::find_real("bash", policy.tools.bash.as_deref(), std::env::var_os("GUARD_BASH"), std::env::var_os("PATH"), exe.as_deref())?;
     let outcome = sandbox::run(&authorized, paths, &program, args.get(1..).unwrap_or_default(), &bash, None);
     let mut m = Map::new();
     m.insert("run_seq".into(), json!(started.seq));

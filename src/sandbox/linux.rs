@@ -135,7 +135,8 @@ fn no_terminal_injection() -> Result<(), String> {
     };
     let rules = std::collections::BTreeMap::from([(SYS_IOCTL, vec![on(TIOCSTI)?, on(TIOCLINUX)?])]);
     let arch = std::env::consts::ARCH.try_into().map_err(|e| err(seccompiler::Error::Backend(e)))?;
-    let filter = SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(1), arch).map_err(|e| err(seccompiler::Error::Backend(e)))?;
+    let filter =
+        SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(1), arch).map_err(|e| err(seccompiler::Error::Backend(e)))?;
     let program: seccompiler::BpfProgram = filter.try_into().map_err(|e| err(seccompiler::Error::Backend(e)))?;
     seccompiler::apply_filter(&program).map_err(|e| format!("cannot install the seccomp filter: {e}"))
 }

@@ -587,8 +587,9 @@ fn classify_parsed(argv: &[String], p: Parsed, policy: &Policy, ctx: &Context) -
     if verb == "plugin" && p.sub.as_deref() != Some("list") {
         v.add(Decision::Escalate, "kubectl.unknown-verb", "kubectl plugin subcommands run plugins");
     }
-    if verb == "config" && p.sub.as_deref() == Some("view") && p.config_raw {
-        v.add(Decision::Escalate, "kubectl.secret-read", "`config view --raw` prints credentials");
+    // `--flatten` skips kubectl's redaction as `--raw` does (it inlines and prints every credential).
+    if verb == "config" && p.sub.as_deref() == Some("view") && (p.config_raw || argv.iter().any(|a| a.starts_with("--flatten"))) {
+        v.add(Decision::Escalate, "kubectl.secret-read", "`config view --raw`/`--flatten` prints credentials");
     }
     if verb == "auth" && !matches!(p.sub.as_deref(), Some("can-i" | "whoami")) {
         v.add(Decision::Escalate, "kubectl.mutation", "`kubectl auth reconcile` changes RBAC");
