@@ -127,6 +127,14 @@ pub enum PolicyCommand {
     Show,
     /// Validate a policy file (exit 0, or 78 with the problem).
     Check { file: PathBuf },
+    /// List every rule guard can emit: id, default decision, integrity flag, summary
+    /// (a table; `off` marks rules the effective policy turns off).
+    Rules {
+        /// Print one JSON document instead: `{"rules": [{id, decision, integrity, summary,
+        /// match, not_match, disabled, …}]}`.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -167,6 +175,9 @@ pub enum LeaseCommand {
         rule: String,
         #[arg(long)]
         namespace: Option<String>,
+        /// kubectl context the lease is for (default: the current one); its cluster server is bound too.
+        #[arg(long)]
+        context: Option<String>,
         #[arg(long)]
         dir: Option<PathBuf>,
         #[arg(long, default_value = "30m")]

@@ -28,6 +28,9 @@ pub struct Rule {
     /// Globs of which at least one must match some argument after the leading ones.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub any_args: Vec<String>,
+    /// Globs none of which may match an argument after the leading ones (`--staged`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unless_args: Vec<String>,
     pub decision: Decision,
     pub message: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -46,10 +49,11 @@ impl Rule {
         if !leading_ok {
             return false;
         }
-        if self.any_args.is_empty() {
-            return true;
+        let later = || args.iter().skip(self.args.len()).flatten();
+        if later().any(|a| self.unless_args.iter().any(|p| glob(p, a))) {
+            return false;
         }
-        args.iter().skip(self.args.len()).flatten().any(|a| self.any_args.iter().any(|p| glob(p, a)))
+        self.any_args.is_empty() || later().any(|a| self.any_args.iter().any(|p| glob(p, a)))
     }
 }
 

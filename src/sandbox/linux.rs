@@ -15,7 +15,8 @@
 //!    the profile's trees, and signals and abstract unix sockets scoped to the sandbox;
 //!    `no_new_privs`. A sandboxed process cannot mount, unmount or remount (Landlock denies it),
 //!    so the pins hold even for root inside.
-//! 4. exec the program.
+//! 4. a seccomp filter refusing `TIOCSTI`/`TIOCLINUX` (no typing into the human's terminal);
+//! 5. exec the program.
 //!
 //! It must never fall back to running uncontained: any failure is a `guard:` line and exit 77.
 
@@ -97,14 +98,53 @@ pub fn contain(spec: &Spec) -> Result<(), String> {
     }
 
     let masks: Vec<&PathBuf> = p.masked.iter().filter(|m| std::fs::symlink_metadata(m).is_ok_and(|t| !t.is_dir())).collect();
-    namespaces(!p.network, !pins.is_empty() || !masks.is_empty())?;
+    namespaces(!p.network, true)?;
+    private_ptys()?;
     for pin in &pins {
         pin_read_only(pin)?;
     }
     for socket in &masks {
         rustix::mount::mount_bind("/dev/null", *socket).map_err(|e| format!("cannot mask {}: {e}", socket.display()))?;
     }
-    landlock(&reads, &listable, &writes)
+    landlock(&reads, &listable, &writes)?;
+    no_terminal_injection()
+}
+
+/// `ioctl(2)`'s syscall number, per architecture the filter is built for.
+#[cfg(target_arch = "x86_64")]
+const SYS_IOCTL: i64 = 16;
+#[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
+const SYS_IOCTL: i64 = 29;
+/// Push a byte into a terminal's input queue; write to a Linux console's selection buffer.
+const TIOCSTI: u64 = 0x5412;
+const TIOCLINUX: u64 = 0x541C;
+
+/// A seccomp filter that refuses `TIOCSTI` and `TIOCLINUX` on any descriptor: with the human's
+/// terminal as stdin (`guard run`, an interactive line), a contained process could otherwise
+/// type a command into that terminal's input queue, which the human's shell runs, uncontained,
+/// once guard exits (bubblewrap's CVE-2017-5226; `dev.tty.legacy_tiocsti` is still 1 on many
+/// kernels). Everything else is allowed: Landlock and the namespaces are the sandbox.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))]
+fn no_terminal_injection() -> Result<(), String> {
+    use seccompiler::{SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule};
+    let err = |e: seccompiler::Error| format!("cannot build the seccomp filter: {e}");
+    // The kernel reads the request as an unsigned int: compare the low 32 bits only.
+    let on = |request: u64| {
+        SeccompCondition::new(1, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, request)
+            .and_then(|c| SeccompRule::new(vec![c]))
+            .map_err(|e| err(seccompiler::Error::Backend(e)))
+    };
+    let rules = std::collections::BTreeMap::from([(SYS_IOCTL, vec![on(TIOCSTI)?, on(TIOCLINUX)?])]);
+    let arch = std::env::consts::ARCH.try_into().map_err(|e| err(seccompiler::Error::Backend(e)))?;
+    let filter =
+        SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(1), arch).map_err(|e| err(seccompiler::Error::Backend(e)))?;
+    let program: seccompiler::BpfProgram = filter.try_into().map_err(|e| err(seccompiler::Error::Backend(e)))?;
+    seccompiler::apply_filter(&program).map_err(|e| format!("cannot install the seccomp filter: {e}"))
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")))]
+fn no_terminal_injection() -> Result<(), String> {
+    Err("guard has no seccomp filter against terminal injection for this architecture".into())
 }
 
 fn canonical(p: &Path) -> PathBuf {
@@ -189,6 +229,25 @@ fn namespaces(cut_network: bool, mounts: bool) -> Result<(), String> {
     // mounts into slaves of the host's, so nothing mounted in here propagates out
     // (mount_namespaces(7), "Restrictions on mount namespaces").
     let _ = mounts;
+    Ok(())
+}
+
+/// A devpts of the sandbox's own on `/dev/pts` (and `/dev/ptmx` pointing into it): terminals
+/// the line opens are its own, and the human's other terminals — where `guard approve` asks
+/// for the passphrase — are not even visible. The line's own terminal stays reachable through
+/// its descriptors and `/dev/tty`.
+fn private_ptys() -> Result<(), String> {
+    use rustix::mount::MountFlags as M;
+    if !Path::new("/dev/pts").is_dir() {
+        return Ok(());
+    }
+    let data = c"newinstance,ptmxmode=0666,mode=0620";
+    rustix::mount::mount("devpts", "/dev/pts", "devpts", M::NOSUID | M::NOEXEC, data)
+        .map_err(|e| format!("cannot mount a private /dev/pts: {e}"))?;
+    if Path::new("/dev/ptmx").exists() {
+        rustix::mount::mount_bind("/dev/pts/ptmx", "/dev/ptmx")
+            .map_err(|e| format!("cannot point /dev/ptmx at the private /dev/pts: {e}"))?;
+    }
     Ok(())
 }
 

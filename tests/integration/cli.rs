@@ -28,7 +28,7 @@ fn blocked_is_77_with_one_guard_line_naming_the_rule() {
 
 #[test]
 fn escalated_is_75() {
-    Test::new().args(&["shell", "-c", "frobnicate --now"]).status(75).stderr_contains("shell.unknown-command").run();
+    Test::new().args(&["shell", "-c", "git push --force origin main"]).status(75).stderr_contains("shell.git-force-push").run();
 }
 
 #[test]

@@ -38,9 +38,9 @@ fn bash_commands_are_classified() {
     let (_, v, _) = hook(Test::new(), bash("rm -rf /"), &[]);
     assert_eq!(decision(&v), "deny");
     assert!(v.as_ref().unwrap()["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap().contains("shell.rm-root"));
-    let (_, v, _) = hook(Test::new(), bash("frobnicate"), &[]);
+    let (_, v, _) = hook(Test::new(), bash("git push --force"), &[]);
     assert_eq!(decision(&v), "ask");
-    let (_, v, _) = hook(Test::new(), bash("frobnicate"), &["--unattended"]);
+    let (_, v, _) = hook(Test::new(), bash("git push --force"), &["--unattended"]);
     assert_eq!(decision(&v), "deny");
     assert_eq!(v.as_ref().unwrap()["hookSpecificOutput"]["hookEventName"], "PreToolUse");
 }
@@ -84,7 +84,7 @@ fn every_answer_is_logged() {
 #[test]
 fn unattended_escalations_name_the_request_a_human_approves() {
     let t = Test::new();
-    let input = json!({"tool_name": "Bash", "cwd": t.work(), "tool_input": {"command": "frobnicate --now"}});
+    let input = json!({"tool_name": "Bash", "cwd": t.work(), "tool_input": {"command": "git push --force"}});
     let (t, v, _) = hook(t, input, &["--unattended"]);
     let reason = v.as_ref().unwrap()["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap().to_string();
     assert!(reason.contains("guard approve r-"), "{reason}");
@@ -94,7 +94,7 @@ fn unattended_escalations_name_the_request_a_human_approves() {
         .env("GUARD_HOME", t.state().to_str().unwrap())
         .env("HOME", t.home().to_str().unwrap())
         .cwd(&t.work())
-        .args(&["shell", "-c", "frobnicate --now"])
+        .args(&["shell", "-c", "git push --force"])
         .status(75)
         .run();
     let i = reason.find("guard approve r-").unwrap();

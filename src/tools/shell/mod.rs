@@ -19,6 +19,7 @@ use syntax::{Assignment, Command, Compound, List, Part, Pipeline, RedirOp, Redir
 use crate::decision::{Decision, Verdict};
 use crate::policy::Policy;
 use crate::request::Context;
+pub use programs::scripts_run;
 pub use words::Arg;
 
 /// Lexical path normalisation (`.` and `..`), shared with the terraform plan checks.
@@ -164,6 +165,9 @@ pub(crate) struct Walker<'a> {
     trace: Option<Vec<Traced>>,
     /// Wrappers being seen through right now (see `command`).
     wrapped: usize,
+    /// Environment the line changes before guard/terraform/kubectl, scripts it runs (see
+    /// `programs::LineFacts`).
+    pub(crate) facts: programs::LineFacts,
 }
 
 impl<'a> Walker<'a> {
@@ -181,6 +185,7 @@ impl<'a> Walker<'a> {
             ints: arith::Integers::default(),
             trace: None,
             wrapped: 0,
+            facts: programs::LineFacts::default(),
         }
     }
 
