@@ -49,8 +49,8 @@ fn sha256(s: &str) -> String {
 #[test]
 fn a_refused_120_kb_line_is_shortened_in_the_message_and_named_by_its_hash() {
     for (line, code, rule) in [
-        // Too long to analyse: escalated.
-        (format!("echo {}; rm -rf /", "a".repeat(120 * 1024)), 75, "shell.too-complex"),
+        // Long, analysed and blocked (guard's own parser is linear: 120 KB is not too long).
+        (format!("echo {}; rm -rf /", "a".repeat(120 * 1024)), 77, "shell.rm-root"),
         // Long, analysed and blocked.
         (format!("echo {}; rm -rf /", "b".repeat(60 * 1024)), 77, "shell.rm-root"),
         (format!("echo {}; git push --force", "c".repeat(10 * 1024)), 75, "shell.git-force-push"),
