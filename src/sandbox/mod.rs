@@ -286,6 +286,15 @@ pub fn explain_json(profile: &Profile) -> Value {
     })
 }
 
+/// Whether a value carries a password in a URL (`postgres://user:pw@host/db`): such a
+/// variable is a credential whatever its name.
+fn holds_url_password(value: &str) -> bool {
+    value.split("://").skip(1).any(|rest| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        authority.rsplit_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':'))
+    })
+}
+
 /// Whether an environment variable is removed inside the sandbox.
 pub fn removed(name: &str, profile: &Profile) -> bool {
     let upper = name.to_ascii_uppercase();
@@ -403,9 +412,9 @@ fn private_temp() -> Result<PathBuf> {
 fn contained_env(profile: &Profile, broker: &broker::Broker, temp: &Path) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
     let own = [BROKER_ENV, BROKER_TOKEN_ENV, CAP_ENV, "PATH", "TMPDIR", "TMP", "TEMP", "TEMPDIR"];
     let mut env: Vec<(std::ffi::OsString, std::ffi::OsString)> = std::env::vars_os()
-        .filter(|(k, _)| {
+        .filter(|(k, v)| {
             let name = k.to_string_lossy();
-            !own.contains(&name.as_ref()) && !removed(&name, profile)
+            !own.contains(&name.as_ref()) && !removed(&name, profile) && !holds_url_password(&v.to_string_lossy())
         })
         .collect();
     let mut path = vec![broker.bin()];
