@@ -140,12 +140,21 @@ pub enum AuditCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
-    /// Claude Code PreToolUse hook: reads the hook JSON on stdin, answers allow/ask/deny.
-    Claude {
-        /// Answer `deny` (with the approval command) instead of `ask` for escalations.
-        #[arg(long)]
-        unattended: bool,
-    },
+    /// Claude Code PreToolUse hook: reads the hook JSON on stdin; no output for what guard allows, ask or deny otherwise.
+    Claude(HookArgs),
+    /// Codex CLI PreToolUse hook: no output, or deny (Codex has no allow or ask).
+    Codex(HookArgs),
+    /// Cursor beforeShellExecution / beforeMCPExecution hook: {} or permission allow/ask/deny.
+    Cursor(HookArgs),
+    /// Gemini CLI BeforeTool hook: {} or decision allow/deny (Gemini has no ask).
+    Gemini(HookArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// Answer `deny` (naming the `guard approve` command) instead of `ask` for escalations.
+    #[arg(long)]
+    pub unattended: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -46,6 +46,9 @@ use crate::state::Paths;
 
 /// Runs guard with `argv` (including the program name) and returns the exit code.
 pub fn main_with(argv: Vec<OsString>) -> u8 {
+    // An agent treats a hook's exit codes other than 2 as "go ahead": in hook mode every
+    // failure, a usage error included, is 2.
+    let hook_mode = is_hook_mode(&argv);
     match run(argv) {
         Ok(code) => code,
         Err(e) => {
@@ -55,9 +58,24 @@ pub fn main_with(argv: Vec<OsString>) -> u8 {
             } else {
                 eprintln!("guard: {msg}");
             }
-            e.code()
+            if hook_mode { 2 } else { e.code() }
         }
     }
+}
+
+/// Whether `argv` runs an agent hook (`guard [global flags] hook …`): its failures exit 2.
+pub fn is_hook_mode(argv: &[OsString]) -> bool {
+    let mut words = argv.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(w) = words.next() {
+        match w.as_ref() {
+            "--home" | "--policy" => {
+                words.next();
+            }
+            w if w.starts_with('-') => {}
+            w => return w == "hook",
+        }
+    }
+    false
 }
 
 /// The hot paths, parsed without building clap's whole command tree (about a third of a
@@ -179,7 +197,15 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
             Ok(0)
         }
         Command::Doctor { json } => doctor::run(&paths, json),
-        Command::Hook { command: cli::HookCommand::Claude { unattended } } => hook::claude(&paths, unattended),
+        Command::Hook { command } => {
+            let (agent, args) = match command {
+                cli::HookCommand::Claude(a) => (hook::Agent::Claude, a),
+                cli::HookCommand::Codex(a) => (hook::Agent::Codex, a),
+                cli::HookCommand::Cursor(a) => (hook::Agent::Cursor, a),
+                cli::HookCommand::Gemini(a) => (hook::Agent::Gemini, a),
+            };
+            Ok(hook::run(&paths, agent, args.unattended))
+        }
     }
 }
 

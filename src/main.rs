@@ -7,6 +7,8 @@ fn main() -> ExitCode {
     // Silence the default panic printer: a panic is reported once, as a `guard:` line.
     std::panic::set_hook(Box::new(|_| {}));
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // In hook mode a panic must block the agent's tool call, and only exit 2 does that.
+    let panic_code = if guard::is_hook_mode(&argv) { 2 } else { 70 };
     let main = std::thread::current();
     let _ = guard::WATCHER.set(main.clone());
     let worker = std::thread::Builder::new().stack_size(64 * 1024 * 1024).spawn(move || {
@@ -34,11 +36,11 @@ fn main() -> ExitCode {
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
             eprintln!("guard: internal error: {msg} (please report this)");
-            70
+            panic_code
         }
         Err(e) => {
             eprintln!("guard: internal error: cannot start: {e}");
-            70
+            panic_code
         }
     };
     ExitCode::from(code)
