@@ -79,6 +79,8 @@ pub enum Command {
         #[command(subcommand)]
         command: LeaseCommand,
     },
+    /// An MCP server on stdio: guard's tools for MCP clients (no approval tool).
+    Mcp,
     /// Agent hooks.
     Hook {
         #[command(subcommand)]

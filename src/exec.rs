@@ -95,7 +95,7 @@ pub type OnStart<'a> = Option<Box<dyn FnOnce() -> Result<()> + 'a>>;
 
 /// Runs the request's own argv with `program`, in `cwd`, inheriting stdio and environment.
 pub fn run(authorized: &crate::gate::Authorized<'_>, program: &Path, cwd: Option<&Path>, on_start: OnStart<'_>) -> Result<Outcome> {
-    run_inner(program, &authorized.request.argv, cwd, None, on_start)
+    run_inner(program, &authorized.request.argv, cwd, None, on_start, false)
 }
 
 /// Runs `program` with `args` that guard derived from an authorized request (e.g. terraform
@@ -107,7 +107,13 @@ pub fn run_args(
     cwd: Option<&Path>,
     on_start: OnStart<'_>,
 ) -> Result<Outcome> {
-    run_inner(program, args, cwd, None, on_start)
+    run_inner(program, args, cwd, None, on_start, false)
+}
+
+/// Like [`run_args`], with the child's stdout sent to guard's stderr: for `--json`, where
+/// guard's stdout carries only the JSON document.
+pub fn run_args_stdout_to_stderr(_authorized: &crate::gate::Authorized<'_>, program: &Path, args: &[String]) -> Result<Outcome> {
+    run_inner(program, args, None, None, None, true)
 }
 
 /// Like [`run_args`], with the child's stderr read line by line and handed to `tap` (which
@@ -119,12 +125,19 @@ pub fn run_args_with_stderr(
     cwd: Option<&Path>,
     tap: impl FnMut(&[u8]) + Send + 'static,
 ) -> Result<Outcome> {
-    run_inner(program, args, cwd, Some(Box::new(tap)), None)
+    run_inner(program, args, cwd, Some(Box::new(tap)), None, false)
 }
 
 type Tap = Box<dyn FnMut(&[u8]) + Send>;
 
-fn run_inner(program: &Path, args: &[String], cwd: Option<&Path>, tap: Option<Tap>, on_start: OnStart<'_>) -> Result<Outcome> {
+fn run_inner(
+    program: &Path,
+    args: &[String],
+    cwd: Option<&Path>,
+    tap: Option<Tap>,
+    on_start: OnStart<'_>,
+    stdout_to_stderr: bool,
+) -> Result<Outcome> {
     // Signals reach a socket that this thread polls together with the child's pidfd: no relay
     // thread, and the child's exit wakes the same poll.
     let (read, write) = UnixStream::pair().map_err(|e| Error::Internal(format!("cannot make a socket pair: {e}")))?;
@@ -134,6 +147,9 @@ fn run_inner(program: &Path, args: &[String], cwd: Option<&Path>, tap: Option<Ta
     command.args(args);
     if let Some(d) = cwd {
         command.current_dir(d);
+    }
+    if stdout_to_stderr {
+        command.stdout(std::io::stderr());
     }
     let mut tap_thread = None;
     if let Some(mut tap) = tap {

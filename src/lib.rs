@@ -22,6 +22,7 @@ pub mod gate;
 pub mod hook;
 pub mod kubeconfig;
 pub mod manifests;
+pub mod mcp;
 pub mod plans;
 pub mod policy;
 pub mod redact;
@@ -197,6 +198,7 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
             Ok(0)
         }
         Command::Doctor { json } => doctor::run(&paths, json),
+        Command::Mcp => mcp::serve(&paths),
         Command::Hook { command } => {
             let (agent, args) = match command {
                 cli::HookCommand::Claude(a) => (hook::Agent::Claude, a),

@@ -200,14 +200,22 @@ pub fn judge(changes: &[Change], destroy: bool, workspace: &str, policy: &Policy
 }
 
 fn run_capture(terraform: &Path, args: &[&str], dir: &Path) -> Result<(i32, Vec<u8>)> {
+    // Both captured: terraform's warnings go to its stderr, and guard's own stdout (the plan
+    // record, under `--json`) must never carry them. (duct applies the outer redirection first,
+    // so `stdout_capture().stderr_to_stdout()` sent terraform's stderr to guard's stdout.)
     let out = duct::cmd(terraform, args)
         .dir(dir)
         .stdout_capture()
-        .stderr_to_stdout()
+        .stderr_capture()
         .unchecked()
         .run()
         .map_err(|e| Error::io("cannot run", terraform, e))?;
-    Ok((out.status.code().unwrap_or(1), out.stdout))
+    let code = out.status.code().unwrap_or(1);
+    let mut text = out.stdout;
+    if code != 0 {
+        text.extend_from_slice(&out.stderr);
+    }
+    Ok((code, text))
 }
 
 /// The directory terraform works in for `argv` (`-chdir`), made absolute.
@@ -237,7 +245,12 @@ pub fn plan(p: &Paths, policy: &Policy, terraform: &Path, authorized: &crate::ga
     args.extend(parsed.args.iter().filter(|a| **a != "--json").map(|s| s.to_string()));
     let destroy = parsed.args.iter().any(|a| *a == "-destroy" || *a == "--destroy");
     // The plan itself runs in the foreground: its output is the agent's to read.
-    let outcome = crate::exec::run_args(authorized, terraform, &args, None, None)?;
+    // With `--json`, terraform's text goes to stderr: stdout is the record alone.
+    let outcome = if json_out {
+        crate::exec::run_args_stdout_to_stderr(authorized, terraform, &args)?
+    } else {
+        crate::exec::run_args(authorized, terraform, &args, None, None)?
+    };
     let detailed = parsed.args.iter().any(|a| a.starts_with("-detailed-exitcode"));
     let ok = outcome.code == 0 || (detailed && outcome.code == 2);
     if !ok || !file.exists() {

@@ -10,6 +10,7 @@ mod hook;
 mod install;
 mod kube_api;
 mod kubectl;
+mod mcp;
 mod never_panics;
 mod policy;
 mod shell_exec;
