@@ -929,7 +929,7 @@ fn lease_uses(p: &Paths, id: &str) -> u64 {
 }
 
 /// `guard lease list`.
-pub fn lease_list(p: &Paths) -> Result<u8> {
+pub fn lease_list(p: &Paths, json_out: bool) -> Result<u8> {
     let now = now_millis();
     for l in list_leases(p) {
         let s = &l.payload.scope;
@@ -940,6 +940,22 @@ pub fn lease_list(p: &Paths) -> Result<u8> {
         } else {
             "active"
         };
+        if json_out {
+            println!(
+                "{}",
+                json!({
+                    "id": l.payload.id,
+                    "status": state,
+                    "rule": s.get("rule"),
+                    "namespace": s.get("namespace"),
+                    "dir": s.get("dir"),
+                    "uses": lease_uses(p, &l.payload.id),
+                    "max_uses": s.get("uses").and_then(|u| u.parse::<u64>().ok()),
+                    "expires": format_millis(l.payload.expires_ms),
+                })
+            );
+            continue;
+        }
         println!(
             "{}  {:<7} rule {}  namespace {}  dir {}  uses {}/{}  until {}",
             l.payload.id,

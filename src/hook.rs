@@ -536,6 +536,67 @@ fn claude_answer(payload: &Payload, j: &Judgement) -> Option<Value> {
     Some(json!({ "hookSpecificOutput": out }))
 }
 
+/// For `guard doctor`: is `guard hook claude` registered where Claude Code reads its settings
+/// (`~/.claude/settings.json`, the project's `.claude/settings.json` and `settings.local.json`),
+/// for `Bash`, with a command path that exists? Returns (0 ok | 1 warn | 2 fail, detail).
+pub fn doctor_check(home: Option<&Path>, project: &Path) -> (u8, String) {
+    let mut files: Vec<PathBuf> = Vec::new();
+    if let Some(h) = home {
+        files.push(h.join(".claude/settings.json"));
+    }
+    files.push(project.join(".claude/settings.json"));
+    files.push(project.join(".claude/settings.local.json"));
+    let mut found = Vec::new();
+    let mut problems: Vec<(u8, String)> = Vec::new();
+    for f in files.iter().filter(|f| f.is_file()) {
+        let v: Value =
+            match std::fs::read_to_string(f).map_err(|e| e.to_string()).and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string())) {
+                Ok(v) => v,
+                Err(e) => {
+                    problems.push((1, format!("{} does not parse ({e}); Claude Code may ignore it", f.display())));
+                    continue;
+                }
+            };
+        let groups = v.pointer("/hooks/PreToolUse").and_then(Value::as_array).cloned().unwrap_or_default();
+        for g in &groups {
+            let matcher = g.get("matcher").and_then(Value::as_str).unwrap_or("");
+            let covers_bash = matcher.is_empty() || matcher == "*" || matcher.split('|').any(|m| m.trim() == "Bash" || m.trim() == ".*");
+            for h in g.get("hooks").and_then(Value::as_array).into_iter().flatten() {
+                let Some(cmd) = h.get("command").and_then(Value::as_str).filter(|c| c.contains("hook claude")) else { continue };
+                found.push(format!("{} ({cmd})", f.display()));
+                let words = shlex::split(cmd).unwrap_or_default();
+                let program = words.iter().find(|w| !w.contains('=')).cloned().unwrap_or_default();
+                if !covers_bash {
+                    problems.push((1, format!("{}: the matcher {matcher:?} does not cover Bash", f.display())));
+                }
+                if !program.starts_with('/') {
+                    problems.push((
+                        1,
+                        format!(
+                            "{}: `{cmd}` is not an absolute path: where `{program}` is not on Claude Code's PATH the hook exits 127 and Claude Code runs the tool anyway",
+                            f.display()
+                        ),
+                    ));
+                } else if !Path::new(&program).is_file() {
+                    problems.push((
+                        2,
+                        format!("{}: the hook command {program} does not exist: Claude Code runs every tool unchecked", f.display()),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some((level, _)) = problems.iter().max_by_key(|(l, _)| *l) {
+        let level = *level;
+        return (level, problems.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join("; "));
+    }
+    if found.is_empty() {
+        let places: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        return (1, format!("guard hook claude is not registered in {} (install.sh prints the snippet)", places.join(", ")));
+    }
+    (0, format!("registered in {}", found.join(", ")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

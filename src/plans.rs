@@ -303,7 +303,7 @@ pub fn plan(p: &Paths, policy: &Policy, terraform: &Path, authorized: &crate::ga
     if json_out {
         println!("{}", String::from_utf8_lossy(&body));
     } else {
-        print_record(&record, std::io::IsTerminal::is_terminal(&std::io::stdout()));
+        print_record(&record, crate::color_stdout());
     }
     if record.decision == Decision::Block {
         let why = verdict.headline().map(|r| format!("{}: {}", r.rule, r.message)).unwrap_or_default();

@@ -194,3 +194,33 @@ fn writes_through_a_relative_path_or_a_symlink_into_guards_state_are_denied() {
     let (_, out, _) = run(&t, "claude", &[], &input, &[]);
     assert!(out.contains("\"deny\"") && out.contains("shell.guard-self"), "{out}");
 }
+
+#[test]
+fn doctor_checks_the_claude_hook_is_registered_and_its_command_exists() {
+    let settings = |t: &Test, cmd: &str| {
+        std::fs::create_dir_all(t.home().join(".claude")).unwrap();
+        let v =
+            serde_json::json!({"hooks": {"PreToolUse": [{"matcher": "Bash|Write|Edit", "hooks": [{"type": "command", "command": cmd}]}]}});
+        std::fs::write(t.home().join(".claude/settings.json"), v.to_string()).unwrap();
+    };
+    let line = |out: &std::process::Output| stdout(out).lines().find(|l| l.contains("claude code hook")).unwrap_or_default().to_string();
+    // A hook whose command path is gone fails open in Claude Code: doctor fails.
+    let t = Test::new();
+    settings(&t, "/nonexistent/bin/guard hook claude");
+    let out = t.guard(&["doctor"]).output().unwrap();
+    assert!(line(&out).starts_with("FAIL") && line(&out).contains("does not exist"), "{}", line(&out));
+    assert_eq!(out.status.code(), Some(1));
+    // A bare `guard` works only where Claude Code's PATH has guard: a warning.
+    let t = Test::new();
+    settings(&t, "guard hook claude");
+    let out = t.guard(&["doctor"]).output().unwrap();
+    assert!(line(&out).starts_with("warn") && line(&out).contains("not an absolute path"), "{}", line(&out));
+    let t = Test::new();
+    settings(&t, &format!("{} hook claude", crate::support::guard_bin()));
+    let out = t.guard(&["doctor"]).output().unwrap();
+    assert!(line(&out).starts_with("ok") && line(&out).contains("registered in"), "{}", line(&out));
+    // In the project's .claude/settings.local.json too; unregistered is a warning.
+    let t = Test::new();
+    let out = t.guard(&["doctor"]).output().unwrap();
+    assert!(line(&out).starts_with("warn") && line(&out).contains("not registered"), "{}", line(&out));
+}
