@@ -92,6 +92,10 @@ pub enum Command {
         #[command(subcommand)]
         command: LeaseCommand,
     },
+    /// Start an agent (or any program) contained for its whole life, guard outside as its broker:
+    /// `guard run -- claude`. Humans approve from another terminal.
+    #[command(disable_help_flag = true)]
+    Run(ToolArgs),
     /// An MCP server on stdio: guard's tools for MCP clients (no approval tool).
     Mcp,
     /// Print a shell completion script: `guard completions bash > /etc/bash_completion.d/guard`.

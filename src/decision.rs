@@ -46,6 +46,9 @@ pub struct Reason {
 pub struct Verdict {
     pub decision: Decision,
     pub reasons: Vec<Reason>,
+    /// The programs a shell line runs, after wrappers and paths are seen through: what the
+    /// sandbox profile is derived from (a line that runs a network program gets the network).
+    pub programs: std::collections::BTreeSet<String>,
 }
 
 impl Default for Verdict {
@@ -56,7 +59,7 @@ impl Default for Verdict {
 
 impl Verdict {
     pub fn allow() -> Self {
-        Verdict { decision: Decision::Allow, reasons: Vec::new() }
+        Verdict { decision: Decision::Allow, reasons: Vec::new(), programs: Default::default() }
     }
 
     pub fn single(decision: Decision, rule: &str, message: impl Into<String>) -> Self {
@@ -78,6 +81,7 @@ impl Verdict {
 
     /// Combines two verdicts: `max` of decisions, union of reasons.
     pub fn merge(&mut self, other: Verdict) {
+        self.programs.extend(other.programs);
         for r in other.reasons {
             let d = r.decision.unwrap_or(other.decision);
             self.add(d, &r.rule, r.message);

@@ -95,6 +95,26 @@ pub fn run(paths: &Paths, as_json: bool) -> Result<u8> {
             detail,
         ));
     }
+    match &policy {
+        Some(p) if !crate::sandbox::enforced(p) => checks.push(check(
+            "containment",
+            Status::Warn,
+            "off (`[sandbox] mode = \"off\"`): shell lines run uncontained, so a wrong allow is not caught by the kernel",
+        )),
+        Some(_) => {
+            for (name, result) in crate::sandbox::doctor_checks() {
+                checks.push(match result {
+                    Ok(d) => check(name, Status::Ok, d),
+                    Err(d) => check(
+                        name,
+                        Status::Fail,
+                        format!("{d}; containment is required (`[sandbox] mode = \"enforce\"`), so guard refuses to run lines"),
+                    ),
+                });
+            }
+        }
+        None => {}
+    }
     let terraform = crate::exec::find_real(
         "terraform",
         policy.as_ref().and_then(|p| p.tools.terraform.as_deref()),

@@ -94,63 +94,87 @@ pub struct Outcome {
 pub type OnStart<'a> = Option<Box<dyn FnOnce() -> Result<()> + 'a>>;
 
 /// Runs the request's own argv with `program`, in `cwd`, inheriting stdio and environment.
+/// A request the gate authorized with a sandbox profile is never run here: only
+/// [`crate::sandbox::run`] runs those.
 pub fn run(authorized: &crate::gate::Authorized<'_>, program: &Path, cwd: Option<&Path>, on_start: OnStart<'_>) -> Result<Outcome> {
-    run_inner(program, &authorized.request.argv, cwd, None, on_start, false)
+    run_args(authorized, program, &authorized.request.argv, cwd, on_start)
 }
 
 /// Runs `program` with `args` that guard derived from an authorized request (e.g. terraform
-/// with guard's own `-out` file).
+/// with guard's own `-out` file, kubectl with its manifests' snapshots).
 pub fn run_args(
-    _authorized: &crate::gate::Authorized<'_>,
+    authorized: &crate::gate::Authorized<'_>,
     program: &Path,
     args: &[String],
     cwd: Option<&Path>,
     on_start: OnStart<'_>,
 ) -> Result<Outcome> {
-    run_inner(program, args, cwd, None, on_start, false)
+    uncontained(authorized)?;
+    let mut command = std::process::Command::new(program);
+    command.args(args);
+    if let Some(d) = cwd {
+        command.current_dir(d);
+    }
+    run_command(command, program, None, on_start, None)
 }
 
 /// Like [`run_args`], with the child's stdout sent to guard's stderr: for `--json`, where
 /// guard's stdout carries only the JSON document.
-pub fn run_args_stdout_to_stderr(_authorized: &crate::gate::Authorized<'_>, program: &Path, args: &[String]) -> Result<Outcome> {
-    run_inner(program, args, None, None, None, true)
+pub fn run_args_stdout_to_stderr(authorized: &crate::gate::Authorized<'_>, program: &Path, args: &[String]) -> Result<Outcome> {
+    uncontained(authorized)?;
+    let mut command = std::process::Command::new(program);
+    command.args(args).stdout(std::io::stderr());
+    run_command(command, program, None, None, None)
 }
 
 /// Like [`run_args`], with the child's stderr read line by line and handed to `tap` (which
 /// passes it on), so guard can notice what terraform says.
 pub fn run_args_with_stderr(
-    _authorized: &crate::gate::Authorized<'_>,
+    authorized: &crate::gate::Authorized<'_>,
     program: &Path,
     args: &[String],
     cwd: Option<&Path>,
     tap: impl FnMut(&[u8]) + Send + 'static,
 ) -> Result<Outcome> {
-    run_inner(program, args, cwd, Some(Box::new(tap)), None, false)
+    uncontained(authorized)?;
+    let mut command = std::process::Command::new(program);
+    command.args(args);
+    if let Some(d) = cwd {
+        command.current_dir(d);
+    }
+    run_command(command, program, Some(Box::new(tap)), None, None)
+}
+
+fn uncontained(authorized: &crate::gate::Authorized<'_>) -> Result<()> {
+    match authorized.profile() {
+        None => Ok(()),
+        Some(_) => Err(Error::Internal("a request authorized to run contained reached the uncontained runner".into())),
+    }
 }
 
 type Tap = Box<dyn FnMut(&[u8]) + Send>;
 
-fn run_inner(
-    program: &Path,
-    args: &[String],
-    cwd: Option<&Path>,
+/// Something served while the child runs (the sandbox's broker): polled with the child.
+pub trait Service {
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_>;
+    /// Called when `fd` is readable.
+    fn ready(&self);
+}
+
+/// Spawns a prepared command (`name` for messages), relays signals, serves `service`, and
+/// returns how the child ended. Only this module and the sandbox runner call it.
+pub(crate) fn run_command(
+    mut command: std::process::Command,
+    name: &Path,
     tap: Option<Tap>,
     on_start: OnStart<'_>,
-    stdout_to_stderr: bool,
+    service: Option<&dyn Service>,
 ) -> Result<Outcome> {
     // Signals reach a socket that this thread polls together with the child's pidfd: no relay
     // thread, and the child's exit wakes the same poll.
     let (read, write) = UnixStream::pair().map_err(|e| Error::Internal(format!("cannot make a socket pair: {e}")))?;
     let mut signals = SignalDelivery::with_pipe(read, write, WithOrigin::default(), [SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         .map_err(|e| Error::Internal(format!("cannot install signal handlers: {e}")))?;
-    let mut command = std::process::Command::new(program);
-    command.args(args);
-    if let Some(d) = cwd {
-        command.current_dir(d);
-    }
-    if stdout_to_stderr {
-        command.stdout(std::io::stderr());
-    }
     let mut tap_thread = None;
     if let Some(mut tap) = tap {
         let (reader, writer) = std::io::pipe().map_err(|e| Error::Internal(format!("cannot make a pipe: {e}")))?;
@@ -162,30 +186,40 @@ fn run_inner(
     drop(command);
     let result = match spawned {
         Ok(mut child) => match on_start.map_or(Ok(()), |f| f()) {
-            Ok(()) => wait_relaying(&mut child, &mut signals).map_err(|e| Error::io("cannot wait for", program, e)),
+            Ok(()) => wait_relaying(&mut child, &mut signals, service).map_err(|e| Error::io("cannot wait for", name, e)),
             Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();
                 Err(e)
             }
         },
-        Err(e) => Err(Error::io("cannot start", program, e)),
+        Err(e) => Err(Error::io("cannot start", name, e)),
     };
     signals.handle().close();
     if let Some(t) = tap_thread {
         let _ = t.join();
     }
     let status = result?;
-    Ok(match (status.code(), status.signal()) {
-        (Some(c), _) => Outcome { code: u8::try_from(c & 0xff).unwrap_or(1), signal: None },
-        (None, Some(s)) => Outcome { code: u8::try_from(128 + (s & 0x7f)).unwrap_or(255), signal: Some(s) },
-        (None, None) => Outcome { code: 1, signal: None },
-    })
+    let code = exit_code(status);
+    Ok(Outcome { code, signal: status.signal() })
+}
+
+/// The contract's exit code for how a child ended: its own code, 128+N if killed by signal N.
+pub fn exit_code(status: ExitStatus) -> u8 {
+    match (status.code(), status.signal()) {
+        (Some(c), _) => u8::try_from(c & 0xff).unwrap_or(1),
+        (None, Some(s)) => u8::try_from(128 + (s & 0x7f)).unwrap_or(255),
+        (None, None) => 1,
+    }
 }
 
 /// Waits for `child`, forwarding the signals another process sends to guard (a terminal's
 /// Ctrl-C reached the child already: it shares guard's process group).
-fn wait_relaying(child: &mut std::process::Child, signals: &mut SignalDelivery<UnixStream, WithOrigin>) -> std::io::Result<ExitStatus> {
+fn wait_relaying(
+    child: &mut std::process::Child,
+    signals: &mut SignalDelivery<UnixStream, WithOrigin>,
+    service: Option<&dyn Service>,
+) -> std::io::Result<ExitStatus> {
     use rustix::event::{PollFd, PollFlags, Timespec};
     use rustix::process::{Pid, PidfdFlags, Signal};
     let pid = Pid::from_child(child);
@@ -206,13 +240,22 @@ fn wait_relaying(child: &mut std::process::Child, signals: &mut SignalDelivery<U
             return Ok(status);
         }
         let read = signals.get_read();
-        let polled = match &pidfd {
-            Some(fd) => rustix::event::poll(&mut [PollFd::new(read, PollFlags::IN), PollFd::new(fd, PollFlags::IN)], None),
-            None => rustix::event::poll(&mut [PollFd::new(read, PollFlags::IN)], Some(&tick)),
-        };
+        let mut set = vec![PollFd::new(read, PollFlags::IN)];
+        if let Some(fd) = &pidfd {
+            set.push(PollFd::new(fd, PollFlags::IN));
+        }
+        if let Some(s) = service {
+            set.push(PollFd::from_borrowed_fd(s.fd(), PollFlags::IN));
+        }
+        let polled = rustix::event::poll(&mut set, if pidfd.is_some() { None } else { Some(&tick) });
+        let serve = service.is_some() && set.last().is_some_and(|p| p.revents().contains(PollFlags::IN));
+        drop(set);
         match polled {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),
+        }
+        if let (true, Some(s)) = (serve, service) {
+            s.ready();
         }
     }
 }

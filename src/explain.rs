@@ -19,6 +19,17 @@ pub fn decision_json(tool: ToolName, v: &Verdict) -> Value {
     })
 }
 
+/// The decision, and for a shell line that would run contained, the `sandbox` object.
+fn answer_json(tool: ToolName, v: &Verdict, policy: &Policy, facts: &crate::sandbox::Facts) -> Value {
+    let mut out = decision_json(tool, v);
+    if tool == ToolName::Shell && crate::sandbox::enforced(policy) && v.decision != crate::decision::Decision::Block {
+        if let Some(o) = out.as_object_mut() {
+            o.insert("sandbox".into(), crate::sandbox::explain_json(&crate::line_profile_with(policy, facts, v)));
+        }
+    }
+    out
+}
+
 fn explain_one(policy: &Policy, ctx: &Context, tool: ToolName, argv: Vec<String>) -> Verdict {
     let req = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: Default::default() };
     crate::classify::classify(&req, policy, ctx)
@@ -53,7 +64,7 @@ pub fn run(paths: &Paths, args: ExplainArgs) -> Result<u8> {
     let v = explain_one(&policy, &ctx, tool, argv);
     drop(watchdog);
     let out = if json_out {
-        decision_json(tool, &v).to_string()
+        answer_json(tool, &v, &policy, &crate::sandbox::Facts::read(&ctx, &paths.home)).to_string()
     } else {
         let mut s = v.decision.as_str().to_string();
         for r in &v.reasons {
@@ -71,6 +82,7 @@ fn jsonl(paths: &Paths, policy: &Policy) -> Result<u8> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut plain: Option<Context> = None;
     let mut with_kube: Option<Context> = None;
+    let mut facts: Option<crate::sandbox::Facts> = None;
     let mut bad = false;
     let mut line = Vec::new();
     let mut input = stdin.lock();
@@ -90,7 +102,8 @@ fn jsonl(paths: &Paths, policy: &Policy) -> Result<u8> {
                     Some(c) => c,
                     None => slot.insert(crate::context(paths, if needs_kube { ToolName::Kubectl } else { ToolName::Terraform }, &[])?),
                 };
-                decision_json(tool, &explain_one(policy, ctx, tool, argv))
+                let facts = facts.get_or_insert_with(|| crate::sandbox::Facts::read(ctx, &paths.home));
+                answer_json(tool, &explain_one(policy, ctx, tool, argv), policy, facts)
             }
             Err(e) => {
                 bad = true;

@@ -106,10 +106,9 @@ impl Judgement {
     }
 }
 
-/// Whether what guard runs is contained (issue 12). Until `crate::sandbox::enforced` lands this
-/// says no, so the hook never promises containment it cannot give.
-fn containment_on(_policy: &Policy) -> bool {
-    false
+/// Whether what guard runs is contained (`[sandbox] mode = "enforce"`).
+fn containment_on(policy: &Policy) -> bool {
+    crate::sandbox::enforced(policy)
 }
 
 /// Runs one hook: reads stdin, answers on stdout. Returns the exit code; every failure is 2.
@@ -282,8 +281,12 @@ struct Env<'a> {
 
 /// Whether this agent, in this session, would show a human the question behind `ask`.
 fn can_ask(agent: Agent, payload: &Payload, env: &Env) -> bool {
-    if env.unattended || env.contained {
-        // Contained: what a human allows in the agent's prompt would run outside the sandbox.
+    if env.unattended {
+        return false;
+    }
+    if env.contained && rewrites(agent) {
+        // Allowed lines run contained through `guard shell -c`; what a human allowed in the
+        // agent's own prompt would run outside the sandbox. The way through is `guard approve`.
         return false;
     }
     match agent {
@@ -292,6 +295,12 @@ fn can_ask(agent: Agent, payload: &Payload, env: &Env) -> bool {
         Agent::Cursor => true,
         Agent::Codex | Agent::Gemini => false,
     }
+}
+
+/// Whether the agent's hook can change the command it runs (Claude Code's `updatedInput`, Gemini
+/// CLI's `hookSpecificOutput.tool_input`); Codex and Cursor hooks cannot.
+fn rewrites(agent: Agent) -> bool {
+    matches!(agent, Agent::Claude | Agent::Gemini)
 }
 
 fn headline(v: &Verdict) -> String {
@@ -357,7 +366,7 @@ fn shell(env: &Env, agent: Agent, payload: &Payload, cmd: &str) -> Result<(Judge
     }
     let v = crate::tools::shell::classify_line(cmd, env.policy, env.ctx);
     let j = match v.decision {
-        Decision::Allow if env.contained && matches!(agent, Agent::Claude | Agent::Gemini) => {
+        Decision::Allow if env.contained && rewrites(agent) => {
             let exe = guard_exe()?;
             let rewrite = quote(&[&exe.to_string_lossy(), "shell", "-c", cmd]);
             Judgement::Allow { reason: "guard: allowed; runs contained through `guard shell -c`".into(), rewrite: Some(rewrite) }
@@ -367,12 +376,12 @@ fn shell(env: &Env, agent: Agent, payload: &Payload, cmd: &str) -> Result<(Judge
         Decision::Escalate if can_ask(agent, payload, env) => Judgement::Ask(format!("guard: needs a human decision ({})", headline(&v))),
         Decision::Escalate => {
             // The same request `guard shell -c` would make there, so one approval serves both.
-            let req = Request {
-                tool: ToolName::Shell,
-                argv: vec!["-c".into(), cmd.to_string()],
-                cwd: env.ctx.cwd.clone(),
-                target_env: crate::target_env(),
-            };
+            // The line's sandbox profile is part of the request, as for `guard shell -c`.
+            let mut target_env = crate::target_env();
+            if env.contained {
+                target_env.extend(crate::sandbox::binding(&crate::line_profile(env.paths, env.policy, env.ctx, &v)));
+            }
+            let req = Request { tool: ToolName::Shell, argv: vec!["-c".into(), cmd.to_string()], cwd: env.ctx.cwd.clone(), target_env };
             let through_guard = quote(&["guard", "shell", "-c", cmd]);
             match crate::approval::request_for(env.paths, env.policy, &req, &v) {
                 Ok(r) if r.approved => Judgement::Deny(format!(

@@ -6,7 +6,9 @@
 //!
 //! `run` is that pipeline and nothing else; [`gate::gate`] is the one place where "may this run?"
 //! is answered, and [`exec::run`] only accepts the [`gate::Authorized`] value the gate returns.
-#![forbid(unsafe_code)]
+// One call needs `unsafe` (unshare(2) in the sandbox helper, see `sandbox::linux::unshare`);
+// everything else is forbidden it by `deny`, which that one function alone overrides.
+#![deny(unsafe_code)]
 
 pub mod approval;
 pub mod audit;
@@ -28,6 +30,7 @@ pub mod policy;
 pub mod redact;
 pub mod request;
 pub mod rfc3339;
+pub mod sandbox;
 pub mod state;
 pub mod tools;
 
@@ -238,6 +241,7 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
             };
             Ok(hook::run(&paths, agent, args.unattended))
         }
+        Command::Run(a) => run_contained(&paths, utf8_args(a.args)?),
     }
 }
 
@@ -522,6 +526,78 @@ fn on_start(unsynced: Option<audit::Unsynced>) -> exec::OnStart<'static> {
     unsynced.map(|u| Box::new(move || u.sync()) as Box<dyn FnOnce() -> Result<()>>)
 }
 
+/// The sandbox profile of a shell line, capped by the profile of the contained line that asked
+/// for it through the broker, if one did.
+pub(crate) fn line_profile(paths: &Paths, policy: &Policy, ctx: &Context, verdict: &Verdict) -> sandbox::Profile {
+    line_profile_with(policy, &sandbox::Facts::read(ctx, &paths.home), verdict)
+}
+
+pub(crate) fn line_profile_with(policy: &Policy, facts: &sandbox::Facts, verdict: &Verdict) -> sandbox::Profile {
+    let mut profile = sandbox::profile(policy, facts, &verdict.programs, None);
+    if let Some(cap) = sandbox::inherited_cap() {
+        sandbox::cap(&mut profile, &cap);
+    }
+    profile
+}
+
+/// `guard run [--] COMMAND [ARGS…]`: the agent runs contained for its whole life.
+fn run_contained(paths: &Paths, args: Vec<String>) -> Result<u8> {
+    let policy = policy::load(paths.policy.as_deref())?;
+    let args: Vec<String> = match args.first().map(String::as_str) {
+        Some("--") => args.into_iter().skip(1).collect(),
+        _ => args,
+    };
+    let Some(name) = args.first().cloned() else {
+        return Err(Error::Usage("guard: run needs the program to start: `guard run -- claude` (see `guard run --help`)".into()));
+    };
+    if name == "--help" || name == "-h" {
+        println!(
+            "usage: guard run [--] COMMAND [ARGS…]\n\nStarts COMMAND contained for its whole life (writes only to the project, the temp dir, caches and the harness's own state; secrets unreadable), with guard's terraform, kubectl and guard first on its PATH, served by this guard as the broker. Exits with COMMAND's code. Approve from another terminal."
+        );
+        return Ok(0);
+    }
+    if !sandbox::enforced(&policy) {
+        return Err(Error::Blocked(
+            "guard: `guard run` contains an agent, and the policy turns containment off (`[sandbox] mode = \"off\"`); nothing ran".into(),
+        ));
+    }
+    let ctx = context(paths, ToolName::Shell, &[])?;
+    let exe = std::env::current_exe().ok();
+    let program = exec::find_real(&name, None, None, std::env::var_os("PATH"), exe.as_deref()).or_else(|_| {
+        if name.contains('/') {
+            Ok(state::absolute(Path::new(&name)))
+        } else {
+            Err(Error::Usage(format!("guard: run: {name} is not on PATH")))
+        }
+    })?;
+    let agent = program.file_name().and_then(|n| n.to_str()).map(str::to_string);
+    let facts = sandbox::Facts::read(&ctx, &paths.home);
+    let mut profile = sandbox::profile(&policy, &facts, &Default::default(), Some(agent.as_deref().unwrap_or("")));
+    if let Some(cap) = sandbox::inherited_cap() {
+        sandbox::cap(&mut profile, &cap);
+    }
+    let mut target_env = target_env();
+    target_env.extend(sandbox::binding(&profile));
+    let request = Request { tool: ToolName::Shell, argv: args.clone(), cwd: ctx.cwd.clone(), target_env };
+    let mut m = Map::new();
+    m.insert("command".into(), json!(redact::redact_argv(&args).join(" ")));
+    m.insert("cwd".into(), json!(ctx.cwd.to_string_lossy()));
+    m.insert("sandbox".into(), sandbox::explain_json(&profile));
+    let started = audit::append(paths, "run", m)?;
+    let authorized = gate::human_run(&request, profile);
+    let t = std::time::Instant::now();
+    let outcome = sandbox::run(&authorized, paths, &program, args.get(1..).unwrap_or_default(), None);
+    let mut m = Map::new();
+    m.insert("run_seq".into(), json!(started.seq));
+    m.insert("duration_ms".into(), json!(u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)));
+    match &outcome {
+        Ok(o) => m.insert("exit_code".into(), json!(o.code)),
+        Err(e) => m.insert("error".into(), json!(e.to_string())),
+    };
+    audit::append(paths, "exec", m)?;
+    Ok(outcome?.code)
+}
+
 /// What a terraform invocation is, for the plan-id flow.
 enum TerraformOp {
     /// `guard terraform plan …`: guard owns the plan file and stores a record.
@@ -547,7 +623,7 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
             env.insert(format!("manifest:{arg}"), m.sha256.clone());
         }
     }
-    let request = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: env };
+    let mut request = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: env };
     let parsed_tf = (tool == ToolName::Terraform).then(|| tools::terraform::parse(&request.argv));
     let watchdog = Watchdog::start(CLASSIFY_DEADLINE, || {
         eprintln!(
@@ -571,6 +647,12 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
         },
         _ => TerraformOp::Other,
     };
+    // A shell line runs contained: its profile (network, writable trees) is part of what the
+    // request's digest binds, so an approval covers exactly the profile it was shown.
+    let profile = (tool == ToolName::Shell && sandbox::enforced(&policy)).then(|| line_profile(paths, &policy, &ctx, &verdict));
+    if let Some(p) = &profile {
+        request.target_env.extend(sandbox::binding(p));
+    }
     let (decided, unsynced) = audit::append_unsynced(paths, "decision", decision_record(&request, &verdict))?;
     // An allowed command starts while the decision record is forced to disk (the record is in
     // the log before the command starts; guard kills the command if the fdatasync fails). Any
@@ -596,7 +678,7 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
     } else {
         None
     };
-    let authorized = gate::gate(&request, &verdict, proof.as_ref())?;
+    let authorized = gate::gate(&request, &verdict, proof.as_ref(), profile)?;
     let (name, configured, var) = match tool {
         ToolName::Terraform => ("terraform", policy.tools.terraform.as_deref(), "GUARD_TERRAFORM"),
         ToolName::Kubectl => ("kubectl", policy.tools.kubectl.as_deref(), "GUARD_KUBECTL"),
@@ -634,6 +716,9 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
                 snaps.insert(arg.clone(), manifests::snapshot(paths, m, arg)?);
             }
             exec::run_args(&authorized, &program, &manifests::rewrite_argv(&authorized.request.argv, &snaps), None, on_start(unsynced))
+        }
+        TerraformOp::Other if authorized.profile().is_some() => {
+            sandbox::run(&authorized, paths, &program, &authorized.request.argv, on_start(unsynced))
         }
         TerraformOp::Other => exec::run(&authorized, &program, None, on_start(unsynced)),
     };

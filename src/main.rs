@@ -6,7 +6,21 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     // Silence the default panic printer: a panic is reported once, as a `guard:` line.
     std::panic::set_hook(Box::new(|_| {}));
-    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // The sandbox helper must stay single-threaded until it has unshared its namespaces: it
+    // runs before the worker thread exists.
+    if argv.get(1).is_some_and(|a| a == guard::sandbox::HELPER_ARG) {
+        return ExitCode::from(guard::sandbox::linux::helper_main(&argv));
+    }
+    // Reached as `terraform` or `kubectl` (the broker's links inside a contained line).
+    let called = argv.first().and_then(|a| std::path::Path::new(a).file_name()).and_then(|n| n.to_str()).map(str::to_string);
+    if let Some(tool) = called.filter(|n| n == "terraform" || n == "kubectl") {
+        argv.insert(1, tool.into());
+    }
+    // Inside a contained line every guard invocation is the broker's to run.
+    if std::env::var_os(guard::sandbox::BROKER_ENV).is_some_and(|v| !v.is_empty()) {
+        return ExitCode::from(guard::sandbox::broker::client(argv.split_off(1)));
+    }
     // In hook mode a panic must block the agent's tool call, and only exit 2 does that.
     let panic_code = if guard::is_hook_mode(&argv) { 2 } else { 70 };
     let main = std::thread::current();

@@ -74,6 +74,8 @@ pub struct PolicyFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shell: Option<ShellFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<SandboxFile>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub examples: Option<Vec<Example>>,
     /// Agent hooks (`guard hook …`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -134,6 +136,60 @@ pub struct McpExample {
     #[serde(default)]
     pub args: serde_json::Map<String, serde_json::Value>,
     pub decision: Decision,
+}
+
+/// `[sandbox]`: what a contained line may reach (see `crate::sandbox`). Paths may start with `~/`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxFile {
+    pub mode: Option<SandboxMode>,
+    /// Writable besides the project and the private temp dir (tool caches).
+    pub writable: Option<Vec<String>>,
+    /// Never readable (nor writable) inside.
+    pub secrets: Option<Vec<String>>,
+    /// Lines that run one of these get the network.
+    pub network_programs: Option<Vec<String>>,
+    /// Extension: paths inside `secrets` that stay readable (e.g. `~/.ssh/known_hosts`).
+    pub readable: Option<Vec<String>>,
+    /// Extension: globs of environment variable names removed inside (credential-shaped).
+    pub env_remove: Option<Vec<String>>,
+    /// Extension: what `guard run` adds for a known agent harness.
+    pub agents: Option<Vec<AgentProfile>>,
+}
+
+/// Whether guard contains what it runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SandboxMode {
+    Enforce,
+    Off,
+}
+
+/// `[[sandbox.agents]]`: a harness's own state, writable under `guard run`, and its own keys.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentProfile {
+    /// The program's base name (`claude`, `codex`, `aider`).
+    pub program: String,
+    #[serde(default)]
+    pub writable: Vec<String>,
+    /// Files under `writable` that stay read-only: the harness's hook and permission settings.
+    #[serde(default)]
+    pub pinned: Vec<String>,
+    /// Globs of variable names kept although `env_remove` matches them (the agent's own API key).
+    #[serde(default)]
+    pub env_keep: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SandboxPolicy {
+    pub mode: SandboxMode,
+    pub writable: Vec<String>,
+    pub secrets: Vec<String>,
+    pub network_programs: Vec<String>,
+    pub readable: Vec<String>,
+    pub env_remove: Vec<String>,
+    pub agents: Vec<AgentProfile>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -324,6 +380,7 @@ pub struct Policy {
     pub shell: ShellPolicy,
     pub hook: HookPolicy,
     pub mcp: McpPolicy,
+    pub sandbox: SandboxPolicy,
     pub examples: Vec<Example>,
     #[serde(skip)]
     pub source: PolicySource,
@@ -443,6 +500,26 @@ fn merge(base: PolicyFile, user: PolicyFile, source: PolicySource, text: &str) -
         }
     }
     shell.build_index();
+    let (bx, ux) = (base.sandbox.unwrap_or_default(), user.sandbox.unwrap_or_default());
+    let sandbox = SandboxPolicy {
+        mode: ux.mode.or(bx.mode).unwrap_or(SandboxMode::Enforce),
+        writable: ux.writable.or(bx.writable).unwrap_or_default(),
+        secrets: ux.secrets.or(bx.secrets).unwrap_or_default(),
+        network_programs: ux.network_programs.or(bx.network_programs).unwrap_or_default(),
+        readable: ux.readable.or(bx.readable).unwrap_or_default(),
+        env_remove: ux.env_remove.or(bx.env_remove).unwrap_or_default(),
+        agents: ux.agents.or(bx.agents).unwrap_or_default(),
+    };
+    for (key, list) in
+        [("sandbox.writable", &sandbox.writable), ("sandbox.secrets", &sandbox.secrets), ("sandbox.readable", &sandbox.readable)]
+    {
+        if let Some(bad) = list.iter().find(|p| !(p.starts_with('/') || p.starts_with("~/"))) {
+            return Err(Error::Config(format!(
+                "guard: policy {name}: line {}: {key}: {bad:?} must be an absolute path or start with ~/",
+                find_line(text, bad)
+            )));
+        }
+    }
     let examples_are_users = user.examples.is_some();
     let examples = user.examples.or(base.examples).unwrap_or_default();
     for ex in &examples {
@@ -473,7 +550,7 @@ fn merge(base: PolicyFile, user: PolicyFile, source: PolicySource, text: &str) -
             return Err(Error::Config(format!("guard: policy {name}: line {line}: mcp rule id {:?} is used twice", r.id)));
         }
     }
-    Ok(Policy { defaults, tools, kubectl, terraform, shell, hook, mcp, examples, source, examples_are_users })
+    Ok(Policy { defaults, tools, kubectl, terraform, shell, hook, mcp, sandbox, examples, source, examples_are_users })
 }
 
 impl Policy {

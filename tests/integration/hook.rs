@@ -9,8 +9,12 @@ fn payload(agent: &str, file: &str) -> String {
     std::fs::read_to_string(format!("{}/testdata/hooks/{agent}/{file}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
+/// Containment off: the hook's answers without rewrites.
+const UNCONTAINED: &str = "[sandbox]\nmode = \"off\"\n";
+
 fn place(t: &Test, s: &str) -> String {
-    s.replace("__CWD__", &t.work().to_string_lossy())
+    s.replace("__GUARD__", crate::support::guard_bin())
+        .replace("__CWD__", &t.work().to_string_lossy())
         .replace("__HOME__", &t.home().to_string_lossy())
         .replace("__STATE__", &t.state().to_string_lossy())
 }
@@ -36,8 +40,12 @@ fn recorded_payloads_get_the_exact_answers() {
     let mut n = 0;
     for line in table.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
         let cols: Vec<&str> = line.split('\t').collect();
-        let [name, agent, file, subst, extra, code, expect] = cols[..] else { panic!("bad case line: {line}") };
-        let t = Test::new();
+        let [name, agent, file, subst, extra, policy, code, expect] = cols[..] else { panic!("bad case line: {line}") };
+        let t = match policy {
+            "contained" => Test::new(),
+            "uncontained" => Test::new().policy(UNCONTAINED),
+            other => panic!("{name}: unknown policy {other}"),
+        };
         let mut input = place(&t, &payload(agent, file));
         for kv in subst.split(';').filter(|s| !s.is_empty()) {
             let (k, v) = kv.split_once('=').unwrap();
@@ -57,7 +65,7 @@ fn recorded_payloads_get_the_exact_answers() {
         }
         n += 1;
     }
-    assert!(n >= 40, "only {n} cases");
+    assert!(n >= 45, "only {n} cases");
 }
 
 #[test]
@@ -103,7 +111,7 @@ fn a_panic_in_hook_mode_exits_2() {
 
 #[test]
 fn hook_allow_policy_restores_the_explicit_allow() {
-    let t = Test::new().policy("[hook]\nallow = \"allow\"\n");
+    let t = Test::new().policy("[hook]\nallow = \"allow\"\n\n[sandbox]\nmode = \"off\"\n");
     let input = place(&t, &payload("claude", "bash.json")).replace("__COMMAND__", "ls -la").replace("__MODE__", "default");
     let (code, out, _) = run(&t, "claude", &[], &input, &[]);
     assert_eq!(code, 0);

@@ -13,6 +13,7 @@ mod kubectl;
 mod mcp;
 mod never_panics;
 mod policy;
+mod sandbox;
 mod shell_exec;
 mod shell_table;
 mod support;

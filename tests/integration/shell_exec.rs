@@ -93,7 +93,8 @@ fn the_shims_route_through_guard() {
 #[test]
 fn the_decision_record_is_in_the_log_before_the_command_starts() {
     // The command reads the log's last line: its own decision record, complete and chained.
-    let t = Test::new();
+    // Uncontained: a contained line cannot read guard's state at all (sandbox tests).
+    let t = Test::new().policy("[sandbox]\nmode = \"off\"\n");
     let log = t.state().join("audit.jsonl");
     let line = format!("tail -n 1 {}", log.display());
     let (t, out) = t.args(&["shell", "-c", &line]).status(0).run();

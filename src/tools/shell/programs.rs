@@ -307,6 +307,7 @@ pub(super) fn command(w: &mut Walker, args: Vec<Arg>, stdin: &Stdin, depth: usiz
         // A function defined earlier in the line: its body was judged where it was defined.
         return;
     }
+    w.verdict.programs.insert(program.clone());
     if see_through_wrapper(w, &program, &rest, stdin, depth) {
         return;
     }

@@ -1,0 +1,267 @@
+//! The Linux sandbox: Landlock for files (and signals and abstract sockets), user, mount and
+//! network namespaces for the network cut and the read-only pins.
+//!
+//! It runs in the helper process (`guard __contain SPEC PROGRAM ARGS…`), a fresh, single-threaded
+//! exec of guard started by [`super::run`]: `unshare(CLONE_NEWUSER)` refuses multi-threaded
+//! callers, and a restriction taken here binds only this process and what it execs. The steps:
+//! 1. user namespace (the caller's uid and gid mapped to themselves), plus a network namespace
+//!    when the profile has no network (nothing outside is reachable, the host's loopback
+//!    included), plus a mount namespace when something must be pinned read-only;
+//! 2. read-only bind mounts over the pins (`.git/hooks`, `.git/config`, harness settings), and
+//!    `.git` bound onto itself so it cannot be renamed away and rebuilt;
+//! 3. Landlock: reads everywhere except the hidden trees (Landlock only grants, so a grant that
+//!    must not cover `~/.ssh` becomes grants on each sibling along the way down), writes only in
+//!    the profile's trees, and signals and abstract unix sockets scoped to the sandbox;
+//!    `no_new_privs`. A sandboxed process cannot mount, unmount or remount (Landlock denies it),
+//!    so the pins hold even for root inside.
+//! 4. exec the program.
+//!
+//! It must never fall back to running uncontained: any failure is a `guard:` line and exit 77.
+
+use std::ffi::OsString;
+use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+
+use landlock::{
+    ABI, Access, AccessFs, BitFlags, CompatLevel, Compatible, LandlockStatus, PathBeneath, PathFd, Ruleset, RulesetAttr,
+    RulesetCreatedAttr, RulesetStatus, Scope,
+};
+use serde::{Deserialize, Serialize};
+
+use super::Profile;
+
+/// The newest Landlock ABI guard is tested with; newer kernels are used at this level.
+const TARGET_ABI: ABI = ABI::V7;
+
+/// Character devices a contained process may open (read and write); every other device node,
+/// disks included, is neither readable nor writable.
+const DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/ptmx"];
+/// Device directories that stay usable: terminals and POSIX shared memory.
+const DEVICE_DIRS: &[&str] = &["/dev/pts", "/dev/shm"];
+
+/// What the helper is told: the profile and the line's private temp dir.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Spec {
+    pub profile: Profile,
+    pub temp: PathBuf,
+}
+
+/// The helper's entry point: contains this process, then execs `program` with `args`.
+/// Returns only on failure, with the exit code to use.
+pub fn helper_main(argv: &[OsString]) -> u8 {
+    let (Some(spec), Some(program)) = (argv.get(2), argv.get(3)) else {
+        eprintln!("guard: {} is guard's own sandbox helper, not a command", super::HELPER_ARG);
+        return 64;
+    };
+    let spec: Spec = match spec.to_str().map(serde_json::from_str) {
+        Some(Ok(s)) => s,
+        _ => {
+            eprintln!("guard: the sandbox helper was given a profile it cannot read; nothing ran");
+            return 70;
+        }
+    };
+    if let Err(cause) = contain(&spec) {
+        eprintln!("{}", super::unavailable(&cause));
+        return 77;
+    }
+    let err = std::process::Command::new(program).args(argv.get(4..).unwrap_or_default()).exec();
+    eprintln!("guard: cannot run {}: {err}", Path::new(program).display());
+    if err.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 }
+}
+
+/// Sets up every layer for this process, or says why it cannot.
+pub fn contain(spec: &Spec) -> Result<(), String> {
+    if std::env::var_os(super::SIMULATE_UNAVAILABLE_ENV).is_some_and(|v| !v.is_empty()) {
+        return Err(format!("Landlock is not available (simulated by {})", super::SIMULATE_UNAVAILABLE_ENV));
+    }
+    let p = &spec.profile;
+    let pins: Vec<&PathBuf> = p.pinned.iter().filter(|f| std::fs::symlink_metadata(f).is_ok()).collect();
+    // Rules are computed before the namespaces change anything.
+    let mut hidden: Vec<PathBuf> = p.hidden.iter().map(|h| canonical(h)).collect();
+    hidden.push(PathBuf::from("/dev"));
+    let (mut reads, mut listable) = (Vec::new(), vec![PathBuf::from("/")]);
+    split_reads(Path::new("/"), &hidden, &mut reads, &mut listable, 0);
+    for r in p.readable.iter().chain(DEVICES.iter().map(PathBuf::from).collect::<Vec<_>>().iter()) {
+        if r.exists() {
+            reads.push(r.clone());
+        }
+    }
+    let mut writes: Vec<PathBuf> = p.write.iter().chain(std::iter::once(&spec.temp)).filter(|w| w.exists()).cloned().collect();
+    writes.extend(DEVICE_DIRS.iter().map(PathBuf::from).filter(|d| d.exists()));
+
+    namespaces(!p.network, !pins.is_empty())?;
+    for pin in &pins {
+        pin_read_only(pin)?;
+    }
+    landlock(&reads, &listable, &writes)
+}
+
+fn canonical(p: &Path) -> PathBuf {
+    std::fs::canonicalize(p)
+        .ok()
+        .or_else(|| Some(std::fs::canonicalize(p.parent()?).ok()?.join(p.file_name()?)))
+        .unwrap_or_else(|| p.to_path_buf())
+}
+
+/// Landlock grants whole trees and cannot take a subtree back, so a read grant on `dir` that
+/// must not cover a hidden path below it becomes a grant on each of its entries, recursing only
+/// along the way to the hidden paths. A symlink is granted by its target, and skipped when the
+/// target is, holds or lies inside a hidden tree (the real path is split where it lies).
+/// The directories split this way stay listable (their entries' names are no secret; their
+/// contents are only readable where granted).
+fn split_reads(dir: &Path, hidden: &[PathBuf], out: &mut Vec<PathBuf>, listable: &mut Vec<PathBuf>, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = dir.join(entry.file_name());
+        if hidden.contains(&path) {
+            continue;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+        let real = if meta.file_type().is_symlink() {
+            match std::fs::canonicalize(&path) {
+                Ok(t) => t,
+                Err(_) => continue,
+            }
+        } else {
+            path.clone()
+        };
+        if hidden.iter().any(|h| real.starts_with(h)) {
+            continue;
+        }
+        if hidden.iter().any(|h| h.starts_with(&real)) {
+            if !meta.file_type().is_symlink() && meta.is_dir() {
+                listable.push(path.clone());
+                split_reads(&path, hidden, out, listable, depth + 1);
+            }
+            continue;
+        }
+        out.push(real);
+    }
+}
+
+/// The one unsafe call in guard, isolated here: `unshare(2)`. rustix marks it unsafe only
+/// because `CLONE_FILES` could leave other threads with stale descriptors; guard never passes
+/// `CLONE_FILES`, and this runs in the single-threaded helper before anything else.
+#[allow(unsafe_code)]
+fn unshare(flags: rustix::thread::UnshareFlags) -> rustix::io::Result<()> {
+    // SAFETY: no CLONE_FILES in `flags` (see above); the process has one thread.
+    unsafe { rustix::thread::unshare_unsafe(flags) }
+}
+
+fn namespaces(cut_network: bool, mounts: bool) -> Result<(), String> {
+    use rustix::thread::UnshareFlags;
+    let uid = rustix::process::getuid().as_raw();
+    let gid = rustix::process::getgid().as_raw();
+    let mut flags = UnshareFlags::NEWUSER;
+    if cut_network {
+        flags |= UnshareFlags::NEWNET;
+    }
+    if mounts {
+        flags |= UnshareFlags::NEWNS;
+    }
+    unshare(flags).map_err(|e| {
+        format!("the kernel refused a user namespace ({e}; unprivileged user namespaces may be disabled, e.g. kernel.unprivileged_userns_clone=0 or an AppArmor restriction)")
+    })?;
+    let write = |file: &str, text: String| std::fs::write(file, text).map_err(|e| format!("cannot write {file}: {e}"));
+    write("/proc/self/setgroups", "deny".into())?;
+    write("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
+    write("/proc/self/gid_map", format!("{gid} {gid} 1"))?;
+    if mounts {
+        use rustix::mount::MountPropagationFlags;
+        // Nothing done in here may reach the host's mount table.
+        rustix::mount::mount_change("/", MountPropagationFlags::PRIVATE | MountPropagationFlags::REC)
+            .map_err(|e| format!("cannot make the sandbox's mounts private: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Binds `path` onto itself read-only (a `.git` directory read-write: pinned in place only).
+fn pin_read_only(path: &Path) -> Result<(), String> {
+    use rustix::fs::StatVfsMountFlags as V;
+    use rustix::mount::MountFlags as M;
+    rustix::mount::mount_bind(path, path).map_err(|e| format!("cannot pin {}: {e}", path.display()))?;
+    if path.file_name().is_some_and(|n| n == ".git") && path.is_dir() {
+        return Ok(());
+    }
+    // A remount must keep the flags the kernel locked on the original mount.
+    let kept = rustix::fs::statvfs(path).map(|s| s.f_flag).unwrap_or(V::empty());
+    let mut flags = M::BIND | M::RDONLY;
+    for (v, m) in
+        [(V::NOSUID, M::NOSUID), (V::NODEV, M::NODEV), (V::NOEXEC, M::NOEXEC), (V::NOATIME, M::NOATIME), (V::NODIRATIME, M::NODIRATIME)]
+    {
+        if kept.contains(v) {
+            flags |= m;
+        }
+    }
+    rustix::mount::mount_remount(path, flags, "").map_err(|e| format!("cannot make {} read-only: {e}", path.display()))
+}
+
+fn landlock(reads: &[PathBuf], listable: &[PathBuf], writes: &[PathBuf]) -> Result<(), String> {
+    let err = |e: landlock::RulesetError| format!("Landlock refused the ruleset: {e}");
+    let all = AccessFs::from_all(TARGET_ABI);
+    let file_rights = AccessFs::from_file(TARGET_ABI);
+    let read = AccessFs::from_read(TARGET_ABI);
+    let mut ruleset = Ruleset::default()
+        .set_compatibility(CompatLevel::BestEffort)
+        .handle_access(all)
+        .map_err(err)?
+        .scope(Scope::from_all(TARGET_ABI))
+        .map_err(err)?
+        .create()
+        .map_err(err)?;
+    let mut add = |path: &Path, rights: BitFlags<AccessFs>| -> Result<(), String> {
+        let Ok(fd) = PathFd::new(path) else { return Ok(()) };
+        let is_dir = std::fs::metadata(path).is_ok_and(|m| m.is_dir());
+        let rights = if is_dir { rights } else { rights & file_rights };
+        (&mut ruleset).add_rule(PathBeneath::new(fd, rights)).map_err(err)?;
+        Ok(())
+    };
+    for r in reads {
+        add(r, read)?;
+    }
+    for l in listable {
+        add(l, AccessFs::ReadDir.into())?;
+    }
+    for w in writes {
+        add(w, all)?;
+    }
+    for d in DEVICES {
+        add(Path::new(d), all & file_rights)?;
+    }
+    let status = ruleset.restrict_self().map_err(err)?;
+    match (status.ruleset, status.landlock) {
+        (RulesetStatus::NotEnforced, _) | (_, LandlockStatus::NotEnabled | LandlockStatus::NotImplemented) => {
+            Err("Landlock is not enabled in this kernel (Linux 5.13 or later with `landlock` in the lsm= boot list)".into())
+        }
+        _ if !status.no_new_privs => Err("no_new_privs could not be set".into()),
+        _ => Ok(()),
+    }
+}
+
+/// What the kernel offers, for `guard doctor`: the effective Landlock ABI, or why there is none.
+pub fn landlock_abi() -> Result<i32, String> {
+    // Probing creates rulesets and restricts nothing.
+    let mut found = 0;
+    for (n, abi) in [(1, ABI::V1), (2, ABI::V2), (3, ABI::V3), (4, ABI::V4), (5, ABI::V5), (6, ABI::V6)] {
+        let ok = Ruleset::default()
+            .set_compatibility(CompatLevel::HardRequirement)
+            .handle_access(AccessFs::from_all(abi))
+            .and_then(|r| if n >= 6 { r.scope(Scope::from_all(abi)) } else { Ok(r) })
+            .and_then(|r| r.create())
+            .is_ok();
+        if !ok {
+            break;
+        }
+        found = n;
+    }
+    if found == 0 { Err("Landlock is not available in this kernel".into()) } else { Ok(found) }
+}
+
+/// Device and inode of a path, to tell whether two names are one file.
+pub fn file_id(p: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+}

@@ -1,0 +1,394 @@
+//! Containment: what guard runs for the agent cannot reach what guard protects.
+//!
+//! Owns the sandbox [`Profile`] (a value: what a contained process may write, what it may not
+//! read, whether it has the network), how it is derived from the policy and the line, and running
+//! a program under it with the broker beside it. The kernel enforces the profile
+//! ([`linux`]: Landlock, user/mount/network namespaces); classification only proposes it and the
+//! gate authorizes it. It must never widen a profile because of anything the contained side says.
+//!
+//! ```text
+//! guard (outside, broker) ──spawn──► guard __contain PROFILE PROGRAM ARGS… (namespaces, Landlock)
+//!        ▲                                   └─exec─► bash -c LINE … kubectl (a guard shim)
+//!        └──────── unix socket, argv + stdio fds ◄───────────────┘
+//! ```
+
+pub mod broker;
+#[cfg(target_os = "linux")]
+pub mod linux;
+#[cfg(not(target_os = "linux"))]
+pub mod other;
+#[cfg(not(target_os = "linux"))]
+pub use other as linux;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use crate::error::{Error, Result};
+use crate::policy::{Policy, SandboxMode, glob};
+
+/// The argv word that makes the guard binary the sandbox helper (never typed by people).
+pub const HELPER_ARG: &str = "__contain";
+/// Set inside a contained process: the broker's socket and the token that opens it.
+pub const BROKER_ENV: &str = "GUARD_BROKER";
+pub const BROKER_TOKEN_ENV: &str = "GUARD_BROKER_TOKEN";
+/// Set by the broker for the guard it starts: the profile of the line that asked. A nested
+/// line's profile is capped by it, so nothing a contained line asks for widens its own reach.
+pub const CAP_ENV: &str = "GUARD_SANDBOX_CAP";
+/// A switch the tests own (and anyone may set: it only makes guard refuse): behave as if the
+/// kernel offered no Landlock.
+pub const SIMULATE_UNAVAILABLE_ENV: &str = "GUARD_SANDBOX_UNAVAILABLE";
+
+/// Whether the policy asks guard to contain what it runs.
+#[must_use]
+pub fn enforced(policy: &Policy) -> bool {
+    policy.sandbox.mode == SandboxMode::Enforce
+}
+
+/// What a contained process may reach. Paths are absolute; the private temp dir is added when
+/// the process starts (it is not part of what a human approves).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Connections outside the sandbox (the host's loopback included).
+    pub network: bool,
+    /// Writable trees besides the private temp dir: the project, caches, a harness's state.
+    pub write: Vec<PathBuf>,
+    /// Inside the writable trees, kept read-only (bind-mounted read-only in the sandbox's own
+    /// mount namespace): `.git/hooks`, `.git/config`, harness settings.
+    pub pinned: Vec<PathBuf>,
+    /// Neither readable nor writable: secrets and guard's own state.
+    pub hidden: Vec<PathBuf>,
+    /// Inside `hidden`, still readable (`~/.ssh/known_hosts`).
+    pub readable: Vec<PathBuf>,
+    /// Environment variable name globs removed inside, and the ones kept despite them.
+    pub env_remove: Vec<String>,
+    pub env_keep: Vec<String>,
+    /// Why a directory that looked like the project is not writable (said once, on stderr).
+    pub notes: Vec<String>,
+}
+
+/// Facts about the caller's environment the profile is derived from, read at the edge.
+#[derive(Clone, Debug, Default)]
+pub struct Facts {
+    pub cwd: PathBuf,
+    pub home: Option<PathBuf>,
+    /// The git work tree holding the cwd, if any.
+    pub git_top: Option<PathBuf>,
+    /// Guard's own files: state dir, policy, binary, shims.
+    pub guarded: Vec<PathBuf>,
+    /// Guard's state directory (hidden entirely: the approver key and receipts live there).
+    pub state: PathBuf,
+    pub path_dirs: Vec<PathBuf>,
+}
+
+impl Facts {
+    /// Reads the facts from the process environment (edge I/O).
+    pub fn read(ctx: &crate::request::Context, state: &Path) -> Facts {
+        let path_dirs =
+            std::env::var_os("PATH").map(|p| std::env::split_paths(&p).filter(|d| d.is_absolute()).collect()).unwrap_or_default();
+        Facts {
+            cwd: ctx.cwd.clone(),
+            home: ctx.home.clone(),
+            git_top: git_top(&ctx.cwd),
+            guarded: ctx.guarded.clone(),
+            state: state.to_path_buf(),
+            path_dirs,
+        }
+    }
+}
+
+/// The git work tree holding `dir`: the nearest ancestor with a `.git` entry.
+fn git_top(dir: &Path) -> Option<PathBuf> {
+    dir.ancestors().find(|d| d.join(".git").exists()).map(Path::to_path_buf)
+}
+
+/// Shell start-up files: writing one runs code in the human's next shell.
+const STARTUP_FILES: &[&str] = &[
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".bash_logout",
+    ".profile",
+    ".zshrc",
+    ".zshenv",
+    ".zprofile",
+    ".zlogin",
+    ".config/fish",
+    ".inputrc",
+];
+
+/// Agent harnesses' hook and permission settings: the files that register guard.
+const HARNESS_SETTINGS: &[&str] =
+    &[".claude/settings.json", ".claude/settings.local.json", ".codex/config.toml", ".cursor/hooks.json", ".gemini/settings.json"];
+
+/// Inside the project, kept read-only: what runs code in the human's next git command or agent.
+const PROJECT_PINS: &[&str] = &[
+    ".git",
+    ".git/hooks",
+    ".git/config",
+    ".claude/settings.json",
+    ".claude/settings.local.json",
+    ".cursor/hooks.json",
+    ".gemini/settings.json",
+    ".codex/config.toml",
+];
+
+fn expand(p: &str, home: Option<&Path>) -> Option<PathBuf> {
+    match p.strip_prefix("~/") {
+        Some(rest) => home.map(|h| h.join(rest)),
+        None => Some(PathBuf::from(p)),
+    }
+}
+
+/// What a line (or, with `agent`, a harness started by `guard run`) may reach. Pure.
+#[must_use]
+pub fn profile(policy: &Policy, facts: &Facts, programs: &BTreeSet<String>, agent: Option<&str>) -> Profile {
+    let sb = &policy.sandbox;
+    let home = facts.home.as_deref();
+    let network = agent.is_some() || programs.iter().any(|p| sb.network_programs.iter().any(|n| glob(n, p)));
+    let mut hidden: Vec<PathBuf> = sb.secrets.iter().filter_map(|s| expand(s, home)).collect();
+    hidden.push(facts.state.clone());
+    let readable = sb.readable.iter().filter_map(|s| expand(s, home)).collect();
+
+    // Never writable, however spelled: guard's files, start-up files, PATH dirs, harness settings.
+    let mut forbidden: Vec<PathBuf> = facts.guarded.clone();
+    if let Some(h) = home {
+        forbidden.extend(STARTUP_FILES.iter().chain(HARNESS_SETTINGS).map(|f| h.join(f)));
+    }
+    forbidden.extend(hidden.iter().cloned());
+
+    let mut notes = Vec::new();
+    let mut write = Vec::new();
+    let mut pinned = Vec::new();
+    let project = facts.git_top.clone().unwrap_or_else(|| facts.cwd.clone());
+    match project_refusal(&project, facts, &forbidden) {
+        None => {
+            pinned.extend(PROJECT_PINS.iter().map(|p| project.join(p)));
+            write.push(project);
+        }
+        Some(why) => notes.push(format!("{} is not writable as the project: {why}; only the temp dir and caches are", project.display())),
+    }
+    let mut env_keep: Vec<String> = crate::request::TARGET_ENV.iter().map(|s| (*s).to_string()).collect();
+    let profile_of_agent = agent.and_then(|a| sb.agents.iter().find(|p| p.program == a));
+    let mut extra: Vec<PathBuf> = sb.writable.iter().filter_map(|s| expand(s, home)).collect();
+    if let Some(a) = profile_of_agent {
+        extra.extend(a.writable.iter().filter_map(|s| expand(s, home)));
+        pinned.extend(a.pinned.iter().filter_map(|s| expand(s, home)));
+        env_keep.extend(a.env_keep.iter().cloned());
+    }
+    for dir in extra {
+        // A cache that holds something never writable is dropped, not split: Landlock grants
+        // whole trees, so a tree can only be given whole.
+        let holds = |f: &PathBuf| f.starts_with(&dir) && !pinned.contains(f);
+        let inside_hidden = hidden.iter().any(|h| dir.starts_with(h));
+        if forbidden.iter().any(holds) || inside_hidden || facts.path_dirs.iter().any(|d| d.starts_with(&dir)) || dir.parent().is_none() {
+            notes.push(format!("{} is not writable: it holds files guard protects", dir.display()));
+            continue;
+        }
+        write.push(dir);
+    }
+    Profile { network, write, pinned, hidden, readable, env_remove: sb.env_remove.clone(), env_keep, notes }
+}
+
+/// Why `dir` cannot be the writable project: the home directory, `/`, or a tree that holds
+/// guard's files, secrets, start-up files or `PATH` directories outside it.
+fn project_refusal(dir: &Path, facts: &Facts, forbidden: &[PathBuf]) -> Option<String> {
+    if dir.parent().is_none() {
+        return Some("it is /".into());
+    }
+    if let Some(h) = facts.home.as_ref().filter(|h| h.starts_with(dir)) {
+        return Some(format!("it holds the home directory {}", h.display()));
+    }
+    if let Some(f) = forbidden.iter().find(|f| f.starts_with(dir) || dir.starts_with(f)) {
+        return Some(format!("it holds or lies inside {}, which guard protects", f.display()));
+    }
+    // A PATH directory inside the project is the project's own (node_modules/.bin, .venv/bin);
+    // the project inside a PATH directory would make the PATH writable.
+    if let Some(p) = facts.path_dirs.iter().find(|p| dir.starts_with(p)) {
+        return Some(format!("it is inside {}, a directory on PATH", p.display()));
+    }
+    None
+}
+
+/// Narrows `profile` to what `cap` (the profile of the contained line that asked the broker)
+/// allows: no network it did not have, no writable tree outside its writable trees.
+pub fn cap(profile: &mut Profile, cap: &Profile) {
+    profile.network &= cap.network;
+    profile.write.retain(|w| cap.write.iter().any(|c| w.starts_with(c)));
+    for h in &cap.hidden {
+        if !profile.hidden.contains(h) {
+            profile.hidden.push(h.clone());
+        }
+    }
+    profile.readable.retain(|r| cap.readable.contains(r));
+    for p in &cap.pinned {
+        if !profile.pinned.contains(p) {
+            profile.pinned.push(p.clone());
+        }
+    }
+}
+
+/// The cap the broker handed this process, if any (an unparseable cap refuses everything).
+pub fn inherited_cap() -> Option<Profile> {
+    let text = std::env::var(CAP_ENV).ok()?;
+    Some(serde_json::from_str(&text).unwrap_or(Profile {
+        network: false,
+        write: Vec::new(),
+        hidden: vec![PathBuf::from("/")],
+        ..Profile::default()
+    }))
+}
+
+/// The profile's part that an approval binds (and a human sees): the network and the writable trees.
+pub fn binding(profile: &Profile) -> BTreeMap<String, String> {
+    let write: Vec<String> = profile.write.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+    BTreeMap::from([
+        ("sandbox.network".to_string(), if profile.network { "on" } else { "off" }.to_string()),
+        ("sandbox.write".to_string(), write.join(":")),
+    ])
+}
+
+/// `guard explain --json`'s `sandbox` object.
+pub fn explain_json(profile: &Profile) -> Value {
+    json!({
+        "network": profile.network,
+        "write": profile.write.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>(),
+        "hidden": profile.hidden.iter().map(|p| p.to_string_lossy()).collect::<Vec<_>>(),
+    })
+}
+
+/// Whether an environment variable is removed inside the sandbox.
+pub fn removed(name: &str, profile: &Profile) -> bool {
+    let upper = name.to_ascii_uppercase();
+    let m = |pats: &[String]| pats.iter().any(|p| glob(&p.to_ascii_uppercase(), &upper));
+    m(&profile.env_remove) && !m(&profile.env_keep)
+}
+
+/// The refusal when containment cannot be set up (77), naming the cause and the switch.
+pub fn unavailable(cause: &str) -> Error {
+    Error::Blocked(format!(
+        "guard: cannot contain the command: {cause}; nothing ran. guard runs nothing uncontained unless the policy says `[sandbox] mode = \"off\"` (`guard doctor` shows what the kernel offers)"
+    ))
+}
+
+impl crate::exec::Service for broker::Broker {
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        broker::Broker::fd(self)
+    }
+    fn ready(&self) {
+        self.accept_ready();
+    }
+}
+
+/// Runs `program ARGS…` contained under the profile the gate authorized, with the broker
+/// serving it until it exits.
+pub fn run(
+    authorized: &crate::gate::Authorized<'_>,
+    paths: &crate::state::Paths,
+    program: &Path,
+    args: &[String],
+    on_start: crate::exec::OnStart<'_>,
+) -> Result<crate::exec::Outcome> {
+    let profile = authorized.profile().ok_or_else(|| Error::Internal("a contained run without a profile".into()))?;
+    let temp = private_temp()?;
+    let result = (|| {
+        let broker = broker::Broker::start(paths, profile, program)?;
+        for note in &profile.notes {
+            eprintln!("guard: note: {note}");
+        }
+        let spec = linux::Spec { profile: profile.clone(), temp: temp.clone() };
+        let spec = serde_json::to_string(&spec).map_err(|e| Error::Internal(format!("cannot encode the profile: {e}")))?;
+        // /proc/self/exe is the binary this process runs even if its file was replaced since.
+        let mut command = std::process::Command::new("/proc/self/exe");
+        command.arg(HELPER_ARG).arg(spec).arg(program).args(args).env_clear().envs(contained_env(profile, &broker, &temp));
+        crate::exec::run_command(command, program, None, on_start, Some(&broker))
+    })();
+    let _ = std::fs::remove_dir_all(&temp);
+    result
+}
+
+/// A temp dir of the contained process's own (0700), removed when it ends.
+fn private_temp() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("guard-{}", crate::digest::random_hex(8)?));
+    crate::state::ensure_private_dir(&dir)?;
+    Ok(dir)
+}
+
+/// The contained process's environment: guard's own, without credential-shaped variables, with
+/// the broker's `bin/` first on `PATH` and the private temp dir as `TMPDIR`.
+fn contained_env(profile: &Profile, broker: &broker::Broker, temp: &Path) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    let own = [BROKER_ENV, BROKER_TOKEN_ENV, CAP_ENV, "PATH", "TMPDIR", "TMP", "TEMP", "TEMPDIR"];
+    let mut env: Vec<(std::ffi::OsString, std::ffi::OsString)> = std::env::vars_os()
+        .filter(|(k, _)| {
+            let name = k.to_string_lossy();
+            !own.contains(&name.as_ref()) && !removed(&name, profile)
+        })
+        .collect();
+    let mut path = vec![broker.bin()];
+    path.extend(std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default());
+    env.push(("PATH".into(), std::env::join_paths(path).unwrap_or_default()));
+    for t in ["TMPDIR", "TMP", "TEMP", "TEMPDIR"] {
+        env.push((t.into(), temp.into()));
+    }
+    env.extend(broker.contained_env());
+    env
+}
+
+/// `guard doctor`'s containment checks: what the kernel offers, and a contained process that
+/// tries to write outside its writable tree, read a hidden file and reach the network.
+/// Each entry is (name, Ok(detail) | Err(detail)).
+pub fn doctor_checks() -> Vec<(&'static str, std::result::Result<String, String>)> {
+    let simulated = std::env::var_os(SIMULATE_UNAVAILABLE_ENV).is_some_and(|v| !v.is_empty());
+    let probed =
+        if simulated { Err(format!("Landlock is not available (simulated by {SIMULATE_UNAVAILABLE_ENV})")) } else { linux::landlock_abi() };
+    let abi = match probed {
+        Ok(n) => Ok(format!(
+            "Landlock ABI {n}{} (files{}{})",
+            if n >= 6 { " or newer" } else { "" },
+            if n >= 4 { ", TCP" } else { "" },
+            if n >= 6 { ", signal and abstract-socket scoping" } else { "" }
+        )),
+        Err(e) => Err(e),
+    };
+    vec![("landlock", abi), ("containment self-test", self_test())]
+}
+
+fn self_test() -> std::result::Result<String, String> {
+    let base = private_temp().map_err(|e| e.to_string())?;
+    let result = (|| {
+        let (allowed, outside) = (base.join("project"), base.join("outside"));
+        for d in [&allowed, &outside] {
+            std::fs::create_dir_all(d).map_err(|e| format!("cannot set up {}: {e}", d.display()))?;
+        }
+        std::fs::write(outside.join("secret"), "doctor-secret").map_err(|e| format!("cannot set up: {e}"))?;
+        let spec = linux::Spec {
+            profile: Profile { write: vec![allowed.clone()], hidden: vec![outside.join("secret")], ..Profile::default() },
+            temp: base.join("tmp"),
+        };
+        std::fs::create_dir_all(&spec.temp).map_err(|e| format!("cannot set up: {e}"))?;
+        let spec = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
+        let script = "echo x > ../outside/written; echo y > ok; cat ../outside/secret; exec 3<>/dev/tcp/127.0.0.1/9 && echo net";
+        let out = std::process::Command::new("/proc/self/exe")
+            .args([HELPER_ARG, &spec, "/bin/sh", "-c", script])
+            .current_dir(&allowed)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot start the sandbox helper: {e}"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if out.status.code() == Some(77) {
+            return Err(stderr.lines().next().unwrap_or("containment failed").to_string());
+        }
+        if outside.join("written").exists() || stdout.contains("doctor-secret") || stdout.contains("net") {
+            return Err("a contained process wrote outside its tree, read a hidden file or reached the network".into());
+        }
+        if !allowed.join("ok").exists() {
+            return Err(format!("a contained process could not write inside its own tree: {}", stderr.trim()));
+        }
+        Ok("a contained process wrote its own tree and was refused a write outside it, a hidden file and the network".to_string())
+    })();
+    let _ = std::fs::remove_dir_all(&base);
+    result
+}

@@ -1,0 +1,28 @@
+//! Platforms without a sandbox implementation yet (a macOS Seatbelt one would sit here): guard
+//! compiles, and refuses to run anything it was asked to contain.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::Profile;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Spec {
+    pub profile: Profile,
+    pub temp: PathBuf,
+}
+
+pub fn helper_main(_argv: &[OsString]) -> u8 {
+    eprintln!("{}", super::unavailable("guard has no sandbox for this operating system yet"));
+    77
+}
+
+pub fn contain(_spec: &Spec) -> Result<(), String> {
+    Err("guard has no sandbox for this operating system yet".into())
+}
+
+pub fn landlock_abi() -> Result<i32, String> {
+    Err("Landlock is Linux's; this operating system has no sandbox in guard yet".into())
+}
