@@ -22,10 +22,12 @@ pub fn decision_json(tool: ToolName, v: &Verdict) -> Value {
 /// The decision, and for a shell line that would run contained, the `sandbox` object.
 fn answer_json(tool: ToolName, v: &Verdict, policy: &Policy, facts: &crate::sandbox::Facts) -> Value {
     let mut out = decision_json(tool, v);
-    if tool == ToolName::Shell && crate::sandbox::enforced(policy) && v.decision != crate::decision::Decision::Block {
-        if let Some(o) = out.as_object_mut() {
-            o.insert("sandbox".into(), crate::sandbox::explain_json(&crate::line_profile_with(policy, facts, v)));
-        }
+    if tool == ToolName::Shell
+        && crate::sandbox::enforced(policy)
+        && v.decision != crate::decision::Decision::Block
+        && let Some(o) = out.as_object_mut()
+    {
+        o.insert("sandbox".into(), crate::sandbox::explain_json(&crate::line_profile_with(policy, facts, v)));
     }
     out
 }
