@@ -223,6 +223,16 @@ fn read_payload(agent: Agent, input: &str) -> Result<Payload> {
             _ => Call::Other,
         }
     };
+    // Gemini CLI's run_shell_command may name the directory it runs in.
+    let cwd = match (agent, &call) {
+        (Agent::Gemini, Call::Shell(_)) => ["dir_path", "directory"]
+            .iter()
+            .find_map(|k| tool_input.get(*k).and_then(Value::as_str))
+            .map(PathBuf::from)
+            .filter(|d| d.is_absolute())
+            .or(cwd),
+        _ => cwd,
+    };
     Ok(Payload { tool_name, call, cwd, permission_mode, tool_input })
 }
 
@@ -362,6 +372,15 @@ fn shell(env: &Env, agent: Agent, payload: &Payload, cmd: &str) -> Result<(Judge
         if v.decision == Decision::Block {
             return Ok((Judgement::Deny(format!("guard: blocked `{cmd}` ({})", headline(&v))), Some(v)));
         }
+        if env.contained && rewrites(agent) {
+            // The real guard, by absolute path: a `guard` earlier on the session's PATH (or a
+            // shell function) is not the pipeline the hook vouches for.
+            let exe = guard_exe()?;
+            let mut words = vec![exe.to_string_lossy().into_owned(), tool.as_str().to_string()];
+            words.extend(req.argv.iter().cloned());
+            let words: Vec<&str> = words.iter().map(String::as_str).collect();
+            return Ok((Judgement::Allow { reason: "guard: guard's own pipeline decides".into(), rewrite: Some(quote(&words)) }, Some(v)));
+        }
         return Ok((Judgement::NoOpinion, Some(v)));
     }
     let v = crate::tools::shell::classify_line(cmd, env.policy, env.ctx);
@@ -408,7 +427,8 @@ fn shell(env: &Env, agent: Agent, payload: &Payload, cmd: &str) -> Result<(Judge
 /// tool and argv guard's own pipeline will judge. Anything with shell syntax beyond words and
 /// quotes is not recognised (and is classified as a shell line).
 fn own_invocation(cmd: &str) -> Option<(ToolName, Vec<String>)> {
-    if cmd.contains([';', '&', '|', '<', '>', '(', ')', '$', '`', '\\', '\n', '\r', '*', '?', '[', '{', '~', '#', '=']) {
+    // `=` is literal after the first word (which must be guard), so `-chdir=infra` is fine.
+    if cmd.contains([';', '&', '|', '<', '>', '(', ')', '$', '`', '\\', '\n', '\r', '*', '?', '[', '{', '~', '#']) {
         return None;
     }
     let words = shlex::split(cmd)?;
@@ -618,6 +638,11 @@ mod tests {
         assert_eq!(own_invocation("guard kubectl get pods $(evil)"), None);
         assert_eq!(own_invocation("/tmp/guard terraform plan"), None);
         assert_eq!(own_invocation("guard approve r-1"), None);
+        assert_eq!(
+            own_invocation("guard terraform -chdir=infra plan"),
+            Some((ToolName::Terraform, vec!["-chdir=infra".into(), "plan".into()]))
+        );
+        assert_eq!(own_invocation("X=1 guard terraform plan"), None);
     }
 
     #[test]
