@@ -20,17 +20,26 @@ const MUTATING: &[&str] = &[
     "apply",
     "approve",
     "attach",
+    "chmod",
+    "chown",
+    "commit",
     "cordon",
     "create",
     "delete",
     "deploy",
     "destroy",
+    "disable",
     "drain",
     "drop",
     "edit",
+    "enable",
+    "erase",
+    "eval",
     "evict",
     "exec",
     "execute",
+    "flush",
+    "grant",
     "import",
     "insert",
     "install",
@@ -40,6 +49,7 @@ const MUTATING: &[&str] = &[
     "merge",
     "modify",
     "move",
+    "nuke",
     "patch",
     "post",
     "publish",
@@ -50,15 +60,19 @@ const MUTATING: &[&str] = &[
     "remove",
     "rename",
     "replace",
+    "reset",
     "restart",
+    "revoke",
     "rm",
     "rollback",
     "rollout",
+    "rotate",
     "run",
     "scale",
     "send",
     "set",
     "shell",
+    "shutdown",
     "start",
     "stop",
     "taint",
@@ -69,6 +83,7 @@ const MUTATING: &[&str] = &[
     "upgrade",
     "upload",
     "upsert",
+    "wipe",
     "write",
 ];
 
@@ -126,30 +141,40 @@ pub fn split_name(name: &str) -> Option<(&str, &str)> {
 }
 
 /// The protected namespace a call's arguments name, if any: a `namespace`-like argument, or a
-/// `Namespace` object's name.
-fn protected_namespace<'a>(args: &'a Map<String, Value>, policy: &Policy) -> Option<&'a str> {
+/// `Namespace` object's name, at any depth (arguments may wrap the object: `{resource: {…}}`).
+fn protected_namespace(args: &Map<String, Value>, policy: &Policy) -> Option<String> {
+    fn walk(m: &Map<String, Value>, protected: &dyn Fn(&str) -> bool, depth: usize) -> Option<String> {
+        for (k, v) in m {
+            let key = k.to_ascii_lowercase();
+            if let Value::String(s) = v
+                && matches!(key.as_str(), "namespace" | "ns" | "namespace_name" | "namespacename")
+                && protected(s)
+            {
+                return Some(s.clone());
+            }
+        }
+        let kind = ["kind", "resource", "resource_type", "resourcetype", "type"]
+            .iter()
+            .find_map(|k| m.iter().find(|(a, _)| a.eq_ignore_ascii_case(k)).and_then(|(_, v)| v.as_str()))
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if matches!(kind.as_str(), "namespace" | "namespaces" | "ns") {
+            let name = m.iter().find(|(a, _)| a.eq_ignore_ascii_case("name")).and_then(|(_, v)| v.as_str());
+            if let Some(n) = name.filter(|n| protected(n)) {
+                return Some(n.to_string());
+            }
+        }
+        if depth == 0 {
+            return None;
+        }
+        m.values().find_map(|v| match v {
+            Value::Object(inner) => walk(inner, protected, depth - 1),
+            Value::Array(items) => items.iter().filter_map(Value::as_object).find_map(|o| walk(o, protected, depth - 1)),
+            _ => None,
+        })
+    }
     let protected = |s: &str| policy.kubectl.protected_namespaces.iter().any(|p| glob(p, s));
-    for (k, v) in args {
-        let key = k.to_ascii_lowercase();
-        if let Value::String(s) = v
-            && matches!(key.as_str(), "namespace" | "ns" | "namespace_name" | "namespacename")
-            && protected(s)
-        {
-            return Some(s);
-        }
-    }
-    let kind = ["kind", "resource", "resource_type", "resourcetype", "type"]
-        .iter()
-        .find_map(|k| args.iter().find(|(a, _)| a.eq_ignore_ascii_case(k)).and_then(|(_, v)| v.as_str()))
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if matches!(kind.as_str(), "namespace" | "namespaces" | "ns") {
-        let name = args.iter().find(|(a, _)| a.eq_ignore_ascii_case("name")).and_then(|(_, v)| v.as_str());
-        if let Some(n) = name.filter(|n| protected(n)) {
-            return Some(n);
-        }
-    }
-    None
+    walk(args, &protected, 8)
 }
 
 /// The verdict for one MCP call. `Allow` with no reasons means guard has no opinion.
@@ -196,8 +221,22 @@ mod tests {
         assert!(looks_mutating("pods_exec"));
         assert!(!looks_mutating("pods_list"));
         assert!(!looks_mutating("resources_get"));
-        // "reset" is not "set", "started_at" is not a start: whole words only.
+        // "preset" is not "set": whole words only.
         assert!(!looks_mutating("preset_lookup"));
+        assert!(looks_mutating("nuke_cluster"));
+    }
+
+    #[test]
+    fn a_protected_namespace_is_found_inside_wrapped_arguments() {
+        let policy = crate::policy::builtin().unwrap_or_else(|e| unreachable!("{e}"));
+        let args = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let wrapped = args(serde_json::json!({"resource": {"kind": "Namespace", "name": "kube-system"}}));
+        assert_eq!(classify("kubernetes", "resources_delete", &wrapped, &policy).decision, Decision::Block);
+        let listed = args(serde_json::json!({"items": [{"metadata": {"namespace": "kube-system"}}]}));
+        assert_eq!(classify("k8s", "apply", &listed, &policy).decision, Decision::Block);
+        let other = args(serde_json::json!({"resource": {"kind": "Namespace", "name": "shop"}}));
+        assert_eq!(classify("kubernetes", "resources_delete", &other, &policy).decision, Decision::Escalate);
+        assert_eq!(classify("kubernetes", "resources_list", &wrapped, &policy).decision, Decision::Allow);
     }
 
     #[test]
