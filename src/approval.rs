@@ -388,8 +388,19 @@ fn status(p: &Paths, r: &RequestFile, now: u64) -> Status {
 /// this request digest. Only this module makes one; the gate checks the digest.
 #[derive(Debug)]
 pub struct Proof {
-    pub digest: String,
-    pub via: String,
+    digest: String,
+    via: String,
+}
+
+impl Proof {
+    /// The request digest this proof is for.
+    pub fn digest(&self) -> &str {
+        &self.digest
+    }
+    /// The approval or lease it came from.
+    pub fn via(&self) -> &str {
+        &self.via
+    }
 }
 
 /// What to do with an escalated request.

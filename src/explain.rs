@@ -19,22 +19,26 @@ pub fn decision_json(tool: ToolName, v: &Verdict) -> Value {
     })
 }
 
-/// The decision, and for a shell line that would run contained, the `sandbox` object.
-fn answer_json(tool: ToolName, v: &Verdict, policy: &Policy, facts: &crate::sandbox::Facts) -> Value {
+/// The decision, and for a shell line that would run (contained), the `sandbox` object.
+fn answer_json(tool: ToolName, v: &Verdict, profile: Option<&crate::sandbox::Profile>) -> Value {
     let mut out = decision_json(tool, v);
-    if tool == ToolName::Shell
-        && crate::sandbox::enforced(policy)
-        && v.decision != crate::decision::Decision::Block
-        && let Some(o) = out.as_object_mut()
-    {
-        o.insert("sandbox".into(), crate::sandbox::explain_json(&crate::line_profile_with(policy, facts, v)));
+    let runs = v.decision != crate::decision::Decision::Block;
+    if let (true, Some(p), Some(o)) = (runs, profile, out.as_object_mut()) {
+        o.insert("sandbox".into(), crate::sandbox::explain_json(p));
     }
     out
 }
 
-fn explain_one(policy: &Policy, ctx: &Context, tool: ToolName, argv: Vec<String>) -> Verdict {
+/// The same judgement as a real run ([`crate::judge`]), without running or writing anything.
+fn explain_one(
+    policy: &Policy,
+    ctx: &Context,
+    facts: &crate::sandbox::Facts,
+    tool: ToolName,
+    argv: Vec<String>,
+) -> (Verdict, Option<crate::sandbox::Profile>) {
     let req = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: Default::default() };
-    crate::classify::classify(&req, policy, ctx)
+    crate::judge(&req, policy, ctx, Some(facts), false)
 }
 
 pub fn run(paths: &Paths, args: ExplainArgs) -> Result<u8> {
@@ -63,10 +67,11 @@ pub fn run(paths: &Paths, args: ExplainArgs) -> Result<u8> {
         );
         0
     });
-    let v = explain_one(&policy, &ctx, tool, argv);
+    let facts = crate::sandbox::Facts::read(&ctx, &paths.home);
+    let (v, profile) = explain_one(&policy, &ctx, &facts, tool, argv);
     drop(watchdog);
     let out = if json_out {
-        answer_json(tool, &v, &policy, &crate::sandbox::Facts::read(&ctx, &paths.home)).to_string()
+        answer_json(tool, &v, profile.as_ref()).to_string()
     } else {
         let mut s = v.decision.as_str().to_string();
         for r in &v.reasons {
@@ -105,7 +110,8 @@ fn jsonl(paths: &Paths, policy: &Policy) -> Result<u8> {
                     None => slot.insert(crate::context(paths, if needs_kube { ToolName::Kubectl } else { ToolName::Terraform }, &[])?),
                 };
                 let facts = facts.get_or_insert_with(|| crate::sandbox::Facts::read(ctx, &paths.home));
-                answer_json(tool, &explain_one(policy, ctx, tool, argv), policy, facts)
+                let (v, profile) = explain_one(policy, ctx, facts, tool, argv);
+                answer_json(tool, &v, profile.as_ref())
             }
             Err(e) => {
                 bad = true;

@@ -41,7 +41,7 @@ pub fn gate<'a>(request: &'a Request, verdict: &Verdict, proof: Option<&Proof>, 
     let headline = verdict.headline().map(|r| format!("{}: {}", r.rule, r.message)).unwrap_or_default();
     match verdict.decision {
         Decision::Allow => Ok(Authorized { request, profile, _sealed: Sealed }),
-        Decision::Escalate if proof.is_some_and(|p| p.digest == request.digest()) => Ok(Authorized { request, profile, _sealed: Sealed }),
+        Decision::Escalate if proof.is_some_and(|p| p.digest() == request.digest()) => Ok(Authorized { request, profile, _sealed: Sealed }),
         Decision::Block => {
             Err(Error::Blocked(format!("guard: blocked `{shown}` ({headline}); nothing ran. {}", next_step_for_block(verdict))))
         }

@@ -383,7 +383,15 @@ fn shell(env: &Env, agent: Agent, payload: &Payload, cmd: &str) -> Result<(Judge
         }
         return Ok((Judgement::NoOpinion, Some(v)));
     }
-    let v = crate::tools::shell::classify_line(cmd, env.policy, env.ctx);
+    // The same judgement `guard shell -c` makes there: classification, then the line's profile.
+    let request = Request {
+        tool: ToolName::Shell,
+        argv: vec!["-c".into(), cmd.to_string()],
+        cwd: env.ctx.cwd.clone(),
+        target_env: crate::target_env(),
+    };
+    let facts = crate::sandbox::Facts::read(env.ctx, &env.paths.home);
+    let (v, profile) = crate::judge(&request, env.policy, env.ctx, Some(&facts), false);
     let j = match v.decision {
         Decision::Allow if env.contained && rewrites(agent) => {
             let exe = guard_exe()?;
@@ -396,11 +404,10 @@ fn shell(env: &Env, agent: Agent, payload: &Payload, cmd: &str) -> Result<(Judge
         Decision::Escalate => {
             // The same request `guard shell -c` would make there, so one approval serves both.
             // The line's sandbox profile is part of the request, as for `guard shell -c`.
-            let mut target_env = crate::target_env();
-            if env.contained {
-                target_env.extend(crate::sandbox::binding(&crate::line_profile(env.paths, env.policy, env.ctx, &v)));
+            let mut req = request;
+            if let Some(p) = &profile {
+                req.target_env.extend(crate::sandbox::binding(p));
             }
-            let req = Request { tool: ToolName::Shell, argv: vec!["-c".into(), cmd.to_string()], cwd: env.ctx.cwd.clone(), target_env };
             let through_guard = quote(&["guard", "shell", "-c", cmd]);
             match crate::approval::request_for(env.paths, env.policy, &req, &v) {
                 Ok(r) if r.approved => Judgement::Deny(format!(

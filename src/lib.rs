@@ -526,18 +526,36 @@ fn on_start(unsynced: Option<audit::Unsynced>) -> exec::OnStart<'static> {
     unsynced.map(|u| Box::new(move || u.sync()) as Box<dyn FnOnce() -> Result<()>>)
 }
 
-/// The sandbox profile of a shell line, capped by the profile of the contained line that asked
-/// for it through the broker, if one did.
-pub(crate) fn line_profile(paths: &Paths, policy: &Policy, ctx: &Context, verdict: &Verdict) -> sandbox::Profile {
-    line_profile_with(policy, &sandbox::Facts::read(ctx, &paths.home), verdict)
-}
-
-pub(crate) fn line_profile_with(policy: &Policy, facts: &sandbox::Facts, verdict: &Verdict) -> sandbox::Profile {
+/// The one decision every front end takes (`guard shell|kubectl|terraform`, the hook, `explain`,
+/// and through them the broker and `guard mcp`): classification, then — for a shell line that
+/// runs contained (`facts` given and the policy enforcing containment) — its sandbox profile,
+/// capped by the profile of the contained line that asked through the broker, with an explicit
+/// network widening (`guard shell --network`) escalated so a human sees and approves it.
+pub fn judge(
+    request: &Request,
+    policy: &Policy,
+    ctx: &Context,
+    facts: Option<&sandbox::Facts>,
+    widen_network: bool,
+) -> (Verdict, Option<sandbox::Profile>) {
+    let mut verdict = classify::classify(request, policy, ctx);
+    let Some(facts) = facts.filter(|_| request.tool == ToolName::Shell && sandbox::enforced(policy)) else {
+        return (verdict, None);
+    };
     let mut profile = sandbox::profile(policy, facts, &verdict.programs, None);
-    if let Some(cap) = sandbox::inherited_cap() {
-        sandbox::cap(&mut profile, &cap);
+    let cap = sandbox::inherited_cap();
+    if let Some(c) = &cap {
+        sandbox::cap(&mut profile, c);
     }
-    profile
+    if widen_network && !profile.network && cap.is_none_or(|c| c.network) {
+        profile.network = true;
+        verdict.add(
+            decision::Decision::Escalate,
+            "sandbox.network",
+            "the line asks for the network (`guard shell --network`), which a line without a network program does not get; approving grants it to this line",
+        );
+    }
+    (verdict, Some(profile))
 }
 
 /// `guard run [--] COMMAND [ARGS…]`: the agent runs contained for its whole life.
@@ -608,8 +626,14 @@ enum TerraformOp {
     Other,
 }
 
-fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option<policy::Ttl>>) -> Result<u8> {
+fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Option<policy::Ttl>>) -> Result<u8> {
     let policy: Policy = policy::load(paths.policy.as_deref())?;
+    // `guard shell --network -c LINE`: the agent asks for the network explicitly (a widening a
+    // human approves); bash never sees the flag.
+    let widen_network = tool == ToolName::Shell && argv.first().is_some_and(|a| a == "--network");
+    if widen_network {
+        argv.remove(0);
+    }
     if tool == ToolName::Terraform && tools::terraform::parse(&argv).subcommand == Some("plans") {
         return plans::list(paths, argv.iter().any(|a| a == "--json"));
     }
@@ -632,7 +656,8 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
         );
         75
     });
-    let mut verdict = classify::classify(&request, &policy, &ctx);
+    let facts = (tool == ToolName::Shell).then(|| sandbox::Facts::read(&ctx, &paths.home));
+    let (mut verdict, profile) = judge(&request, &policy, &ctx, facts.as_ref(), widen_network);
     drop(watchdog);
     let op = match &parsed_tf {
         Some(p) if p.subcommand == Some("plan") => TerraformOp::Plan { json: request.argv.iter().any(|a| a == "--json") },
@@ -647,9 +672,8 @@ fn guarded(paths: &Paths, tool: ToolName, argv: Vec<String>, wait: Option<Option
         },
         _ => TerraformOp::Other,
     };
-    // A shell line runs contained: its profile (network, writable trees) is part of what the
-    // request's digest binds, so an approval covers exactly the profile it was shown.
-    let profile = (tool == ToolName::Shell && sandbox::enforced(&policy)).then(|| line_profile(paths, &policy, &ctx, &verdict));
+    // The profile (network, writable trees) is part of what the request's digest binds, so an
+    // approval covers exactly the profile it was shown.
     if let Some(p) = &profile {
         request.target_env.extend(sandbox::binding(p));
     }

@@ -155,6 +155,9 @@ pub struct SandboxFile {
     pub env_remove: Option<Vec<String>>,
     /// Extension: what `guard run` adds for a known agent harness.
     pub agents: Option<Vec<AgentProfile>>,
+    /// Extension: unix sockets that must not be reachable inside (a container daemon's socket
+    /// is root on the host); `$UID` stands for the caller's uid.
+    pub hidden_sockets: Option<Vec<String>>,
 }
 
 /// Whether guard contains what it runs.
@@ -190,6 +193,7 @@ pub struct SandboxPolicy {
     pub readable: Vec<String>,
     pub env_remove: Vec<String>,
     pub agents: Vec<AgentProfile>,
+    pub hidden_sockets: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -509,6 +513,7 @@ fn merge(base: PolicyFile, user: PolicyFile, source: PolicySource, text: &str) -
         readable: ux.readable.or(bx.readable).unwrap_or_default(),
         env_remove: ux.env_remove.or(bx.env_remove).unwrap_or_default(),
         agents: ux.agents.or(bx.agents).unwrap_or_default(),
+        hidden_sockets: ux.hidden_sockets.or(bx.hidden_sockets).unwrap_or_default(),
     };
     for (key, list) in
         [("sandbox.writable", &sandbox.writable), ("sandbox.secrets", &sandbox.secrets), ("sandbox.readable", &sandbox.readable)]

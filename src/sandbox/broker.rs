@@ -160,6 +160,22 @@ fn refusal(argv: &[String]) -> Option<String> {
     }
 }
 
+/// Target variables that name files or arguments the real tool then trusts: a kubeconfig can run
+/// programs (`exec` credential plugins) and read files (`tokenFile`), a terraform data dir holds
+/// provider binaries, `TF_CLI_ARGS*` add flags. From inside a line they could point the tool,
+/// which runs outside the sandbox with the user's credentials, at files the line wrote; so they
+/// pass only when they equal the broker's own. Selectors (`TF_WORKSPACE`, `AWS_PROFILE`, …) pass.
+const FILE_TARGETS: &[&str] = &["KUBECONFIG", "TF_DATA_DIR", "TF_CLI_ARGS", "TF_CLI_ARGS_plan", "TF_CLI_ARGS_apply"];
+
+fn widening_env(sent: &[(String, String)], own: &[(OsString, OsString)]) -> Option<String> {
+    let own_value = |k: &str| own.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    sent.iter().find(|(k, v)| FILE_TARGETS.contains(&k.as_str()) && own_value(k) != Some(OsString::from(v))).map(|(k, _)| {
+        format!(
+            "{k} set inside the line would point the real tool, which runs outside the sandbox with your credentials, at files the line can write; set it before starting guard instead"
+        )
+    })
+}
+
 fn serve(job: &Job, conn: UnixStream) {
     let Ok((wire, fds)) = receive(&conn) else { return };
     // A connection without this line's token gets nothing, not even an answer.
@@ -172,6 +188,11 @@ fn serve(job: &Job, conn: UnixStream) {
         let _ = conn.write_all(&[code]);
     };
     if let Some(why) = refusal(&wire.argv) {
+        let mut err = std::fs::File::from(stderr);
+        let _ = writeln!(err, "guard: refused inside a contained line: {why}");
+        return answer(&conn, 77);
+    }
+    if let Some(why) = widening_env(&wire.env, &job.env) {
         let mut err = std::fs::File::from(stderr);
         let _ = writeln!(err, "guard: refused inside a contained line: {why}");
         return answer(&conn, 77);

@@ -7,7 +7,8 @@
 //! 1. user namespace (the caller's uid and gid mapped to themselves), plus a network namespace
 //!    when the profile has no network (nothing outside is reachable, the host's loopback
 //!    included), plus a mount namespace when something must be pinned read-only;
-//! 2. read-only bind mounts over the pins (`.git/hooks`, `.git/config`, harness settings), and
+//! 2. `/dev/null` over the masked unix sockets (container daemons, the system bus), and
+//!    read-only bind mounts over the pins (`.git/hooks`, `.git/config`, harness settings), and
 //!    `.git` bound onto itself so it cannot be renamed away and rebuilt;
 //! 3. Landlock: reads everywhere except the hidden trees (Landlock only grants, so a grant that
 //!    must not cover `~/.ssh` becomes grants on each sibling along the way down), writes only in
@@ -82,17 +83,26 @@ pub fn contain(spec: &Spec) -> Result<(), String> {
     hidden.push(PathBuf::from("/dev"));
     let (mut reads, mut listable) = (Vec::new(), vec![PathBuf::from("/")]);
     split_reads(Path::new("/"), &hidden, &mut reads, &mut listable, 0);
-    for r in p.readable.iter().chain(DEVICES.iter().map(PathBuf::from).collect::<Vec<_>>().iter()) {
-        if r.exists() {
-            reads.push(r.clone());
+    for r in &p.readable {
+        if let Ok(m) = std::fs::metadata(r) {
+            reads.push((r.clone(), m.is_dir()));
         }
     }
-    let mut writes: Vec<PathBuf> = p.write.iter().chain(std::iter::once(&spec.temp)).filter(|w| w.exists()).cloned().collect();
-    writes.extend(DEVICE_DIRS.iter().map(PathBuf::from).filter(|d| d.exists()));
+    let mut writes: Vec<(PathBuf, bool)> = Vec::new();
+    let device_dirs = DEVICE_DIRS.iter().map(Path::new);
+    for w in p.write.iter().map(PathBuf::as_path).chain(std::iter::once(spec.temp.as_path())).chain(device_dirs) {
+        if let Ok(m) = std::fs::metadata(w) {
+            writes.push((w.to_path_buf(), m.is_dir()));
+        }
+    }
 
-    namespaces(!p.network, !pins.is_empty())?;
+    let masks: Vec<&PathBuf> = p.masked.iter().filter(|m| std::fs::symlink_metadata(m).is_ok_and(|t| !t.is_dir())).collect();
+    namespaces(!p.network, !pins.is_empty() || !masks.is_empty())?;
     for pin in &pins {
         pin_read_only(pin)?;
+    }
+    for socket in &masks {
+        rustix::mount::mount_bind("/dev/null", *socket).map_err(|e| format!("cannot mask {}: {e}", socket.display()))?;
     }
     landlock(&reads, &listable, &writes)
 }
@@ -110,7 +120,7 @@ fn canonical(p: &Path) -> PathBuf {
 /// target is, holds or lies inside a hidden tree (the real path is split where it lies).
 /// The directories split this way stay listable (their entries' names are no secret; their
 /// contents are only readable where granted).
-fn split_reads(dir: &Path, hidden: &[PathBuf], out: &mut Vec<PathBuf>, listable: &mut Vec<PathBuf>, depth: usize) {
+fn split_reads(dir: &Path, hidden: &[PathBuf], out: &mut Vec<(PathBuf, bool)>, listable: &mut Vec<PathBuf>, depth: usize) {
     if depth > 32 {
         return;
     }
@@ -120,26 +130,30 @@ fn split_reads(dir: &Path, hidden: &[PathBuf], out: &mut Vec<PathBuf>, listable:
         if hidden.contains(&path) {
             continue;
         }
-        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
-        let real = if meta.file_type().is_symlink() {
+        // The entry's type comes with the directory listing: no stat per entry.
+        let Ok(kind) = entry.file_type() else { continue };
+        let (real, is_dir) = if kind.is_symlink() {
             match std::fs::canonicalize(&path) {
-                Ok(t) => t,
+                Ok(t) => {
+                    let is_dir = t.is_dir();
+                    (t, is_dir)
+                }
                 Err(_) => continue,
             }
         } else {
-            path.clone()
+            (path.clone(), kind.is_dir())
         };
         if hidden.iter().any(|h| real.starts_with(h)) {
             continue;
         }
         if hidden.iter().any(|h| h.starts_with(&real)) {
-            if !meta.file_type().is_symlink() && meta.is_dir() {
+            if !kind.is_symlink() && is_dir {
                 listable.push(path.clone());
                 split_reads(&path, hidden, out, listable, depth + 1);
             }
             continue;
         }
-        out.push(real);
+        out.push((real, is_dir));
     }
 }
 
@@ -200,7 +214,7 @@ fn pin_read_only(path: &Path) -> Result<(), String> {
     rustix::mount::mount_remount(path, flags, "").map_err(|e| format!("cannot make {} read-only: {e}", path.display()))
 }
 
-fn landlock(reads: &[PathBuf], listable: &[PathBuf], writes: &[PathBuf]) -> Result<(), String> {
+fn landlock(reads: &[(PathBuf, bool)], listable: &[PathBuf], writes: &[(PathBuf, bool)]) -> Result<(), String> {
     let err = |e: landlock::RulesetError| format!("Landlock refused the ruleset: {e}");
     let all = AccessFs::from_all(TARGET_ABI);
     let file_rights = AccessFs::from_file(TARGET_ABI);
@@ -213,24 +227,23 @@ fn landlock(reads: &[PathBuf], listable: &[PathBuf], writes: &[PathBuf]) -> Resu
         .map_err(err)?
         .create()
         .map_err(err)?;
-    let mut add = |path: &Path, rights: BitFlags<AccessFs>| -> Result<(), String> {
+    let mut add = |path: &Path, is_dir: bool, rights: BitFlags<AccessFs>| -> Result<(), String> {
         let Ok(fd) = PathFd::new(path) else { return Ok(()) };
-        let is_dir = std::fs::metadata(path).is_ok_and(|m| m.is_dir());
         let rights = if is_dir { rights } else { rights & file_rights };
         (&mut ruleset).add_rule(PathBeneath::new(fd, rights)).map_err(err)?;
         Ok(())
     };
-    for r in reads {
-        add(r, read)?;
+    for (r, is_dir) in reads {
+        add(r, *is_dir, read)?;
     }
     for l in listable {
-        add(l, AccessFs::ReadDir.into())?;
+        add(l, true, AccessFs::ReadDir.into())?;
     }
-    for w in writes {
-        add(w, all)?;
+    for (w, is_dir) in writes {
+        add(w, *is_dir, all)?;
     }
     for d in DEVICES {
-        add(Path::new(d), all & file_rights)?;
+        add(Path::new(d), false, all & file_rights)?;
     }
     let status = ruleset.restrict_self().map_err(err)?;
     match (status.ruleset, status.landlock) {

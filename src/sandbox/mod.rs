@@ -62,6 +62,9 @@ pub struct Profile {
     pub hidden: Vec<PathBuf>,
     /// Inside `hidden`, still readable (`~/.ssh/known_hosts`).
     pub readable: Vec<PathBuf>,
+    /// Unix sockets masked inside (bind-mounted over with `/dev/null`).
+    #[serde(default)]
+    pub masked: Vec<PathBuf>,
     /// Environment variable name globs removed inside, and the ones kept despite them.
     pub env_remove: Vec<String>,
     pub env_keep: Vec<String>,
@@ -81,6 +84,7 @@ pub struct Facts {
     /// Guard's state directory (hidden entirely: the approver key and receipts live there).
     pub state: PathBuf,
     pub path_dirs: Vec<PathBuf>,
+    pub uid: u32,
 }
 
 impl Facts {
@@ -95,6 +99,7 @@ impl Facts {
             guarded: ctx.guarded.clone(),
             state: state.to_path_buf(),
             path_dirs,
+            uid: rustix::process::getuid().as_raw(),
         }
     }
 }
@@ -189,7 +194,9 @@ pub fn profile(policy: &Policy, facts: &Facts, programs: &BTreeSet<String>, agen
         }
         write.push(dir);
     }
-    Profile { network, write, pinned, hidden, readable, env_remove: sb.env_remove.clone(), env_keep, notes }
+    let uid = facts.uid.to_string();
+    let masked = sb.hidden_sockets.iter().map(|s| PathBuf::from(s.replace("$UID", &uid))).collect();
+    Profile { network, write, pinned, hidden, readable, masked, env_remove: sb.env_remove.clone(), env_keep, notes }
 }
 
 /// Why `dir` cannot be the writable project: the home directory, `/`, or a tree that holds
@@ -226,6 +233,11 @@ pub fn cap(profile: &mut Profile, cap: &Profile) {
     for p in &cap.pinned {
         if !profile.pinned.contains(p) {
             profile.pinned.push(p.clone());
+        }
+    }
+    for m in &cap.masked {
+        if !profile.masked.contains(m) {
+            profile.masked.push(m.clone());
         }
     }
 }

@@ -165,6 +165,9 @@ fn attacks(j: &Jail) -> Vec<(&'static str, String)> {
         ("replace_the_approver_key", format!("echo '{{}}' > {state}/approver.json; cp stolen-env {state}/approver.json")),
         ("truncate_the_audit_log_and_rebuild_the_head", format!("truncate -s 0 {state}/audit.jsonl; echo '{{}}' > {state}/audit.head")),
         ("untar_over_guards_state", format!("mkdir -p x && echo '{{}}' > x/audit.head && tar -cf x.tar -C x audit.head && tar -xf x.tar -C {state}")),
+        ("edit_a_plan_record_block_to_allow", format!("sed -i 's/block/allow/' {state}/plans/p-1.json; printf '1c\\n{{\"verdict\": \"allow\"}}\\n.\\nw\\nq\\n' | ed -s {state}/plans/p-1.json")),
+        ("delete_used_markers_to_replay_an_approval", format!("find {state} -name '*.used' -delete; rm -f {state}/approvals/*.used")),
+        ("patch_guards_state", format!("printf -- '--- a\\n+++ b\\n@@ -1 +1 @@\\n-{{\"verdict\": \"block\"}}\\n+{{\"verdict\": \"allow\"}}\\n' > p.diff; patch {state}/plans/p-1.json p.diff")),
         ("symlink_guards_state_away", format!("ln -sf /dev/null {state}/audit.jsonl; rm -rf {state}/plans; ln -s . {state}/plans")),
         ("edit_harness_settings", "echo '{\"permissions\": {\"allow\": [\"Bash(*)\"]}}' > ~/.claude/settings.json".into()),
         ("signal_processes_outside", "pkill -TERM -x guard; kill -9 1".into()),
@@ -180,7 +183,9 @@ fn every_attack_family_through_a_makefile_recipe_leaves_every_canary_intact() {
     // A real approver key and plan dir, so replacing them would show.
     crate::support::approver_init(j.command(&["approver", "init"]));
     std::fs::create_dir_all(j.t.state().join("plans")).unwrap();
-    std::fs::write(j.t.state().join("plans/p-1.json"), "{\"verdict\": \"block\"}").unwrap();
+    std::fs::write(j.t.state().join("plans/p-1.json"), "{\"verdict\": \"block\"}\n").unwrap();
+    std::fs::create_dir_all(j.t.state().join("approvals")).unwrap();
+    std::fs::write(j.t.state().join("approvals/r-1.used"), "").unwrap();
     let mut j = j;
     j.snapshot();
     for (name, attack) in attacks(&j) {
@@ -194,6 +199,10 @@ fn every_attack_family_through_a_makefile_recipe_leaves_every_canary_intact() {
 fn every_attack_family_through_guard_run_leaves_every_canary_intact() {
     let mut j = Jail::new();
     crate::support::approver_init(j.command(&["approver", "init"]));
+    std::fs::create_dir_all(j.t.state().join("plans")).unwrap();
+    std::fs::write(j.t.state().join("plans/p-1.json"), "{\"verdict\": \"block\"}\n").unwrap();
+    std::fs::create_dir_all(j.t.state().join("approvals")).unwrap();
+    std::fs::write(j.t.state().join("approvals/r-1.used"), "").unwrap();
     j.snapshot();
     for (name, attack) in attacks(&j) {
         let out = j.run(&attack);
@@ -491,4 +500,92 @@ fn guard_run_passes_the_terminal_ctrl_c_and_the_exit_code_through() {
     assert!(matches!(status, rexpect::process::WaitStatus::Exited(_, 7)), "{status:?}");
     assert!(!j.t.home().join("pty-was-here").exists());
     let _ = guard_bin();
+}
+
+#[test]
+fn the_network_is_a_widening_a_human_approves_and_the_approval_binds() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    crate::support::approver_init(j.command(&["approver", "init"]));
+    let (port, seen) = listener();
+    std::fs::write(j.t.work().join("Makefile"), format!("all:\n\tcurl -s -m 3 http://127.0.0.1:{port}/widened\n")).unwrap();
+    let out = j.command(&["shell", "--network", "-c", "make -s"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(stderr(&out).contains("sandbox.network"), "{}", stderr(&out));
+    let id = stderr(&out).split_whitespace().find(|w| w.starts_with("r-")).unwrap().trim_matches(|c| c == '`' || c == ',').to_string();
+    let shown = crate::support::pty(j.command(&["approve", &id]), &[("Approver passphrase", PASS), ("Type yes", "yes")]);
+    assert!(shown.contains("sandbox.network=on"), "the widening is shown: {shown}");
+    // The approval is for the widened request only: without --network nothing arrives.
+    let out = j.command(&["shell", "-c", "make -s"]).output().unwrap();
+    assert_ne!(out.status.code(), Some(75), "{}", stderr(&out));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(seen.try_iter().next().is_none(), "a line without the widening reached the listener");
+    let out = j.command(&["shell", "--network", "-c", "make -s"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let got = seen.recv_timeout(Duration::from_secs(5)).expect("the approved, widened line reached the listener");
+    assert!(got.contains("/widened"), "{got}");
+}
+
+#[test]
+fn build_tools_under_guard_run_cannot_delete_outside_either() {
+    let j = Jail::new();
+    let out = j.outside().display().to_string();
+    std::fs::write(j.t.work().join("conftest.py"), format!("import shutil\nshutil.rmtree('{out}', ignore_errors=True)\n")).unwrap();
+    std::fs::write(j.t.work().join("test_x.py"), "def test_x():\n    assert True\n").unwrap();
+    let pkg = format!("{{\"name\": \"x\", \"version\": \"1.0.0\", \"scripts\": {{\"test\": \"rm -rf {out}\"}}}}");
+    std::fs::write(j.t.work().join("package.json"), pkg).unwrap();
+    std::fs::write(j.t.work().join("Makefile"), format!("all:\n\trm -rf {out}\n")).unwrap();
+    let o = j.run("python3 -m pytest -q -p no:cacheprovider; npm test; make -s; true");
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    j.assert_intact("build_tools_under_guard_run");
+}
+
+#[test]
+fn a_container_daemons_socket_is_masked_and_the_ssh_agent_socket_stays_usable() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let daemon = j.t.dir.path().join("docker.sock");
+    let agent = j.t.dir.path().join("agent.sock");
+    std::fs::write(
+        j.t.home().join(".config/guard/policy.toml"),
+        format!("[sandbox]\nhidden_sockets = [{:?}]\n", daemon.display().to_string()),
+    )
+    .unwrap();
+    let (d, a) = (std::os::unix::net::UnixListener::bind(&daemon).unwrap(), std::os::unix::net::UnixListener::bind(&agent).unwrap());
+    d.set_nonblocking(true).unwrap();
+    a.set_nonblocking(true).unwrap();
+    let connect = |p: &Path| {
+        format!("python3 -c \"import socket; s=socket.socket(socket.AF_UNIX); s.connect('{}'); s.sendall(b'hello')\"", p.display())
+    };
+    let out = j.make(&format!("{}\n{}", connect(&daemon), connect(&agent)));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(d.accept().is_err(), "the masked daemon socket was reached");
+    assert!(a.accept().is_ok(), "the ssh-agent-like socket was not reachable: {}", stderr(&out));
+}
+
+#[test]
+fn a_kubeconfig_written_inside_the_line_cannot_run_its_exec_plugin_outside() {
+    if !require_tool("kubectl") || !require_tool("make") {
+        return;
+    }
+    let mut j = Jail::new();
+    let api = crate::kube_api::KubeApi::start();
+    std::fs::copy(api.kubeconfig(), j.t.home().join(".kube/config")).unwrap();
+    j.snapshot();
+    // An exec credential plugin runs wherever kubectl runs: through the broker, outside.
+    let pwned = j.outside().join("pwned-by-exec-plugin");
+    let evil = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:9\nusers:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: sh\n      args: [\"-c\", \"touch {}\"]\n      interactiveMode: Never\ncontexts:\n- name: x\n  context: {{cluster: c, user: u}}\ncurrent-context: x\n",
+        pwned.display()
+    );
+    std::fs::write(j.t.work().join("kc.yaml"), evil).unwrap();
+    let out = j.make("KUBECONFIG=./kc.yaml kubectl get pods\nexport TF_DATA_DIR=./evil-plugins; terraform version");
+    assert!(stderr(&out).contains("KUBECONFIG set inside the line"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("TF_DATA_DIR set inside the line"), "{}", stderr(&out));
+    assert!(!pwned.exists(), "the kubeconfig's exec plugin ran outside the sandbox");
+    j.assert_intact("kubeconfig_exec_plugin");
 }
