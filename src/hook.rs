@@ -28,7 +28,7 @@ use crate::state::Paths;
 pub enum Agent {
     /// Claude Code `PreToolUse`.
     Claude,
-    /// Codex CLI `PreToolUse` (only `deny` is honoured; `allow` and `ask` are not supported).
+    /// Codex CLI `PreToolUse` (`deny`, and `allow` only with `updatedInput`; no `ask`).
     Codex,
     /// Cursor `beforeShellExecution` / `beforeMCPExecution` (`permission: allow|deny|ask`).
     Cursor,
@@ -307,10 +307,12 @@ fn can_ask(agent: Agent, payload: &Payload, env: &Env) -> bool {
     }
 }
 
-/// Whether the agent's hook can change the command it runs (Claude Code's `updatedInput`, Gemini
-/// CLI's `hookSpecificOutput.tool_input`); Codex and Cursor hooks cannot.
+/// Whether the agent's hook can change the command it runs: Claude Code's and Codex's
+/// `updatedInput` (with `allow`), Gemini CLI's `hookSpecificOutput.tool_input`. Cursor's cannot.
+/// A Codex build from before `updatedInput` rejects the answer and runs the command as given,
+/// which is what no opinion would do.
 fn rewrites(agent: Agent) -> bool {
-    matches!(agent, Agent::Claude | Agent::Gemini)
+    matches!(agent, Agent::Claude | Agent::Codex | Agent::Gemini)
 }
 
 fn headline(v: &Verdict) -> String {
@@ -531,7 +533,16 @@ fn format_answer(agent: Agent, payload: &Payload, j: &Judgement) -> String {
     let out = match agent {
         Agent::Claude => claude_answer(payload, j),
         Agent::Codex => match j {
-            // Codex rejects `allow` and fails open on `ask`: guard says nothing or denies.
+            // Codex rejects a bare `allow` and fails open on `ask`: guard says nothing, rewrites
+            // (allow with `updatedInput`), or denies.
+            Judgement::Allow { rewrite: Some(cmd), reason } => Some(json!({
+                "hookSpecificOutput": {
+                    "hookEventName": "PreToolUse",
+                    "permissionDecision": "allow",
+                    "permissionDecisionReason": reason,
+                    "updatedInput": {"command": cmd},
+                }
+            })),
             Judgement::NoOpinion | Judgement::Allow { .. } => None,
             Judgement::Ask(r) | Judgement::Deny(r) => Some(json!({
                 "hookSpecificOutput": {"hookEventName": "PreToolUse", "permissionDecision": "deny", "permissionDecisionReason": r}

@@ -192,7 +192,15 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
             Ok(0)
         }
         Command::Policy { command: PolicyCommand::Check { file, json: as_json } } => {
-            let p = policy::load(Some(&file))?;
+            let p = match policy::load(Some(&file)) {
+                Ok(p) => p,
+                Err(e) => {
+                    if as_json {
+                        println!("{}", json!({"file": file, "valid": false, "error": e.to_string()}));
+                    }
+                    return Err(e);
+                }
+            };
             let rules = p.shell.rules.len() + p.shell.builtin_rules.len();
             let n_examples = p.examples.len()
                 + p.shell.rules.iter().chain(&p.shell.builtin_rules).map(|r| r.examples.len()).sum::<usize>()
@@ -208,8 +216,16 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
             Ok(0)
         }
         Command::Audit { command: AuditCommand::Verify { json: as_json } } => {
-            let v = audit::verify(&paths)?;
-            let signed = approval::verify_audit_receipts(&paths, &v.receipts)?;
+            let checked = audit::verify(&paths).and_then(|v| approval::verify_audit_receipts(&paths, &v.receipts).map(|n| (v, n)));
+            let (v, signed) = match checked {
+                Ok(x) => x,
+                Err(e) => {
+                    if as_json {
+                        println!("{}", json!({"intact": false, "error": e.to_string()}));
+                    }
+                    return Err(e);
+                }
+            };
             if as_json {
                 println!("{}", json!({"intact": true, "records": v.records, "signed_receipts": signed, "notes": v.notes}));
                 return Ok(0);

@@ -130,6 +130,12 @@ fn json_flags_print_one_json_document_per_command() {
         let v: serde_json::Value = serde_json::from_str(&s).unwrap_or_else(|e| panic!("{args:?}: {e}: {s}"));
         assert!(v.is_object(), "{args:?}");
     }
+    // Failures still print one document (and exit with the contract's code).
+    let bad = t.dir.path().join("bad.toml");
+    std::fs::write(&bad, "[x").unwrap();
+    let (_, out) = Test::new().args(&["policy", "check", bad.to_str().unwrap(), "--json"]).status(78).run();
+    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap();
+    assert_eq!(v["valid"], false);
     // Lists are JSON Lines: every line one object.
     for args in [&["lease", "list", "--json"][..], &["requests", "--json", "--all"], &["audit", "tail", "--json"]] {
         let (_, out) = Test::new().env("GUARD_HOME", home).args(args).status(0).run();
@@ -137,6 +143,17 @@ fn json_flags_print_one_json_document_per_command() {
             assert!(serde_json::from_str::<serde_json::Value>(line).is_ok_and(|v| v.is_object()), "{args:?}: {line}");
         }
     }
+}
+
+#[test]
+fn audit_verify_json_says_broken_with_exit_65() {
+    let (t, _) = Test::new().args(&["shell", "-c", "true"]).status(0).run();
+    let log = t.state().join("audit.jsonl");
+    let text = std::fs::read_to_string(&log).unwrap().replacen("\"true\"", "\"false\"", 1);
+    std::fs::write(&log, text).unwrap();
+    let (_, out) = Test::new().env("GUARD_HOME", t.state().to_str().unwrap()).args(&["audit", "verify", "--json"]).status(65).run();
+    let v: serde_json::Value = serde_json::from_str(&stdout_of(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout_of(&out)));
+    assert_eq!(v["intact"], false, "{v}");
 }
 
 #[test]
