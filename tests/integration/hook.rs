@@ -232,3 +232,31 @@ fn doctor_checks_the_claude_hook_is_registered_and_its_command_exists() {
     let out = t.guard(&["doctor"]).output().unwrap();
     assert!(line(&out).starts_with("warn") && line(&out).contains("not registered"), "{}", line(&out));
 }
+
+#[test]
+fn guard_inside_a_contained_line_is_guards_own_pipeline_not_an_unknown_command() {
+    let explain = |policy: Option<&str>, line: &str| {
+        let t = match policy {
+            Some(p) => Test::new().policy(p),
+            None => Test::new(),
+        };
+        let (_, out) = t.args(&["explain", "shell", line]).status(0).run();
+        stdout(&out).lines().next().unwrap_or_default().to_string()
+    };
+    assert_eq!(explain(None, "cd infra && guard terraform plan"), "allow");
+    assert_eq!(explain(None, "guard terraform apply p-0123456789abcdef0123456789abcdef && echo done"), "allow");
+    assert_eq!(explain(None, "guard kubectl delete pod web; ls"), "allow", "the inner guard asks for its own approval");
+    assert_eq!(explain(None, "ls && guard terraform apply -auto-approve"), "block");
+    assert_eq!(explain(None, "ls && guard shell -c 'rm -rf /'"), "block");
+    assert_eq!(explain(None, "guard approve r-0123"), "escalate", "only the guarded tools are guard's pipeline");
+    assert_eq!(explain(None, "/tmp/guard terraform plan"), "escalate", "a guard elsewhere is not guard");
+    // Uncontained, `guard` is whatever comes first on PATH.
+    assert_eq!(explain(Some(UNCONTAINED), "cd infra && guard terraform plan"), "escalate");
+    // Run for real: the inner guard (through the broker) makes the request a human approves.
+    if !crate::support::require_tool("bash") {
+        return;
+    }
+    let (_, out) = Test::new().args(&["shell", "-c", "echo outer && guard shell -c frobnicate"]).status(75).run();
+    assert_eq!(stdout(&out), "outer\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("guard approve r-"), "{}", String::from_utf8_lossy(&out.stderr));
+}

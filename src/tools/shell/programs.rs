@@ -955,6 +955,9 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
         "cd" | "pushd" | "popd" => change_dir(w, program, rest),
         "openssl" => check_option_targets(w, rest, &["-out"], "openssl -out"),
         "terraform" | "kubectl" => route_tool(w, program, rest),
+        "guard" if crate::sandbox::enforced(w.policy) && matches!(rest.first().map(Arg::text), Some("terraform" | "kubectl" | "shell")) => {
+            route_guard(w, rest)
+        }
         _ if ALLOWED.contains(&program) => {}
         _ => {
             w.flag(Decision::Escalate, "shell.unknown-command", format!("{program} is not a command guard knows to be safe"));
@@ -2010,6 +2013,34 @@ fn route_tool(w: &mut Walker, program: &str, rest: &[Arg]) {
         _ => crate::tools::kubectl::classify(&argv, w.policy, &ctx),
     };
     w.verdict.merge(v);
+}
+
+/// `guard terraform|kubectl|shell …` inside a contained line: guard's own pipeline, reached
+/// through the broker, decides (audit, approvals, plan ids) when it runs. Here only what that
+/// pipeline would block counts; its escalations are its own to ask for. Uncontained, `guard`
+/// is whatever comes first on PATH, so it stays an unknown command.
+fn route_guard(w: &mut Walker, rest: &[Arg]) {
+    if rest.iter().any(|a| !matches!(a, Arg::Lit(_))) {
+        w.flag(Decision::Escalate, "shell.dynamic-args", "guard arguments known only at run time are not analysed");
+        return;
+    }
+    let words: Vec<String> = rest.iter().map(|a| a.text().to_string()).collect();
+    let (tool, argv) = match words.split_first() {
+        Some((t, a)) => (t.as_str(), a),
+        None => return,
+    };
+    let mut ctx = w.ctx.clone();
+    if let Some(c) = &w.cwd {
+        ctx.cwd = c.clone();
+    }
+    let v = match tool {
+        "terraform" => crate::tools::terraform::classify(argv, w.policy, &ctx),
+        "kubectl" => crate::tools::kubectl::classify(argv, w.policy, &ctx),
+        _ => super::classify_bash_argv(argv, w.policy, &ctx),
+    };
+    if v.decision == Decision::Block {
+        w.verdict.merge(v);
+    }
 }
 
 /// Applies the policy's data rules (built-in, then user) to one command's own verdict.
