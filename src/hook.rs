@@ -319,9 +319,9 @@ fn headline(v: &Verdict) -> String {
     v.headline().map(|r| format!("{}: {}", r.rule, r.message)).unwrap_or_default()
 }
 
-/// Quotes argv for bash.
-fn quote(words: &[&str]) -> String {
-    words.iter().map(|w| shlex::try_quote(w).map_or_else(|_| format!("'{w}'"), |q| q.into_owned())).collect::<Vec<_>>().join(" ")
+/// Quotes argv for bash. A word bash cannot take (a NUL byte) is an error, never a guess.
+fn quote(words: &[&str]) -> Result<String> {
+    shlex::try_join(words.iter().copied()).map_err(|e| bad(format!("a command guard cannot quote for bash ({e})")))
 }
 
 fn guard_exe() -> Result<PathBuf> {
@@ -381,7 +381,7 @@ fn shell(env: &Env, agent: Agent, payload: &Payload, cmd: &str) -> Result<(Judge
             let mut words = vec![exe.to_string_lossy().into_owned(), tool.as_str().to_string()];
             words.extend(req.argv.iter().cloned());
             let words: Vec<&str> = words.iter().map(String::as_str).collect();
-            return Ok((Judgement::Allow { reason: "guard: guard's own pipeline decides".into(), rewrite: Some(quote(&words)) }, Some(v)));
+            return Ok((Judgement::Allow { reason: "guard: guard's own pipeline decides".into(), rewrite: Some(quote(&words)?) }, Some(v)));
         }
         return Ok((Judgement::NoOpinion, Some(v)));
     }
@@ -397,7 +397,7 @@ fn shell(env: &Env, agent: Agent, payload: &Payload, cmd: &str) -> Result<(Judge
     let j = match v.decision {
         Decision::Allow if env.contained && rewrites(agent) => {
             let exe = guard_exe()?;
-            let rewrite = quote(&[&exe.to_string_lossy(), "shell", "-c", cmd]);
+            let rewrite = quote(&[&exe.to_string_lossy(), "shell", "-c", cmd])?;
             Judgement::Allow { reason: "guard: allowed; runs contained through `guard shell -c`".into(), rewrite: Some(rewrite) }
         }
         Decision::Allow if env.policy.hook.allow == HookAllow::Allow => Judgement::Allow { reason: "guard: allowed".into(), rewrite: None },
@@ -410,7 +410,7 @@ fn shell(env: &Env, agent: Agent, payload: &Payload, cmd: &str) -> Result<(Judge
             if let Some(p) = &profile {
                 req.target_env.extend(crate::sandbox::binding(p));
             }
-            let through_guard = quote(&["guard", "shell", "-c", cmd]);
+            let through_guard = quote(&["guard", "shell", "-c", cmd])?;
             match crate::approval::request_for(env.paths, env.policy, &req, &v) {
                 Ok(r) if r.approved => Judgement::Deny(format!(
                     "guard: a human approved this command ({}); it runs only through guard, which uses the approval: {through_guard}",
@@ -666,7 +666,7 @@ mod tests {
     #[test]
     fn a_rewrite_quotes_the_command_so_bash_reads_it_back_exactly() {
         for cmd in ["ls -la", "echo 'it''s' \"$HOME\" && ls | wc -l", "printf '%s\\n' \"a b\""] {
-            let q = quote(&["/opt/guard dir/bin/guard", "shell", "-c", cmd]);
+            let q = quote(&["/opt/guard dir/bin/guard", "shell", "-c", cmd]).unwrap_or_default();
             assert_eq!(shlex::split(&q), Some(vec!["/opt/guard dir/bin/guard".into(), "shell".into(), "-c".into(), cmd.into()]), "{q}");
         }
     }
