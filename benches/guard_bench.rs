@@ -116,9 +116,28 @@ fn main() {
     let r = side_by_side(&[&["/bin/true"], &[GUARD_BIN.as_str(), "explain", "shell", "ls"]], &env, 300);
     println!("process: /bin/true {} | guard explain shell 'ls' {}", ms(r[0]), ms(r[1]));
 
-    // 4. `guard shell -c true` against `bash -c true`, audit records included.
+    // 4. `guard shell -c true` against `bash -c true`, audit records included: contained (the
+    // default), contained with the network (no network namespace), and uncontained.
+    let off = tmp.path().join("off.toml");
+    std::fs::write(&off, "[sandbox]\nmode = \"off\"\n").unwrap();
+    let off_env = [("GUARD_HOME", home_s.as_str()), ("GUARD_POLICY", off.to_str().unwrap())];
     let r = side_by_side(&[&["/bin/bash", "-c", "true"], &[GUARD_BIN.as_str(), "shell", "-c", "true"]], &env, 300);
-    println!("process: bash -c true {} | guard shell -c true {} | guard adds {}", ms(r[0]), ms(r[1]), ms(r[1].saturating_sub(r[0])));
+    println!(
+        "process: bash -c true {} | guard shell -c true (contained) {} | guard adds {}",
+        ms(r[0]),
+        ms(r[1]),
+        ms(r[1].saturating_sub(r[0]))
+    );
+    let r =
+        side_by_side(&[&["/bin/bash", "-c", "true"], &[GUARD_BIN.as_str(), "shell", "-c", "curl --version >/dev/null; true"]], &env, 300);
+    println!("process: guard shell -c 'curl …' (contained, with network) {} | adds {}", ms(r[1]), ms(r[1].saturating_sub(r[0])));
+    let r = side_by_side(&[&["/bin/bash", "-c", "true"], &[GUARD_BIN.as_str(), "shell", "-c", "true"]], &off_env, 300);
+    println!(
+        "process: bash -c true {} | guard shell -c true (uncontained) {} | guard adds {}",
+        ms(r[0]),
+        ms(r[1]),
+        ms(r[1].saturating_sub(r[0]))
+    );
 
     // 5. NL2Bash through `guard explain --jsonl`, whole process, and the slowest single line.
     let corpus = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/nl2bash/commands.txt")).unwrap();
@@ -259,6 +278,16 @@ fn kubectl(tmp: &std::path::Path) {
         ms(r[0]),
         ms(r[1]),
         ms(r[1].saturating_sub(r[0]))
+    );
+    // The broker's round trip: 20 `kubectl version --client` inside one contained line (each
+    // through the links, the socket and a guard the broker starts) against 20 `guard kubectl
+    // version --client` from an uncontained bash loop; the difference per call is the broker's.
+    let inside = "for i in $(seq 20); do kubectl version --client >/dev/null; done";
+    let outside = format!("for i in $(seq 20); do {} kubectl version --client >/dev/null; done", GUARD_BIN.as_str());
+    let r = side_by_side(&[&[GUARD_BIN.as_str(), "shell", "-c", inside], &["/bin/bash", "-c", outside.as_str()]], &env, 30);
+    println!(
+        "broker round trip: kubectl version --client through the broker, per call over the same call outside: {}",
+        ms(r[0].saturating_sub(r[1]) / 20)
     );
     std::env::set_current_dir(&dir).unwrap();
     let r = side_by_side(&[&["kubectl", "diff", "-f", "m.yaml"], &[GUARD_BIN.as_str(), "kubectl", "diff", "-f", "m.yaml"]], &env, 200);

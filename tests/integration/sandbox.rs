@@ -589,3 +589,20 @@ fn a_kubeconfig_written_inside_the_line_cannot_run_its_exec_plugin_outside() {
     assert!(!pwned.exists(), "the kubeconfig's exec plugin ran outside the sandbox");
     j.assert_intact("kubeconfig_exec_plugin");
 }
+
+#[test]
+fn the_sandboxs_pins_never_reach_the_hosts_mount_table() {
+    if !require_tool("git") {
+        return;
+    }
+    let j = Jail::new();
+    Command::new("git").args(["init", "-q"]).current_dir(j.t.work()).output().unwrap();
+    let work = j.t.work().display().to_string();
+    let child =
+        j.command(&["shell", "-c", "grep -c \"$PWD\" /proc/self/mountinfo; sleep 2"]).stdout(std::process::Stdio::piped()).spawn().unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    let host = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(stdout(&out).trim().parse::<u32>().unwrap_or(0) >= 2, "the pins are mounted inside: {}", stdout(&out));
+    assert!(!host.contains(&work), "a pin propagated to the host's mount table:\n{host}");
+}
