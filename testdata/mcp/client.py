@@ -47,7 +47,11 @@ async def main():
             say("tools", names=[t.name for t in tools.tools])
             say("blocked", **await call(session, "shell", {"line": "rm -rf /"}))
             say("allowed", **await call(session, "shell", {"line": "echo hello from mcp", "cwd": tf_dir}))
-            say("escalated", **await call(session, "kubectl", {"args": ["delete", "pod", "web", "-n", "shop"]}))
+            escalated = await call(session, "kubectl", {"args": ["delete", "pod", "web", "-n", "shop"]})
+            say("escalated", **escalated)
+            request_id = escalated["text"].split("guard approve ", 1)[-1][:34]
+            say("request-status", **await call(session, "request_status", {"id": request_id}))
+            say("explain", **await call(session, "explain", {"tool": "shell", "line": "rm -rf /"}))
             say("bad", **await call(session, "terraform_apply", {"plan_id": "-auto-approve"}))
             plan = await call(session, "terraform_plan", {"dir": tf_dir})
             say("plan", **plan)

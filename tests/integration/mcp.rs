@@ -95,6 +95,10 @@ fn an_mcp_client_plans_a_human_approves_and_the_plan_applies_once() {
     assert!(is_error("blocked") && text("blocked").contains("shell.rm-root"), "{}", text("blocked"));
     assert!(!is_error("allowed") && text("allowed") == "hello from mcp\n", "{}", text("allowed"));
     assert!(is_error("escalated") && text("escalated").contains("guard approve r-"), "{}", text("escalated"));
+    let status: Value = serde_json::from_str(&text("request-status")).unwrap_or_else(|e| panic!("{e}: {}", text("request-status")));
+    assert_eq!(status["status"], "pending", "{status}");
+    let explained: Value = serde_json::from_str(&text("explain")).unwrap_or_else(|e| panic!("{e}: {}", text("explain")));
+    assert_eq!(explained["decision"], "block", "{explained}");
     assert!(is_error("bad"), "a plan id that is a flag is refused before anything runs");
     assert!(!is_error("plan") && plan["decision"] == "escalate", "{}", text("plan"));
     assert!(is_error("apply-before-approval") && text("apply-before-approval").contains(&format!("guard approve {id}")));
