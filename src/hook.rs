@@ -473,7 +473,7 @@ fn protected_write(ctx: &Context, target: &str) -> Option<String> {
         if let Some(g) = ctx.guarded.iter().find(|g| c.starts_with(g)) {
             return Some(format!("guard: writing {target} is refused: it is guard's own file ({}) (shell.guard-self)", g.display()));
         }
-        if let Some(what) = agent_settings(c) {
+        if let Some(what) = crate::tools::harness::agent_settings(c) {
             return Some(format!(
                 "guard: writing {target} is refused: it is {what}, which decides what the agent may do (hook.agent-settings); a human edits it"
             ));
@@ -508,25 +508,6 @@ const SHELL_STARTUP: &[&str] = &[
     ".config/environment.d",
     ".pam_environment",
 ];
-
-/// The agents' hook and permission settings and git hooks, wherever they are.
-fn agent_settings(p: &Path) -> Option<&'static str> {
-    let parts: Vec<String> = p.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
-    let name = parts.last()?.as_str();
-    let dir = parts.len().checked_sub(2).and_then(|i| parts.get(i)).map_or("", String::as_str);
-    if parts.iter().any(|c| c == ".git") && parts.iter().any(|c| c == "hooks") {
-        return Some("a git hook");
-    }
-    match (dir, name) {
-        (".claude", n) if n.starts_with("settings") && n.ends_with(".json") => {
-            Some("Claude Code's settings (where its hooks are registered)")
-        }
-        (".codex", "config.toml" | "hooks.json" | "requirements.toml") => Some("Codex's configuration (where its hooks are registered)"),
-        (".cursor", "hooks.json" | "permissions.json" | "cli.json") => Some("Cursor's hook configuration"),
-        (".gemini", "settings.json") => Some("Gemini CLI's settings (where its hooks are registered)"),
-        _ => None,
-    }
-}
 
 /// Writes a judgement in the agent's format. An empty string prints nothing.
 fn format_answer(agent: Agent, payload: &Payload, j: &Judgement) -> String {
@@ -675,15 +656,5 @@ mod tests {
     fn patch_paths_are_read_from_the_envelope() {
         let p = "*** Begin Patch\n*** Update File: src/a.rs\n@@\n-x\n+y\n*** Add File: .claude/settings.json\n+{}\n*** End Patch\n";
         assert_eq!(patch_paths(p), ["src/a.rs", ".claude/settings.json"]);
-    }
-
-    #[test]
-    fn agent_settings_are_recognised_anywhere() {
-        assert!(agent_settings(Path::new("/w/p/.claude/settings.local.json")).is_some());
-        assert!(agent_settings(Path::new("/home/u/.claude/settings.json")).is_some());
-        assert!(agent_settings(Path::new("/home/u/.codex/config.toml")).is_some());
-        assert!(agent_settings(Path::new("/w/p/.git/hooks/pre-commit")).is_some());
-        assert!(agent_settings(Path::new("/w/p/.claude/commands/x.md")).is_none());
-        assert!(agent_settings(Path::new("/w/p/src/settings.json")).is_none());
     }
 }

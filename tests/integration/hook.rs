@@ -260,3 +260,25 @@ fn guard_inside_a_contained_line_is_guards_own_pipeline_not_an_unknown_command()
     assert_eq!(stdout(&out), "outer\n");
     assert!(String::from_utf8_lossy(&out.stderr).contains("guard approve r-"), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn shell_writes_to_the_agents_hook_settings_escalate_reads_pass() {
+    // The hook denies the write tools; a Bash line that writes the same files needs a human.
+    for line in [
+        "echo '{}' > .claude/settings.json",
+        "cp evil.json .claude/settings.local.json",
+        "sed -i s/deny/allow/ ~/.claude/settings.json",
+        "tee .codex/config.toml < x",
+        "echo x > .git/hooks/pre-commit",
+        "rm .gemini/settings.json",
+    ] {
+        let (_, out) = Test::new().args(&["explain", "--json", "shell", line]).status(0).run();
+        let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        assert_eq!(v["decision"], "escalate", "{line}: {v}");
+        assert!(v["reasons"].as_array().unwrap().iter().any(|r| r["rule"] == "shell.persistence"), "{line}: {v}");
+    }
+    for line in ["cat .claude/settings.json", "jq . ~/.claude/settings.json", "echo x > .claude/commands/review.md"] {
+        let (_, out) = Test::new().args(&["explain", "shell", line]).status(0).run();
+        assert_eq!(stdout(&out).lines().next(), Some("allow"), "{line}");
+    }
+}

@@ -169,6 +169,11 @@ pub fn place(arg: &Arg, cwd: Option<&Path>, ctx: &Context, recursive: bool) -> P
     {
         return Place::Startup(abs);
     }
+    // The agents' hook and permission settings and git hooks, in the project too: changing them
+    // changes what every later tool call may do.
+    if crate::tools::harness::agent_settings(&abs).is_some() {
+        return Place::Startup(abs);
+    }
     if TEMP.iter().any(|t| abs.starts_with(t) && abs != Path::new(t)) {
         return Place::Temp(abs);
     }
