@@ -378,7 +378,7 @@ pub fn context(paths: &Paths, tool: ToolName, argv: &[String]) -> Result<Context
     if tool == ToolName::Kubectl {
         kube.manifests = manifests::read_all(argv, &cwd);
     }
-    Ok(Context { cwd, home, guarded, kube })
+    Ok(Context { cwd, home, guarded, kube, contained: false })
 }
 
 fn kube_facts(argv: &[String], home: Option<&Path>) -> KubeFacts {
@@ -554,8 +554,13 @@ pub fn judge(
     facts: Option<&sandbox::Facts>,
     widen_network: bool,
 ) -> (Verdict, Option<sandbox::Profile>) {
-    let mut verdict = classify::classify(request, policy, ctx);
-    let Some(facts) = facts.filter(|_| request.tool == ToolName::Shell && sandbox::enforced(policy)) else {
+    let contained = facts.is_some() && request.tool == ToolName::Shell && sandbox::enforced(policy);
+    let mut verdict = if contained {
+        classify::classify(request, policy, &Context { contained: true, ..ctx.clone() })
+    } else {
+        classify::classify(request, policy, ctx)
+    };
+    let Some(facts) = facts.filter(|_| contained) else {
         return (verdict, None);
     };
     let mut profile = sandbox::profile(policy, facts, &verdict.programs, None);

@@ -73,6 +73,9 @@ pub struct Context {
     /// Guard's own files: state dir, policy, shims, binary. Writing to them is always blocked.
     pub guarded: Vec<PathBuf>,
     pub kube: KubeFacts,
+    /// Whether what is classified will run contained (the sandbox makes unknown code harmless
+    /// outside the project, so the rules that only guard against unknown code stand down).
+    pub contained: bool,
 }
 
 impl Context {
@@ -93,7 +96,13 @@ impl Context {
                 namespace: "default".into(),
                 manifests: Default::default(),
             },
+            contained: false,
         }
+    }
+
+    /// The example context, for a line that runs contained.
+    pub fn example_contained() -> Context {
+        Context { contained: true, ..Context::example() }
     }
 }
 

@@ -342,14 +342,14 @@ impl ShellPolicy {
     fn build_index(&mut self) {
         let mut idx = RuleIndex::default();
         for (i, r) in self.builtin_rules.iter().enumerate() {
-            if r.program.contains(['*', '?']) {
+            if r.program.contains(['*', '?', '{']) {
                 idx.builtin_glob.push(i);
             } else {
                 idx.builtin_exact.entry(r.program.clone()).or_default().push(i);
             }
         }
         for (i, r) in self.rules.iter().enumerate() {
-            if r.program.contains(['*', '?']) {
+            if r.program.contains(['*', '?', '{']) {
                 idx.user_glob.push(i);
             } else {
                 idx.user_exact.entry(r.program.clone()).or_default().push(i);

@@ -28,6 +28,9 @@ pub struct Rule {
     /// Globs of which at least one must match some argument after the leading ones.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub any_args: Vec<String>,
+    /// Globs none of which may match an argument after the leading ones (`--staged`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unless_args: Vec<String>,
     pub decision: Decision,
     pub message: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -46,16 +49,27 @@ impl Rule {
         if !leading_ok {
             return false;
         }
-        if self.any_args.is_empty() {
-            return true;
+        let later = || args.iter().skip(self.args.len()).flatten();
+        if later().any(|a| self.unless_args.iter().any(|p| glob(p, a))) {
+            return false;
         }
-        args.iter().skip(self.args.len()).flatten().any(|a| self.any_args.iter().any(|p| glob(p, a)))
+        self.any_args.is_empty() || later().any(|a| self.any_args.iter().any(|p| glob(p, a)))
     }
 }
 
 /// Shell-style glob: `*` any run, `?` one character, everything else literal.
 #[must_use]
 pub fn glob(pattern: &str, text: &str) -> bool {
+    // `{a,b}` alternation, as shells write it: the first group expands, each alternative is
+    // matched on its own (the rules' own patterns are short, so this stays cheap).
+    if let (Some(open), Some(close)) = (pattern.find('{'), pattern.find('}'))
+        && open < close
+    {
+        let (head, rest) = pattern.split_at(open);
+        let (group, tail) = rest.split_at(close - open);
+        let tail = tail.get(1..).unwrap_or_default();
+        return group.get(1..).unwrap_or_default().split(',').any(|alt| glob(&format!("{head}{alt}{tail}"), text));
+    }
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0usize, 0usize);
@@ -86,6 +100,14 @@ pub fn glob(pattern: &str, text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::glob;
+
+    #[test]
+    fn braces_alternate_as_in_the_shell() {
+        assert!(glob("{owner,yank}", "yank"));
+        assert!(glob("sys{tem,ctl}*", "systemctl"));
+        assert!(!glob("{owner,yank}", "login"));
+        assert!(!glob("{owner,yank}", "{owner,yank}"));
+    }
 
     #[test]
     fn glob_matches_like_a_shell() {

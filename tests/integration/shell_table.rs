@@ -64,3 +64,23 @@ fn fuzzer_findings_are_refused_without_hanging() {
     }
     assert!(n >= 1);
 }
+
+/// The same, for lines that run contained (testdata/shell/cases_contained.tsv).
+#[test]
+fn every_labelled_contained_line_gets_its_decision_and_rule() {
+    let policy = guard::policy::builtin().unwrap();
+    let ctx = Context::example_contained();
+    let cases = load_cases(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/shell/cases_contained.tsv"));
+    assert!(cases.len() >= 30, "only {} cases", cases.len());
+    let mut failures = Vec::new();
+    for (want, rule, line) in &cases {
+        let got = guard::tools::shell::classify_line(line, &policy, &ctx);
+        let rule_ok = rule == "-" || got.reasons.iter().any(|r| &r.rule == rule && r.decision == Some(*want));
+        if got.decision != *want || !rule_ok {
+            let reasons: Vec<String> =
+                got.reasons.iter().map(|r| format!("{}[{}]", r.rule, r.decision.map_or("?", |d| d.as_str()))).collect();
+            failures.push(format!("{line:?}: want {want} by {rule}, got {} {reasons:?}", got.decision));
+        }
+    }
+    assert!(failures.is_empty(), "{} of {} cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}

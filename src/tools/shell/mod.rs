@@ -146,6 +146,10 @@ pub(crate) enum Stdin {
     Text(Option<String>),
 }
 
+/// Escalations that only say "guard cannot see what this code does": harmless once contained.
+const CONTAINED_HARMLESS: &[&str] =
+    &["shell.unknown-command", "shell.script-file", "shell.source", "shell.temp-binary", "shell.inline-code", "shell.npx"];
+
 pub(crate) struct Walker<'a> {
     pub(crate) policy: &'a Policy,
     pub(crate) ctx: &'a Context,
@@ -237,6 +241,12 @@ impl<'a> Walker<'a> {
 
     /// Adds a reason from a code rule, unless the policy disabled it.
     pub(crate) fn flag(&mut self, d: Decision, rule: &str, msg: impl Into<String>) {
+        // Contained, unknown code cannot reach past the project, the temp dir and the caches, nor
+        // terraform and kubectl around the broker: the rules that only guard against unknown code
+        // stand down (what it would do inside the sandbox's reach has rules of its own).
+        if self.ctx.contained && d == Decision::Escalate && CONTAINED_HARMLESS.contains(&rule) {
+            return;
+        }
         if self.policy.shell.enabled(rule) || INTEGRITY_RULES.contains(&rule) {
             self.verdict.add(d, rule, msg);
         }

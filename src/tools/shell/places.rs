@@ -174,6 +174,17 @@ pub fn place(arg: &Arg, cwd: Option<&Path>, ctx: &Context, recursive: bool) -> P
     if crate::tools::harness::agent_settings(&abs).is_some() {
         return Place::Startup(abs);
     }
+    // Inside the working directory wins over "in a temp dir": a project that lives under /tmp
+    // is still the project (`rm -rf target` there is not a write outside it). A temp root itself
+    // as the working directory is no project.
+    if let Some(cwd) = cwd.filter(|c| !TEMP.iter().any(|t| *c == Path::new(t))) {
+        if abs == cwd && !contents {
+            return Place::Cwd(abs);
+        }
+        if abs.starts_with(cwd) {
+            return Place::Inside(abs);
+        }
+    }
     if TEMP.iter().any(|t| abs.starts_with(t) && abs != Path::new(t)) {
         return Place::Temp(abs);
     }
@@ -206,6 +217,11 @@ pub fn is_disk_device(p: &Path) -> bool {
 /// Whether `p` is a system bin dir path (so its program is taken at its name).
 pub fn in_system_bin(dir: &Path) -> bool {
     SYSTEM_BIN.iter().any(|b| dir == Path::new(b))
+}
+
+/// Whether `dir` is a temp root itself (`/tmp`, not a project under it).
+pub fn is_temp_dir_root(dir: &Path) -> bool {
+    TEMP.iter().any(|t| dir == Path::new(t))
 }
 
 pub fn is_temp_dir(dir: &Path) -> bool {

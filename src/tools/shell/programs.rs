@@ -334,7 +334,9 @@ fn resolve_program(w: &mut Walker, name: &str) -> String {
     let dir = abs.as_deref().and_then(Path::parent).map(Path::to_path_buf);
     match dir {
         Some(d) if places::in_system_bin(&d) => {}
-        Some(d) if places::is_temp_dir(&d) => {
+        // A program of the project's own (`.venv/bin/ruff`) is not a temp binary because the
+        // project lives under /tmp.
+        Some(d) if places::is_temp_dir(&d) && !w.cwd.as_deref().is_some_and(|c| d.starts_with(c) && !places::is_temp_dir_root(c)) => {
             w.flag(Decision::Escalate, "shell.temp-binary", format!("{name} runs a program from a temporary directory"))
         }
         _ => w.flag(Decision::Escalate, "shell.unknown-command", format!("{name} runs a program outside the system bin directories")),
@@ -611,7 +613,73 @@ fn stdin_code(w: &mut Walker, program: &str, stdin: &Stdin, depth: usize, readab
     }
 }
 
+/// Programs that only look at a path's name or metadata, never its content.
+const METADATA_ONLY: &[&str] = &[
+    "ls", "stat", "test", "[", "du", "realpath", "readlink", "dirname", "basename", "mkdir", "touch", "chmod", "chown", "cd", "rm", "file",
+];
+
+/// File names that hold secrets wherever they are; and the look-alikes that do not.
+const SECRET_NAMES: &[&str] = &[
+    ".env",
+    ".env.*",
+    "*.pem",
+    "*.key",
+    "id_rsa",
+    "id_dsa",
+    "id_ecdsa",
+    "id_ed25519",
+    "id_ecdsa_sk",
+    "id_ed25519_sk",
+    "*.p12",
+    "*.pfx",
+    "*.kdbx",
+    ".netrc",
+    ".git-credentials",
+    ".pgpass",
+    ".npmrc",
+    ".pypirc",
+    ".vault-token",
+    "*.tfvars",
+    "credentials",
+    "shadow",
+    "gshadow",
+];
+const NOT_SECRET_NAMES: &[&str] = &["*.example", "*.sample", "*.template", "*.dist", "*.pub"];
+
+/// Reading a secret escalates, with a clear message: inside the sandbox the policy's secrets
+/// are unreadable anyway, and the agent deserves an answer rather than EACCES; a secret-shaped
+/// file inside the project (`.env`, a key) the sandbox cannot tell from code.
+fn secret_reads(w: &mut Walker, program: &str, rest: &[Arg]) {
+    if METADATA_ONLY.contains(&program) {
+        return;
+    }
+    let home = w.ctx.home.clone();
+    let expand = |s: &String| match s.strip_prefix("~/") {
+        Some(r) => home.as_ref().map(|h| h.join(r)),
+        None => Some(std::path::PathBuf::from(s)),
+    };
+    let listed: Vec<std::path::PathBuf> = w.policy.sandbox.secrets.iter().filter_map(expand).collect();
+    let readable: Vec<std::path::PathBuf> = w.policy.sandbox.readable.iter().filter_map(expand).collect();
+    for a in rest {
+        let Some(text) = a.lit() else { continue };
+        let value = if text.starts_with("--") { text.split_once('=').map_or("", |(_, v)| v) } else { text };
+        if value.is_empty() || value.starts_with('-') {
+            continue;
+        }
+        let Some((abs, _)) = places::absolute(&Arg::Lit(value.to_string()), w.cwd.as_deref(), w.ctx.home.as_deref()) else { continue };
+        let name = abs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let in_list = listed.iter().any(|s| abs.starts_with(s)) && !readable.contains(&abs);
+        let by_name =
+            SECRET_NAMES.iter().any(|p| crate::policy::glob(p, &name)) && !NOT_SECRET_NAMES.iter().any(|p| crate::policy::glob(p, &name));
+        let system = abs.starts_with("/etc/shadow") || abs.starts_with("/etc/gshadow") || abs.starts_with("/etc/sudoers");
+        if in_list || (by_name && (value.contains('/') || value == name)) || system {
+            w.flag(Decision::Escalate, "shell.secret-read", format!("{program} reads {value}, which holds or looks like a secret"));
+        }
+    }
+}
+
 fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
+    secret_reads(w, program, rest);
     for name in super::arith::name_args(program, rest) {
         variable_name(w, program, name);
     }
@@ -1041,6 +1109,12 @@ fn interpreter(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin) {
             "-c" | "-e" | "-E" | "-r" | "--eval" | "-p" | "--print" | "-x" if !(program.starts_with("python") && t == "-x") => {
                 w.flag(Decision::Escalate, "shell.inline-code", format!("{program} {t} runs inline code guard does not analyse"));
                 return;
+            }
+            // `python3 --version`, `node -v`: prints and exits, reads no code.
+            "--version" | "-V" | "-VV" | "--help" | "-h" | "-v" if rest.len() == 1 => return,
+            // Options with a separate value (`python3 -W ignore -c …`): the value is no script.
+            "-W" | "-X" if program.starts_with("python") => {
+                it.next();
             }
             "-m" if program.starts_with("python") => {
                 // `python -m pip install …`, `python -m pytest`: judge the module as its command.
