@@ -28,7 +28,14 @@ fn blocked_is_77_with_one_guard_line_naming_the_rule() {
 
 #[test]
 fn escalated_is_75() {
-    Test::new().args(&["shell", "-c", "frobnicate --now"]).status(75).stderr_contains("shell.unknown-command").run();
+    // Contained, an unknown program runs (the sandbox holds it); a force push needs a human anyway.
+    Test::new().args(&["shell", "-c", "git push --force"]).status(75).stderr_contains("shell.git-force-push").run();
+    Test::new()
+        .policy("[sandbox]\nmode = \"off\"\n")
+        .args(&["shell", "-c", "frobnicate --now"])
+        .status(75)
+        .stderr_contains("shell.unknown-command")
+        .run();
 }
 
 #[test]

@@ -162,12 +162,13 @@ fn the_hook_never_consumes_an_approval_only_guard_running_the_command_does() {
     if !crate::support::require_tool("bash") {
         return;
     }
-    let t = Test::new();
-    let script = t.work().join("x.sh");
-    std::fs::write(&script, "#!/bin/sh\necho ran >> out.txt\n").unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    // A user rule escalates a harmless, observable command (contained or not).
+    let t = Test::new().policy(
+        "[[shell.rules]]\nid = \"test.gate\"\nprogram = \"echo\"\nargs = [\"gated\"]\ndecision = \"escalate\"\nmessage = \"test gate\"\n",
+    );
     assert!(approver_init(t.guard(&["approver", "init"])).contains("approver key"));
-    let input = place(&t, &payload("codex", "bash.json")).replace("__COMMAND__", "./x.sh");
+    let line = "echo gated >> out.txt";
+    let input = place(&t, &payload("codex", "bash.json")).replace("__COMMAND__", line);
     let (_, out, _) = run(&t, "codex", &[], &input, &[]);
     let i = out.find("guard approve r-").expect(&out) + "guard approve ".len();
     let id = out[i..i + 34].to_string();
@@ -176,13 +177,14 @@ fn the_hook_never_consumes_an_approval_only_guard_running_the_command_does() {
     for _ in 0..3 {
         let (code, out, _) = run(&t, "codex", &[], &input, &[]);
         assert_eq!(code, 0);
-        assert!(out.contains("a human approved") && out.contains("guard shell -c ./x.sh"), "{out}");
+        assert!(out.contains("a human approved") && out.contains("guard shell -c 'echo gated >> out.txt'"), "{out}");
     }
-    let ran = t.guard(&["shell", "-c", "./x.sh"]).output().unwrap();
+    assert!(!t.work().join("out.txt").exists(), "the hook ran it");
+    let ran = t.guard(&["shell", "-c", line]).output().unwrap();
     assert_eq!(ran.status.code(), Some(0), "{}", stderr(&ran));
-    assert_eq!(std::fs::read_to_string(t.work().join("out.txt")).unwrap(), "ran\n");
+    assert_eq!(std::fs::read_to_string(t.work().join("out.txt")).unwrap(), "gated\n");
     // Used once: the next run is a new request.
-    assert_eq!(t.guard(&["shell", "-c", "./x.sh"]).output().unwrap().status.code(), Some(75));
+    assert_eq!(t.guard(&["shell", "-c", line]).output().unwrap().status.code(), Some(75));
 }
 
 #[test]
@@ -248,15 +250,15 @@ fn guard_inside_a_contained_line_is_guards_own_pipeline_not_an_unknown_command()
     assert_eq!(explain(None, "guard kubectl delete pod web; ls"), "allow", "the inner guard asks for its own approval");
     assert_eq!(explain(None, "ls && guard terraform apply -auto-approve"), "block");
     assert_eq!(explain(None, "ls && guard shell -c 'rm -rf /'"), "block");
-    assert_eq!(explain(None, "guard approve r-0123"), "escalate", "only the guarded tools are guard's pipeline");
-    assert_eq!(explain(None, "/tmp/guard terraform plan"), "escalate", "a guard elsewhere is not guard");
+    assert_ne!(explain(None, "guard approve r-0123"), "allow", "only the guarded tools are guard's pipeline");
     // Uncontained, `guard` is whatever comes first on PATH.
     assert_eq!(explain(Some(UNCONTAINED), "cd infra && guard terraform plan"), "escalate");
+    assert_eq!(explain(Some(UNCONTAINED), "/tmp/guard terraform plan"), "escalate");
     // Run for real: the inner guard (through the broker) makes the request a human approves.
     if !crate::support::require_tool("bash") {
         return;
     }
-    let (_, out) = Test::new().args(&["shell", "-c", "echo outer && guard shell -c frobnicate"]).status(75).run();
+    let (_, out) = Test::new().args(&["shell", "-c", "echo outer && guard shell -c 'git push --force'"]).status(75).run();
     assert_eq!(stdout(&out), "outer\n");
     assert!(String::from_utf8_lossy(&out.stderr).contains("guard approve r-"), "{}", String::from_utf8_lossy(&out.stderr));
 }
