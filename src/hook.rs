@@ -307,12 +307,12 @@ fn can_ask(agent: Agent, payload: &Payload, env: &Env) -> bool {
     }
 }
 
-/// Whether the agent's hook can change the command it runs: Claude Code's and Codex's
-/// `updatedInput` (with `allow`), Gemini CLI's `hookSpecificOutput.tool_input`. Cursor's cannot.
-/// A Codex build from before `updatedInput` rejects the answer and runs the command as given,
-/// which is what no opinion would do.
+/// Whether the agent's hook can change the command it runs: Claude Code's `updatedInput`
+/// (with `allow`), Gemini CLI's `hookSpecificOutput.tool_input`. Cursor's cannot, and Codex's
+/// only in recent builds: an older Codex rejects the answer and runs the command as given,
+/// uncontained, after guard judged it as contained. So Codex gets no rewrite.
 fn rewrites(agent: Agent) -> bool {
-    matches!(agent, Agent::Claude | Agent::Codex | Agent::Gemini)
+    matches!(agent, Agent::Claude | Agent::Gemini)
 }
 
 fn headline(v: &Verdict) -> String {
@@ -385,7 +385,6 @@ fn shell(env: &Env, agent: Agent, payload: &Payload, cmd: &str) -> Result<(Judge
         }
         return Ok((Judgement::NoOpinion, Some(v)));
     }
-    // The same judgement `guard shell -c` makes there: classification, then the line's profile.
     let request = Request {
         tool: ToolName::Shell,
         argv: vec!["-c".into(), cmd.to_string()],
@@ -393,9 +392,15 @@ fn shell(env: &Env, agent: Agent, payload: &Payload, cmd: &str) -> Result<(Judge
         target_env: crate::target_env(),
     };
     let facts = crate::sandbox::Facts::read(env.ctx, &env.paths.home);
-    let (v, profile) = crate::judge(&request, env.policy, env.ctx, Some(&facts), false);
+    // What guard would decide for `guard shell -c` there: contained when the policy contains.
+    let through_guard = crate::judge(&request, env.policy, env.ctx, Some(&facts), false);
+    // What the hook answers for: the command as it will run. Rewritten to `guard shell -c`, it runs
+    // contained; run by the agent itself (Cursor, or containment off) it does not, and then the
+    // rules that stand down for contained lines (unknown programs, project scripts) stand.
+    let rewritten = env.contained && rewrites(agent);
+    let v = if rewritten { through_guard.0.clone() } else { crate::judge(&request, env.policy, env.ctx, None, false).0 };
     let j = match v.decision {
-        Decision::Allow if env.contained && rewrites(agent) => {
+        Decision::Allow if rewritten => {
             let exe = guard_exe()?;
             let rewrite = quote(&[&exe.to_string_lossy(), "shell", "-c", cmd])?;
             Judgement::Allow { reason: "guard: allowed; runs contained through `guard shell -c`".into(), rewrite: Some(rewrite) }
@@ -403,33 +408,55 @@ fn shell(env: &Env, agent: Agent, payload: &Payload, cmd: &str) -> Result<(Judge
         Decision::Allow if env.policy.hook.allow == HookAllow::Allow => Judgement::Allow { reason: "guard: allowed".into(), rewrite: None },
         Decision::Allow => Judgement::NoOpinion,
         Decision::Escalate if can_ask(agent, payload, env) => Judgement::Ask(format!("guard: needs a human decision ({})", headline(&v))),
-        Decision::Escalate => {
-            // The same request `guard shell -c` would make there, so one approval serves both.
-            // The line's sandbox profile is part of the request, as for `guard shell -c`.
-            let mut req = request;
-            if let Some(p) = &profile {
-                req.target_env.extend(crate::sandbox::binding(p));
-            }
-            let through_guard = quote(&["guard", "shell", "-c", cmd])?;
-            match crate::approval::request_for(env.paths, env.policy, &req, &v) {
-                Ok(r) if r.approved => Judgement::Deny(format!(
-                    "guard: a human approved this command ({}); it runs only through guard, which uses the approval: {through_guard}",
-                    r.id
-                )),
-                Ok(r) => Judgement::Deny(format!(
-                    "guard: `{}` needs a human approval ({}); nothing ran. Ask a human to run `guard approve {}` (expires {}), then run it through guard: {through_guard}",
-                    crate::redact::redact(cmd),
-                    headline(&v),
-                    r.id,
-                    r.expires
-                )),
-                Err(Error::Blocked(msg)) => Judgement::Deny(msg),
-                Err(e) => return Err(e),
-            }
-        }
+        Decision::Escalate => escalation(env, cmd, request, &v, through_guard)?,
         Decision::Block => Judgement::Deny(format!("guard: blocked ({}). {}", headline(&v), crate::next_step_for_block(&v))),
     };
     Ok((j, Some(v)))
+}
+
+/// An escalation the agent cannot put to a human: deny, naming the way through guard — the
+/// request `guard shell -c` makes there (so one approval serves both; the line's sandbox profile
+/// is part of it), or, where guard would run the line contained without one, just that.
+fn escalation(
+    env: &Env,
+    cmd: &str,
+    request: Request,
+    v: &Verdict,
+    (guard_v, profile): (Verdict, Option<crate::sandbox::Profile>),
+) -> Result<Judgement> {
+    let run_it = quote(&["guard", "shell", "-c", cmd])?;
+    match guard_v.decision {
+        Decision::Allow => {
+            return Ok(Judgement::Deny(format!(
+                "guard: `{}` needs a human when it runs uncontained ({}); through guard it runs contained and needs none: {run_it}",
+                crate::redact::redact(cmd),
+                headline(v)
+            )));
+        }
+        Decision::Block => {
+            return Ok(Judgement::Deny(format!("guard: blocked ({}). {}", headline(&guard_v), crate::next_step_for_block(&guard_v))));
+        }
+        Decision::Escalate => {}
+    }
+    let mut req = request;
+    if let Some(p) = &profile {
+        req.target_env.extend(crate::sandbox::binding(p));
+    }
+    Ok(match crate::approval::request_for(env.paths, env.policy, &req, &guard_v) {
+        Ok(r) if r.approved => Judgement::Deny(format!(
+            "guard: a human approved this command ({}); it runs only through guard, which uses the approval: {run_it}",
+            r.id
+        )),
+        Ok(r) => Judgement::Deny(format!(
+            "guard: `{}` needs a human approval ({}); nothing ran. Ask a human to run `guard approve {}` (expires {}), then run it through guard: {run_it}",
+            crate::redact::redact(cmd),
+            headline(&guard_v),
+            r.id,
+            r.expires
+        )),
+        Err(Error::Blocked(msg)) => Judgement::Deny(msg),
+        Err(e) => return Err(e),
+    })
 }
 
 /// `guard terraform …`, `guard kubectl …` or `guard shell -c LINE` as one simple command: the
