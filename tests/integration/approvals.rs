@@ -301,7 +301,7 @@ fn a_lease_allows_in_scope_only_never_a_block_and_stops_at_revoke() {
     let mut c = e.cmd(&["shell", "-c", "echo gated b >> out.txt"]);
     assert_eq!(c.current_dir(&other).output().unwrap().status.code(), Some(75));
     // Another rule: still escalated. A block: still blocked.
-    assert_eq!(e.run(&["shell", "-c", "frobnicate"]).0, 75);
+    assert_eq!(e.run(&["shell", "-c", "git push --force"]).0, 75);
     assert_eq!(e.run(&["shell", "-c", "echo gated c >> out.txt; rm -rf /"]).0, 77);
     // Second use, then the cap.
     assert_eq!(e.run(&["shell", "-c", "echo gated d >> out.txt"]).0, 0);

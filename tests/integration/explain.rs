@@ -18,7 +18,7 @@ fn explain_json_gives_the_contract_shape() {
     assert_eq!(v["decision"], "block");
     assert_eq!(v["reasons"][0]["rule"], "shell.rm-root");
     assert!(v["reasons"][0]["message"].as_str().unwrap().contains('/'));
-    assert_eq!(explain_json("some-unknown-tool --flag")["decision"], "escalate");
+    assert_eq!(explain_json("git push --force")["decision"], "escalate");
 }
 
 #[test]
@@ -40,7 +40,7 @@ fn explain_kubectl_and_terraform() {
 
 #[test]
 fn jsonl_round_trips_a_thousand_lines_in_order() {
-    let lines = ["ls -la", "rm -rf /", "frobnicate", "cat a | grep b"];
+    let lines = ["ls -la", "rm -rf /", "git push --force", "cat a | grep b"];
     let want = ["allow", "block", "escalate", "allow"];
     let mut input = String::new();
     for i in 0..1000 {
