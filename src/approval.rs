@@ -23,9 +23,7 @@ use crate::request::Request;
 use crate::rfc3339::{format_millis, now_millis};
 use crate::state::{Lock, Paths, atomic_write, ensure_private_dir};
 
-/// argon2id parameters for the approver key: OWASP's minimum (19 MiB, 2 passes), about 50 ms.
-const KDF_M_KIB: u32 = 19 * 1024;
-const KDF_T: u32 = 2;
+/// argon2id lanes for new approver keys (memory and passes: see `calibrate_kdf`).
 const KDF_P: u32 = 1;
 /// Domain separation: a receipt signature can never be mistaken for anything else.
 const SIGN_DOMAIN: &str = "guard-receipt-v1\n";
@@ -125,24 +123,28 @@ pub fn load_approver(p: &Paths) -> Result<Option<ApproverFile>> {
     read_json(&approver_path(p))
 }
 
-/// Why a passphrase is too weak, if it is.
-pub fn weakness(pass: &str) -> Option<&'static str> {
-    let classes = [
-        pass.chars().any(|c| c.is_ascii_lowercase()),
-        pass.chars().any(|c| c.is_ascii_uppercase()),
-        pass.chars().any(|c| c.is_ascii_digit()),
-        pass.chars().any(|c| !c.is_ascii_alphanumeric()),
-    ];
-    let distinct = pass.chars().collect::<std::collections::BTreeSet<_>>().len();
+/// The fewest guesses (log10) zxcvbn may estimate for an approver passphrase: zxcvbn's top
+/// score (4). Its score 3 starts at 10^8, and `Summer2024!!` scores 3 — the approver file is
+/// readable, so the passphrase must hold out offline, at a cost per guess of [`KDF_TARGET`].
+const MIN_GUESSES_LOG10: f64 = 10.0;
+
+/// Why a passphrase is too weak, if it is: zxcvbn's estimate (which knows common passwords,
+/// words, names, dates, keyboard walks, l33t and repeats), with guard's own words as user input.
+pub fn weakness(pass: &str) -> Option<String> {
     if pass.chars().count() < 12 {
-        Some("use at least 12 characters")
-    } else if distinct < 6 {
-        Some("use more different characters")
-    } else if pass.chars().count() < 20 && classes.iter().filter(|c| **c).count() < 3 {
-        Some("use 20 characters or more, or mix lower case, upper case, digits and symbols")
-    } else {
-        None
+        return Some("use at least 12 characters".into());
     }
+    let user = std::env::var("USER").unwrap_or_default();
+    let e = zxcvbn::zxcvbn(pass, &["guard", "approver", "approve", "passphrase", "terraform", "kubectl", &user]);
+    if e.guesses_log10() >= MIN_GUESSES_LOG10 && u8::from(e.score()) >= 3 {
+        return None;
+    }
+    let hint = e.feedback().map(|f| format!(" ({f})")).unwrap_or_default();
+    Some(format!(
+        "zxcvbn estimates it falls to about 10^{:.0} guesses (score {} of 4); guard needs 10^{MIN_GUESSES_LOG10:.0} — use four or more unrelated words{hint}",
+        e.guesses_log10().floor(),
+        u8::from(e.score())
+    ))
 }
 
 /// The terminal is the only way a passphrase reaches guard: never argv, env or a pipe.
@@ -160,24 +162,59 @@ fn prompt_passphrase(prompt: &str) -> Result<String> {
     dialoguer::Password::new().with_prompt(prompt).interact().map_err(|e| Error::Usage(format!("guard: cannot read the passphrase: {e}")))
 }
 
+/// A new passphrase: checked for strength as soon as it is typed, then asked once more.
 fn prompt_new_passphrase() -> Result<String> {
     loop {
-        let p = dialoguer::Password::new()
-            .with_prompt("New approver passphrase")
-            .with_confirmation("Repeat it", "The two passphrases differ; try again")
-            .interact()
-            .map_err(|e| Error::Usage(format!("guard: cannot read the passphrase: {e}")))?;
-        match weakness(&p) {
-            Some(why) => eprintln!("guard: that passphrase is too weak: {why}"),
-            None => return Ok(p),
+        let p = prompt_passphrase("New approver passphrase")?;
+        if let Some(why) = weakness(&p) {
+            eprintln!("guard: that passphrase is too weak: {why}");
+            continue;
         }
+        if prompt_passphrase("Repeat it")? != p {
+            eprintln!("guard: the two passphrases differ; try again");
+            continue;
+        }
+        return Ok(p);
     }
+}
+
+/// How long one guess at the passphrase must take on this machine (one argon2id derivation).
+const KDF_TARGET: std::time::Duration = std::time::Duration::from_millis(500);
+/// argon2id memory for new keys: 64 MiB (what a GPU must hold per guess).
+const KDF_NEW_M_KIB: u32 = 64 * 1024;
+const KDF_MAX_T: u32 = 64;
+
+/// argon2id parameters for a new key, sized so that one derivation takes at least
+/// [`KDF_TARGET`] of CPU time here: one pass and three are measured, and the passes scaled
+/// from the difference, with a 25% margin. They are stored with the key, so keys made on
+/// another machine, or with older parameters, still verify with their own.
+fn calibrate_kdf() -> Result<Kdf> {
+    let salt = [0u8; 16];
+    // CPU time of this thread, not wall time: on a busy machine wall time would overstate what
+    // a guess costs, and the key would be weaker than intended once the machine is idle.
+    let cpu = || {
+        let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+        std::time::Duration::new(u64::try_from(t.tv_sec).unwrap_or(0), u32::try_from(t.tv_nsec).unwrap_or(0))
+    };
+    let time = |t: u32| -> Result<std::time::Duration> {
+        let started = cpu();
+        derive("calibration", &salt, &Kdf { alg: "argon2id".into(), m_kib: KDF_NEW_M_KIB, t, p: KDF_P })?;
+        Ok(cpu().saturating_sub(started))
+    };
+    // One pass and three: the difference is the cost of a pass, the rest the fixed cost of
+    // setting up the memory, which every derivation pays too.
+    let (one, three) = (time(1)?, time(3)?);
+    let pass = (three.saturating_sub(one) / 2).max(std::time::Duration::from_micros(100));
+    let fixed = one.saturating_sub(pass);
+    let want = (KDF_TARGET * 5 / 4).saturating_sub(fixed);
+    let t = u32::try_from(want.as_micros().div_ceil(pass.as_micros())).unwrap_or(KDF_MAX_T).clamp(2, KDF_MAX_T);
+    Ok(Kdf { alg: "argon2id".into(), m_kib: KDF_NEW_M_KIB, t, p: KDF_P })
 }
 
 fn new_key_file(pass: &str, retired: Vec<RetiredKey>) -> Result<ApproverFile> {
     let salt_hex = random_hex(16)?;
     let salt = unhex(&salt_hex).unwrap_or_default();
-    let kdf = Kdf { alg: "argon2id".into(), m_kib: KDF_M_KIB, t: KDF_T, p: KDF_P };
+    let kdf = calibrate_kdf()?;
     let key = derive(pass, &salt, &kdf)?;
     let public = key.verifying_key();
     Ok(ApproverFile { version: 1, key_id: key_id(&public), public_key: hex(&public.to_bytes()), salt: salt_hex, kdf, retired })
@@ -204,7 +241,7 @@ pub fn approver_rotate(p: &Paths) -> Result<u8> {
         return Err(Error::Usage("guard: no approver key yet; run `guard approver init`".into()));
     };
     let pass = prompt_passphrase("Current approver passphrase")?;
-    unlock(&old, &pass)?;
+    unlock(p, &old, &pass)?;
     let new_pass = prompt_new_passphrase()?;
     let mut retired = old.retired.clone();
     retired.push(RetiredKey { key_id: old.key_id.clone(), public_key: old.public_key.clone() });
@@ -218,12 +255,54 @@ pub fn approver_rotate(p: &Paths) -> Result<u8> {
     Ok(0)
 }
 
-/// Re-derives the signing key and checks it is the approver's.
-fn unlock(a: &ApproverFile, pass: &str) -> Result<SigningKey> {
+fn failures_path(p: &Paths) -> PathBuf {
+    p.home.join("approver.failures")
+}
+
+/// Failed unlocks within this long of the last one count towards the backoff.
+const FAILURE_WINDOW_MS: u64 = 3_600_000;
+const BACKOFF_MAX_S: u64 = 60;
+
+/// How long to wait before the next try after `n` recent failed unlocks: 1, 2, 4 … 60 s.
+fn backoff_secs(n: u64) -> u64 {
+    if n == 0 { 0 } else { 1u64.checked_shl(u32::try_from(n - 1).unwrap_or(u32::MAX)).unwrap_or(BACKOFF_MAX_S).min(BACKOFF_MAX_S) }
+}
+
+/// Recent failed unlocks: (count, time of the last), none once the window has passed.
+fn recent_failures(p: &Paths, now: u64) -> (u64, u64) {
+    let v: Option<Value> = std::fs::read(failures_path(p)).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    let count = v.as_ref().and_then(|v| v.get("count")).and_then(Value::as_u64).unwrap_or(0);
+    let last = v.as_ref().and_then(|v| v.get("last_ms")).and_then(Value::as_u64).unwrap_or(0);
+    if now.saturating_sub(last) > FAILURE_WINDOW_MS { (0, 0) } else { (count, last) }
+}
+
+/// Re-derives the signing key and checks it is the approver's. Each failure is an audit
+/// record, and after failures the next try first waits (1, 2, 4 … 60 s), so guessing through
+/// guard costs far more than the derivation's own half second.
+fn unlock(p: &Paths, a: &ApproverFile, pass: &str) -> Result<SigningKey> {
     let salt = unhex(&a.salt).ok_or_else(|| Error::Data("guard: approver.json has a bad salt".into()))?;
+    let (failed, last) = recent_failures(p, now_millis());
+    let wait_until = last.saturating_add(backoff_secs(failed) * 1000);
+    let now = now_millis();
+    if wait_until > now {
+        eprintln!(
+            "guard: {failed} failed passphrase attempt(s) recently; waiting {} s before checking this one",
+            (wait_until - now).div_ceil(1000)
+        );
+        std::thread::sleep(std::time::Duration::from_millis(wait_until - now));
+    }
     let key = derive(pass, &salt, &a.kdf)?;
     if hex(&key.verifying_key().to_bytes()) != a.public_key {
-        return Err(Error::Blocked("guard: wrong approver passphrase; nothing was approved".into()));
+        let count = recent_failures(p, now_millis()).0 + 1;
+        atomic_write(&failures_path(p), json!({"count": count, "last_ms": now_millis()}).to_string().as_bytes())?;
+        audit(p, "approver-unlock-failed", json!({"key_id": a.key_id, "recent_failures": count}))?;
+        return Err(Error::Blocked(format!(
+            "guard: wrong approver passphrase; nothing was approved (failed attempt {count}; the next waits {} s)",
+            backoff_secs(count)
+        )));
+    }
+    if failed > 0 {
+        let _ = std::fs::remove_file(failures_path(p));
     }
     Ok(key)
 }
@@ -513,7 +592,7 @@ fn pending_message(r: &RequestFile, verb: &str) -> String {
     let rule = r.reasons.first().map(|(id, m)| format!("{id}: {m}")).unwrap_or_default();
     format!(
         "guard: `{}` {verb} a human approval ({rule}); nothing ran. Ask a human to run `guard approve {}` (expires {}), then run the same command again",
-        crate::redact::redact(&r.command),
+        crate::gate::shorten(&crate::redact::redact(&r.command)),
         r.id,
         format_millis(r.expires_ms)
     )
@@ -579,7 +658,7 @@ pub fn wait_for(max_ms: Option<u64>, mut check: impl FnMut() -> Result<Answer>) 
         match check()? {
             Answer::Pending(msg) if max_ms.is_some() && now_millis() < deadline => {
                 if first {
-                    eprintln!("{msg}");
+                    eprintln!("{}", crate::display::escape(&msg));
                     eprintln!("guard: waiting for the decision (Ctrl-C stops waiting; the request stays pending)");
                     first = false;
                 }
@@ -623,18 +702,8 @@ pub fn decide(p: &Paths, policy: &Policy, id: &str, approve: bool, reason: Optio
             return Err(Error::Data(format!("guard: request {id} is {}, not pending", other.label())));
         }
     }
-    println!("Request {id}");
-    println!("  tool:     {}", r.tool.as_str());
-    println!("  command:  {}", r.command);
-    println!("  argv:     {}", serde_json::to_string(&r.argv).unwrap_or_default());
-    println!("  cwd:      {}", r.cwd.display());
-    for (k, v) in &r.target_env {
-        println!("  env:      {k}={}", crate::redact::redact(&format!("{k}={v}")).trim_start_matches(&format!("{k}=")));
-    }
-    for (rule, msg) in &r.reasons {
-        println!("  rule:     {rule}: {msg}");
-    }
-    println!("  age:      {}s (expires {})", now.saturating_sub(r.created_ms) / 1000, format_millis(r.expires_ms));
+    // The resolved request, unredacted and escaped, recomputed from the digest's fields.
+    crate::review::show(p, policy, &r, now);
     let ttl = if approve {
         policy.defaults.approval_ttl.millis()
     } else {
@@ -662,9 +731,9 @@ pub fn decide(p: &Paths, policy: &Policy, id: &str, approve: bool, reason: Optio
 
 /// Asks for the passphrase, re-derives and checks the key, then asks for a typed `y`/`yes`.
 /// `None`: the person did not confirm.
-fn unlock_and_confirm(approver: &ApproverFile, prompt: &str) -> Result<Option<SigningKey>> {
+fn unlock_and_confirm(p: &Paths, approver: &ApproverFile, prompt: &str) -> Result<Option<SigningKey>> {
     let pass = prompt_passphrase("Approver passphrase")?;
-    let key = unlock(approver, &pass)?;
+    let key = unlock(p, approver, &pass)?;
     let confirm: String = dialoguer::Input::new()
         .with_prompt(prompt)
         .allow_empty(true)
@@ -689,7 +758,7 @@ fn sign_decision(
     ttl_ms: u64,
 ) -> Result<Option<Receipt>> {
     let verb = if approve { "approve" } else { "reject" };
-    let Some(key) = unlock_and_confirm(approver, &format!("Type yes to {verb} {id}"))? else {
+    let Some(key) = unlock_and_confirm(p, approver, &format!("Type yes to {verb} {id}"))? else {
         return Ok(None);
     };
     let now = now_millis();
@@ -719,7 +788,7 @@ fn sign_decision(
 /// `guard approve p-…` / `guard reject p-…`: shows the plan, signs its file hash.
 fn decide_plan(p: &Paths, policy: &Policy, id: &str, approve: bool, reason: Option<String>) -> Result<u8> {
     let verb = if approve { "approve" } else { "reject" };
-    let plan = crate::plans::load(p, id)?;
+    let mut plan = crate::plans::load(p, id)?;
     require_terminal(&format!("guard {verb}"))?;
     let Some(approver) = load_approver(p)? else {
         return Err(Error::Blocked("guard: there is no approver key; a human creates one with `guard approver init`".into()));
@@ -735,6 +804,23 @@ fn decide_plan(p: &Paths, policy: &Policy, id: &str, approve: bool, reason: Opti
             "guard: the plan file of {id} changed since it was planned; refused (terraform.plan-tampered)"
         )));
     }
+    let exe = std::env::current_exe().ok();
+    let tf = crate::exec::find_real(
+        "terraform",
+        policy.tools.terraform.as_deref(),
+        std::env::var_os("GUARD_TERRAFORM"),
+        std::env::var_os("PATH"),
+        exe.as_deref(),
+    )?;
+    // What the human sees comes from the plan file and this policy, never from the record.
+    match crate::plans::rederive(p, &mut plan, policy, &tf) {
+        Err((rule, why)) => return Err(Error::Blocked(format!("guard: {why}; refused ({rule})"))),
+        Ok(v) if approve && v.decision == Decision::Block => {
+            let why = v.headline().map(|r| format!("{}: {}", r.rule, r.message)).unwrap_or_default();
+            return Err(Error::Blocked(format!("guard: plan {id} can never be applied ({why}); nothing to approve")));
+        }
+        Ok(_) => {}
+    }
     print!("{}", crate::plans::describe_for_approval(&plan));
     let full: String = dialoguer::Input::new()
         .with_prompt("Show the full `terraform show` of this plan first? [y/N]")
@@ -742,15 +828,7 @@ fn decide_plan(p: &Paths, policy: &Policy, id: &str, approve: bool, reason: Opti
         .interact_text()
         .map_err(|e| Error::Usage(format!("guard: cannot read the answer: {e}")))?;
     if matches!(full.trim(), "y" | "yes") {
-        let exe = std::env::current_exe().ok();
-        let tf = crate::exec::find_real(
-            "terraform",
-            policy.tools.terraform.as_deref(),
-            std::env::var_os("GUARD_TERRAFORM"),
-            std::env::var_os("PATH"),
-            exe.as_deref(),
-        )?;
-        println!("{}", crate::plans::show_text(p, &plan, &tf));
+        crate::review::print_block(&crate::plans::show_text(p, &plan, &tf));
     }
     let ttl = if approve {
         policy.defaults.approval_ttl.millis().min(plan.expires_ms.saturating_sub(now))
@@ -842,7 +920,7 @@ pub fn requests(p: &Paths, json_out: bool, all: bool) -> Result<u8> {
                 st.label(),
                 now.saturating_sub(r.created_ms) / 1000,
                 format_millis(r.expires_ms),
-                r.command
+                crate::display::escape(&r.command)
             );
         }
     }
@@ -861,15 +939,36 @@ struct LeaseUses {
 }
 
 /// `guard lease grant <rule> [--namespace] [--dir] [--ttl] [--uses]`.
-pub fn lease_grant(
-    p: &Paths,
-    policy: &Policy,
-    rule: &str,
-    namespace: Option<String>,
-    dir: Option<PathBuf>,
-    ttl: Option<crate::policy::Ttl>,
-    uses: Option<u64>,
-) -> Result<u8> {
+/// What a lease covers, as the human asked for it.
+pub struct LeaseScope {
+    pub rule: String,
+    pub namespace: Option<String>,
+    /// For kubectl rules: the context (default: the current one). Its cluster server is bound
+    /// too, so the lease covers that cluster only, whatever the context name later points at.
+    pub context: Option<String>,
+    pub dir: Option<PathBuf>,
+    pub uses: Option<u64>,
+}
+
+/// The context and cluster a kubectl lease is for, resolved from the kubeconfig in force now.
+fn lease_kube_target(context: Option<&str>) -> Result<(String, String)> {
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    let env = std::env::var("KUBECONFIG").ok();
+    let files = crate::kubeconfig::files(None, env.as_deref(), home.as_deref());
+    let f = crate::kubeconfig::resolve(&files, &crate::kubeconfig::Overrides { context, ..Default::default() })
+        .map_err(|e| Error::Blocked(format!("guard: a kubectl lease binds a context and its cluster: {e}")))?;
+    match (f.context, f.server) {
+        (Some(c), Some(s)) => Ok((c, s)),
+        (c, _) => Err(Error::Usage(format!(
+            "guard: a kubectl lease binds a context and its cluster server, and the kubeconfig has none for {} (name one with --context)",
+            c.as_deref().unwrap_or("the current context")
+        ))),
+    }
+}
+
+pub fn lease_grant(p: &Paths, policy: &Policy, scope_in: LeaseScope, ttl: Option<crate::policy::Ttl>) -> Result<u8> {
+    let LeaseScope { rule, namespace, context, dir, uses } = scope_in;
+    let rule = rule.as_str();
     require_terminal("guard lease grant")?;
     let Some(approver) = load_approver(p)? else {
         return Err(Error::Blocked("guard: there is no approver key; a human creates one with `guard approver init`".into()));
@@ -879,12 +978,21 @@ pub fn lease_grant(
         return Err(Error::Usage(format!("guard: a lease lasts at most {} (policy max_lease_ttl)", policy.defaults.max_lease_ttl)));
     }
     let dir = dir.map(|d| crate::state::absolute(&d));
-    println!("Lease for rule {rule}");
-    println!("  namespace: {}", namespace.as_deref().unwrap_or("(any)"));
-    println!("  directory: {}", dir.as_ref().map_or_else(|| "(any)".to_string(), |d| d.display().to_string()));
+    let kube = if rule.starts_with("kubectl.") || namespace.is_some() || context.is_some() {
+        Some(lease_kube_target(context.as_deref())?)
+    } else {
+        None
+    };
+    println!("Lease for rule {}", crate::display::escape(rule));
+    if let Some((c, s)) = &kube {
+        println!("  context:   {}", crate::display::escape(c));
+        println!("  cluster:   {}", crate::display::escape(s));
+    }
+    println!("  namespace: {}", crate::display::escape(namespace.as_deref().unwrap_or("(any)")));
+    println!("  directory: {}", crate::display::escape(&dir.as_ref().map_or_else(|| "(any)".to_string(), |d| d.display().to_string())));
     println!("  lasts:     {ttl}; uses: {}", uses.map_or_else(|| "unlimited".to_string(), |u| u.to_string()));
     println!("  (a lease turns this rule's escalations into allows in its scope; it never touches a block)");
-    let Some(key) = unlock_and_confirm(&approver, "Type yes to grant this lease")? else {
+    let Some(key) = unlock_and_confirm(p, &approver, "Type yes to grant this lease")? else {
         return Ok(1);
     };
     let now = now_millis();
@@ -893,6 +1001,10 @@ pub fn lease_grant(
     scope.insert("rule".to_string(), rule.to_string());
     if let Some(n) = &namespace {
         scope.insert("namespace".into(), n.clone());
+    }
+    if let Some((c, s)) = &kube {
+        scope.insert("context".into(), c.clone());
+        scope.insert("server".into(), s.clone());
     }
     if let Some(d) = &dir {
         scope.insert("dir".into(), d.to_string_lossy().into_owned());
@@ -968,12 +1080,14 @@ pub fn lease_list(p: &Paths, json_out: bool) -> Result<u8> {
             continue;
         }
         println!(
-            "{}  {:<7} rule {}  namespace {}  dir {}  uses {}/{}  until {}",
-            l.payload.id,
+            "{}  {:<7} rule {}  context {}  cluster {}  namespace {}  dir {}  uses {}/{}  until {}",
+            crate::display::escape(&l.payload.id),
             state,
-            s.get("rule").map_or("?", String::as_str),
-            s.get("namespace").map_or("*", String::as_str),
-            s.get("dir").map_or("*", String::as_str),
+            crate::display::escape(s.get("rule").map_or("?", String::as_str)),
+            crate::display::escape(s.get("context").map_or("*", String::as_str)),
+            crate::display::escape(s.get("server").map_or("*", String::as_str)),
+            crate::display::escape(s.get("namespace").map_or("*", String::as_str)),
+            crate::display::escape(s.get("dir").map_or("*", String::as_str)),
             lease_uses(p, &l.payload.id),
             s.get("uses").map_or("∞", String::as_str),
             format_millis(l.payload.expires_ms)
@@ -1007,6 +1121,8 @@ fn use_lease(p: &Paths, req: &Request, verdict: &Verdict, namespace: Option<&str
     };
     for l in leases {
         let s = &l.payload.scope;
+        let kube_lease =
+            s.get("rule").is_some_and(|r| r.starts_with("kubectl.")) || s.contains_key("namespace") || req.tool == ToolName::Kubectl;
         let in_scope = l.payload.kind == "lease"
             && l.payload.expires_ms > now
             && !lease_revoked(p, &l.payload.id)
@@ -1014,6 +1130,10 @@ fn use_lease(p: &Paths, req: &Request, verdict: &Verdict, namespace: Option<&str
             && rules.len() == 1
             && s.get("rule").is_some_and(|r| rules.contains(r.as_str()))
             && s.get("namespace").is_none_or(|n| namespace == Some(n.as_str()))
+            // kubectl leases bind the context and its cluster's server: a lease for `payments`
+            // in dev never covers `--context prod-eu`, nor a dev context re-pointed at prod.
+            && (!kube_lease || s.get("context").is_some_and(|c| req.target_env.get("kube.context") == Some(c)))
+            && (!kube_lease || s.get("server").is_some_and(|c| req.target_env.get("kube.server") == Some(c)))
             && s.get("dir").is_none_or(|d| req.cwd.starts_with(d));
         if !in_scope || verify_receipt(&l, &approver.public_key).is_err() {
             continue;
@@ -1124,9 +1244,9 @@ mod tests {
 
     #[test]
     fn weak_passphrases_are_refused() {
-        assert!(weakness("short").is_some());
-        assert!(weakness("aaaaaaaaaaaaaaaa").is_some());
-        assert!(weakness("correcthorsebattery").is_some());
+        for weak in ["short", "aaaaaaaaaaaaaaaa", "Summer2024!!", "Winter2025!!!", "P@ssw0rd2024!", "qwertyuiop123", "guardapprover1"] {
+            assert!(weakness(weak).is_some(), "{weak} passed");
+        }
         assert!(weakness("correct horse battery staple").is_none());
         assert!(weakness("Tr0ub4dor&3xyz").is_none());
     }
@@ -1151,5 +1271,29 @@ mod tests {
         assert!(verify_receipt(&r, &public).is_ok());
         let other = derive("another passphrase entirely", b"0123456789abcdef", &kdf).unwrap_or_else(|e| unreachable!("{e}"));
         assert!(verify_receipt(&r, &hex(&other.verifying_key().to_bytes())).is_err());
+    }
+
+    #[test]
+    fn a_key_made_with_the_old_parameters_still_unlocks_with_them() {
+        // Keys from before calibration: 19 MiB, 2 passes, stored in their approver.json.
+        let kdf = Kdf { alg: "argon2id".into(), m_kib: 19 * 1024, t: 2, p: 1 };
+        let salt_hex = "00112233445566778899aabbccddeeff".to_string();
+        let key =
+            derive("correct horse battery staple", &unhex(&salt_hex).unwrap_or_default(), &kdf).unwrap_or_else(|e| unreachable!("{e}"));
+        let public = key.verifying_key();
+        let file = ApproverFile {
+            version: 1,
+            key_id: key_id(&public),
+            public_key: hex(&public.to_bytes()),
+            salt: salt_hex,
+            kdf,
+            retired: Vec::new(),
+        };
+        let dir = tempfile::tempdir().unwrap_or_else(|e| unreachable!("{e}"));
+        let paths = Paths { home: dir.path().to_path_buf(), policy: None };
+        assert!(unlock(&paths, &file, "correct horse battery staple").is_ok());
+        assert!(unlock(&paths, &file, "correct horse battery stapler").is_err());
+        assert_eq!(recent_failures(&paths, now_millis()).0, 1);
+        assert_eq!((backoff_secs(0), backoff_secs(1), backoff_secs(3), backoff_secs(40)), (0, 1, 4, BACKOFF_MAX_S));
     }
 }

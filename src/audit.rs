@@ -300,14 +300,53 @@ pub struct Verified {
 
 /// Verifies the whole chain and the head anchor. A problem is an `Error::Data` naming the line.
 pub fn verify(paths: &Paths) -> Result<Verified> {
+    // Whatever stops guard from reading the log or its head is a failed verification (65),
+    // never "no log yet": an unreadable state dir proves nothing about the chain.
+    let cannot =
+        |what: &Path, e: std::io::Error| Error::Data(format!("guard: cannot verify the audit log: {} is unreadable ({e})", what.display()));
     let log = paths.audit_log();
-    if !log.exists() {
-        return Ok(Verified { records: 0, notes: vec!["no audit log yet".into()], receipts: Vec::new() });
+    match std::fs::metadata(&paths.home) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Verified { records: 0, notes: vec!["no audit log yet".into()], receipts: Vec::new() });
+        }
+        Err(e) => return Err(cannot(&paths.home, e)),
+        Ok(m) if !m.is_dir() => {
+            return Err(Error::Data(format!("guard: cannot verify the audit log: {} is not a directory", paths.home.display())));
+        }
+        Ok(_) => {}
+    }
+    std::fs::read_dir(&paths.home).map_err(|e| cannot(&paths.home, e))?;
+    match std::fs::metadata(&log) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if paths.audit_head().exists() {
+                return Err(bad(1, "deleted: audit.head exists but the audit log does not"));
+            }
+            return Ok(Verified { records: 0, notes: vec!["no audit log yet".into()], receipts: Vec::new() });
+        }
+        Err(e) => return Err(cannot(&log, e)),
+        Ok(_) => {}
     }
     let _lock = Lock::shared(&paths.audit_lock())?;
-    let bytes = std::fs::read(&log).map_err(|e| Error::io("cannot read audit log", &log, e))?;
-    let head = read_head(&paths.audit_head());
+    let bytes = std::fs::read(&log).map_err(|e| cannot(&log, e))?;
+    let head_path = paths.audit_head();
+    let head = match std::fs::read(&head_path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(cannot(&head_path, e)),
+        Ok(b) => Some(parse_head(&b).ok_or_else(|| {
+            Error::Data(format!("guard: audit chain anchor {} is not a head record (garbage or edited)", head_path.display()))
+        })?),
+    };
     verify_bytes(&bytes, head.as_ref().map(|(s, h)| (*s, h.as_str())))
+}
+
+/// `audit.head`'s content: `{"seq": N, "hash": "<64 hex>"}`.
+fn parse_head(bytes: &[u8]) -> Option<(u64, String)> {
+    let v: Value = serde_json::from_slice(bytes).ok()?;
+    let hash = v.get("hash")?.as_str()?;
+    if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    Some((v.get("seq")?.as_u64()?, hash.to_string()))
 }
 
 fn bad(line: u64, what: impl std::fmt::Display) -> Error {

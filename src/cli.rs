@@ -153,6 +153,14 @@ pub enum PolicyCommand {
         #[arg(long)]
         json: bool,
     },
+    /// List every rule guard can emit: id, default decision, integrity flag, summary
+    /// (a table; `off` marks rules the effective policy turns off).
+    Rules {
+        /// Print one JSON document instead: `{"rules": [{id, decision, integrity, summary,
+        /// match, not_match, disabled, …}]}`.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -205,6 +213,9 @@ pub enum LeaseCommand {
         rule: String,
         #[arg(long)]
         namespace: Option<String>,
+        /// kubectl context the lease is for (default: the current one); its cluster server is bound too.
+        #[arg(long)]
+        context: Option<String>,
         #[arg(long)]
         dir: Option<PathBuf>,
         #[arg(long, default_value = "30m")]

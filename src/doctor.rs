@@ -77,13 +77,25 @@ pub fn run(paths: &Paths, as_json: bool) -> Result<u8> {
             "kubectl" => p.tools.kubectl.clone(),
             _ => p.tools.bash.clone(),
         });
-        checks.push(
-            match crate::exec::find_real(name, configured.as_deref(), std::env::var_os(var), std::env::var_os("PATH"), exe.as_deref()) {
-                Ok(p) => check(tool_label(name), Status::Ok, format!("real {name} at {}", p.display())),
-                Err(e) if name == "bash" => check(tool_label(name), Status::Fail, e.to_string()),
-                Err(e) => check(tool_label(name), Status::Warn, format!("{e} (guard cannot run {name} commands until it is installed)")),
-            },
-        );
+        let (found, skipped) =
+            crate::exec::find_real_explained(name, configured.as_deref(), std::env::var_os(var), std::env::var_os("PATH"), exe.as_deref());
+        checks.push(match found {
+            // The hash says which binary this is, whatever it is called.
+            Ok(p) => check(
+                tool_label(name),
+                Status::Ok,
+                format!(
+                    "real {name} at {} sha256 {}",
+                    p.display(),
+                    crate::digest::sha256_file(&p).unwrap_or_else(|e| format!("(unreadable: {e})"))
+                ),
+            ),
+            Err(e) if name == "bash" => check(tool_label(name), Status::Fail, e.to_string()),
+            Err(e) => check(tool_label(name), Status::Warn, format!("{e} (guard cannot run {name} commands until it is installed)")),
+        });
+        for (p, why) in skipped {
+            checks.push(check(tool_label(name), Status::Warn, format!("not used: {} ({why})", p.display())));
+        }
     }
     checks.push(shims_on_path(exe.as_deref()));
     if let Ok(cwd) = std::env::current_dir() {
@@ -338,6 +350,7 @@ fn terraform_checks(paths: &Paths, terraform: Option<&Path>) -> Vec<Check> {
             summary: Default::default(),
             decision: Decision::Allow,
             reasons: Vec::new(),
+            env: Default::default(),
         };
         let now = crate::rfc3339::now_millis();
         let config = crate::plans::config_hash(&dir);
@@ -376,13 +389,14 @@ fn kubectl_checks(policy: Option<&Policy>) -> Vec<Check> {
     let home = std::env::var_os("HOME").map(std::path::PathBuf::from);
     let env = std::env::var("KUBECONFIG").ok();
     let files = crate::kubeconfig::files(None, env.as_deref(), home.as_deref());
-    let mut out = vec![match crate::kubeconfig::facts(&files, None) {
+    let mut out = vec![match crate::kubeconfig::resolve(&files, &crate::kubeconfig::Overrides::default()) {
         Ok(f) => check(
             "kubeconfig",
             Status::Ok,
             format!(
-                "context {}, namespace {} ({})",
+                "context {}, server {}, namespace {} ({})",
                 f.context.as_deref().unwrap_or("(none)"),
+                f.server.as_deref().unwrap_or("(none)"),
                 f.namespace,
                 files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(":")
             ),
@@ -390,7 +404,19 @@ fn kubectl_checks(policy: Option<&Policy>) -> Vec<Check> {
         Err(e) => check("kubeconfig", Status::Fail, e),
     }];
     if let Some(p) = policy {
-        out.push(check("protected namespaces", Status::Ok, p.kubectl.protected_namespaces.join(", ")));
+        // The system namespaces are protected whatever the policy lists; a user list adds.
+        let system = crate::tools::kubectl::SYSTEM_NAMESPACES;
+        let added: Vec<&String> = p.kubectl.protected_namespaces.iter().filter(|n| !system.contains(&n.as_str())).collect();
+        let detail = format!(
+            "{} (built in, always){}",
+            system.join(", "),
+            if added.is_empty() {
+                String::new()
+            } else {
+                format!("; added by policy: {}", added.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", "))
+            }
+        );
+        out.push(check("protected namespaces", Status::Ok, detail));
     }
     out
 }

@@ -45,8 +45,10 @@ fn is_executable(p: &Path) -> bool {
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
-/// Finds the real `name`: the policy path, else `$override_var`, else the first match on
-/// `PATH` that is neither a shim nor guard.
+/// Finds the real `name`: the policy path (a human wrote it), else `$override_var`, else the
+/// first match on `PATH` that is neither a shim nor guard — and, for those two, only in a place
+/// the agent cannot change (see [`untrusted`]): a fake `terraform` in `~/.local/bin` could
+/// otherwise lie in `show -json` to the human who approves.
 pub fn find_real(
     name: &str,
     configured: Option<&Path>,
@@ -54,18 +56,25 @@ pub fn find_real(
     path_var: Option<OsString>,
     guard_exe: Option<&Path>,
 ) -> Result<PathBuf> {
-    let explicit = configured.map(Path::to_path_buf).or_else(|| override_var.filter(|v| !v.is_empty()).map(PathBuf::from));
-    if let Some(p) = explicit {
-        if is_guard_or_shim(&p, guard_exe) {
-            return Err(Error::Blocked(format!(
-                "guard: the configured {name} ({}) is a guard shim or guard itself; point it at the real binary",
-                p.display()
-            )));
-        }
-        if !is_executable(&p) {
-            return Err(Error::Config(format!("guard: the configured {name} ({}) is not an executable file", p.display())));
-        }
-        return Ok(p);
+    find_real_explained(name, configured, override_var, path_var, guard_exe).0
+}
+
+/// Like [`find_real`], also returning the `PATH` candidates it passed over and why (for doctor).
+pub fn find_real_explained(
+    name: &str,
+    configured: Option<&Path>,
+    override_var: Option<OsString>,
+    path_var: Option<OsString>,
+    guard_exe: Option<&Path>,
+) -> (Result<PathBuf>, Vec<(PathBuf, String)>) {
+    let mut skipped = Vec::new();
+    if let Some(p) = configured {
+        return (explicit(name, p, guard_exe, "the policy's [tools]", None), skipped);
+    }
+    let trust = Trust::of_process();
+    if let Some(p) = override_var.filter(|v| !v.is_empty()).map(PathBuf::from) {
+        let var = format!("${}", override_var_name(name));
+        return (explicit(name, &p, guard_exe, &var, Some(&trust)), skipped);
     }
     for dir in std::env::split_paths(&path_var.unwrap_or_default()) {
         if dir.as_os_str().is_empty() || !dir.is_absolute() {
@@ -73,13 +82,151 @@ pub fn find_real(
             continue;
         }
         let cand = dir.join(name);
-        if is_executable(&cand) && !is_guard_or_shim(&cand, guard_exe) {
-            return Ok(cand);
+        if !is_executable(&cand) || is_guard_or_shim(&cand, guard_exe) {
+            continue;
+        }
+        match trust.untrusted(&cand) {
+            None => return (Ok(cand), skipped),
+            Some(why) => skipped.push((cand, why)),
         }
     }
-    Err(Error::Config(format!(
-        "guard: no real {name} found on PATH (shims and guard itself are skipped); install it or set it in the policy's [tools] table"
-    )))
+    let passed = if skipped.is_empty() {
+        String::new()
+    } else {
+        format!("; passed over {}", skipped.iter().map(|(p, why)| format!("{} ({why})", p.display())).collect::<Vec<_>>().join(", "))
+    };
+    (
+        Err(Error::Config(format!(
+            "guard: no real {name} found on PATH in a directory the agent cannot write (shims and guard itself are skipped{passed}); install it there or name it in the policy's [tools] table"
+        ))),
+        skipped,
+    )
+}
+
+fn override_var_name(name: &str) -> String {
+    format!("GUARD_{}", name.to_ascii_uppercase())
+}
+
+/// A binary named explicitly: by the policy (`trust` None: the human's choice) or by an
+/// environment variable (which the agent may have set: checked like a `PATH` match).
+fn explicit(name: &str, p: &Path, guard_exe: Option<&Path>, by: &str, trust: Option<&Trust>) -> Result<PathBuf> {
+    if is_guard_or_shim(p, guard_exe) {
+        return Err(Error::Blocked(format!(
+            "guard: the {name} named by {by} ({}) is a guard shim or guard itself; point it at the real binary",
+            p.display()
+        )));
+    }
+    if !is_executable(p) {
+        return Err(Error::Config(format!("guard: the {name} named by {by} ({}) is not an executable file", p.display())));
+    }
+    if let Some(why) = trust.and_then(|t| t.untrusted(p)) {
+        return Err(Error::Blocked(format!(
+            "guard: the {name} named by {by} ({}) is refused: {why}; name it in the policy's [tools] table if it is really yours",
+            p.display()
+        )));
+    }
+    Ok(p.to_path_buf())
+}
+
+/// Who the agent is, for deciding what it can write: guard runs as the agent's user.
+struct Trust {
+    euid: u32,
+    groups: Vec<u32>,
+    /// `$HOME` and the user's home in /etc/passwd (the agent sets `$HOME`), canonical.
+    homes: Vec<PathBuf>,
+}
+
+impl Trust {
+    fn of_process() -> Trust {
+        use rustix::process::{getegid, geteuid, getgid, getgroups};
+        let euid = geteuid().as_raw();
+        let mut groups: Vec<u32> = getgroups().unwrap_or_default().into_iter().map(|g| g.as_raw()).collect();
+        groups.extend([getegid().as_raw(), getgid().as_raw()]);
+        let mut homes: Vec<PathBuf> = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from).into_iter().collect();
+        homes.extend(passwd_home(euid));
+        let homes =
+            homes.into_iter().filter(|h| h.is_absolute() && h != Path::new("/")).filter_map(|h| std::fs::canonicalize(h).ok()).collect();
+        Trust { euid, groups, homes }
+    }
+
+    /// Why the agent could change what `file` runs, if it could: it lies under a home
+    /// directory, or the file, or a directory on the way to it (through the symlink and to its
+    /// target), is one the agent can write or rename. For a non-root agent "can write" is the
+    /// file mode for its uid and groups; for root everything is writable, so there only
+    /// root-owned entries that no group or other user can write count as system files.
+    fn untrusted(&self, file: &Path) -> Option<String> {
+        let real = match std::fs::canonicalize(file) {
+            Ok(r) => r,
+            Err(e) => return Some(format!("cannot resolve it: {e}")),
+        };
+        // The name's own directory (where a symlink sits) and the target's directories.
+        let link_dir = file.parent().and_then(|d| std::fs::canonicalize(d).ok());
+        let mut paths = vec![real.clone()];
+        if let Some(d) = link_dir.filter(|d| Some(d.as_path()) != real.parent()) {
+            paths.push(d);
+        }
+        for p in &paths {
+            if let Some(h) = self.homes.iter().find(|h| p.starts_with(h)) {
+                return Some(format!("it is under the home directory {}", h.display()));
+            }
+            if let Some(why) = self.replaceable(p) {
+                return Some(why);
+            }
+        }
+        None
+    }
+
+    /// Whether the agent can modify `path` (canonical) or replace it or any directory above it.
+    fn replaceable(&self, path: &Path) -> Option<String> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = |p: &Path| std::fs::metadata(p).map_err(|e| format!("cannot stat {}: {e}", p.display()));
+        let m = match meta(path) {
+            Ok(m) => m,
+            Err(e) => return Some(e),
+        };
+        if self.can_write(&m) {
+            return Some(format!("{} is writable by this user", path.display()));
+        }
+        let mut child = path.to_path_buf();
+        let mut child_meta = m;
+        while let Some(parent) = child.parent() {
+            let pm = match meta(parent) {
+                Ok(m) => m,
+                Err(e) => return Some(e),
+            };
+            let sticky = pm.mode() & 0o1000 != 0;
+            // A sticky directory (like /tmp) lets only an entry's owner, or its own, rename it.
+            let owns = |uid: u32| if self.euid == 0 { uid != 0 } else { uid == self.euid };
+            if self.can_write(&pm) && (!sticky || owns(child_meta.uid()) || owns(pm.uid())) {
+                return Some(format!("{} can be renamed by this user ({} is writable)", child.display(), parent.display()));
+            }
+            child = parent.to_path_buf();
+            child_meta = pm;
+        }
+        None
+    }
+
+    fn can_write(&self, m: &std::fs::Metadata) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let mode = m.mode();
+        if self.euid == 0 {
+            // root can write anything: only root-owned entries no one else can write count.
+            return m.uid() != 0 || mode & 0o022 != 0;
+        }
+        m.uid() == self.euid || mode & 0o002 != 0 || (mode & 0o020 != 0 && self.groups.contains(&m.gid()))
+    }
+}
+
+/// The home directory of `uid` in /etc/passwd.
+fn passwd_home(uid: u32) -> Option<PathBuf> {
+    let text = std::fs::read_to_string("/etc/passwd").ok()?;
+    text.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        if f.get(2)?.parse::<u32>().ok()? != uid {
+            return None;
+        }
+        f.get(5).map(PathBuf::from)
+    })
 }
 
 /// How a child ended, in the contract's terms.

@@ -57,7 +57,8 @@ pub fn run(paths: &Paths, args: ExplainArgs) -> Result<u8> {
     };
     let ctx = crate::context(paths, tool, &argv)?;
     let watchdog = crate::Watchdog::start(crate::CLASSIFY_DEADLINE, move || {
-        println!(
+        let _ = writeln!(
+            std::io::stdout(),
             "{}",
             if json_out {
                 r#"{"decision":"escalate","reasons":[{"message":"too long to analyse","rule":"shell.too-complex"}],"tool":"shell"}"#
@@ -75,11 +76,11 @@ pub fn run(paths: &Paths, args: ExplainArgs) -> Result<u8> {
     } else {
         let mut s = v.decision.as_str().to_string();
         for r in &v.reasons {
-            s.push_str(&format!("\n  {} [{}]: {}", r.rule, r.decision.map_or("", |d| d.as_str()), r.message));
+            s.push_str(&format!("\n  {} [{}]: {}", r.rule, r.decision.map_or("", |d| d.as_str()), crate::display::escape(&r.message)));
         }
         s
     };
-    println!("{out}");
+    writeln!(std::io::stdout(), "{out}").map_err(|e| Error::io("cannot write", "<stdout>", e))?;
     Ok(0)
 }
 

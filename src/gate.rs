@@ -37,7 +37,7 @@ impl Authorized<'_> {
 /// exact digest; a block never runs. The request's digest already binds the profile's network
 /// and writable trees ([`crate::sandbox::binding`]), so an approval covers exactly that profile.
 pub fn gate<'a>(request: &'a Request, verdict: &Verdict, proof: Option<&Proof>, profile: Option<Profile>) -> Result<Authorized<'a>> {
-    let shown = display_command(request);
+    let shown = shorten(&display_command(request));
     let headline = verdict.headline().map(|r| format!("{}: {}", r.rule, r.message)).unwrap_or_default();
     match verdict.decision {
         Decision::Allow => Ok(Authorized { request, profile, _sealed: Sealed }),
@@ -53,4 +53,27 @@ pub fn gate<'a>(request: &'a Request, verdict: &Verdict, proof: Option<&Proof>, 
 /// but it runs only contained: the authorization carries the agent's profile.
 pub fn human_run(request: &Request, profile: Profile) -> Authorized<'_> {
     Authorized { request, profile: Some(profile), _sealed: Sealed }
+}
+
+/// Longest command shown whole in a one-line message.
+const SHOWN_MAX: usize = 200;
+
+/// A command as a one-line message shows it: whole when short, else its start, its length and
+/// its SHA-256 (which the audit record's full `command` hashes to), so a 120 KB line neither
+/// floods the agent's terminal nor hides what was refused.
+#[must_use]
+pub fn shorten(command: &str) -> String {
+    if command.len() <= SHOWN_MAX {
+        return command.to_string();
+    }
+    let mut end = SHOWN_MAX - 40;
+    while !command.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}… [{} bytes in all, sha256 {}]",
+        command.get(..end).unwrap_or_default(),
+        command.len(),
+        crate::digest::sha256_hex(command.as_bytes())
+    )
 }

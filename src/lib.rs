@@ -12,10 +12,12 @@
 
 pub mod approval;
 pub mod audit;
+pub mod catalogue;
 pub mod classify;
 pub mod cli;
 pub mod decision;
 pub mod digest;
+pub mod display;
 pub mod doctor;
 pub mod error;
 pub mod exec;
@@ -29,6 +31,7 @@ pub mod plans;
 pub mod policy;
 pub mod redact;
 pub mod request;
+pub mod review;
 pub mod rfc3339;
 pub mod sandbox;
 pub mod state;
@@ -55,8 +58,12 @@ pub fn main_with(argv: Vec<OsString>) -> u8 {
     let hook_mode = is_hook_mode(&argv);
     match run(argv) {
         Ok(code) => code,
+        // The reader went away (`guard explain … | head`): nothing is lost, nothing to say.
+        Err(Error::Io { source, path, .. }) if source.kind() == std::io::ErrorKind::BrokenPipe && path.as_os_str() == "<stdout>" => 0,
         Err(e) => {
+            // A refusal line quotes the agent's command: escaped, so it is one line shown as typed.
             let msg = e.to_string();
+            let msg = display::escape(&msg);
             if msg.starts_with("guard:") {
                 eprintln!("{msg}");
             } else {
@@ -170,9 +177,10 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
         Command::Approver { command: cli::ApproverCommand::Init } => approval::approver_init(&paths),
         Command::Approver { command: cli::ApproverCommand::Rotate } => approval::approver_rotate(&paths),
         Command::Lease { command } => match command {
-            cli::LeaseCommand::Grant { rule, namespace, dir, ttl, uses } => {
+            cli::LeaseCommand::Grant { rule, namespace, context, dir, ttl, uses } => {
                 let ttl = policy::Ttl::parse(&ttl).map_err(|e| Error::Usage(format!("guard: --ttl: {e}")))?;
-                approval::lease_grant(&paths, &policy::load(paths.policy.as_deref())?, &rule, namespace, dir, Some(ttl), uses)
+                let scope = approval::LeaseScope { rule, namespace, context, dir, uses };
+                approval::lease_grant(&paths, &policy::load(paths.policy.as_deref())?, scope, Some(ttl))
             }
             cli::LeaseCommand::List { json } => approval::lease_list(&paths, json),
             cli::LeaseCommand::Revoke { id } => approval::lease_revoke(&paths, &id),
@@ -188,6 +196,16 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
             } else {
                 println!("# effective policy ({source})");
                 print!("{}", p.to_toml()?);
+            }
+            Ok(0)
+        }
+        Command::Policy { command: PolicyCommand::Rules { json } } => {
+            let disabled = policy::load(paths.policy.as_deref())?.shell.disabled_rules;
+            let entries = catalogue::entries()?;
+            if json {
+                println!("{}", catalogue::json(&entries, &disabled));
+            } else {
+                print!("{}", catalogue::human_table(&entries, &disabled));
             }
             Ok(0)
         }
@@ -302,27 +320,62 @@ fn print_help(sub: &str) -> Result<u8> {
     Ok(0)
 }
 
-/// Whether guard may colour what it prints: only on a terminal, and never with `NO_COLOR` set
-/// (https://no-color.org: any non-empty value).
-pub fn color_stdout() -> bool {
-    std::io::IsTerminal::is_terminal(&std::io::stdout()) && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
+/// One line per audit record for `guard audit tail`: what it is about (request, plan or lease
+/// id, command, summary), every agent-supplied string escaped.
 fn audit_summary(rec: &Value) -> String {
     let s = |k: &str| rec.get(k).and_then(Value::as_str).unwrap_or("").to_string();
-    let seq = rec.get("seq").and_then(Value::as_u64).map(|n| n.to_string()).unwrap_or_default();
+    let num = |k: &str| rec.get(k).map(|v| if let Some(t) = v.as_str() { t.to_string() } else { v.to_string() }).unwrap_or_default();
+    let short = |h: String| h.get(..12).map_or(h.clone(), str::to_string);
+    let receipt = |k: &str| rec.pointer(&format!("/receipt/payload/{k}")).and_then(Value::as_str).unwrap_or("").to_string();
+    let scope = |k: &str| rec.pointer(&format!("/receipt/payload/scope/{k}")).and_then(Value::as_str).unwrap_or("*").to_string();
+    let headline = rec.pointer("/reasons/0/rule").and_then(Value::as_str).map(|r| format!(" [{r}]")).unwrap_or_default();
+    let seq = num("seq");
     let what = match s("kind").as_str() {
-        "decision" => format!("{:<8} {}", s("decision"), s("command")),
-        "exec" => format!(
-            "exit {} ({} ms)",
-            rec.get("exit_code").map(Value::to_string).unwrap_or_default(),
-            rec.get("duration_ms").map(Value::to_string).unwrap_or_default()
+        "decision" => format!("{:<8} {}{headline}  request {}", s("decision"), s("command"), short(s("request"))),
+        "exec" => format!("exit {} ({} ms) of decision #{}  {}", num("exit_code"), num("duration_ms"), num("decision_seq"), s("program")),
+        "request" => format!("{} {}  (expires {})", s("id"), s("command"), s("expires")),
+        "approval" | "rejection" => {
+            let until = rfc3339::format_millis(rec.pointer("/receipt/payload/expires_ms").and_then(Value::as_u64).unwrap_or(0));
+            format!("{} {}  key {} until {until}", s("id"), s("command"), receipt("key_id"))
+        }
+        "consume" => format!(
+            "{} used once{}",
+            s("id"),
+            rec.get("plan_sha256").map(|_| format!(" (plan sha256 {})", short(s("plan_sha256")))).unwrap_or_default()
         ),
-        "hook" => format!("{} {}", s("answer"), s("tool_name")),
+        "lease-grant" => format!(
+            "{} rule {} context {} cluster {} namespace {} dir {}",
+            s("id"),
+            scope("rule"),
+            scope("context"),
+            scope("server"),
+            scope("namespace"),
+            scope("dir")
+        ),
+        "lease-use" => format!("{} use {}: {}", s("lease"), num("use"), s("command")),
+        "lease-revoke" => format!("{} revoked", s("id")),
+        "plan" => {
+            let sum = rec.get("summary").map(Value::to_string).unwrap_or_default();
+            format!("{} {}{headline}  {} (workspace {}) {sum}", s("id"), s("decision"), s("dir"), s("workspace"))
+        }
+        "apply-start" => format!("{} applying (sha256 {})", s("id"), short(s("sha256"))),
+        "receipt-refused" => format!("{} refused: {}", s("id"), s("why")),
+        "rejected-run" => format!("{} re-run after a rejection", s("id")),
+        "hook" => format!("{} {}{headline} {}", s("answer"), s("tool_name"), s("reason")),
         "doctor" => format!("doctor {}", s("result")),
-        other => format!("{other} {}", s("detail")),
+        "approver-init" | "approver-rotate" => format!("approver key {}", s("key_id")),
+        _ => rec
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "seq" | "ts" | "prev" | "hash" | "kind"))
+                    .map(|(k, v)| format!("{k}={}", v.as_str().map_or_else(|| v.to_string(), str::to_string)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .unwrap_or_default(),
     };
-    format!("{seq:>6} {} {:<9} {what}", s("ts"), s("kind"))
+    display::escape(&format!("{seq:>6} {} {:<15} {what}", s("ts"), s("kind"))).into_owned()
 }
 
 pub(crate) fn utf8_args_pub(args: Vec<OsString>) -> Result<Vec<String>> {
@@ -373,34 +426,69 @@ pub fn context(paths: &Paths, tool: ToolName, argv: &[String]) -> Result<Context
         ToolName::Shell => argv.iter().any(|a| a.contains("kubectl")),
         ToolName::Terraform => false,
     };
-    let mut kube =
-        if needs_kube { kube_facts(argv, home.as_deref()) } else { KubeFacts { namespace: "default".into(), ..KubeFacts::default() } };
+    let mut kube = if needs_kube {
+        kube_facts(tool, argv, home.as_deref())
+    } else {
+        KubeFacts { namespace: "default".into(), ..KubeFacts::default() }
+    };
     if tool == ToolName::Kubectl {
         kube.manifests = manifests::read_all(argv, &cwd);
     }
     Ok(Context { cwd, home, guarded, kube, contained: false })
 }
 
-fn kube_facts(argv: &[String], home: Option<&Path>) -> KubeFacts {
-    let flag = |name: &str| {
-        argv.iter()
-            .enumerate()
-            .find_map(|(i, a)| if a == name { argv.get(i + 1).cloned() } else { a.strip_prefix(&format!("{name}=")).map(str::to_string) })
-    };
+/// The kubeconfig facts for a kubectl argv. `--kubeconfig` and `--context` come from the kubectl
+/// classifier's own parse, so guard reads the context kubectl will use (`exec pod -- sh -c id
+/// --context=x` passes `--context=x` to the container, not to kubectl). A shell line's argv is
+/// not kubectl's: there only the environment and the default file count.
+fn kube_facts(tool: ToolName, argv: &[String], home: Option<&Path>) -> KubeFacts {
+    let parsed = if tool == ToolName::Kubectl { tools::kubectl::parse(argv) } else { tools::kubectl::Parsed::default() };
     let env = std::env::var("KUBECONFIG").ok();
-    let files = kubeconfig::files(flag("--kubeconfig").as_deref(), env.as_deref(), home);
-    match kubeconfig::facts(&files, flag("--context").as_deref()) {
-        Ok(f) => f,
-        // Unknown namespace: classification then treats namespaced mutations as unknown targets.
-        Err(e) => {
-            KubeFacts { context: None, cluster: None, namespace: format!("<unreadable kubeconfig: {e}>"), manifests: Default::default() }
-        }
+    let files = kubeconfig::files(parsed.kubeconfig.as_deref(), env.as_deref(), home);
+    let overrides = kubeconfig::Overrides {
+        context: parsed.context.as_deref(),
+        cluster: parsed.cluster.as_deref(),
+        user: parsed.user.as_deref(),
+        server: parsed.server.as_deref(),
+        explicit: parsed.kubeconfig.is_some(),
+    };
+    kubeconfig::resolve(&files, &overrides).unwrap_or_else(|e| KubeFacts {
+        namespace: "<unreadable kubeconfig>".into(),
+        error: Some(e),
+        ..KubeFacts::default()
+    })
+}
+
+/// The environment that changes what guard or the command does (`request::TARGET_ENV` and
+/// `request::BOUND_ENV`), with
+/// the SHA-256 of terraform's CLI configuration file (it can replace providers).
+pub(crate) fn target_env() -> BTreeMap<String, String> {
+    let mut env: BTreeMap<String, String> =
+        TARGET_ENV.iter().chain(request::BOUND_ENV).filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_string(), v))).collect();
+    if let Some(f) = env.get("TF_CLI_CONFIG_FILE").filter(|f| !f.is_empty()).cloned() {
+        let h = digest::sha256_file(Path::new(&f)).unwrap_or_else(|_| "unreadable".into());
+        env.insert("TF_CLI_CONFIG_FILE.sha256".into(), h);
+    }
+    env
+}
+
+/// Binds the content of the scripts a line runs (`source x.sh`, `bash x.sh`, `./x`) into its
+/// request, so an approval never runs a script edited after the human saw the request.
+pub fn bind_scripts(request: &mut Request, policy: &Policy, ctx: &Context) {
+    for path in tools::shell::scripts_run(&request.argv, policy, ctx) {
+        let h = digest::sha256_file(&path).unwrap_or_else(|e| format!("unreadable ({})", e.kind()));
+        request.target_env.insert(format!("script:{}", path.display()), h);
     }
 }
 
-/// The environment that changes what a command targets.
-pub(crate) fn target_env() -> BTreeMap<String, String> {
-    TARGET_ENV.iter().filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_string(), v))).collect()
+/// The variables set in guard's environment that guard refuses to run under.
+fn refused_env() -> Verdict {
+    let names: Vec<String> = std::env::vars_os()
+        .filter(|(_, v)| !v.is_empty())
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| request::refused_env(k).is_some())
+        .collect();
+    request::env_verdict(names.iter().map(String::as_str))
 }
 
 pub(crate) fn next_step_for_block(v: &Verdict) -> String {
@@ -625,7 +713,10 @@ fn run_contained(paths: &Paths, args: Vec<String>) -> Result<u8> {
     let started = audit::append(paths, "run", m)?;
     let authorized = gate::human_run(&request, profile);
     let t = std::time::Instant::now();
-    let outcome = sandbox::run(&authorized, paths, &program, args.get(1..).unwrap_or_default(), None);
+    // The contained `bash` and `sh` are the real ones, whatever the agent is.
+    let bash =
+        exec::find_real("bash", policy.tools.bash.as_deref(), std::env::var_os("GUARD_BASH"), std::env::var_os("PATH"), exe.as_deref())?;
+    let outcome = sandbox::run(&authorized, paths, &program, args.get(1..).unwrap_or_default(), &bash, None);
     let mut m = Map::new();
     m.insert("run_seq".into(), json!(started.seq));
     m.insert("duration_ms".into(), json!(u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)));
@@ -662,14 +753,24 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     let mut env = target_env();
     if tool == ToolName::Kubectl {
         // Approvals bind to the cluster the command reaches and to the manifest bytes inspected.
-        env.insert("kube.context".into(), ctx.kube.context.clone().unwrap_or_default());
-        env.insert("kube.cluster".into(), ctx.kube.cluster.clone().unwrap_or_default());
+        // What the names point at, read once: kubectl gets the same bytes (the snapshot).
+        let k = &ctx.kube;
+        for (key, value) in [
+            ("kube.context", &k.context),
+            ("kube.cluster", &k.cluster),
+            ("kube.server", &k.server),
+            ("kube.user", &k.user),
+            ("kube.auth", &k.auth),
+            ("kube.namespace", &Some(k.namespace.clone())),
+            ("kube.config", &k.kubeconfig_sha256),
+        ] {
+            env.insert(key.into(), value.clone().unwrap_or_default());
+        }
         for (arg, m) in &ctx.kube.manifests {
             env.insert(format!("manifest:{arg}"), m.sha256.clone());
         }
     }
     let mut request = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: env };
-    let parsed_tf = (tool == ToolName::Terraform).then(|| tools::terraform::parse(&request.argv));
     let watchdog = Watchdog::start(CLASSIFY_DEADLINE, || {
         eprintln!(
             "guard: the command took longer than {}s to analyse (shell.too-complex); refused, nothing ran",
@@ -679,17 +780,31 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     });
     let facts = (tool == ToolName::Shell).then(|| sandbox::Facts::read(&ctx, &paths.home));
     let (mut verdict, profile) = judge(&request, &policy, &ctx, facts.as_ref(), widen_network);
+    if tool == ToolName::Shell && verdict.decision == decision::Decision::Escalate {
+        bind_scripts(&mut request, &policy, &ctx);
+    }
     drop(watchdog);
+    let parsed_tf = (tool == ToolName::Terraform).then(|| tools::terraform::parse(&request.argv));
+    verdict.merge(refused_env());
     let op = match &parsed_tf {
         Some(p) if p.subcommand == Some("plan") => TerraformOp::Plan { json: request.argv.iter().any(|a| a == "--json") },
-        Some(p) if p.subcommand == Some("apply") => match p.args.iter().find(|a| tools::terraform::is_plan_id(a)) {
-            Some(id) => {
+        Some(p) if p.subcommand == Some("apply") => match p.args.as_slice() {
+            [id] if tools::terraform::is_plan_id(id) => {
                 // The plan's integrity checks and its own decision join the argv's verdict.
-                let (plan_verdict, record) = plans::apply_verdict(paths, &request, id)?;
+                // Re-derived from the plan file with the real terraform and this policy.
+                let exe = std::env::current_exe().ok();
+                let terraform = exec::find_real(
+                    "terraform",
+                    policy.tools.terraform.as_deref(),
+                    std::env::var_os("GUARD_TERRAFORM"),
+                    std::env::var_os("PATH"),
+                    exe.as_deref(),
+                )?;
+                let (plan_verdict, record) = plans::apply_verdict(paths, &request, id, &policy, &terraform)?;
                 verdict.merge(plan_verdict);
                 TerraformOp::Apply(Box::new(record))
             }
-            None => TerraformOp::Other,
+            _ => TerraformOp::Other,
         },
         _ => TerraformOp::Other,
     };
@@ -709,8 +824,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     // Escalations go to the approvals: a plan's approval, a lease, a consumed approval, or a
     // pending request.
     let proof = if verdict.decision == decision::Decision::Escalate {
-        let namespace = (tool == ToolName::Kubectl)
-            .then(|| tools::kubectl::parse(&request.argv).namespace.unwrap_or_else(|| ctx.kube.namespace.clone()));
+        let namespace = (tool == ToolName::Kubectl).then(|| tools::kubectl::lease_namespace(&request.argv, &ctx)).flatten();
         let max_wait = wait.map(|max| max.unwrap_or(policy.defaults.request_ttl).millis());
         let answer = match &op {
             TerraformOp::Apply(record) => approval::wait_for(max_wait, || approval::check_plan(paths, record, &request.digest()))?,
@@ -731,6 +845,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     };
     let exe = std::env::current_exe().ok();
     let program = exec::find_real(name, configured, std::env::var_os(var), std::env::var_os("PATH"), exe.as_deref())?;
+    let init_args = (tool == ToolName::Terraform).then(|| tools::terraform::noninteractive_init(&request.argv)).flatten();
     let started = std::time::Instant::now();
     let outcome = match op {
         TerraformOp::Plan { json } => return plans::plan(paths, &policy, &program, &authorized, json),
@@ -754,16 +869,29 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
             }
             result.map(|(o, _)| o)
         }
-        TerraformOp::Other if tool == ToolName::Kubectl && !ctx.kube.manifests.is_empty() => {
-            // kubectl reads exactly the bytes guard inspected: its -f arguments become snapshots.
+        TerraformOp::Other if tool == ToolName::Kubectl => {
+            // kubectl reads exactly the bytes guard inspected: its -f arguments become snapshots,
+            // and so does the kubeconfig (`config` subcommands edit the user's files: not those).
             let mut snaps = std::collections::BTreeMap::new();
             for (arg, m) in &ctx.kube.manifests {
                 snaps.insert(arg.clone(), manifests::snapshot(paths, m, arg)?);
             }
-            exec::run_args(&authorized, &program, &manifests::rewrite_argv(&authorized.request.argv, &snaps), None, on_start(unsynced))
+            let mut argv = manifests::rewrite_argv(&authorized.request.argv, &snaps)?;
+            let parsed = tools::kubectl::parse(&argv);
+            let kubeconfig = match &ctx.kube.kubeconfig_snapshot {
+                Some(bytes) if parsed.verb.as_deref() != Some("config") => Some(kubeconfig::write_snapshot(paths, bytes)?),
+                _ => None,
+            };
+            if let Some(snap) = &kubeconfig {
+                argv = kubeconfig::rewrite_argv(&argv, &snap.path, ctx.kube.context.as_deref());
+            }
+            exec::run_args(&authorized, &program, &argv, None, on_start(unsynced))
         }
         TerraformOp::Other if authorized.profile().is_some() => {
-            sandbox::run(&authorized, paths, &program, &authorized.request.argv, on_start(unsynced))
+            sandbox::run(&authorized, paths, &program, &authorized.request.argv, &program, on_start(unsynced))
+        }
+        TerraformOp::Other if init_args.is_some() => {
+            exec::run_args(&authorized, &program, init_args.as_deref().unwrap_or_default(), None, on_start(unsynced))
         }
         TerraformOp::Other => exec::run(&authorized, &program, None, on_start(unsynced)),
     };

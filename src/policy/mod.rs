@@ -441,10 +441,33 @@ pub fn load(path: Option<&Path>) -> Result<Policy> {
         )));
     }
     let policy = merge(builtin_file()?, user, PolicySource { file: Some(path.to_path_buf()) }, &text)?;
+    check_disabled_rules(&policy, path, &text)?;
     // A policy's examples are its author's claims about it: the user's rules and examples run
     // here; the built-in ones describe the built-in policy and are checked against it.
     crate::classify::check_examples(&policy, &text, crate::classify::Scope::Users)?;
     Ok(policy)
+}
+
+/// Every id in `[shell] disabled_rules` must be a rule of the catalogue that can be turned off:
+/// a typo would otherwise leave the rule on while the author believes it off (or the reverse).
+fn check_disabled_rules(policy: &Policy, path: &Path, text: &str) -> Result<()> {
+    for id in &policy.shell.disabled_rules {
+        if let Some(why) = crate::catalogue::why_not_disableable(id, &policy.shell.builtin_rules)? {
+            let line = match find_line(text, &format!("\"{id}\"")) {
+                0 => find_line(text, id),
+                n => n,
+            };
+            return Err(Error::Config(format!("guard: policy {}: line {line}: shell.disabled_rules: {why}", path.display())));
+        }
+    }
+    Ok(())
+}
+
+/// The built-in policy with `text` merged over it, its examples not run: the policy a rule
+/// catalogue entry's examples are checked against.
+pub fn builtin_with(text: &str) -> Result<Policy> {
+    let name = Path::new("<catalogue example policy>");
+    merge(builtin_file()?, parse_file(text, name)?, PolicySource { file: Some(name.to_path_buf()) }, text)
 }
 
 fn merge(base: PolicyFile, user: PolicyFile, source: PolicySource, text: &str) -> Result<Policy> {

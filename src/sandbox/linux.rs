@@ -15,7 +15,8 @@
 //!    the profile's trees, and signals and abstract unix sockets scoped to the sandbox;
 //!    `no_new_privs`. A sandboxed process cannot mount, unmount or remount (Landlock denies it),
 //!    so the pins hold even for root inside.
-//! 4. exec the program.
+//! 4. a seccomp filter refusing `TIOCSTI`/`TIOCLINUX` (no typing into the human's terminal);
+//! 5. exec the program.
 //!
 //! It must never fall back to running uncontained: any failure is a `guard:` line and exit 77.
 
@@ -104,7 +105,45 @@ pub fn contain(spec: &Spec) -> Result<(), String> {
     for socket in &masks {
         rustix::mount::mount_bind("/dev/null", *socket).map_err(|e| format!("cannot mask {}: {e}", socket.display()))?;
     }
-    landlock(&reads, &listable, &writes)
+    landlock(&reads, &listable, &writes)?;
+    no_terminal_injection()
+}
+
+/// `ioctl(2)`'s syscall number, per architecture the filter is built for.
+#[cfg(target_arch = "x86_64")]
+const SYS_IOCTL: i64 = 16;
+#[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
+const SYS_IOCTL: i64 = 29;
+/// Push a byte into a terminal's input queue; write to a Linux console's selection buffer.
+const TIOCSTI: u64 = 0x5412;
+const TIOCLINUX: u64 = 0x541C;
+
+/// A seccomp filter that refuses `TIOCSTI` and `TIOCLINUX` on any descriptor: with the human's
+/// terminal as stdin (`guard run`, an interactive line), a contained process could otherwise
+/// type a command into that terminal's input queue, which the human's shell runs, uncontained,
+/// once guard exits (bubblewrap's CVE-2017-5226; `dev.tty.legacy_tiocsti` is still 1 on many
+/// kernels). Everything else is allowed: Landlock and the namespaces are the sandbox.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))]
+fn no_terminal_injection() -> Result<(), String> {
+    use seccompiler::{SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule};
+    let err = |e: seccompiler::Error| format!("cannot build the seccomp filter: {e}");
+    // The kernel reads the request as an unsigned int: compare the low 32 bits only.
+    let on = |request: u64| {
+        SeccompCondition::new(1, SeccompCmpArgLen::Dword, SeccompCmpOp::Eq, request)
+            .and_then(|c| SeccompRule::new(vec![c]))
+            .map_err(|e| err(seccompiler::Error::Backend(e)))
+    };
+    let rules = std::collections::BTreeMap::from([(SYS_IOCTL, vec![on(TIOCSTI)?, on(TIOCLINUX)?])]);
+    let arch = std::env::consts::ARCH.try_into().map_err(|e| err(seccompiler::Error::Backend(e)))?;
+    let filter =
+        SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(1), arch).map_err(|e| err(seccompiler::Error::Backend(e)))?;
+    let program: seccompiler::BpfProgram = filter.try_into().map_err(|e| err(seccompiler::Error::Backend(e)))?;
+    seccompiler::apply_filter(&program).map_err(|e| format!("cannot install the seccomp filter: {e}"))
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")))]
+fn no_terminal_injection() -> Result<(), String> {
+    Err("guard has no seccomp filter against terminal injection for this architecture".into())
 }
 
 fn canonical(p: &Path) -> PathBuf {

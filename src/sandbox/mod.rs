@@ -295,18 +295,19 @@ impl crate::exec::Service for broker::Broker {
 }
 
 /// Runs `program ARGS…` contained under the profile the gate authorized, with the broker
-/// serving it until it exits.
+/// serving it until it exits. `bash` is the real bash the contained `bash`/`sh` links name.
 pub fn run(
     authorized: &crate::gate::Authorized<'_>,
     paths: &crate::state::Paths,
     program: &Path,
     args: &[String],
+    bash: &Path,
     on_start: crate::exec::OnStart<'_>,
 ) -> Result<crate::exec::Outcome> {
     let profile = authorized.profile().ok_or_else(|| Error::Internal("a contained run without a profile".into()))?;
     let temp = private_temp()?;
     let result = (|| {
-        let broker = broker::Broker::start(paths, profile, program)?;
+        let broker = broker::Broker::start(paths, profile, bash)?;
         for note in &profile.notes {
             eprintln!("guard: note: {note}");
         }

@@ -18,7 +18,9 @@ fn explain_json_gives_the_contract_shape() {
     assert_eq!(v["decision"], "block");
     assert_eq!(v["reasons"][0]["rule"], "shell.rm-root");
     assert!(v["reasons"][0]["message"].as_str().unwrap().contains('/'));
-    assert_eq!(explain_json("git push --force")["decision"], "escalate");
+    assert_eq!(explain_json("git push --force origin main")["decision"], "escalate");
+    // Contained, an unknown program is harmless outside the project: allowed.
+    assert_eq!(explain_json("some-unknown-tool --flag")["decision"], "allow");
 }
 
 #[test]

@@ -192,7 +192,14 @@ fn serve(conn: TcpStream, seen: &Arc<Mutex<Vec<Seen>>>, store: &Store) {
             return;
         }
         seen.lock().unwrap().push(Seen { method: method.clone(), path: path.clone() });
-        let (code, v) = route(&method, &path, &body, store);
+        // A server-side dry run (`kubectl diff`, `--dry-run=server`) answers as if it wrote, but
+        // changes nothing, as the real API server does.
+        let (code, v) = if path.contains("dryRun=All") {
+            let scratch: Store = Arc::new(Mutex::new(store.lock().unwrap().clone()));
+            route(&method, &path, &body, &scratch)
+        } else {
+            route(&method, &path, &body, store)
+        };
         let text = v.to_string();
         let reason = match code {
             200 => "OK",

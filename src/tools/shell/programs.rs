@@ -130,6 +130,10 @@ const HIJACK_VARS: &[&str] = &[
 /// A variable name a builtin takes: its subscript is arithmetic, and a name known only at run time
 /// could hold any subscript.
 pub(super) fn variable_name(w: &mut Walker, program: &str, name: &Arg) {
+    if !matches!(program, "test" | "[" | "[[ -v ]]") {
+        // `unset NAME`, `read NAME`, `printf -v NAME`, `declare $dynamic`: NAME changes.
+        env_change(w, if matches!(name, Arg::Lit(_)) { name.text() } else { "<a name known only at run time>" });
+    }
     // A name glued to its option (`-vNAME`, `-aNAME`): names never start with `-`.
     let t = name.text();
     let t = t.strip_prefix('-').and_then(|o| o.get(1..)).unwrap_or(t);
@@ -193,7 +197,46 @@ fn declare(w: &mut Walker, rest: &[Arg]) {
     }
 }
 
+/// Facts about a line that its request binds or that combine across its commands.
+#[derive(Debug, Default)]
+pub(crate) struct LineFacts {
+    /// The first variable not on the allowlist that the line sets, exports or unsets.
+    changed: Option<String>,
+    /// The first of guard, terraform, kubectl that the line runs.
+    tool: Option<&'static str>,
+    /// Files the line runs as code (`source x.sh`, `bash x.sh`, `./x`), absolute: their
+    /// content is bound into an escalated request (see `scripts_run`).
+    scripts: Vec<PathBuf>,
+}
+
+/// Records a file the line runs as code.
+fn note_script(w: &mut Walker, file: Option<&Arg>) {
+    if let Some(a @ Arg::Lit(_)) = file
+        && let Some((p, _)) = places::absolute(a, w.cwd.as_deref(), w.ctx.home.as_deref())
+        && !w.facts.scripts.contains(&p)
+    {
+        w.facts.scripts.push(p);
+    }
+}
+
+/// The files a bash invocation runs as code (`source x.sh`, `bash x.sh`, `./x`), absolute, as
+/// far as guard can tell statically: an approval binds their content (lib.rs hashes them).
+pub fn scripts_run(argv: &[String], policy: &crate::policy::Policy, ctx: &crate::request::Context) -> Vec<PathBuf> {
+    let inv = super::bash_invocation(argv);
+    let mut w = Walker::new(policy, ctx);
+    match inv.line {
+        Some(line) => w.line(line, 0),
+        None => {
+            let mut args = vec![Arg::Lit("bash".into())];
+            args.extend(inv.rest.iter().map(|s| Arg::Lit((*s).to_string())));
+            w.command(args, &Stdin::Inherited, 0);
+        }
+    }
+    w.facts.scripts
+}
+
 pub(super) fn check_assignment(w: &mut Walker, name: &str) {
+    env_change(w, name);
     if HIJACK_VARS.contains(&name) || name.starts_with("BASH_FUNC_") || name.starts_with("GIT_CONFIG_") || name.starts_with("TF_CLI_ARGS") {
         w.flag(Decision::Escalate, "shell.env-hijack", format!("setting {name} changes what later commands run or where guard looks"));
     }
@@ -337,9 +380,13 @@ fn resolve_program(w: &mut Walker, name: &str) -> String {
         // A program of the project's own (`.venv/bin/ruff`) is not a temp binary because the
         // project lives under /tmp.
         Some(d) if places::is_temp_dir(&d) && !w.cwd.as_deref().is_some_and(|c| d.starts_with(c) && !places::is_temp_dir_root(c)) => {
-            w.flag(Decision::Escalate, "shell.temp-binary", format!("{name} runs a program from a temporary directory"))
+            w.flag(Decision::Escalate, "shell.temp-binary", format!("{name} runs a program from a temporary directory"));
+            note_script(w, Some(&arg));
         }
-        _ => w.flag(Decision::Escalate, "shell.unknown-command", format!("{name} runs a program outside the system bin directories")),
+        _ => {
+            w.flag(Decision::Escalate, "shell.unknown-command", format!("{name} runs a program outside the system bin directories"));
+            note_script(w, Some(&arg));
+        }
     }
     base
 }
@@ -473,8 +520,15 @@ fn env_inner(w: &mut Walker, rest: &[Arg], depth: usize) -> Option<Vec<Arg>> {
                 i += 1;
                 break;
             }
-            "-i" | "--ignore-environment" | "-0" | "--null" | "-" | "-v" | "--debug" => i += 1,
-            "-u" | "--unset" => i += 2,
+            "-i" | "--ignore-environment" | "-" => {
+                env_change(w, "<the whole environment (env -i)>");
+                i += 1
+            }
+            "-0" | "--null" | "-v" | "--debug" => i += 1,
+            "-u" | "--unset" => {
+                env_change(w, rest.get(i + 1).map_or("", Arg::text));
+                i += 2
+            }
             "-C" | "--chdir" => {
                 w.cwd = None;
                 i += 2;
@@ -485,7 +539,10 @@ fn env_inner(w: &mut Walker, rest: &[Arg], depth: usize) -> Option<Vec<Arg>> {
                 shell_string(w, &tail, "env -S", depth);
                 return None;
             }
-            s if s.starts_with("--unset=") || s.starts_with("-u") => i += 1,
+            s if s.starts_with("--unset=") || s.starts_with("-u") => {
+                env_change(w, s.trim_start_matches("--unset=").trim_start_matches("-u"));
+                i += 1
+            }
             s if s.starts_with("--chdir=") || s.starts_with("-C") => {
                 w.cwd = None;
                 i += 1;
@@ -709,6 +766,7 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
                 w.flag(Decision::Block, "shell.remote-code", format!("{program} runs downloaded or decoded code"));
             } else {
                 w.flag(Decision::Escalate, "shell.source", format!("{program} runs a script guard does not analyse"));
+                note_script(w, rest.first());
             }
         }
         "su" => {
@@ -1023,9 +1081,7 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
         "cd" | "pushd" | "popd" => change_dir(w, program, rest),
         "openssl" => check_option_targets(w, rest, &["-out"], "openssl -out"),
         "terraform" | "kubectl" => route_tool(w, program, rest),
-        "guard" if crate::sandbox::enforced(w.policy) && matches!(rest.first().map(Arg::text), Some("terraform" | "kubectl" | "shell")) => {
-            route_guard(w, rest)
-        }
+        "guard" => route_guard(w, rest),
         _ if ALLOWED.contains(&program) => {}
         _ => {
             w.flag(Decision::Escalate, "shell.unknown-command", format!("{program} is not a command guard knows to be safe"));
@@ -1095,6 +1151,7 @@ fn shell_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
                     "shell.script-file",
                     format!("{program} {} runs a script guard does not analyse", script.text()),
                 );
+                note_script(w, Some(script));
             }
         }
         _ => stdin_code(w, program, stdin, depth, true),
@@ -2083,38 +2140,97 @@ fn route_tool(w: &mut Walker, program: &str, rest: &[Arg]) {
         ctx.cwd = c.clone();
     }
     let v = match program {
-        "terraform" => crate::tools::terraform::classify(&argv, w.policy, &ctx),
+        // A terraform binary run by the line: nothing of guard's resolves plan ids there.
+        "terraform" => crate::tools::terraform::classify_raw(&argv, w.policy, &ctx),
         _ => crate::tools::kubectl::classify(&argv, w.policy, &ctx),
     };
     w.verdict.merge(v);
+    tool_runs(w, if program == "terraform" { "terraform" } else { "kubectl" });
 }
 
-/// `guard terraform|kubectl|shell …` inside a contained line: guard's own pipeline, reached
-/// through the broker, decides (audit, approvals, plan ids) when it runs. Here only what that
-/// pipeline would block counts; its escalations are its own to ask for. Uncontained, `guard`
-/// is whatever comes first on PATH, so it stays an unknown command.
+/// `guard terraform|kubectl …` in a line is guard's own pipeline (which re-checks everything
+/// when it runs): judged as that front end judges it. guard's `--home`/`--policy` choose
+/// another state dir or policy, which is the agent choosing its own approver: refused.
 fn route_guard(w: &mut Walker, rest: &[Arg]) {
-    if rest.iter().any(|a| !matches!(a, Arg::Lit(_))) {
-        w.flag(Decision::Escalate, "shell.dynamic-args", "guard arguments known only at run time are not analysed");
+    tool_runs(w, "guard");
+    let first = rest.first().map(Arg::text);
+    if rest.iter().any(|a| matches!(a.text().split('=').next(), Some("--home" | "--policy"))) {
+        w.flag(Decision::Block, "shell.tool-env", "guard --home/--policy in a line would pick another state dir or policy");
         return;
     }
-    let words: Vec<String> = rest.iter().map(|a| a.text().to_string()).collect();
-    let (tool, argv) = match words.split_first() {
-        Some((t, a)) => (t.as_str(), a),
-        None => return,
-    };
-    let mut ctx = w.ctx.clone();
-    if let Some(c) = &w.cwd {
-        ctx.cwd = c.clone();
+    match first {
+        Some(tool @ ("terraform" | "kubectl")) => {
+            let tail = rest.get(1..).unwrap_or_default();
+            if tail.iter().any(|a| !matches!(a, Arg::Lit(_))) {
+                w.flag(Decision::Escalate, "shell.dynamic-args", format!("guard {tool} arguments known only at run time are not analysed"));
+            }
+            let argv: Vec<String> = tail.iter().map(|a| a.text().to_string()).collect();
+            let mut ctx = w.ctx.clone();
+            if let Some(c) = &w.cwd {
+                ctx.cwd = c.clone();
+            }
+            let v = match tool {
+                "terraform" => crate::tools::terraform::classify(&argv, w.policy, &ctx),
+                _ => crate::tools::kubectl::classify(&argv, w.policy, &ctx),
+            };
+            w.verdict.merge(v);
+        }
+        _ => w.flag(Decision::Escalate, "shell.unknown-command", "guard is not a command guard knows to be safe in a line"),
     }
-    let v = match tool {
-        "terraform" => crate::tools::terraform::classify(argv, w.policy, &ctx),
-        "kubectl" => crate::tools::kubectl::classify(argv, w.policy, &ctx),
-        _ => super::classify_bash_argv(argv, w.policy, &ctx),
-    };
-    if v.decision == Decision::Block {
-        w.verdict.merge(v);
+}
+
+/// Environment variables a line may set, export or unset before guard, terraform or kubectl:
+/// ones that change only how output looks, logging to stderr, and terraform's input
+/// variables (recorded in the plan file guard hashes). Anything else may change what the
+/// tool reaches or what guard checks (`GUARD_HOME`, `XDG_STATE_HOME`, `TF_CLI_ARGS`, …).
+const TOOL_ENV_ALLOWED: &[&str] = &[
+    "TF_IN_AUTOMATION",
+    "TF_INPUT",
+    "TF_LOG",
+    "TF_LOG_CORE",
+    "TF_LOG_PROVIDER",
+    "CHECKPOINT_DISABLE",
+    "NO_COLOR",
+    "TERM",
+    "COLUMNS",
+    "LINES",
+    "LANG",
+    "LANGUAGE",
+    "TZ",
+];
+
+fn tool_env_allowed(name: &str) -> bool {
+    // All-lowercase names are the line's own variables by convention, except the proxy ones
+    // that every HTTP client reads.
+    let local = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') && !name.ends_with("_proxy");
+    local || TOOL_ENV_ALLOWED.contains(&name) || name.starts_with("LC_") || name.starts_with("TF_VAR_")
+}
+
+/// Records that the line sets, exports or unsets `name`.
+fn env_change(w: &mut Walker, name: &str) {
+    if tool_env_allowed(name) {
+        return;
     }
+    if let Some(tool) = w.facts.tool {
+        refuse_tool_env(w, name, tool);
+    }
+    w.facts.changed.get_or_insert_with(|| name.to_string());
+}
+
+/// Records that the line runs guard, terraform or kubectl.
+fn tool_runs(w: &mut Walker, tool: &'static str) {
+    if let Some(name) = w.facts.changed.clone() {
+        refuse_tool_env(w, &name, tool);
+    }
+    w.facts.tool.get_or_insert(tool);
+}
+
+fn refuse_tool_env(w: &mut Walker, name: &str, tool: &str) {
+    w.flag(
+        Decision::Block,
+        "shell.tool-env",
+        format!("the line changes {name} and runs {tool}: only output and locale variables may be set for guard, terraform or kubectl"),
+    );
 }
 
 /// Applies the policy's data rules (built-in, then user) to one command's own verdict.
