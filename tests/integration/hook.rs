@@ -236,31 +236,17 @@ fn doctor_checks_the_claude_hook_is_registered_and_its_command_exists() {
 }
 
 #[test]
-fn guard_inside_a_contained_line_is_guards_own_pipeline_not_an_unknown_command() {
-    let explain = |policy: Option<&str>, line: &str| {
-        let t = match policy {
-            Some(p) => Test::new().policy(p),
-            None => Test::new(),
-        };
-        let (_, out) = t.args(&["explain", "shell", line]).status(0).run();
+fn guard_inside_a_line_is_guards_own_pipeline_not_an_unknown_command() {
+    let explain = |line: &str| {
+        let (_, out) = Test::new().args(&["explain", "shell", line]).status(0).run();
         stdout(&out).lines().next().unwrap_or_default().to_string()
     };
-    assert_eq!(explain(None, "cd infra && guard terraform plan"), "allow");
-    assert_eq!(explain(None, "guard terraform apply p-0123456789abcdef0123456789abcdef && echo done"), "allow");
-    assert_eq!(explain(None, "guard kubectl delete pod web; ls"), "allow", "the inner guard asks for its own approval");
-    assert_eq!(explain(None, "ls && guard terraform apply -auto-approve"), "block");
-    assert_eq!(explain(None, "ls && guard shell -c 'rm -rf /'"), "block");
-    assert_ne!(explain(None, "guard approve r-0123"), "allow", "only the guarded tools are guard's pipeline");
-    // Uncontained, `guard` is whatever comes first on PATH.
-    assert_eq!(explain(Some(UNCONTAINED), "cd infra && guard terraform plan"), "escalate");
-    assert_eq!(explain(Some(UNCONTAINED), "/tmp/guard terraform plan"), "escalate");
-    // Run for real: the inner guard (through the broker) makes the request a human approves.
-    if !crate::support::require_tool("bash") {
-        return;
-    }
-    let (_, out) = Test::new().args(&["shell", "-c", "echo outer && guard shell -c 'git push --force'"]).status(75).run();
-    assert_eq!(stdout(&out), "outer\n");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("guard approve r-"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(explain("cd infra && guard terraform plan"), "allow");
+    assert_eq!(explain("guard terraform apply p-0123456789abcdef0123456789abcdef && echo done"), "allow");
+    assert_eq!(explain("ls && guard terraform apply -auto-approve"), "block");
+    assert_eq!(explain("guard kubectl delete pod web; ls"), "escalate");
+    assert_eq!(explain("guard approve r-0123"), "block", "approvals are a human's");
+    assert_eq!(explain("guard --home /tmp/x terraform plan"), "block", "another state dir is another approver");
 }
 
 #[test]
