@@ -41,6 +41,12 @@ pub enum Check {
     Apply,
     /// A `guard shell --network -c LINE` request through the one decision (`judge`), contained.
     Network,
+    /// `kubectl …` or `terraform …` asked through the broker by a line whose writable tree is
+    /// the example project (`sandbox::broker_reach`).
+    Broker,
+    /// kubectl argv with the kubeconfig unreadable as kubectl reads it (`broken ARGS`) or
+    /// readable (`intact ARGS`).
+    Kubeconfig,
 }
 
 /// One example: an input, optionally with the decision it must get that rule at (else the
@@ -272,6 +278,8 @@ pub fn display(e: &Entry, x: &Example) -> String {
         Check::Plan => format!("terraform plan that would {}", input.replace(':', " ")),
         Check::Apply => format!("terraform apply p-… ({input})"),
         Check::Network => format!("guard shell --network -c '{input}'"),
+        Check::Broker => format!("{input} (through the broker)"),
+        Check::Kubeconfig => format!("kubectl {input} (kubeconfig as named)"),
     }
 }
 
@@ -370,7 +378,30 @@ fn verdict(entry: &Entry, input: &str, contained: bool, policy: &Policy) -> std:
         Check::Plan => plan_verdict(input, policy)?,
         Check::Apply => apply_verdict(input)?,
         Check::Network => network_verdict(input, policy, &ctx),
+        Check::Broker => broker_verdict(input, &ctx)?,
+        Check::Kubeconfig => {
+            let (state, args) = input.split_once(' ').unwrap_or((input, ""));
+            if state == "broken" {
+                ctx.kube.error = Some("the kubeconfig has a duplicate key current-context".into());
+            }
+            crate::tools::kubectl::classify(&split_args(args)?, policy, &ctx)
+        }
     })
+}
+
+fn broker_verdict(input: &str, ctx: &Context) -> std::result::Result<Verdict, String> {
+    let argv = split_args(input)?;
+    let (tool, rest) = match argv.split_first() {
+        Some((t, rest)) if t == "kubectl" => (crate::policy::ToolName::Kubectl, rest),
+        Some((t, rest)) if t == "terraform" => (crate::policy::ToolName::Terraform, rest),
+        _ => return Err(format!("broker example {input:?} names neither kubectl nor terraform")),
+    };
+    let cap = crate::sandbox::Profile { write: vec![ctx.cwd.clone()], ..Default::default() };
+    let mut v = Verdict::allow();
+    for why in crate::sandbox::broker_reach(tool, rest, &ctx.cwd, &cap) {
+        v.add(Decision::Escalate, "sandbox.broker-reach", why);
+    }
+    Ok(v)
 }
 
 fn plan_verdict(input: &str, policy: &Policy) -> std::result::Result<Verdict, String> {
@@ -435,11 +466,16 @@ fn apply_verdict(input: &str) -> std::result::Result<Verdict, String> {
         "workspace" => o.workspace = "prod",
         "lockfile" => o.lock = "l2",
         "config" => o.config = "c2",
+        "env" => {}
         other => return Err(format!("apply example {other:?} names no plan fact")),
     }
     let mut v = Verdict::allow();
     if let Err((rule, msg)) = crate::plans::apply_checks(&record, &o) {
         v.add(Decision::Block, rule, msg);
+    }
+    let now_env = if input == "env" { BTreeMap::from([("TF_WORKSPACE".to_string(), "prod".to_string())]) } else { record.env.clone() };
+    if let Some(names) = crate::plans::env_differs(&record.env, &now_env) {
+        v.add(Decision::Block, "terraform.plan-env", format!("made with another environment ({names})"));
     }
     Ok(v)
 }

@@ -642,6 +642,20 @@ pub fn judge(
     facts: Option<&sandbox::Facts>,
     widen_network: bool,
 ) -> (Verdict, Option<sandbox::Profile>) {
+    let cap = sandbox::inherited_cap();
+    if let (Some(c), ToolName::Kubectl | ToolName::Terraform) = (&cap, request.tool) {
+        // Through the broker, the real tool runs outside the sandbox: what it would reach there
+        // beyond the asking line's own trees needs a human.
+        let mut v = classify::classify(request, policy, ctx);
+        for why in sandbox::broker_reach(request.tool, &request.argv, &request.cwd, c) {
+            v.add(
+                decision::Decision::Escalate,
+                "sandbox.broker-reach",
+                format!("from a contained line: {why}; the broker runs it outside the sandbox"),
+            );
+        }
+        return (v, None);
+    }
     let contained = facts.is_some() && request.tool == ToolName::Shell && sandbox::enforced(policy);
     let mut verdict = if contained {
         classify::classify(request, policy, &Context { contained: true, ..ctx.clone() })
@@ -652,7 +666,6 @@ pub fn judge(
         return (verdict, None);
     };
     let mut profile = sandbox::profile(policy, facts, &verdict.programs, None);
-    let cap = sandbox::inherited_cap();
     if let Some(c) = &cap {
         sandbox::cap(&mut profile, c);
     }

@@ -479,7 +479,7 @@ pub fn apply_checks(r: &PlanRecord, o: &Observed<'_>) -> std::result::Result<(),
 }
 
 /// The bound environment differs from the plan's: which variables, for the message.
-fn env_differs(planned: &BTreeMap<String, String>, now: &BTreeMap<String, String>) -> Option<String> {
+pub(crate) fn env_differs(planned: &BTreeMap<String, String>, now: &BTreeMap<String, String>) -> Option<String> {
     let keys: std::collections::BTreeSet<&String> = planned.keys().chain(now.keys()).collect();
     let differ: Vec<&str> = keys.into_iter().filter(|k| planned.get(*k) != now.get(*k)).map(String::as_str).collect();
     (!differ.is_empty()).then(|| differ.join(", "))

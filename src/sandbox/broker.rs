@@ -82,8 +82,13 @@ impl Broker {
         listener.set_nonblocking(true).map_err(|e| Error::io("cannot listen on", &sock, e))?;
         let token = crate::digest::random_hex(16)?;
         let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
-            .filter(|(k, _)| ![BROKER_ENV, BROKER_TOKEN_ENV, CAP_ENV, "GUARD_HOME", "GUARD_POLICY"].iter().any(|n| k == n))
+            .filter(|(k, _)| ![BROKER_ENV, BROKER_TOKEN_ENV, CAP_ENV, "GUARD_HOME", "GUARD_POLICY", "PATH"].iter().any(|n| k == n))
             .collect();
+        // The real tools are looked up on PATH outside the sandbox: never in a directory the
+        // line can write (an activated `.venv/bin` in the project would let it plant `kubectl`).
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let outside: Vec<PathBuf> = std::env::split_paths(&path).filter(|d| !cap.write.iter().any(|w| d.starts_with(w))).collect();
+        env.push(("PATH".into(), std::env::join_paths(outside).unwrap_or_default()));
         env.push(("GUARD_HOME".into(), paths.home.clone().into()));
         if let Some(p) = &paths.policy {
             env.push(("GUARD_POLICY".into(), p.clone().into()));

@@ -98,7 +98,8 @@ pub fn contain(spec: &Spec) -> Result<(), String> {
     }
 
     let masks: Vec<&PathBuf> = p.masked.iter().filter(|m| std::fs::symlink_metadata(m).is_ok_and(|t| !t.is_dir())).collect();
-    namespaces(!p.network, !pins.is_empty() || !masks.is_empty())?;
+    namespaces(!p.network, true)?;
+    private_ptys()?;
     for pin in &pins {
         pin_read_only(pin)?;
     }
@@ -228,6 +229,25 @@ fn namespaces(cut_network: bool, mounts: bool) -> Result<(), String> {
     // mounts into slaves of the host's, so nothing mounted in here propagates out
     // (mount_namespaces(7), "Restrictions on mount namespaces").
     let _ = mounts;
+    Ok(())
+}
+
+/// A devpts of the sandbox's own on `/dev/pts` (and `/dev/ptmx` pointing into it): terminals
+/// the line opens are its own, and the human's other terminals — where `guard approve` asks
+/// for the passphrase — are not even visible. The line's own terminal stays reachable through
+/// its descriptors and `/dev/tty`.
+fn private_ptys() -> Result<(), String> {
+    use rustix::mount::MountFlags as M;
+    if !Path::new("/dev/pts").is_dir() {
+        return Ok(());
+    }
+    let data = c"newinstance,ptmxmode=0666,mode=0620";
+    rustix::mount::mount("devpts", "/dev/pts", "devpts", M::NOSUID | M::NOEXEC, data)
+        .map_err(|e| format!("cannot mount a private /dev/pts: {e}"))?;
+    if Path::new("/dev/ptmx").exists() {
+        rustix::mount::mount_bind("/dev/pts/ptmx", "/dev/ptmx")
+            .map_err(|e| format!("cannot point /dev/ptmx at the private /dev/pts: {e}"))?;
+    }
     Ok(())
 }
 

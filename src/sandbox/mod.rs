@@ -179,7 +179,12 @@ pub fn profile(policy: &Policy, facts: &Facts, programs: &BTreeSet<String>, agen
     let profile_of_agent = agent.and_then(|a| sb.agents.iter().find(|p| p.program == a));
     let mut extra: Vec<PathBuf> = sb.writable.iter().filter_map(|s| expand(s, home)).collect();
     if let Some(a) = profile_of_agent {
-        extra.extend(a.writable.iter().filter_map(|s| expand(s, home)));
+        let own: Vec<PathBuf> = a.writable.iter().filter_map(|s| expand(s, home)).collect();
+        // The harness's own login (`~/.claude/.credentials.json`, `~/.codex/auth.json`) is a
+        // secret to every line, but the harness itself must read it.
+        hidden.retain(|h| !own.iter().any(|w| h.starts_with(w)));
+        forbidden.retain(|f| !own.iter().any(|w| f.starts_with(w)) || pinned_of(a, home).contains(f));
+        extra.extend(own);
         pinned.extend(a.pinned.iter().filter_map(|s| expand(s, home)));
         env_keep.extend(a.env_keep.iter().cloned());
     }
@@ -199,11 +204,21 @@ pub fn profile(policy: &Policy, facts: &Facts, programs: &BTreeSet<String>, agen
     Profile { network, write, pinned, hidden, readable, masked, env_remove: sb.env_remove.clone(), env_keep, notes }
 }
 
+fn pinned_of(a: &crate::policy::AgentProfile, home: Option<&Path>) -> Vec<PathBuf> {
+    a.pinned.iter().filter_map(|s| expand(s, home)).collect()
+}
+
 /// Why `dir` cannot be the writable project: the home directory, `/`, or a tree that holds
 /// guard's files, secrets, start-up files or `PATH` directories outside it.
 fn project_refusal(dir: &Path, facts: &Facts, forbidden: &[PathBuf]) -> Option<String> {
     if dir.parent().is_none() {
         return Some("it is /".into());
+    }
+    // A temp root (or a directory above one) as the project would make every line's private
+    // temp dir, and every other user's temp files, writable to this line.
+    let temp_roots = [std::env::temp_dir(), PathBuf::from("/tmp"), PathBuf::from("/var/tmp"), PathBuf::from("/dev/shm")];
+    if let Some(t) = temp_roots.iter().find(|t| t.starts_with(dir)) {
+        return Some(format!("it holds the temp directory {}", t.display()));
     }
     if let Some(h) = facts.home.as_ref().filter(|h| h.starts_with(dir)) {
         return Some(format!("it holds the home directory {}", h.display()));
@@ -271,11 +286,74 @@ pub fn explain_json(profile: &Profile) -> Value {
     })
 }
 
+/// Whether a value carries a password in a URL (`postgres://user:pw@host/db`): such a
+/// variable is a credential whatever its name.
+fn holds_url_password(value: &str) -> bool {
+    value.split("://").skip(1).any(|rest| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        authority.rsplit_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':'))
+    })
+}
+
 /// Whether an environment variable is removed inside the sandbox.
 pub fn removed(name: &str, profile: &Profile) -> bool {
     let upper = name.to_ascii_uppercase();
     let m = |pats: &[String]| pats.iter().any(|p| glob(&p.to_ascii_uppercase(), &upper));
     m(&profile.env_remove) && !m(&profile.env_keep)
+}
+
+/// What a terraform or kubectl invocation that came through the broker names outside the
+/// writable trees of the line that asked (`cap`). The broker runs the real tool outside the
+/// sandbox with the user's files in reach, so a path there — `--from-file=~/.ssh/id_rsa`,
+/// `-o go-template-file=…`, `--profile-output=~/.bashrc`, `-chdir=~/.local/bin` — is a human's
+/// decision, as are the subcommands that evaluate or fetch what the line chose (`terraform
+/// console`, `kubectl kustomize` and `-k` with their remote resources). Pure.
+pub fn broker_reach(tool: crate::policy::ToolName, argv: &[String], cwd: &Path, cap: &Profile) -> Vec<String> {
+    use crate::policy::ToolName;
+    let mut found: Vec<String> = Vec::new();
+    let words: Vec<&str> = argv.iter().map(String::as_str).filter(|a| !a.starts_with('-')).collect();
+    match (tool, words.first().copied()) {
+        (ToolName::Terraform, Some("console")) => {
+            found.push("`terraform console` evaluates expressions (file(), …) outside the sandbox".into())
+        }
+        (ToolName::Kubectl, Some("kustomize")) => {
+            found.push("`kubectl kustomize` reads and fetches what the kustomization names outside the sandbox".into())
+        }
+        _ => {}
+    }
+    if tool == ToolName::Kubectl && argv.iter().any(|a| a == "-k" || a.starts_with("-k=") || a.starts_with("--kustomize")) {
+        found.push("`-k` renders a kustomization (files and remote resources) outside the sandbox".into());
+    }
+    let inside = |p: &Path| cap.write.iter().any(|w| p.starts_with(w));
+    if !inside(cwd) {
+        // Relative paths would then name files outside too.
+        found.push(format!("its working directory {} lies outside the line's writable trees", cwd.display()));
+    }
+    for arg in argv {
+        // Every piece that could be a path: the argument, the value after `=`, each of a
+        // comma-separated list, the part after `key=` (`--from-file=key=path`).
+        let mut pieces = vec![arg.as_str()];
+        if let Some((_, v)) = arg.split_once('=') {
+            pieces.push(v);
+            pieces.extend(v.split(','));
+            pieces.extend(v.split(',').filter_map(|p| p.split_once('=').map(|(_, x)| x)));
+        }
+        for piece in pieces {
+            if !(piece.starts_with('/')
+                || piece.starts_with("./")
+                || piece.starts_with("../")
+                || piece.starts_with('~')
+                || piece.contains("/.."))
+            {
+                continue;
+            }
+            let abs = crate::tools::shell::normalize_path(&cwd.join(piece));
+            if !inside(&abs) && !found.iter().any(|f| f.contains(piece)) {
+                found.push(format!("{piece} lies outside the line's writable trees"));
+            }
+        }
+    }
+    found
 }
 
 /// The refusal when containment cannot be set up (77), naming the cause and the switch.
@@ -334,9 +412,9 @@ fn private_temp() -> Result<PathBuf> {
 fn contained_env(profile: &Profile, broker: &broker::Broker, temp: &Path) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
     let own = [BROKER_ENV, BROKER_TOKEN_ENV, CAP_ENV, "PATH", "TMPDIR", "TMP", "TEMP", "TEMPDIR"];
     let mut env: Vec<(std::ffi::OsString, std::ffi::OsString)> = std::env::vars_os()
-        .filter(|(k, _)| {
+        .filter(|(k, v)| {
             let name = k.to_string_lossy();
-            !own.contains(&name.as_ref()) && !removed(&name, profile)
+            !own.contains(&name.as_ref()) && !removed(&name, profile) && !holds_url_password(&v.to_string_lossy())
         })
         .collect();
     let mut path = vec![broker.bin()];

@@ -629,9 +629,9 @@ fn typing_into_the_humans_terminal_with_tiocsti_is_refused() {
     }
 }
 
-// Red-team findings (open). Each test replays an attack that works today and asserts the harm
-// does not happen; they are `#[ignore]`d until fixed so the suite stays green
-// (`cargo test --test integration red_ -- --ignored` runs them).
+// Red-team findings. Each test replays an attack that worked against the first containment
+// and asserts the harm does not happen. The four still open are `#[ignore]`d with the reason
+// (`cargo test --test integration red_ -- --ignored` runs them; the README lists them).
 
 /// A human's terminal: a pty running `bash -i`; `typed` is entered, then the shell reads on.
 /// Returns what the terminal showed.
@@ -661,7 +661,6 @@ sys.stdout.write(out.decode(errors="replace"))
 }
 
 #[test]
-#[ignore = "open: brokered kubectl reads any file outside the sandbox (--from-file with --dry-run=client is allowed)"]
 fn red_kubectl_create_configmap_from_file_dry_run_copies_secrets_out_through_the_broker() {
     if !require_tool("kubectl") || !require_tool("make") {
         return;
@@ -675,7 +674,6 @@ fn red_kubectl_create_configmap_from_file_dry_run_copies_secrets_out_through_the
 }
 
 #[test]
-#[ignore = "open: brokered kubectl --profile-output truncates any file outside (here ~/.bashrc and the audit log)"]
 fn red_kubectl_profile_output_overwrites_files_outside_through_the_broker() {
     if !require_tool("kubectl") || !require_tool("make") {
         return;
@@ -691,7 +689,6 @@ fn red_kubectl_profile_output_overwrites_files_outside_through_the_broker() {
 }
 
 #[test]
-#[ignore = "open: brokered `kubectl kustomize -o` writes chosen text to any path outside (a ~/.bashrc that runs code)"]
 fn red_kubectl_kustomize_output_writes_a_shell_startup_file_through_the_broker() {
     if !require_tool("kubectl") || !require_tool("make") {
         return;
@@ -711,7 +708,6 @@ fn red_kubectl_kustomize_output_writes_a_shell_startup_file_through_the_broker()
 }
 
 #[test]
-#[ignore = "open: brokered `kubectl kustomize` fetches remote resources from outside the line's network namespace"]
 fn red_kustomize_remote_resource_reaches_the_hosts_loopback_from_a_line_without_network() {
     if !require_tool("kubectl") || !require_tool("make") {
         return;
@@ -729,7 +725,6 @@ fn red_kustomize_remote_resource_reaches_the_hosts_loopback_from_a_line_without_
 }
 
 #[test]
-#[ignore = "open: brokered `terraform console` reads any file outside the sandbox"]
 fn red_terraform_console_reads_a_secret_through_the_broker() {
     if !require_tool("terraform") || !require_tool("make") {
         return;
@@ -743,7 +738,6 @@ fn red_terraform_console_reads_a_secret_through_the_broker() {
 }
 
 #[test]
-#[ignore = "open: brokered `terraform -chdir=DIR init -from-module=` copies the line's files anywhere (a binary on PATH)"]
 fn red_terraform_init_from_module_plants_a_binary_on_path_through_the_broker() {
     if !require_tool("terraform") || !require_tool("make") {
         return;
@@ -765,7 +759,6 @@ fn red_terraform_init_from_module_plants_a_binary_on_path_through_the_broker() {
 }
 
 #[test]
-#[ignore = "open: the broker resolves the real kubectl on a PATH whose project-local dirs (.venv/bin) the line writes"]
 fn red_a_kubectl_planted_in_a_project_path_dir_runs_outside_through_the_broker() {
     if !require_tool("make") {
         return;
@@ -830,7 +823,6 @@ fn red_a_gitlink_to_a_nested_repo_runs_its_fsmonitor_in_the_humans_git_status() 
 }
 
 #[test]
-#[ignore = "open: TIOCSTI on the controlling terminal types commands into the human's shell (dev.tty.legacy_tiocsti=1)"]
 fn red_tiocsti_from_a_line_types_a_command_into_the_humans_shell() {
     if !require_tool("python3") || !require_tool("make") {
         return;
@@ -864,7 +856,6 @@ fn red_tiocsti_from_a_line_types_a_command_into_the_humans_shell() {
 }
 
 #[test]
-#[ignore = "open: /dev/pts is granted whole: a line opens another terminal of the user, reads its keystrokes, writes to it"]
 fn red_a_line_reads_the_keystrokes_typed_in_another_terminal() {
     if !require_tool("python3") {
         return;
@@ -917,7 +908,6 @@ fn red_a_network_program_prefix_gives_a_makefile_recipe_the_hosts_loopback() {
 }
 
 #[test]
-#[ignore = "open: a request's command text reaches `guard requests`/`guard approve` with its terminal escapes (the approve screen can be spoofed)"]
 fn red_terminal_escapes_in_a_line_reach_the_approvers_screen() {
     let j = Jail::new();
     let out = j.shell("rm -rf ~/important #\u{1b}[2K\r\u{1b}[1Aecho hello\u{1b}[8m");
@@ -928,7 +918,6 @@ fn red_terminal_escapes_in_a_line_reach_the_approvers_screen() {
 }
 
 #[test]
-#[ignore = "open: a temp root (/tmp) as the cwd becomes the writable project: a line writes into another line's private temp dir"]
 fn red_a_line_in_the_temp_root_writes_into_another_lines_private_temp_dir() {
     if !require_tool("make") {
         return;
@@ -975,7 +964,6 @@ fn red_a_contained_daemon_outlives_its_line() {
 }
 
 #[test]
-#[ignore = "open: credentials outside the default [sandbox] secrets list are readable inside"]
 fn red_common_credentials_outside_the_default_secrets_list_are_readable() {
     let j = Jail::new();
     let files = [
@@ -1016,7 +1004,6 @@ fn red_common_credentials_outside_the_default_secrets_list_are_readable() {
 }
 
 #[test]
-#[ignore = "open: under `guard run -- PROGRAM`, the broker's bin/bash is a link to PROGRAM, not to bash"]
 fn red_guard_run_puts_the_agent_itself_first_on_path_as_bash() {
     let j = Jail::new();
     let out = j.run("readlink \"$(command -v bash)\" > bash-is.txt");
@@ -1028,7 +1015,6 @@ fn red_guard_run_puts_the_agent_itself_first_on_path_as_bash() {
 }
 
 #[test]
-#[ignore = "open: brokered kubectl -o go-template-file=FILE prints any file outside the sandbox (`config view` needs no cluster)"]
 fn red_kubectl_go_template_file_prints_a_secret_through_the_broker() {
     if !require_tool("kubectl") || !require_tool("make") {
         return;
