@@ -4,6 +4,7 @@
 //! the source of truth (and are what `guard policy check`, `guard policy rules` and tests read).
 
 fn main() {
+    version();
     for (src, out) in [("policies/default.toml", "default_policy.json"), ("policies/rules.toml", "rules.json")] {
         println!("cargo::rerun-if-changed={src}");
         let text = match std::fs::read_to_string(src) {
@@ -32,4 +33,35 @@ fn main() {
             println!("cargo::error=cannot write {}: {e}", out.display());
         }
     }
+}
+
+/// `guard --version` says which commit it was built from: `0.1.0 (3f2a9c1)`, with `-dirty` when
+/// the work tree had changes, and `(unknown commit)` outside git (a source tarball).
+fn version() {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let commit = git(&["rev-parse", "--short=12", "HEAD"]);
+    let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+    if let Some(dir) = git(&["rev-parse", "--absolute-git-dir"]) {
+        // Rebuild when HEAD moves (a commit, a checkout) or the index changes (dirty state).
+        println!("cargo::rerun-if-changed={dir}/HEAD");
+        println!("cargo::rerun-if-changed={dir}/index");
+        if let Some(r) = git(&["symbolic-ref", "-q", "HEAD"]) {
+            let common = git(&["rev-parse", "--path-format=absolute", "--git-common-dir"]).unwrap_or_else(|| dir.clone());
+            println!("cargo::rerun-if-changed={common}/{r}");
+        }
+    }
+    let pkg = std::env::var("CARGO_PKG_VERSION").unwrap_or_default();
+    let v = match commit {
+        Some(c) if dirty => format!("{pkg} ({c}-dirty)"),
+        Some(c) => format!("{pkg} ({c})"),
+        None => format!("{pkg} (unknown commit)"),
+    };
+    println!("cargo::rustc-env=GUARD_VERSION={v}");
 }

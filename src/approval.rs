@@ -522,9 +522,15 @@ pub fn check(p: &Paths, policy: &Policy, req: &Request, verdict: &Verdict, names
             return Ok(Answer::Pending(pending_message(r, "is still waiting for")));
         }
     }
+    let r = new_request(p, policy, req, verdict, &digest, now)?;
+    Ok(Answer::Pending(pending_message(&r, "needs")))
+}
+
+/// Writes a new pending request for `req` (under the state lock, held by the caller).
+fn new_request(p: &Paths, policy: &Policy, req: &Request, verdict: &Verdict, digest: &str, now: u64) -> Result<RequestFile> {
     let r = RequestFile {
         id: format!("r-{}", random_hex(16)?),
-        digest: digest.clone(),
+        digest: digest.to_string(),
         tool: req.tool,
         argv: req.argv.clone(),
         cwd: req.cwd.clone(),
@@ -540,7 +546,46 @@ pub fn check(p: &Paths, policy: &Policy, req: &Request, verdict: &Verdict, names
         "request",
         json!({"id": r.id, "digest": r.digest, "command": crate::redact::redact(&r.command), "expires": format_millis(r.expires_ms)}),
     )?;
-    Ok(Answer::Pending(pending_message(&r, "needs")))
+    Ok(r)
+}
+
+/// A request as the agent hooks report it.
+pub struct Reported {
+    pub id: String,
+    pub expires: String,
+    /// A human approved it already; the approval waits for guard to run the command.
+    pub approved: bool,
+}
+
+/// For front ends that only report (the agent hooks): the live request for this exact
+/// invocation, reused or made. Never consumes an approval or a lease use: that happens only in
+/// [`check`], when guard itself runs the command. A rejection is a block (77).
+pub fn request_for(p: &Paths, policy: &Policy, req: &Request, verdict: &Verdict) -> Result<Reported> {
+    if verdict.decision != Decision::Escalate {
+        return Err(Error::Internal("approvals are only for escalations".into()));
+    }
+    let digest = req.digest();
+    let now = now_millis();
+    p.ensure_home()?;
+    let _lock = Lock::exclusive(&state_lock(p))?;
+    let same: Vec<RequestFile> = list_requests(p)?.into_iter().filter(|r| r.digest == digest).collect();
+    for r in same.iter().rev() {
+        let approved = match status(p, r, now) {
+            Status::Pending => false,
+            Status::Approved => true,
+            Status::Rejected(reason) => {
+                return Err(Error::Blocked(format!(
+                    "guard: a human rejected `{}` ({}): {reason}",
+                    crate::redact::redact(&r.command),
+                    r.id
+                )));
+            }
+            Status::Used | Status::Expired => continue,
+        };
+        return Ok(Reported { id: r.id.clone(), expires: format_millis(r.expires_ms), approved });
+    }
+    let r = new_request(p, policy, req, verdict, &digest, now)?;
+    Ok(Reported { id: r.id, expires: format_millis(r.expires_ms), approved: false })
 }
 
 fn pending_message(r: &RequestFile, verb: &str) -> String {
@@ -1007,7 +1052,7 @@ fn lease_uses(p: &Paths, id: &str) -> u64 {
 }
 
 /// `guard lease list`.
-pub fn lease_list(p: &Paths) -> Result<u8> {
+pub fn lease_list(p: &Paths, json_out: bool) -> Result<u8> {
     let now = now_millis();
     for l in list_leases(p) {
         let s = &l.payload.scope;
@@ -1018,6 +1063,22 @@ pub fn lease_list(p: &Paths) -> Result<u8> {
         } else {
             "active"
         };
+        if json_out {
+            println!(
+                "{}",
+                json!({
+                    "id": l.payload.id,
+                    "status": state,
+                    "rule": s.get("rule"),
+                    "namespace": s.get("namespace"),
+                    "dir": s.get("dir"),
+                    "uses": lease_uses(p, &l.payload.id),
+                    "max_uses": s.get("uses").and_then(|u| u.parse::<u64>().ok()),
+                    "expires": format_millis(l.payload.expires_ms),
+                })
+            );
+            continue;
+        }
         println!(
             "{}  {:<7} rule {}  context {}  cluster {}  namespace {}  dir {}  uses {}/{}  until {}",
             crate::display::escape(&l.payload.id),

@@ -67,6 +67,23 @@ pub fn check_examples(policy: &Policy, text: &str, scope: Scope) -> Result<()> {
             }
         }
     }
+    for rule in &policy.mcp.rules {
+        for ex in &rule.examples {
+            let got = crate::tools::mcp::classify(&ex.server, &ex.tool, &ex.args, policy);
+            if got.decision != ex.decision {
+                return Err(Error::Config(format!(
+                    "guard: policy {name}: line {}: example of mcp rule {} fails: {}/{} should be {} but is {}{}",
+                    Policy::example_line(text, &format!("\"{}\"", ex.tool)),
+                    rule.id,
+                    ex.server,
+                    ex.tool,
+                    ex.decision,
+                    got.decision,
+                    because(&got)
+                )));
+            }
+        }
+    }
     let examples: &[Example] = if scope == Scope::All || policy.examples_are_users { &policy.examples } else { &[] };
     for ex in examples {
         let got = classify_example(ex, policy, &ctx);

@@ -7,8 +7,9 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(
     name = "guard",
-    version,
-    about = "Stands between AI agents and terraform, kubectl and the shell: allow, escalate or block, every decision audited."
+    version = env!("GUARD_VERSION"),
+    about = "Stands between AI agents and terraform, kubectl and the shell: allow, escalate or block, every decision audited.",
+    after_help = "Exit codes: the tool's own when it ran; 77 blocked; 75 needs a human approval; 64 usage (also `guard` alone, which prints this help to stderr); 65 bad data; 78 bad policy; 70 internal error. Agent hooks exit 2 on any failure.\n--json prints one JSON document, or JSON Lines (one object per line) for lists: requests, lease list, terraform plans, audit tail."
 )]
 pub struct Cli {
     /// State directory (audit log, plans, requests, approvals, leases, locks).
@@ -27,14 +28,26 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run terraform through guard.
-    #[command(disable_help_flag = true)]
+    /// Run terraform through guard: `plan`, `apply <plan_id>`, `plans`; other subcommands pass through.
+    #[command(
+        disable_help_flag = true,
+        override_usage = "guard terraform plan [-chdir=DIR] [-destroy] [--json] [terraform plan flags…]\n       guard terraform apply <plan_id>\n       guard terraform plans [--json]\n       guard terraform <other terraform subcommand> …",
+        long_about = "Run terraform through guard.\n\n  plan            runs `terraform plan` into a guard-owned plan file, hashes it and prints a plan id (p-…),\n                  the change summary, its expiry and whether apply needs a human (`guard approve p-…`).\n                  --json prints only the plan record on stdout (terraform's own text goes to stderr).\n  apply <plan_id> applies exactly that plan: unexpired, unused, unchanged, same dir and workspace,\n                  approved when policy asks. Raw `apply`, `destroy` and `-auto-approve` are blocked.\n  plans           lists plan records and their status (--json: JSON Lines, one per plan).\n\nRead-only subcommands (validate, fmt -check, show, output, state list|show, providers, version, graph)\nand init pass through to the real terraform. `guard terraform --help` prints this; for terraform's\nown help run `terraform -help` itself (guard does not wrap help)."
+    )]
     Terraform(ToolArgs),
-    /// Run kubectl through guard.
-    #[command(disable_help_flag = true)]
+    /// Run kubectl through guard: reads pass, mutations need a human, protected namespaces are blocked.
+    #[command(
+        disable_help_flag = true,
+        override_usage = "guard kubectl <kubectl arguments…>",
+        long_about = "Run kubectl through guard. Read verbs pass to the real kubectl; mutating verbs, exec/attach/cp/port-forward/debug/proxy\nand secret reads need a human approval (exit 75 with the `guard approve r-…` command); mutations in protected\nnamespaces and cluster-wide destruction are blocked (exit 77). `guard kubectl --help` prints this."
+    )]
     Kubectl(ToolArgs),
     /// Run a bash line through guard: `guard shell -c LINE` (also -lc, -l -c, -e -c).
-    #[command(disable_help_flag = true)]
+    #[command(
+        disable_help_flag = true,
+        override_usage = "guard shell -c LINE   (also -lc LINE, -l -c LINE, -e -c LINE)",
+        long_about = "Run a bash line through guard. The line is parsed as bash does; every command in it is classified\n(allow / escalate / block, the most severe wins); if allowed it runs with the real bash, passing the\nterminal, stdin, exit code and Ctrl-C through. `guard shell --help` prints this (it never runs bash)."
+    )]
     Shell(ToolArgs),
     /// Decide, print, never execute, never write state.
     Explain(ExplainArgs),
@@ -48,7 +61,7 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
-    /// Self-tests and environment checks (exit 0 when nothing failed).
+    /// Self-tests and environment checks (exit 0 when nothing failed; --json: one JSON document).
     Doctor {
         #[arg(long)]
         json: bool,
@@ -61,7 +74,7 @@ pub enum Command {
         #[arg(long)]
         reason: Option<String>,
     },
-    /// List pending requests.
+    /// List pending requests (--json: JSON Lines, one per request).
     Requests {
         #[arg(long)]
         json: bool,
@@ -83,6 +96,12 @@ pub enum Command {
     /// `guard run -- claude`. Humans approve from another terminal.
     #[command(disable_help_flag = true)]
     Run(ToolArgs),
+    /// An MCP server on stdio: guard's tools for MCP clients (no approval tool).
+    Mcp,
+    /// Print a shell completion script: `guard completions bash > /etc/bash_completion.d/guard`.
+    Completions { shell: clap_complete::Shell },
+    /// Print guard's man page (roff): `guard man > ~/.local/share/man/man1/guard.1`.
+    Man,
     /// Agent hooks.
     Hook {
         #[command(subcommand)]
@@ -123,10 +142,17 @@ pub enum ExplainTool {
 
 #[derive(Debug, Subcommand)]
 pub enum PolicyCommand {
-    /// Print the effective policy.
-    Show,
-    /// Validate a policy file (exit 0, or 78 with the problem).
-    Check { file: PathBuf },
+    /// Print the effective policy (TOML; --json: one JSON document).
+    Show {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate a policy file (exit 0, or 78 with the problem; --json: one JSON document).
+    Check {
+        file: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
     /// List every rule guard can emit: id, default decision, integrity flag, summary
     /// (a table; `off` marks rules the effective policy turns off).
     Rules {
@@ -139,9 +165,12 @@ pub enum PolicyCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Verify the hash chain (exit 0, or 65 naming the first bad line).
-    Verify,
-    /// Show recent entries.
+    /// Verify the hash chain (exit 0, or 65 naming the first bad line; --json: one JSON document).
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show recent entries (--json: the records as JSON Lines, one per line).
     Tail {
         #[arg(short = 'n', default_value_t = 20)]
         n: usize,
@@ -152,12 +181,21 @@ pub enum AuditCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum HookCommand {
-    /// Claude Code PreToolUse hook: reads the hook JSON on stdin, answers allow/ask/deny.
-    Claude {
-        /// Answer `deny` (with the approval command) instead of `ask` for escalations.
-        #[arg(long)]
-        unattended: bool,
-    },
+    /// Claude Code PreToolUse hook: reads the hook JSON on stdin; no output for what guard allows, ask or deny otherwise.
+    Claude(HookArgs),
+    /// Codex CLI PreToolUse hook: no output, or deny (Codex has no allow or ask).
+    Codex(HookArgs),
+    /// Cursor beforeShellExecution / beforeMCPExecution hook: {} or permission allow/ask/deny.
+    Cursor(HookArgs),
+    /// Gemini CLI BeforeTool hook: {} or decision allow/deny (Gemini has no ask).
+    Gemini(HookArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HookArgs {
+    /// Answer `deny` (naming the `guard approve` command) instead of `ask` for escalations.
+    #[arg(long)]
+    pub unattended: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -185,8 +223,11 @@ pub enum LeaseCommand {
         #[arg(long)]
         uses: Option<u64>,
     },
-    /// List leases.
-    List,
+    /// List leases (--json: JSON Lines, one per lease).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
     /// Revoke a lease.
     Revoke { id: String },
 }

@@ -98,6 +98,15 @@ pub fn run(paths: &Paths, as_json: bool) -> Result<u8> {
         }
     }
     checks.push(shims_on_path(exe.as_deref()));
+    if let Ok(cwd) = std::env::current_dir() {
+        let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(std::path::PathBuf::from);
+        let (level, detail) = crate::hook::doctor_check(home.as_deref(), &cwd);
+        checks.push(check(
+            "claude code hook",
+            [Status::Ok, Status::Warn, Status::Fail].get(usize::from(level)).copied().unwrap_or(Status::Fail),
+            detail,
+        ));
+    }
     match &policy {
         Some(p) if !crate::sandbox::enforced(p) => checks.push(check(
             "containment",

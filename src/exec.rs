@@ -265,6 +265,15 @@ pub fn run_args(
     run_command(command, program, None, on_start, None)
 }
 
+/// Like [`run_args`], with the child's stdout sent to guard's stderr: for `--json`, where
+/// guard's stdout carries only the JSON document.
+pub fn run_args_stdout_to_stderr(authorized: &crate::gate::Authorized<'_>, program: &Path, args: &[String]) -> Result<Outcome> {
+    uncontained(authorized)?;
+    let mut command = std::process::Command::new(program);
+    command.args(args).stdout(std::io::stderr());
+    run_command(command, program, None, None, None)
+}
+
 /// Like [`run_args`], with the child's stderr read line by line and handed to `tap` (which
 /// passes it on), so guard can notice what terraform says.
 pub fn run_args_with_stderr(

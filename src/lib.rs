@@ -26,6 +26,7 @@ pub mod gate;
 pub mod hook;
 pub mod kubeconfig;
 pub mod manifests;
+pub mod mcp;
 pub mod plans;
 pub mod policy;
 pub mod redact;
@@ -52,6 +53,9 @@ use crate::state::Paths;
 
 /// Runs guard with `argv` (including the program name) and returns the exit code.
 pub fn main_with(argv: Vec<OsString>) -> u8 {
+    // An agent treats a hook's exit codes other than 2 as "go ahead": in hook mode every
+    // failure, a usage error included, is 2.
+    let hook_mode = is_hook_mode(&argv);
     match run(argv) {
         Ok(code) => code,
         // The reader went away (`guard explain … | head`): nothing is lost, nothing to say.
@@ -65,9 +69,24 @@ pub fn main_with(argv: Vec<OsString>) -> u8 {
             } else {
                 eprintln!("guard: {msg}");
             }
-            e.code()
+            if hook_mode { 2 } else { e.code() }
         }
     }
+}
+
+/// Whether `argv` runs an agent hook (`guard [global flags] hook …`): its failures exit 2.
+pub fn is_hook_mode(argv: &[OsString]) -> bool {
+    let mut words = argv.iter().skip(1).map(|a| a.to_string_lossy());
+    while let Some(w) = words.next() {
+        match w.as_ref() {
+            "--home" | "--policy" => {
+                words.next();
+            }
+            w if w.starts_with('-') => {}
+            w => return w == "hook",
+        }
+    }
+    false
 }
 
 /// The hot paths, parsed without building clap's whole command tree (about a third of a
@@ -106,17 +125,17 @@ fn run(argv: Vec<OsString>) -> Result<u8> {
         Err(e) => {
             use clap::error::ErrorKind;
             return match e.kind() {
-                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-                    if e.kind() != ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
-                {
+                ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
                     print!("{e}");
                     Ok(0)
                 }
-                _ => {
-                    let text = e.to_string();
-                    let first = text.lines().next().unwrap_or("bad arguments").trim_start_matches("error: ");
-                    Err(Error::Usage(format!("guard: {first} (see `guard --help`)")))
+                // `guard` alone (or `guard policy`): the usage, on stderr, and exit 64 like any
+                // other usage error (clap's convention is a usage error too).
+                ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    eprint!("{e}");
+                    Ok(64)
                 }
+                _ => Err(Error::Usage(usage_message(&e))),
             };
         }
     };
@@ -133,9 +152,25 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
         Some(d) => Some(Some(policy::Ttl::parse(&d).map_err(|e| Error::Usage(format!("guard: --wait: {e}")))?)),
     };
     match command {
+        Command::Terraform(a) if asks_for_help(&a.args) => print_help("terraform"),
+        Command::Kubectl(a) if asks_for_help(&a.args) => print_help("kubectl"),
+        Command::Shell(a) if asks_for_help(&a.args) => print_help("shell"),
         Command::Terraform(a) => guarded(&paths, ToolName::Terraform, utf8_args(a.args)?, wait),
         Command::Kubectl(a) => guarded(&paths, ToolName::Kubectl, utf8_args(a.args)?, wait),
         Command::Shell(a) => guarded(&paths, ToolName::Shell, utf8_args(a.args)?, wait),
+        Command::Completions { shell } => {
+            // Into a buffer first: clap_complete panics when its writer fails (a closed pipe).
+            let mut buf = Vec::new();
+            clap_complete::generate(shell, &mut <Cli as clap::CommandFactory>::command(), "guard", &mut buf);
+            write_stdout(&buf)
+        }
+        Command::Man => {
+            let mut buf = Vec::new();
+            clap_mangen::Man::new(<Cli as clap::CommandFactory>::command())
+                .render(&mut buf)
+                .map_err(|e| Error::Internal(format!("cannot render the man page: {e}")))?;
+            write_stdout(&buf)
+        }
         Command::Approve { id } => approval::decide(&paths, &policy::load(paths.policy.as_deref())?, &id, true, None),
         Command::Reject { id, reason } => approval::decide(&paths, &policy::load(paths.policy.as_deref())?, &id, false, reason),
         Command::Requests { json, all } => approval::requests(&paths, json, all),
@@ -147,17 +182,21 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
                 let scope = approval::LeaseScope { rule, namespace, context, dir, uses };
                 approval::lease_grant(&paths, &policy::load(paths.policy.as_deref())?, scope, Some(ttl))
             }
-            cli::LeaseCommand::List => approval::lease_list(&paths),
+            cli::LeaseCommand::List { json } => approval::lease_list(&paths, json),
             cli::LeaseCommand::Revoke { id } => approval::lease_revoke(&paths, &id),
         },
         Command::Explain(a) => explain::run(&paths, a),
-        Command::Policy { command: PolicyCommand::Show } => {
+        Command::Policy { command: PolicyCommand::Show { json: as_json } } => {
             let p = policy::load(paths.policy.as_deref())?;
-            println!(
-                "# effective policy ({})",
-                p.source.file.as_ref().map_or_else(|| "built-in default".into(), |f| format!("{} over the built-in default", f.display()))
-            );
-            print!("{}", p.to_toml()?);
+            let source =
+                p.source.file.as_ref().map_or_else(|| "built-in default".into(), |f| format!("{} over the built-in default", f.display()));
+            if as_json {
+                let body = serde_json::to_value(&p).map_err(|e| Error::Internal(format!("cannot print policy: {e}")))?;
+                println!("{}", json!({"source": source, "policy": body}));
+            } else {
+                println!("# effective policy ({source})");
+                print!("{}", p.to_toml()?);
+            }
             Ok(0)
         }
         Command::Policy { command: PolicyCommand::Rules { json } } => {
@@ -170,19 +209,45 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
             }
             Ok(0)
         }
-        Command::Policy { command: PolicyCommand::Check { file } } => {
-            let p = policy::load(Some(&file))?;
-            let n_examples = p.examples.len() + p.shell.rules.iter().chain(&p.shell.builtin_rules).map(|r| r.examples.len()).sum::<usize>();
-            println!(
-                "guard: policy {} is valid ({} shell rules, {n_examples} examples pass)",
-                file.display(),
-                p.shell.rules.len() + p.shell.builtin_rules.len()
-            );
+        Command::Policy { command: PolicyCommand::Check { file, json: as_json } } => {
+            let p = match policy::load(Some(&file)) {
+                Ok(p) => p,
+                Err(e) => {
+                    if as_json {
+                        println!("{}", json!({"file": file, "valid": false, "error": e.to_string()}));
+                    }
+                    return Err(e);
+                }
+            };
+            let rules = p.shell.rules.len() + p.shell.builtin_rules.len();
+            let n_examples = p.examples.len()
+                + p.shell.rules.iter().chain(&p.shell.builtin_rules).map(|r| r.examples.len()).sum::<usize>()
+                + p.mcp.rules.iter().map(|r| r.examples.len()).sum::<usize>();
+            if as_json {
+                println!(
+                    "{}",
+                    json!({"file": file, "valid": true, "shell_rules": rules, "mcp_rules": p.mcp.rules.len(), "examples": n_examples})
+                );
+            } else {
+                println!("guard: policy {} is valid ({rules} shell rules, {n_examples} examples pass)", file.display());
+            }
             Ok(0)
         }
-        Command::Audit { command: AuditCommand::Verify } => {
-            let v = audit::verify(&paths)?;
-            let signed = approval::verify_audit_receipts(&paths, &v.receipts)?;
+        Command::Audit { command: AuditCommand::Verify { json: as_json } } => {
+            let checked = audit::verify(&paths).and_then(|v| approval::verify_audit_receipts(&paths, &v.receipts).map(|n| (v, n)));
+            let (v, signed) = match checked {
+                Ok(x) => x,
+                Err(e) => {
+                    if as_json {
+                        println!("{}", json!({"intact": false, "error": e.to_string()}));
+                    }
+                    return Err(e);
+                }
+            };
+            if as_json {
+                println!("{}", json!({"intact": true, "records": v.records, "signed_receipts": signed, "notes": v.notes}));
+                return Ok(0);
+            }
             for n in &v.notes {
                 println!("note: {n}");
             }
@@ -200,9 +265,59 @@ fn dispatch(paths: &Paths, command: Command, wait: Option<String>) -> Result<u8>
             Ok(0)
         }
         Command::Doctor { json } => doctor::run(&paths, json),
-        Command::Hook { command: cli::HookCommand::Claude { unattended } } => hook::claude(&paths, unattended),
+        Command::Mcp => mcp::serve(&paths),
+        Command::Hook { command } => {
+            let (agent, args) = match command {
+                cli::HookCommand::Claude(a) => (hook::Agent::Claude, a),
+                cli::HookCommand::Codex(a) => (hook::Agent::Codex, a),
+                cli::HookCommand::Cursor(a) => (hook::Agent::Cursor, a),
+                cli::HookCommand::Gemini(a) => (hook::Agent::Gemini, a),
+            };
+            Ok(hook::run(&paths, agent, args.unattended))
+        }
         Command::Run(a) => run_contained(&paths, utf8_args(a.args)?),
     }
+}
+
+/// Writes generated text to stdout; a reader that went away (`| head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> Result<u8> {
+    match std::io::Write::write_all(&mut std::io::stdout(), bytes) {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(Error::Internal(format!("cannot write to stdout: {e}"))),
+    }
+}
+
+/// One `guard:` line from a clap error that names what is wrong, e.g. the missing argument:
+/// clap puts that on the lines after the first.
+fn usage_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut parts = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with("Usage:") || line.starts_with("For more information") {
+            break;
+        }
+        if !line.is_empty() {
+            parts.push(line.trim_start_matches("error: ").to_string());
+        }
+    }
+    let usage = text.lines().find_map(|l| l.trim().strip_prefix("Usage: ")).map(|u| format!("; usage: {}", u.trim())).unwrap_or_default();
+    format!("guard: {}{usage} (see `guard --help`)", parts.join(" "))
+}
+
+/// `guard shell|terraform|kubectl --help` (also `-h`, terraform's `-help`): guard's own help,
+/// never the tool's and never an approval request.
+fn asks_for_help(args: &[OsString]) -> bool {
+    args.len() == 1 && args.first().is_some_and(|a| a == "--help" || a == "-h" || a == "-help")
+}
+
+fn print_help(sub: &str) -> Result<u8> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    cmd.build();
+    let help = cmd.find_subcommand_mut(sub).map(|c| c.render_long_help().to_string()).unwrap_or_default();
+    print!("{help}");
+    Ok(0)
 }
 
 /// One line per audit record for `guard audit tail`: what it is about (request, plan or lease

@@ -1,12 +1,15 @@
-//! Thin: run the library, map a panic (a bug) to one `guard:` line and exit 70.
+//! Thin: run the library, map a panic (a bug) to one `guard:` line and exit 70 (2 in hook mode).
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    // A panic is a bug, never an answer: report it once, as a `guard:` line, and exit 70. The
-    // hook ends the process itself, so this holds whatever the panic strategy.
-    std::panic::set_hook(Box::new(|info| {
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    // A panic is a bug, never an answer: report it once, as a `guard:` line, and exit 70. In hook
+    // mode a panic must block the agent's tool call, and only exit 2 does that. The hook ends
+    // the process itself, so this holds whatever the panic strategy.
+    let panic_code = if guard::is_hook_mode(&argv) { 2 } else { 70 };
+    std::panic::set_hook(Box::new(move |info| {
         let msg = info
             .payload()
             .downcast_ref::<&str>()
@@ -14,9 +17,8 @@ fn main() -> ExitCode {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
         eprintln!("guard: internal error: {msg} (please report this)");
-        std::process::exit(70);
+        std::process::exit(panic_code);
     }));
-    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
     // The sandbox helper must stay single-threaded until it has unshared its namespaces (guard
     // starts no thread of its own before this point).
     if argv.get(1).is_some_and(|a| a == guard::sandbox::HELPER_ARG) {

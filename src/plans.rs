@@ -284,14 +284,22 @@ pub fn judge(changes: &[Change], destroy: bool, workspace: &str, policy: &Policy
 }
 
 fn run_capture(terraform: &Path, args: &[&str], dir: &Path) -> Result<(i32, Vec<u8>)> {
+    // Both captured: terraform's warnings go to its stderr, and guard's own stdout (the plan
+    // record, under `--json`) must never carry them. (duct applies the outer redirection first,
+    // so `stdout_capture().stderr_to_stdout()` sent terraform's stderr to guard's stdout.)
     let out = duct::cmd(terraform, args)
         .dir(dir)
         .stdout_capture()
-        .stderr_to_stdout()
+        .stderr_capture()
         .unchecked()
         .run()
         .map_err(|e| Error::io("cannot run", terraform, e))?;
-    Ok((out.status.code().unwrap_or(1), out.stdout))
+    let code = out.status.code().unwrap_or(1);
+    let mut text = out.stdout;
+    if code != 0 {
+        text.extend_from_slice(&out.stderr);
+    }
+    Ok((code, text))
 }
 
 /// The directory terraform works in for `argv` (`-chdir`), made absolute.
@@ -324,7 +332,12 @@ pub fn plan(p: &Paths, policy: &Policy, terraform: &Path, authorized: &crate::ga
     let options = crate::tools::terraform::plan_options(&own);
     let destroy = options.destroy;
     // The plan itself runs in the foreground: its output is the agent's to read.
-    let outcome = crate::exec::run_args(authorized, terraform, &args, None, None)?;
+    // With `--json`, terraform's text goes to stderr: stdout is the record alone.
+    let outcome = if json_out {
+        crate::exec::run_args_stdout_to_stderr(authorized, terraform, &args)?
+    } else {
+        crate::exec::run_args(authorized, terraform, &args, None, None)?
+    };
     let ok = outcome.code == 0 || (options.detailed_exitcode && outcome.code == 2);
     if !ok || !file.exists() {
         let _ = std::fs::remove_file(&file);
@@ -374,7 +387,7 @@ pub fn plan(p: &Paths, policy: &Policy, terraform: &Path, authorized: &crate::ga
     if json_out {
         println!("{}", String::from_utf8_lossy(&body));
     } else {
-        print_record(&record, std::io::IsTerminal::is_terminal(&std::io::stdout()));
+        print_record(&record, crate::display::color_stdout());
     }
     if record.decision == Decision::Block {
         let why = verdict.headline().map(|r| format!("{}: {}", r.rule, r.message)).unwrap_or_default();

@@ -77,6 +77,65 @@ pub struct PolicyFile {
     pub sandbox: Option<SandboxFile>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub examples: Option<Vec<Example>>,
+    /// Agent hooks (`guard hook …`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hook: Option<HookFile>,
+    /// MCP tool calls seen by the agent hooks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp: Option<McpFile>,
+}
+
+/// `[hook]`: what an agent hook answers when guard would allow.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HookFile {
+    pub allow: Option<HookAllow>,
+}
+
+/// A hook's answer for what guard allows: no opinion (the agent's own permission rules decide,
+/// the default) or an explicit allow (which skips the agent's own prompt).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HookAllow {
+    #[default]
+    NoOpinion,
+    Allow,
+}
+
+/// `[mcp]`: user rules on MCP tool calls.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpFile {
+    pub rules: Option<Vec<McpRule>>,
+}
+
+/// `[[mcp.rules]]`: globs on the server, the tool and argument values, and a decision.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpRule {
+    pub id: String,
+    /// Glob on the server name (`mcp__<server>__<tool>`).
+    pub server: String,
+    /// Glob on the tool name.
+    pub tool: String,
+    /// Argument name → glob its value must match (strings as they are, other values as JSON).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub args: std::collections::BTreeMap<String, String>,
+    pub decision: Decision,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub examples: Vec<McpExample>,
+}
+
+/// An MCP call a rule must decide as said, checked when the policy loads.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct McpExample {
+    pub server: String,
+    pub tool: String,
+    #[serde(default)]
+    pub args: serde_json::Map<String, serde_json::Value>,
+    pub decision: Decision,
 }
 
 /// `[sandbox]`: what a contained line may reach (see `crate::sandbox`). Paths may start with `~/`.
@@ -307,12 +366,24 @@ pub struct PolicySource {
 }
 
 #[derive(Clone, Debug, Serialize)]
+pub struct HookPolicy {
+    pub allow: HookAllow,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct McpPolicy {
+    pub rules: Vec<McpRule>,
+}
+
+#[derive(Clone, Debug, Serialize)]
 pub struct Policy {
     pub defaults: Defaults,
     pub tools: Tools,
     pub kubectl: KubectlPolicy,
     pub terraform: TerraformPolicy,
     pub shell: ShellPolicy,
+    pub hook: HookPolicy,
+    pub mcp: McpPolicy,
     pub sandbox: SandboxPolicy,
     pub examples: Vec<Example>,
     #[serde(skip)]
@@ -493,7 +564,21 @@ fn merge(base: PolicyFile, user: PolicyFile, source: PolicySource, text: &str) -
             )));
         }
     }
-    Ok(Policy { defaults, tools, kubectl, terraform, shell, sandbox, examples, source, examples_are_users })
+    let hook = HookPolicy { allow: user.hook.and_then(|h| h.allow).or(base.hook.and_then(|h| h.allow)).unwrap_or_default() };
+    let mcp = McpPolicy { rules: user.mcp.and_then(|m| m.rules).or(base.mcp.and_then(|m| m.rules)).unwrap_or_default() };
+    let mut seen = BTreeSet::new();
+    for r in &mcp.rules {
+        let line = find_line(text, &format!("\"{}\"", r.id));
+        if r.id.trim().is_empty() || r.message.trim().is_empty() || r.server.is_empty() || r.tool.is_empty() {
+            return Err(Error::Config(format!(
+                "guard: policy {name}: line {line}: an mcp rule needs a non-empty id, server, tool and message"
+            )));
+        }
+        if !seen.insert(r.id.clone()) {
+            return Err(Error::Config(format!("guard: policy {name}: line {line}: mcp rule id {:?} is used twice", r.id)));
+        }
+    }
+    Ok(Policy { defaults, tools, kubectl, terraform, shell, hook, mcp, sandbox, examples, source, examples_are_users })
 }
 
 impl Policy {

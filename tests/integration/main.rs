@@ -15,6 +15,7 @@ mod hook;
 mod install;
 mod kube_api;
 mod kubectl;
+mod mcp;
 mod never_panics;
 mod passphrase;
 mod policy;

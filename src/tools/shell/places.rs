@@ -169,6 +169,11 @@ pub fn place(arg: &Arg, cwd: Option<&Path>, ctx: &Context, recursive: bool) -> P
     {
         return Place::Startup(abs);
     }
+    // The agents' hook and permission settings and git hooks, in the project too: changing them
+    // changes what every later tool call may do.
+    if crate::tools::harness::agent_settings(&abs).is_some() {
+        return Place::Startup(abs);
+    }
     // Inside the working directory wins over "in a temp dir": a project that lives under /tmp
     // is still the project (`rm -rf target` there is not a write outside it). A temp root itself
     // as the working directory is no project.
