@@ -489,6 +489,7 @@ fn network_verdict(line: &str, policy: &Policy, ctx: &Context) -> Verdict {
         state: PathBuf::from("/home/user/.local/state/guard"),
         path_dirs: vec![PathBuf::from("/usr/bin"), PathBuf::from("/bin")],
         uid: 1000,
+        base: Default::default(),
     };
     let request = crate::request::Request {
         tool: crate::policy::ToolName::Shell,

@@ -95,7 +95,12 @@ fn jsonl(paths: &Paths, policy: &Policy) -> Result<u8> {
                 let slot = if needs_kube { &mut with_kube } else { &mut plain };
                 let ctx = match slot {
                     Some(c) => c,
-                    None => slot.insert(crate::context(paths, if needs_kube { ToolName::Kubectl } else { ToolName::Terraform }, &[])?),
+                    None => {
+                        let mut c = crate::context(paths, if needs_kube { ToolName::Kubectl } else { ToolName::Terraform }, &[])?;
+                        // Judged as they would run: contained (saves a context per line).
+                        c.contained = crate::sandbox::enforced(policy);
+                        slot.insert(c)
+                    }
                 };
                 let facts = facts.get_or_insert_with(|| crate::sandbox::Facts::read(ctx, &paths.home));
                 let (v, profile) = explain_one(policy, ctx, facts, tool, argv);

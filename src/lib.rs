@@ -568,7 +568,7 @@ pub fn judge(
         return (v, None);
     }
     let contained = facts.is_some() && request.tool == ToolName::Shell && sandbox::enforced(policy);
-    let mut verdict = if contained {
+    let mut verdict = if contained && !ctx.contained {
         classify::classify(request, policy, &Context { contained: true, ..ctx.clone() })
     } else {
         classify::classify(request, policy, ctx)
@@ -576,7 +576,7 @@ pub fn judge(
     let Some(facts) = facts.filter(|_| contained) else {
         return (verdict, None);
     };
-    let mut profile = sandbox::profile(policy, facts, &verdict.programs, None);
+    let mut profile = sandbox::line_profile(policy, facts, &verdict.programs);
     if let Some(c) = &cap {
         sandbox::cap(&mut profile, c);
     }

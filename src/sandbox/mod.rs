@@ -85,6 +85,10 @@ pub struct Facts {
     pub state: PathBuf,
     pub path_dirs: Vec<PathBuf>,
     pub uid: u32,
+    /// The profile of a line without a network program, computed once per set of facts (a
+    /// line's own profile differs from it only in `network`): `explain --jsonl` judges
+    /// thousands of lines against one set.
+    pub base: std::sync::OnceLock<Profile>,
 }
 
 impl Facts {
@@ -100,6 +104,7 @@ impl Facts {
             state: state.to_path_buf(),
             path_dirs,
             uid: rustix::process::getuid().as_raw(),
+            base: std::sync::OnceLock::new(),
         }
     }
 }
@@ -147,12 +152,25 @@ fn expand(p: &str, home: Option<&Path>) -> Option<PathBuf> {
     }
 }
 
+/// A line's profile: the facts' base profile, with the network when the line runs a network
+/// program. The same as `profile(policy, facts, programs, None)`, computed once per facts.
+#[must_use]
+pub fn line_profile(policy: &Policy, facts: &Facts, programs: &BTreeSet<String>) -> Profile {
+    let mut p = facts.base.get_or_init(|| profile(policy, facts, &BTreeSet::new(), None)).clone();
+    p.network = runs_network_program(policy, programs);
+    p
+}
+
+fn runs_network_program(policy: &Policy, programs: &BTreeSet<String>) -> bool {
+    programs.iter().any(|p| policy.sandbox.network_programs.iter().any(|n| glob(n, p)))
+}
+
 /// What a line (or, with `agent`, a harness started by `guard run`) may reach. Pure.
 #[must_use]
 pub fn profile(policy: &Policy, facts: &Facts, programs: &BTreeSet<String>, agent: Option<&str>) -> Profile {
     let sb = &policy.sandbox;
     let home = facts.home.as_deref();
-    let network = agent.is_some() || programs.iter().any(|p| sb.network_programs.iter().any(|n| glob(n, p)));
+    let network = agent.is_some() || runs_network_program(policy, programs);
     let mut hidden: Vec<PathBuf> = sb.secrets.iter().filter_map(|s| expand(s, home)).collect();
     hidden.push(facts.state.clone());
     let readable = sb.readable.iter().filter_map(|s| expand(s, home)).collect();

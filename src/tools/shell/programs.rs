@@ -675,33 +675,34 @@ const METADATA_ONLY: &[&str] = &[
     "ls", "stat", "test", "[", "du", "realpath", "readlink", "dirname", "basename", "mkdir", "touch", "chmod", "chown", "cd", "rm", "file",
 ];
 
-/// File names that hold secrets wherever they are; and the look-alikes that do not.
-const SECRET_NAMES: &[&str] = &[
-    ".env",
-    ".env.*",
-    "*.pem",
-    "*.key",
-    "id_rsa",
-    "id_dsa",
-    "id_ecdsa",
-    "id_ed25519",
-    "id_ecdsa_sk",
-    "id_ed25519_sk",
-    "*.p12",
-    "*.pfx",
-    "*.kdbx",
-    ".netrc",
-    ".git-credentials",
-    ".pgpass",
-    ".npmrc",
-    ".pypirc",
-    ".vault-token",
-    "*.tfvars",
-    "credentials",
-    "shadow",
-    "gshadow",
-];
-const NOT_SECRET_NAMES: &[&str] = &["*.example", "*.sample", "*.template", "*.dist", "*.pub"];
+/// Whether a file name holds secrets wherever it is (`.env*`, keys, `id_*`, `*.tfvars`, …),
+/// the look-alikes (`.example`, `.sample`, `.template`, `.dist`, `.pub`) excepted. No
+/// allocation: it runs on every argument of every command.
+fn secret_name(name: &str) -> bool {
+    const NAMES: &[&str] = &[
+        "id_rsa",
+        "id_dsa",
+        "id_ecdsa",
+        "id_ed25519",
+        "id_ecdsa_sk",
+        "id_ed25519_sk",
+        ".netrc",
+        ".git-credentials",
+        ".pgpass",
+        ".npmrc",
+        ".pypirc",
+        ".vault-token",
+        "credentials",
+        "shadow",
+        "gshadow",
+    ];
+    const SUFFIXES: &[&str] = &[".pem", ".key", ".p12", ".pfx", ".kdbx", ".tfvars"];
+    const LOOK_ALIKES: &[&str] = &[".example", ".sample", ".template", ".dist", ".pub"];
+    if LOOK_ALIKES.iter().any(|s| name.ends_with(s)) {
+        return false;
+    }
+    name == ".env" || name.starts_with(".env.") || NAMES.contains(&name) || SUFFIXES.iter().any(|s| name.ends_with(s))
+}
 
 /// Reading a secret escalates, with a clear message: inside the sandbox the policy's secrets
 /// are unreadable anyway, and the agent deserves an answer rather than EACCES; a secret-shaped
@@ -710,26 +711,33 @@ fn secret_reads(w: &mut Walker, program: &str, rest: &[Arg]) {
     if METADATA_ONLY.contains(&program) {
         return;
     }
-    let home = w.ctx.home.clone();
-    let expand = |s: &String| match s.strip_prefix("~/") {
-        Some(r) => home.as_ref().map(|h| h.join(r)),
-        None => Some(std::path::PathBuf::from(s)),
-    };
-    let listed: Vec<std::path::PathBuf> = w.policy.sandbox.secrets.iter().filter_map(expand).collect();
-    let readable: Vec<std::path::PathBuf> = w.policy.sandbox.readable.iter().filter_map(expand).collect();
+    let mut listed: Option<(Vec<std::path::PathBuf>, Vec<std::path::PathBuf>)> = None;
     for a in rest {
         let Some(text) = a.lit() else { continue };
         let value = if text.starts_with("--") { text.split_once('=').map_or("", |(_, v)| v) } else { text };
         if value.is_empty() || value.starts_with('-') {
             continue;
         }
-        let Some((abs, _)) = places::absolute(&Arg::Lit(value.to_string()), w.cwd.as_deref(), w.ctx.home.as_deref()) else { continue };
-        let name = abs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let in_list = listed.iter().any(|s| abs.starts_with(s)) && !readable.contains(&abs);
-        let by_name =
-            SECRET_NAMES.iter().any(|p| crate::policy::glob(p, &name)) && !NOT_SECRET_NAMES.iter().any(|p| crate::policy::glob(p, &name));
-        let system = abs.starts_with("/etc/shadow") || abs.starts_with("/etc/gshadow") || abs.starts_with("/etc/sudoers");
-        if in_list || (by_name && (value.contains('/') || value == name)) || system {
+        let secret = if !value.contains('/') && !value.starts_with('~') {
+            secret_name(value)
+        } else {
+            let Some((abs, _)) = places::absolute(&Arg::Lit(value.to_string()), w.cwd.as_deref(), w.ctx.home.as_deref()) else { continue };
+            let (secrets, readable) = listed.get_or_insert_with(|| {
+                let home = w.ctx.home.as_deref();
+                let expand = |s: &String| match s.strip_prefix("~/") {
+                    Some(r) => home.map(|h| h.join(r)),
+                    None => Some(std::path::PathBuf::from(s)),
+                };
+                (
+                    w.policy.sandbox.secrets.iter().filter_map(expand).collect(),
+                    w.policy.sandbox.readable.iter().filter_map(expand).collect(),
+                )
+            });
+            let in_list = secrets.iter().any(|s| abs.starts_with(s)) && !readable.contains(&abs);
+            let system = abs.starts_with("/etc/shadow") || abs.starts_with("/etc/gshadow") || abs.starts_with("/etc/sudoers");
+            in_list || system || abs.file_name().and_then(|n| n.to_str()).is_some_and(secret_name)
+        };
+        if secret {
             w.flag(Decision::Escalate, "shell.secret-read", format!("{program} reads {value}, which holds or looks like a secret"));
         }
     }
