@@ -804,14 +804,7 @@ fn decide_plan(p: &Paths, policy: &Policy, id: &str, approve: bool, reason: Opti
             "guard: the plan file of {id} changed since it was planned; refused (terraform.plan-tampered)"
         )));
     }
-    let exe = std::env::current_exe().ok();
-    let tf = crate::exec::find_real(
-        "terraform",
-        policy.tools.terraform.as_deref(),
-        std::env::var_os("GUARD_TERRAFORM"),
-        std::env::var_os("PATH"),
-        exe.as_deref(),
-    )?;
+    let tf = crate::exec::real_tool(crate::policy::ToolName::Terraform, policy)?;
     // What the human sees comes from the plan file and this policy, never from the record.
     match crate::plans::rederive(p, &mut plan, policy, &tf) {
         Err((rule, why)) => return Err(Error::Blocked(format!("guard: {why}; refused ({rule})"))),

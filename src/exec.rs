@@ -229,6 +229,19 @@ fn passwd_home(uid: u32) -> Option<PathBuf> {
     })
 }
 
+/// The real `terraform`, `kubectl` or `bash` guard runs: the policy's `[tools]` path, else
+/// `$GUARD_TERRAFORM`/`$GUARD_KUBECTL`/`$GUARD_BASH`, else `PATH` (see [`find_real`]).
+pub fn real_tool(tool: crate::policy::ToolName, policy: &crate::policy::Policy) -> Result<PathBuf> {
+    use crate::policy::ToolName;
+    let (name, configured, var) = match tool {
+        ToolName::Terraform => ("terraform", policy.tools.terraform.as_deref(), "GUARD_TERRAFORM"),
+        ToolName::Kubectl => ("kubectl", policy.tools.kubectl.as_deref(), "GUARD_KUBECTL"),
+        ToolName::Shell => ("bash", policy.tools.bash.as_deref(), "GUARD_BASH"),
+    };
+    let exe = std::env::current_exe().ok();
+    find_real(name, configured, std::env::var_os(var), std::env::var_os("PATH"), exe.as_deref())
+}
+
 /// How a child ended, in the contract's terms.
 #[derive(Debug, Clone, Copy)]
 pub struct Outcome {

@@ -507,7 +507,7 @@ fn protected_write(ctx: &Context, target: &str) -> Option<String> {
         }
         if let Some(home) = &ctx.home
             && let Ok(rel) = c.strip_prefix(home)
-            && SHELL_STARTUP.iter().any(|s| rel == Path::new(s))
+            && crate::tools::harness::SHELL_STARTUP.iter().any(|s| rel == Path::new(s))
         {
             return Some(format!(
                 "guard: writing {target} is refused: it is a shell start-up file, run by every later shell (hook.shell-startup); a human edits it"
@@ -516,25 +516,6 @@ fn protected_write(ctx: &Context, target: &str) -> Option<String> {
     }
     None
 }
-
-/// Shell start-up files, relative to the home directory.
-const SHELL_STARTUP: &[&str] = &[
-    ".bashrc",
-    ".bash_profile",
-    ".bash_login",
-    ".bash_logout",
-    ".profile",
-    ".zshrc",
-    ".zshenv",
-    ".zprofile",
-    ".zlogin",
-    ".zlogout",
-    ".kshrc",
-    ".mkshrc",
-    ".config/fish/config.fish",
-    ".config/environment.d",
-    ".pam_environment",
-];
 
 /// Writes a judgement in the agent's format. An empty string prints nothing.
 fn format_answer(agent: Agent, payload: &Payload, j: &Judgement) -> String {

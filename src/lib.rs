@@ -638,8 +638,7 @@ fn run_contained(paths: &Paths, args: Vec<String>) -> Result<u8> {
     let authorized = gate::human_run(&request, profile);
     let t = std::time::Instant::now();
     // The contained `bash` and `sh` are the real ones, whatever the agent is.
-    let bash =
-        exec::find_real("bash", policy.tools.bash.as_deref(), std::env::var_os("GUARD_BASH"), std::env::var_os("PATH"), exe.as_deref())?;
+    let bash = exec::real_tool(ToolName::Shell, &policy)?;
     let outcome = sandbox::run(&authorized, paths, &program, args.get(1..).unwrap_or_default(), &bash, None);
     let mut m = Map::new();
     m.insert("run_seq".into(), json!(started.seq));
@@ -708,14 +707,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
             [id] if tools::terraform::is_plan_id(id) => {
                 // The plan's integrity checks and its own decision join the argv's verdict.
                 // Re-derived from the plan file with the real terraform and this policy.
-                let exe = std::env::current_exe().ok();
-                let terraform = exec::find_real(
-                    "terraform",
-                    policy.tools.terraform.as_deref(),
-                    std::env::var_os("GUARD_TERRAFORM"),
-                    std::env::var_os("PATH"),
-                    exe.as_deref(),
-                )?;
+                let terraform = exec::real_tool(ToolName::Terraform, &policy)?;
                 let (plan_verdict, record) = plans::apply_verdict(paths, &request, id, &policy, &terraform)?;
                 verdict.merge(plan_verdict);
                 TerraformOp::Apply(Box::new(record))
@@ -754,13 +746,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
         None
     };
     let authorized = gate::gate(&request, &verdict, proof.as_ref(), profile)?;
-    let (name, configured, var) = match tool {
-        ToolName::Terraform => ("terraform", policy.tools.terraform.as_deref(), "GUARD_TERRAFORM"),
-        ToolName::Kubectl => ("kubectl", policy.tools.kubectl.as_deref(), "GUARD_KUBECTL"),
-        ToolName::Shell => ("bash", policy.tools.bash.as_deref(), "GUARD_BASH"),
-    };
-    let exe = std::env::current_exe().ok();
-    let program = exec::find_real(name, configured, std::env::var_os(var), std::env::var_os("PATH"), exe.as_deref())?;
+    let program = exec::real_tool(tool, &policy)?;
     let init_args = (tool == ToolName::Terraform).then(|| tools::terraform::noninteractive_init(&request.argv)).flatten();
     let started = std::time::Instant::now();
     let outcome = match op {

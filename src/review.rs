@@ -158,15 +158,7 @@ fn diff(
     let bytes = facts.kubeconfig_snapshot.unwrap_or_default();
     let snap = crate::kubeconfig::write_snapshot(p, &bytes).map_err(|e| e.to_string())?;
     let cfg = snap.path.clone();
-    let exe = std::env::current_exe().ok();
-    let kubectl = crate::exec::find_real(
-        "kubectl",
-        policy.tools.kubectl.as_deref(),
-        std::env::var_os("GUARD_KUBECTL"),
-        std::env::var_os("PATH"),
-        exe.as_deref(),
-    )
-    .map_err(|e| e.to_string())?;
+    let kubectl = crate::exec::real_tool(crate::policy::ToolName::Kubectl, policy).map_err(|e| e.to_string())?;
     let mut args: Vec<String> = vec![format!("--kubeconfig={}", cfg.display()), "--request-timeout=5s".into()];
     if let Some(c) = &facts.context {
         args.push(format!("--context={c}"));

@@ -114,21 +114,6 @@ fn git_top(dir: &Path) -> Option<PathBuf> {
     dir.ancestors().find(|d| d.join(".git").exists()).map(Path::to_path_buf)
 }
 
-/// Shell start-up files: writing one runs code in the human's next shell.
-const STARTUP_FILES: &[&str] = &[
-    ".bashrc",
-    ".bash_profile",
-    ".bash_login",
-    ".bash_logout",
-    ".profile",
-    ".zshrc",
-    ".zshenv",
-    ".zprofile",
-    ".zlogin",
-    ".config/fish",
-    ".inputrc",
-];
-
 /// Agent harnesses' hook and permission settings: the files that register guard.
 const HARNESS_SETTINGS: &[&str] =
     &[".claude/settings.json", ".claude/settings.local.json", ".codex/config.toml", ".cursor/hooks.json", ".gemini/settings.json"];
@@ -178,7 +163,8 @@ pub fn profile(policy: &Policy, facts: &Facts, programs: &BTreeSet<String>, agen
     // Never writable, however spelled: guard's files, start-up files, PATH dirs, harness settings.
     let mut forbidden: Vec<PathBuf> = facts.guarded.clone();
     if let Some(h) = home {
-        forbidden.extend(STARTUP_FILES.iter().chain(HARNESS_SETTINGS).map(|f| h.join(f)));
+        forbidden.extend(crate::tools::harness::SHELL_STARTUP.iter().chain(HARNESS_SETTINGS).map(|f| h.join(f)));
+        forbidden.push(h.join(".config/fish"));
     }
     forbidden.extend(hidden.iter().cloned());
 

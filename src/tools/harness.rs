@@ -24,6 +24,27 @@ pub fn agent_settings(p: &Path) -> Option<&'static str> {
     }
 }
 
+/// Shell start-up files, relative to the home directory: writing one runs code in the human's
+/// next shell (the hook denies writes to them, the sandbox never makes them writable).
+pub const SHELL_STARTUP: &[&str] = &[
+    ".bashrc",
+    ".bash_profile",
+    ".bash_login",
+    ".bash_logout",
+    ".profile",
+    ".zshrc",
+    ".zshenv",
+    ".zprofile",
+    ".zlogin",
+    ".zlogout",
+    ".kshrc",
+    ".mkshrc",
+    ".config/fish/config.fish",
+    ".config/environment.d",
+    ".pam_environment",
+    ".inputrc",
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;

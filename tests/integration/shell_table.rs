@@ -28,15 +28,14 @@ pub fn load_cases(path: &str) -> Vec<(Decision, String, String)> {
     out
 }
 
-#[test]
-fn every_labelled_shell_line_gets_its_decision_and_rule() {
+/// Every labelled line of a table gets its decision and (unless `-`) its rule, in `ctx`.
+fn check_table(file: &str, ctx: &Context, at_least: usize) {
     let policy = guard::policy::builtin().unwrap();
-    let ctx = Context::example();
-    let cases = load_cases(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/shell/cases.tsv"));
-    assert!(cases.len() >= 300, "only {} cases", cases.len());
+    let cases = load_cases(&format!("{}/testdata/shell/{file}", env!("CARGO_MANIFEST_DIR")));
+    assert!(cases.len() >= at_least, "only {} cases", cases.len());
     let mut failures = Vec::new();
     for (want, rule, line) in &cases {
-        let got = guard::tools::shell::classify_line(line, &policy, &ctx);
+        let got = guard::tools::shell::classify_line(line, &policy, ctx);
         let rule_ok = rule == "-" || got.reasons.iter().any(|r| &r.rule == rule && r.decision == Some(*want));
         if got.decision != *want || !rule_ok {
             let reasons: Vec<String> =
@@ -45,6 +44,11 @@ fn every_labelled_shell_line_gets_its_decision_and_rule() {
         }
     }
     assert!(failures.is_empty(), "{} of {} cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
+}
+
+#[test]
+fn every_labelled_shell_line_gets_its_decision_and_rule() {
+    check_table("cases.tsv", &Context::example(), 300);
 }
 
 /// Inputs the fuzzer found slow or crashing (testdata/shell/fuzz/): never allowed, and fenced
@@ -68,19 +72,5 @@ fn fuzzer_findings_are_refused_without_hanging() {
 /// The same, for lines that run contained (testdata/shell/cases_contained.tsv).
 #[test]
 fn every_labelled_contained_line_gets_its_decision_and_rule() {
-    let policy = guard::policy::builtin().unwrap();
-    let ctx = Context::example_contained();
-    let cases = load_cases(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/shell/cases_contained.tsv"));
-    assert!(cases.len() >= 30, "only {} cases", cases.len());
-    let mut failures = Vec::new();
-    for (want, rule, line) in &cases {
-        let got = guard::tools::shell::classify_line(line, &policy, &ctx);
-        let rule_ok = rule == "-" || got.reasons.iter().any(|r| &r.rule == rule && r.decision == Some(*want));
-        if got.decision != *want || !rule_ok {
-            let reasons: Vec<String> =
-                got.reasons.iter().map(|r| format!("{}[{}]", r.rule, r.decision.map_or("?", |d| d.as_str()))).collect();
-            failures.push(format!("{line:?}: want {want} by {rule}, got {} {reasons:?}", got.decision));
-        }
-    }
-    assert!(failures.is_empty(), "{} of {} cases fail:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    check_table("cases_contained.tsv", &Context::example_contained(), 30);
 }
