@@ -782,6 +782,14 @@ fn red_a_kubectl_planted_in_a_project_path_dir_runs_outside_through_the_broker()
     assert!(!pwned.exists(), "a kubectl the line wrote ran outside the sandbox");
 }
 
+/// A git repository with one commit in the jail's project; returns the human's `git` there.
+fn committed_repo(j: &Jail) -> impl Fn(&[&str]) -> Output + '_ {
+    let g = |args: &[&str]| Command::new("git").args(args).current_dir(j.t.work()).env("HOME", j.t.home()).output().unwrap();
+    g(&["init", "-q"]);
+    g(&["-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "init"]);
+    g
+}
+
 #[test]
 #[ignore = "open: `.git/commondir` (not pinned, created inside .git) points git at a config and hooks the line wrote"]
 fn red_git_commondir_points_the_humans_git_at_a_config_the_line_wrote() {
@@ -789,9 +797,7 @@ fn red_git_commondir_points_the_humans_git_at_a_config_the_line_wrote() {
         return;
     }
     let j = Jail::new();
-    let g = |args: &[&str]| Command::new("git").args(args).current_dir(j.t.work()).env("HOME", j.t.home()).output().unwrap();
-    g(&["init", "-q"]);
-    g(&["-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "init"]);
+    let g = committed_repo(&j);
     let pwned = j.outside().join("pwned-by-fsmonitor");
     let out = j.make(&format!(
         "cp -a .git/. .evil\ngit config -f .evil/config core.fsmonitor 'touch {}; false'\necho \"$PWD/.evil\" > .git/commondir",
@@ -809,9 +815,7 @@ fn red_a_gitlink_to_a_nested_repo_runs_its_fsmonitor_in_the_humans_git_status() 
         return;
     }
     let j = Jail::new();
-    let g = |args: &[&str]| Command::new("git").args(args).current_dir(j.t.work()).env("HOME", j.t.home()).output().unwrap();
-    g(&["init", "-q"]);
-    g(&["-c", "user.email=a@b", "-c", "user.name=a", "commit", "-q", "--allow-empty", "-m", "init"]);
+    let g = committed_repo(&j);
     let pwned = j.outside().join("pwned-by-submodule-fsmonitor");
     let out = j.make(&format!(
         "git init -q sub\ngit -C sub -c user.email=a@b -c user.name=a commit -q --allow-empty -m s\ngit -C sub config core.fsmonitor 'touch {}; false'\ngit update-index --add --cacheinfo 160000,$(git -C sub rev-parse HEAD),sub",
