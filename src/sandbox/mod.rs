@@ -130,7 +130,8 @@ const PROJECT_PINS: &[&str] = &[
     ".codex/config.toml",
 ];
 
-fn expand(p: &str, home: Option<&Path>) -> Option<PathBuf> {
+/// A policy path: `~/…` under the home directory (none without one), else as written.
+pub(crate) fn expand(p: &str, home: Option<&Path>) -> Option<PathBuf> {
     match p.strip_prefix("~/") {
         Some(rest) => home.map(|h| h.join(rest)),
         None => Some(PathBuf::from(p)),
@@ -186,10 +187,11 @@ pub fn profile(policy: &Policy, facts: &Facts, programs: &BTreeSet<String>, agen
         let own: Vec<PathBuf> = a.writable.iter().filter_map(|s| expand(s, home)).collect();
         // The harness's own login (`~/.claude/.credentials.json`, `~/.codex/auth.json`) is a
         // secret to every line, but the harness itself must read it.
+        let own_pins: Vec<PathBuf> = a.pinned.iter().filter_map(|s| expand(s, home)).collect();
         hidden.retain(|h| !own.iter().any(|w| h.starts_with(w)));
-        forbidden.retain(|f| !own.iter().any(|w| f.starts_with(w)) || pinned_of(a, home).contains(f));
+        forbidden.retain(|f| !own.iter().any(|w| f.starts_with(w)) || own_pins.contains(f));
         extra.extend(own);
-        pinned.extend(a.pinned.iter().filter_map(|s| expand(s, home)));
+        pinned.extend(own_pins);
         env_keep.extend(a.env_keep.iter().cloned());
     }
     for dir in extra {
@@ -206,10 +208,6 @@ pub fn profile(policy: &Policy, facts: &Facts, programs: &BTreeSet<String>, agen
     let uid = facts.uid.to_string();
     let masked = sb.hidden_sockets.iter().map(|s| PathBuf::from(s.replace("$UID", &uid))).collect();
     Profile { network, write, pinned, hidden, readable, masked, env_remove: sb.env_remove.clone(), env_keep, notes }
-}
-
-fn pinned_of(a: &crate::policy::AgentProfile, home: Option<&Path>) -> Vec<PathBuf> {
-    a.pinned.iter().filter_map(|s| expand(s, home)).collect()
 }
 
 /// Why `dir` cannot be the writable project: the home directory, `/`, or a tree that holds

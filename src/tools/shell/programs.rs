@@ -723,11 +723,7 @@ fn secret_reads(w: &mut Walker, program: &str, rest: &[Arg]) {
         } else {
             let Some((abs, _)) = places::absolute(&Arg::Lit(value.to_string()), w.cwd.as_deref(), w.ctx.home.as_deref()) else { continue };
             let (secrets, readable) = listed.get_or_insert_with(|| {
-                let home = w.ctx.home.as_deref();
-                let expand = |s: &String| match s.strip_prefix("~/") {
-                    Some(r) => home.map(|h| h.join(r)),
-                    None => Some(std::path::PathBuf::from(s)),
-                };
+                let expand = |s: &String| crate::sandbox::expand(s, w.ctx.home.as_deref());
                 (
                     w.policy.sandbox.secrets.iter().filter_map(expand).collect(),
                     w.policy.sandbox.readable.iter().filter_map(expand).collect(),
