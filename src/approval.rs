@@ -159,7 +159,7 @@ fn require_terminal(what: &str) -> Result<()> {
 }
 
 fn prompt_passphrase(prompt: &str) -> Result<String> {
-    dialoguer::Password::new().with_prompt(prompt).interact().map_err(|e| Error::Usage(format!("guard: cannot read the passphrase: {e}")))
+    crate::terminal::read_passphrase(prompt)
 }
 
 /// A new passphrase: checked for strength as soon as it is typed, then asked once more.

@@ -35,6 +35,7 @@ pub mod review;
 pub mod rfc3339;
 pub mod sandbox;
 pub mod state;
+pub mod terminal;
 pub mod tools;
 
 use std::collections::BTreeMap;
