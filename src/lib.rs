@@ -545,14 +545,14 @@ fn on_start(unsynced: Option<audit::Unsynced>) -> exec::OnStart<'static> {
 /// The one decision every front end takes (`guard shell|kubectl|terraform`, the hook, `explain`,
 /// and through them the broker and `guard mcp`): classification, then — for a shell line that
 /// runs contained (`facts` given and the policy enforcing containment) — its sandbox profile,
-/// capped by the profile of the contained line that asked through the broker, with an explicit
-/// network widening (`guard shell --network`) escalated so a human sees and approves it.
+/// capped by the profile of the contained line that asked through the broker, with explicit
+/// widenings (`guard shell --network`, `--write DIR`) escalated so a human sees and approves them.
 pub fn judge(
     request: &Request,
     policy: &Policy,
     ctx: &Context,
     facts: Option<&sandbox::Facts>,
-    widen_network: bool,
+    widen: &sandbox::Widening,
 ) -> (Verdict, Option<sandbox::Profile>) {
     let cap = sandbox::inherited_cap();
     if let (Some(c), ToolName::Kubectl | ToolName::Terraform) = (&cap, request.tool) {
@@ -581,13 +581,31 @@ pub fn judge(
     if let Some(c) = &cap {
         sandbox::cap(&mut profile, c);
     }
-    if widen_network && !profile.network && cap.is_none_or(|c| c.network) {
+    if widen.network && !profile.network && cap.as_ref().is_none_or(|c| c.network) {
         profile.network = true;
         verdict.add(
             decision::Decision::Escalate,
             "sandbox.network",
             "the line asks for the network (`guard shell --network`), which a line without a network program does not get; approving grants it to this line",
         );
+    }
+    for dir in &widen.write {
+        match sandbox::widen_write(&mut profile, facts, dir, cap.as_ref()) {
+            Ok(false) => {}
+            Ok(true) => verdict.add(
+                decision::Decision::Escalate,
+                "sandbox.write",
+                format!(
+                    "the line asks to write {} (`guard shell --write`), outside its project, temp dir and caches; approving grants that tree to this line",
+                    dir.display()
+                ),
+            ),
+            Err(why) => verdict.add(
+                decision::Decision::Block,
+                "sandbox.write-refused",
+                format!("`--write {}`: {why}; no approval grants that", dir.display()),
+            ),
+        }
     }
     (verdict, Some(profile))
 }
@@ -664,12 +682,12 @@ enum TerraformOp {
 
 fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Option<policy::Ttl>>) -> Result<u8> {
     let policy: Policy = policy::load(paths.policy.as_deref())?;
-    // `guard shell --network -c LINE`: the agent asks for the network explicitly (a widening a
-    // human approves); bash never sees the flag.
-    let widen_network = tool == ToolName::Shell && argv.first().is_some_and(|a| a == "--network");
-    if widen_network {
-        argv.remove(0);
-    }
+    // `guard shell --network|--write DIR -c LINE`: the agent asks for more than its sandbox
+    // explicitly (a widening a human approves); bash never sees the flags.
+    let widen = match tool {
+        ToolName::Shell => sandbox::Widening::take(&mut argv, &std::env::current_dir().unwrap_or_default())?,
+        _ => sandbox::Widening::default(),
+    };
     if tool == ToolName::Terraform && tools::terraform::parse(&argv).subcommand == Some("plans") {
         return plans::list(paths, argv.iter().any(|a| a == "--json"));
     }
@@ -696,7 +714,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     }
     let mut request = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: env };
     let facts = (tool == ToolName::Shell).then(|| sandbox::Facts::read(&ctx, &paths.home));
-    let (mut verdict, profile) = judge(&request, &policy, &ctx, facts.as_ref(), widen_network);
+    let (mut verdict, profile) = judge(&request, &policy, &ctx, facts.as_ref(), &widen);
     if tool == ToolName::Shell && verdict.decision == decision::Decision::Escalate {
         bind_scripts(&mut request, &policy, &ctx);
     }

