@@ -6,8 +6,9 @@
 //!
 //! `run` is that pipeline and nothing else; [`gate::gate`] is the one place where "may this run?"
 //! is answered, and [`exec::run`] only accepts the [`gate::Authorized`] value the gate returns.
-// One call needs `unsafe` (unshare(2) in the sandbox helper, see `sandbox::linux::unshare`);
-// everything else is forbidden it by `deny`, which that one function alone overrides.
+// Two calls need `unsafe`, both in the single-threaded sandbox helper: unshare(2) and fork(2)
+// (`sandbox::linux::unshare`, `sandbox::linux::fork`); everything else is forbidden it by
+// `deny`, which those two functions alone override.
 #![deny(unsafe_code)]
 
 pub mod approval;

@@ -953,7 +953,6 @@ fn red_a_line_in_the_temp_root_writes_into_another_lines_private_temp_dir() {
 }
 
 #[test]
-#[ignore = "open: a line's processes outlive it (no pid namespace): a contained daemon keeps running after guard returns"]
 fn red_a_contained_daemon_outlives_its_line() {
     if !require_tool("make") {
         return;
