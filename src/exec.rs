@@ -384,7 +384,7 @@ pub(crate) fn wait_for_pid(pid: rustix::process::Pid) -> Result<u8> {
     let mut signals = SignalDelivery::with_pipe(read, write, WithOrigin::default(), [SIGINT, SIGTERM, SIGHUP, SIGQUIT])
         .map_err(|e| Error::Internal(format!("cannot install signal handlers: {e}")))?;
     let mut try_wait = || match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG) {
-        Ok(Some((_, status))) => Ok(Some(ExitStatus::from_raw(i32::try_from(status.as_raw()).unwrap_or(1)))),
+        Ok(Some((_, status))) => Ok(Some(ExitStatus::from_raw(status.as_raw()))),
         Ok(None) => Ok(None),
         Err(e) => Err(e.into()),
     };
