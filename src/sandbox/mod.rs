@@ -464,10 +464,46 @@ pub fn run(
         // /proc/self/exe is the binary this process runs even if its file was replaced since.
         let mut command = std::process::Command::new("/proc/self/exe");
         command.arg(HELPER_ARG).arg(spec).arg(program).args(args).env_clear().envs(contained_env(profile, &broker, &temp));
-        crate::exec::run_command(command, program, None, on_start, Some(&broker))
+        let redirects_before = git_redirects(profile);
+        let outcome = crate::exec::run_command(command, program, None, on_start, Some(&broker));
+        undo_git_redirects(profile, &redirects_before);
+        outcome
     })();
     let _ = std::fs::remove_dir_all(&temp);
     result
+}
+
+/// Files in a pinned `.git` directory that point git elsewhere for its config and hooks. In a
+/// repository's own `.git` none of them belongs (`commondir` is for `.git/worktrees/*`), and
+/// none can be pinned before it exists: a line that writes one would run its own
+/// `core.fsmonitor` or hooks in the human's next `git status`.
+const GIT_REDIRECTS: &[&str] = &["commondir"];
+
+fn git_redirects(profile: &Profile) -> Vec<PathBuf> {
+    profile
+        .pinned
+        .iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == ".git") && p.is_dir())
+        .flat_map(|g| GIT_REDIRECTS.iter().map(move |f| g.join(f)))
+        .filter(|f| std::fs::symlink_metadata(f).is_ok())
+        .collect()
+}
+
+/// Removes the git redirects a line created. Sound because nothing of a line outlives it (its
+/// pid namespace is gone by now): what exists and did not before, the line wrote.
+fn undo_git_redirects(profile: &Profile, before: &[PathBuf]) {
+    for f in git_redirects(profile).into_iter().filter(|f| !before.contains(f)) {
+        match std::fs::remove_file(&f) {
+            Ok(()) => eprintln!(
+                "guard: removed {}, which the line created: it would point your next git command at a config and hooks the line wrote",
+                f.display()
+            ),
+            Err(e) => eprintln!(
+                "guard: the line created {} (it points git at a config and hooks the line wrote) and guard cannot remove it: {e}; remove it before running git here",
+                f.display()
+            ),
+        }
+    }
 }
 
 /// A temp dir of the contained process's own (0700), removed when it ends.

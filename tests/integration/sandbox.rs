@@ -791,7 +791,6 @@ fn committed_repo(j: &Jail) -> impl Fn(&[&str]) -> Output + '_ {
 }
 
 #[test]
-#[ignore = "open: `.git/commondir` (not pinned, created inside .git) points git at a config and hooks the line wrote"]
 fn red_git_commondir_points_the_humans_git_at_a_config_the_line_wrote() {
     if !require_tool("git") || !require_tool("make") {
         return;
@@ -804,8 +803,14 @@ fn red_git_commondir_points_the_humans_git_at_a_config_the_line_wrote() {
         pwned.display()
     ));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("removed") && stderr(&out).contains("commondir"), "{}", stderr(&out));
     g(&["status"]); // the human's next git command, outside any sandbox
     assert!(!pwned.exists(), "the human's `git status` ran a command the line configured");
+    // A commondir that was there before the line is the human's: left alone.
+    std::fs::write(j.t.work().join(".git/commondir"), ".").unwrap();
+    let out = j.shell("true");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(j.t.work().join(".git/commondir").exists(), "guard removed a file the line did not write");
 }
 
 #[test]
