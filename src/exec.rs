@@ -269,9 +269,7 @@ pub fn run_args(
     cwd: Option<&Path>,
     on_start: OnStart<'_>,
 ) -> Result<Outcome> {
-    uncontained(authorized)?;
-    let mut command = std::process::Command::new(program);
-    command.args(args);
+    let (mut command, _temp) = tool_command(authorized, program, args)?;
     if let Some(d) = cwd {
         command.current_dir(d);
     }
@@ -281,9 +279,8 @@ pub fn run_args(
 /// Like [`run_args`], with the child's stdout sent to guard's stderr: for `--json`, where
 /// guard's stdout carries only the JSON document.
 pub fn run_args_stdout_to_stderr(authorized: &crate::gate::Authorized<'_>, program: &Path, args: &[String]) -> Result<Outcome> {
-    uncontained(authorized)?;
-    let mut command = std::process::Command::new(program);
-    command.args(args).stdout(std::io::stderr());
+    let (mut command, _temp) = tool_command(authorized, program, args)?;
+    command.stdout(std::io::stderr());
     run_command(command, program, None, None, None)
 }
 
@@ -296,19 +293,42 @@ pub fn run_args_with_stderr(
     cwd: Option<&Path>,
     tap: impl FnMut(&[u8]) + Send + 'static,
 ) -> Result<Outcome> {
-    uncontained(authorized)?;
-    let mut command = std::process::Command::new(program);
-    command.args(args);
+    let (mut command, _temp) = tool_command(authorized, program, args)?;
     if let Some(d) = cwd {
         command.current_dir(d);
     }
     run_command(command, program, Some(Box::new(tap)), None, None)
 }
 
-fn uncontained(authorized: &crate::gate::Authorized<'_>) -> Result<()> {
-    match authorized.profile() {
-        None => Ok(()),
-        Some(_) => Err(Error::Internal("a request authorized to run contained reached the uncontained runner".into())),
+/// The command for a tool the gate authorized: contained under the authorized profile when it
+/// has one (a brokered terraform, see `sandbox::tool_profile`), with the temp dir to keep until
+/// it ends. A shell line authorized with a profile never runs here: only `sandbox::run`
+/// (broker, filtered environment) runs those.
+pub(crate) fn tool_command(
+    authorized: &crate::gate::Authorized<'_>,
+    program: &Path,
+    args: &[String],
+) -> Result<(std::process::Command, Option<crate::sandbox::TempDir>)> {
+    contained_command(authorized.profile(), authorized.request.tool, program, args)
+}
+
+/// [`tool_command`] for a profile decided before the gate (`terraform show` while deciding).
+pub(crate) fn contained_command(
+    profile: Option<&crate::sandbox::Profile>,
+    tool: crate::policy::ToolName,
+    program: &Path,
+    args: &[String],
+) -> Result<(std::process::Command, Option<crate::sandbox::TempDir>)> {
+    match profile {
+        None => {
+            let mut command = std::process::Command::new(program);
+            command.args(args);
+            Ok((command, None))
+        }
+        Some(_) if tool == crate::policy::ToolName::Shell => {
+            Err(Error::Internal("a request authorized to run contained reached the uncontained runner".into()))
+        }
+        Some(p) => crate::sandbox::tool_command(p, program, args).map(|(c, t)| (c, Some(t))),
     }
 }
 

@@ -720,6 +720,23 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
         bind_scripts(&mut request, &policy, &ctx);
     }
     let parsed_tf = (tool == ToolName::Terraform).then(|| tools::terraform::parse(&request.argv));
+    // Through the broker, terraform runs the agent's configuration: in a sandbox of its own,
+    // `terraform show` while deciding included (see `sandbox::tool_profile`).
+    let staging = match (&parsed_tf, sandbox::inherited_cap()) {
+        (Some(_), Some(line)) if sandbox::enforced(&policy) => Some((sandbox::TempDir::new()?, line)),
+        _ => None,
+    };
+    let tool_profile = match (&staging, &parsed_tf) {
+        (Some((dir, line)), Some(p)) => {
+            let applied: Vec<PathBuf> = match (p.subcommand, p.args.as_slice()) {
+                (Some("apply"), [id]) if tools::terraform::is_plan_id(id) => vec![plans::plan_file(paths, id)],
+                _ => Vec::new(),
+            };
+            let facts = sandbox::Facts::read(&ctx, &paths.home);
+            Some(sandbox::tool_profile(&policy, &facts, line, dir.path(), &applied))
+        }
+        _ => None,
+    };
     verdict.merge(refused_env());
     let op = match &parsed_tf {
         Some(p) if p.subcommand == Some("plan") => TerraformOp::Plan { json: request.argv.iter().any(|a| a == "--json") },
@@ -728,7 +745,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
                 // The plan's integrity checks and its own decision join the argv's verdict.
                 // Re-derived from the plan file with the real terraform and this policy.
                 let terraform = exec::real_tool(ToolName::Terraform, &policy)?;
-                let (plan_verdict, record) = plans::apply_verdict(paths, &request, id, &policy, &terraform)?;
+                let (plan_verdict, record) = plans::apply_verdict(paths, &request, id, &policy, &terraform, tool_profile.as_ref())?;
                 verdict.merge(plan_verdict);
                 TerraformOp::Apply(Box::new(record))
             }
@@ -765,12 +782,14 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     } else {
         None
     };
-    let authorized = gate::gate(&request, &verdict, proof.as_ref(), profile)?;
+    let authorized = gate::gate(&request, &verdict, proof.as_ref(), profile.or(tool_profile))?;
     let program = exec::real_tool(tool, &policy)?;
     let init_args = (tool == ToolName::Terraform).then(|| tools::terraform::noninteractive_init(&request.argv)).flatten();
     let started = std::time::Instant::now();
     let outcome = match op {
-        TerraformOp::Plan { json } => return plans::plan(paths, &policy, &program, &authorized, json),
+        TerraformOp::Plan { json } => {
+            return plans::plan(paths, &policy, &program, &authorized, json, staging.as_ref().map(|(d, _)| d.path()));
+        }
         TerraformOp::Apply(record) => {
             // Used before terraform starts: a crash can never allow a second apply.
             plans::mark_used(paths, &record.id)?;
@@ -809,7 +828,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
             }
             exec::run_args(&authorized, &program, &argv, None, on_start(unsynced))
         }
-        TerraformOp::Other if authorized.profile().is_some() => {
+        TerraformOp::Other if tool == ToolName::Shell && authorized.profile().is_some() => {
             sandbox::run(&authorized, paths, &program, &authorized.request.argv, &program, on_start(unsynced))
         }
         TerraformOp::Other if init_args.is_some() => {

@@ -506,6 +506,62 @@ fn undo_git_redirects(profile: &Profile, before: &[PathBuf]) {
     }
 }
 
+/// What a brokered terraform may reach. Through the broker, terraform runs the configuration
+/// the agent wrote — `data "external"` programs, provisioners, providers it planted in
+/// `.terraform/` — so it is contained too: the network on; writes only where the asking line
+/// could write (`cap`) and in `staging` (its `-out` plan file); of the secrets, only
+/// `[sandbox] tool_credentials` readable; guard's state hidden but for `readable` (the plan file
+/// it applies). Its environment is the broker's own: providers read credentials from it.
+#[must_use]
+pub fn tool_profile(policy: &Policy, facts: &Facts, line: &Profile, staging: &Path, readable: &[PathBuf]) -> Profile {
+    let mut p = profile(policy, facts, &BTreeSet::new(), None);
+    cap(&mut p, line);
+    let home = facts.home.as_deref();
+    let creds: Vec<PathBuf> = policy.sandbox.tool_credentials.iter().filter_map(|c| expand(c, home)).collect();
+    p.hidden.retain(|h| !creds.iter().any(|c| h.starts_with(c)));
+    p.network = true;
+    p.write.push(staging.to_path_buf());
+    p.readable.extend(readable.iter().cloned());
+    p.env_remove.clear();
+    p.notes.clear();
+    p
+}
+
+/// A command that runs `program ARGS…` contained under `profile` in this process's own
+/// environment (a brokered tool: see [`tool_profile`]), and its private temp dir, removed when
+/// the returned guard drops.
+pub fn tool_command(profile: &Profile, program: &Path, args: &[String]) -> Result<(std::process::Command, TempDir)> {
+    let temp = TempDir(private_temp()?);
+    let spec = linux::Spec { profile: profile.clone(), temp: temp.0.clone() };
+    let spec = serde_json::to_string(&spec).map_err(|e| Error::Internal(format!("cannot encode the profile: {e}")))?;
+    let mut command = std::process::Command::new("/proc/self/exe");
+    command.arg(HELPER_ARG).arg(spec).arg(program).args(args);
+    for t in ["TMPDIR", "TMP", "TEMP", "TEMPDIR"] {
+        command.env(t, &temp.0);
+    }
+    Ok((command, temp))
+}
+
+/// A private temp dir, removed with everything in it when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A fresh one (0700) under the system temp dir.
+    pub fn new() -> Result<TempDir> {
+        private_temp().map(TempDir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A temp dir of the contained process's own (0700), removed when it ends.
 fn private_temp() -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("guard-{}", crate::digest::random_hex(8)?));

