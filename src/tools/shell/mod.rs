@@ -420,6 +420,18 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// Expanding a credential-shaped variable (`$OPENAI_API_KEY`, `${AWS_SECRET_ACCESS_KEY:-}`)
+    /// reads a secret: escalate, with the answer the sandbox would not give (it removes them).
+    pub(crate) fn secret_variable(&mut self, name: &str, shown: &str) {
+        if !name.is_empty() && crate::sandbox::credential_shaped(self.policy, name) {
+            self.flag(
+                Decision::Escalate,
+                "shell.secret-env",
+                format!("{shown} reads a credential-shaped variable (a contained line does not even have it: `[sandbox] env_remove`)"),
+            );
+        }
+    }
+
     /// Command or process substitutions hidden in arithmetic or parameter expansions run code
     /// guard does not follow there: escalate.
     fn raw_expansion_check(&mut self, raw: &str) {
@@ -637,6 +649,7 @@ impl<'a> Walker<'a> {
                     let source = param.raw.as_str();
                     self.raw_expansion_check(source);
                     let parsed = arith::in_parameter(source);
+                    self.secret_variable(param.plain.as_deref().unwrap_or(parsed.name), source);
                     if let Some(index) = parsed.index {
                         self.subscript(parsed.name, index);
                     }

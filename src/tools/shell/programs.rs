@@ -741,6 +741,11 @@ fn secret_reads(w: &mut Walker, program: &str, rest: &[Arg]) {
 
 fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
     secret_reads(w, program, rest);
+    if program == "printenv" {
+        for name in rest.iter().filter_map(Arg::lit).filter(|a| !a.starts_with('-')) {
+            w.secret_variable(name, &format!("printenv {name}"));
+        }
+    }
     for name in super::arith::name_args(program, rest) {
         variable_name(w, program, name);
     }
