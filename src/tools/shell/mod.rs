@@ -553,7 +553,9 @@ impl<'a> Walker<'a> {
                 let arg = self.word(target, depth).into_iter().next().unwrap_or(Arg::dynamic(""));
                 let is_fd = arg.lit().is_some_and(|s| s == "-" || s.trim_end_matches('-').chars().all(|c| c.is_ascii_digit()));
                 let dup = matches!(op, RedirOp::DupIn | RedirOp::DupOut);
-                if op.writes() && !(dup && is_fd) {
+                if matches!(op, RedirOp::Write | RedirOp::Clobber) {
+                    programs::check_overwrite(self, &arg, "redirection");
+                } else if op.writes() && !(dup && is_fd) {
                     programs::check_write(self, &arg, "redirection");
                 }
                 None

@@ -248,6 +248,20 @@ pub(super) fn check_write(w: &mut Walker, arg: &Arg, what: &str) {
     judge_place(w, &place, arg, what, false);
 }
 
+/// Checks a path the command replaces or truncates whole (`> f`, `cp x f`, `truncate`, `tee`):
+/// a shell start-up file destroyed that way is the human's settings gone, so it blocks; an
+/// append or an edit (`>> ~/.bashrc`, `sed -i`) only escalates.
+pub(super) fn check_overwrite(w: &mut Walker, arg: &Arg, what: &str) {
+    let place = places::place(arg, w.cwd.as_deref(), w.ctx, false);
+    if let (Place::Startup(p), Some(home)) = (&place, w.ctx.home.as_deref())
+        && let Ok(rel) = p.strip_prefix(home)
+        && crate::tools::harness::SHELL_STARTUP.iter().any(|f| rel == Path::new(f))
+    {
+        w.flag(Decision::Block, "shell.startup-overwrite", format!("{what} replaces or truncates {}, a shell start-up file", p.display()));
+    }
+    judge_place(w, &place, arg, what, false);
+}
+
 /// Checks a path the command deletes or moves away (`recursive` for whole trees).
 pub(super) fn check_delete(w: &mut Walker, arg: &Arg, what: &str, recursive: bool) {
     let place = places::place(arg, w.cwd.as_deref(), w.ctx, recursive);
@@ -921,7 +935,12 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
                     w.flag(Decision::Escalate, "shell.inline-code", format!("{program} {t} runs editor commands"));
                     continue;
                 }
-                check_write(w, a, program);
+                let appends = rest.iter().any(|o| matches!(o.text(), "-a" | "--append"));
+                if program == "truncate" || program == "tee" && !appends {
+                    check_overwrite(w, a, program);
+                } else {
+                    check_write(w, a, program);
+                }
             }
         }
         "shred" | "wipefs" => {
@@ -1314,10 +1333,11 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg]) {
         }
     }
     match dest {
-        Some(d) => {
+        Some(d) if program == "ln" => {
             let place = places::place(d, w.cwd.as_deref(), w.ctx, false);
             judge_place(w, &place, d, program, false);
         }
+        Some(d) => check_overwrite(w, d, program),
         None if program == "ln" => {
             if let Some(s) = sources.first() {
                 let name = PathBuf::from(s.text()).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
