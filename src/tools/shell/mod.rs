@@ -141,8 +141,17 @@ pub(crate) enum Stdin {
 }
 
 /// Escalations that only say "guard cannot see what this code does": harmless once contained.
-const CONTAINED_HARMLESS: &[&str] =
-    &["shell.unknown-command", "shell.script-file", "shell.source", "shell.temp-binary", "shell.inline-code", "shell.npx"];
+const CONTAINED_HARMLESS: &[&str] = &[
+    "shell.unknown-command",
+    "shell.script-file",
+    "shell.source",
+    "shell.temp-binary",
+    "shell.inline-code",
+    "shell.npx",
+    // A contained line's pid namespace holds only its own processes, and Landlock's scoping
+    // keeps its signals inside the sandbox.
+    "shell.kill",
+];
 
 pub(crate) struct Walker<'a> {
     pub(crate) policy: &'a Policy,
@@ -471,8 +480,13 @@ impl<'a> Walker<'a> {
         for w in &sc.words {
             args.extend(self.word(w, depth));
         }
+        // `IFS= read -r line`: a prefix assignment to `read` lasts for that read only (read is no
+        // special builtin), and splits nothing guard analyses.
+        let reads = matches!(args.first().map(Arg::text), Some("read" | "mapfile" | "readarray"));
         for (a, value) in sc.assignments.iter().zip(&values) {
-            programs::check_assignment(self, &a.name);
+            if !(reads && a.name == "IFS") {
+                programs::check_assignment(self, &a.name);
+            }
             self.assigned(&a.name, value, args.is_empty());
         }
         // Here-docs and here-strings replace the pipe as stdin.

@@ -996,12 +996,19 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
         "docker" | "podman" | "nerdctl" => container(w, program, rest),
         "systemctl" | "service" | "journalctl" | "launchctl" => services(w, program, rest),
         "kill" => {
-            if !rest.iter().any(|a| matches!(a.text(), "-l" | "-L" | "-0" | "--list")) {
+            // `%N` and `$!` name the line's own jobs; a contained line sees only its own
+            // processes anyway (its pid namespace), so there `shell.kill` stands down.
+            let own_job = |a: &Arg| a.text().starts_with('%') || matches!(a.text(), "$!" | "${!}");
+            let targets: Vec<&Arg> = rest.iter().filter(|a| !a.text().starts_with('-')).collect();
+            let listing = rest.iter().any(|a| matches!(a.text(), "-l" | "-L" | "-0" | "--list"));
+            if !listing && !(targets.iter().all(|a| own_job(a)) && !targets.is_empty()) {
                 w.flag(Decision::Escalate, "shell.kill", "kill signals processes guard cannot prove are yours");
             }
         }
         "pkill" | "killall" | "killall5" | "skill" | "slay" => {
-            w.flag(Decision::Escalate, "shell.kill", format!("{program} signals processes by name, possibly other users'"))
+            if !rest.iter().any(|a| matches!(a.text(), "-l" | "--list")) {
+                w.flag(Decision::Escalate, "shell.kill", format!("{program} signals processes by name, possibly other users'"))
+            }
         }
         "shutdown" | "reboot" | "halt" | "poweroff" | "init" | "telinit" => {
             w.flag(Decision::Escalate, "shell.power", format!("{program} stops or restarts the machine"))
@@ -2069,6 +2076,10 @@ fn services(w: &mut Walker, program: &str, rest: &[Arg]) {
 
 fn cloud(w: &mut Walker, program: &str, rest: &[Arg]) {
     let words: Vec<&str> = rest.iter().map(Arg::text).filter(|t| !t.starts_with('-')).collect();
+    // `aws --version`, `gcloud --help`: the CLI says what it is and calls nothing.
+    if words.is_empty() && rest.iter().any(|a| matches!(a.text(), "--version" | "-v" | "--help" | "-h" | "version")) {
+        return;
+    }
     let read_verb = |v: &str| {
         [
             "describe",
