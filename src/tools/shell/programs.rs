@@ -1001,7 +1001,8 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
             let own_job = |a: &Arg| a.text().starts_with('%') || matches!(a.text(), "$!" | "${!}");
             let targets: Vec<&Arg> = rest.iter().filter(|a| !a.text().starts_with('-')).collect();
             let listing = rest.iter().any(|a| matches!(a.text(), "-l" | "-L" | "-0" | "--list"));
-            if !listing && !(targets.iter().all(|a| own_job(a)) && !targets.is_empty()) {
+            let own_jobs_only = !targets.is_empty() && targets.iter().all(|a| own_job(a));
+            if !listing && !own_jobs_only {
                 w.flag(Decision::Escalate, "shell.kill", "kill signals processes guard cannot prove are yours");
             }
         }
