@@ -1,0 +1,517 @@
+//! Programs that write, move, delete or format files and disks (`rm`, `cp`/`mv`/`install`/`ln`,
+//! `chmod`, `dd`, `tee`/`touch`/editors, `shred`, `mkfs`, partitioners), and the text and archive
+//! tools whose options or scripts write files or run commands (`sed`, `awk`, `find`, `sort -o`,
+//! `tar`, `unzip -d`, `openssl -out`).
+
+use std::path::PathBuf;
+
+use super::super::places::{self, Place};
+use super::super::words::Arg;
+use super::super::{Stdin, Walker};
+use super::{Judge, check_delete, check_option_targets, check_overwrite, check_write, has_short, judge_place, operands};
+use crate::decision::Decision;
+
+#[rustfmt::skip]
+pub(super) const JUDGES: &[(&str, Judge)] = &[
+    ("rm", rm), ("unlink", rm), ("rmdir", rmdir),
+    ("mv", copy_like), ("cp", copy_like), ("install", copy_like), ("ln", copy_like),
+    ("chmod", attributes), ("chown", attributes), ("chgrp", attributes), ("chattr", attributes), ("setfacl", attributes),
+    ("dd", dd),
+    ("tee", edits), ("touch", edits), ("mkdir", edits), ("truncate", edits), ("vim", edits), ("vi", edits), ("nvim", edits),
+    ("nano", edits), ("emacs", edits), ("ed", edits), ("ex", edits), ("patch", edits),
+    ("shred", shred), ("wipefs", shred),
+    ("mke2fs", disk_format), ("mkswap", disk_format), ("mkdosfs", disk_format), ("mkntfs", disk_format),
+    ("blkdiscard", disk_format), ("sgdisk", disk_format), ("gdisk", disk_format), ("cfdisk", disk_format), ("sg_format", disk_format),
+    ("fdisk", partition), ("sfdisk", partition), ("parted", partition),
+    ("sed", sed), ("awk", awk), ("gawk", awk), ("mawk", awk), ("nawk", awk), ("find", find),
+    ("sort", sort), ("uniq", uniq), ("tar", tar), ("unzip", unzip), ("openssl", openssl),
+];
+
+/// Programs whose name starts with one of these (`mkfs`, `mkfs.ext4`, …) format a disk.
+pub(super) const PREFIXES: &[(&str, Judge)] = &[("mkfs", disk_format)];
+
+fn rm(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    let (opts, ops) = operands(rest);
+    let recursive = program == "rm" && has_short(&opts, &['r', 'R'], &["recursive"]);
+    if has_short(&opts, &[], &["no-preserve-root"]) {
+        w.flag(Decision::Block, "shell.rm-root", "rm --no-preserve-root exists only to delete /");
+    }
+    for t in ops {
+        check_delete(w, t, program, recursive);
+    }
+}
+
+fn rmdir(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    let (_, ops) = operands(rest);
+    for t in ops {
+        check_delete(w, t, "rmdir", false);
+    }
+}
+
+/// `chmod`, `chown`, `chgrp`, `chattr`, `setfacl`: the operands after the mode or owner.
+fn attributes(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    let mut opts = Vec::new();
+    let mut ops = Vec::new();
+    for a in rest {
+        let t = a.text();
+        // chmod modes like `-x` or `-w` are operands, not options.
+        let is_mode = program == "chmod"
+            && t.len() > 1
+            && t.starts_with('-')
+            && t.chars().skip(1).all(|c| "rwxXstugoa".contains(c))
+            && !t.contains('R');
+        if t.starts_with('-') && t.len() > 1 && !is_mode {
+            opts.push(a);
+        } else {
+            ops.push(a);
+        }
+    }
+    let recursive = has_short(&opts, &['R'], &["recursive"]);
+    let targets = if opts.iter().any(|o| o.text().starts_with("--reference")) { ops.as_slice() } else { ops.get(1..).unwrap_or_default() };
+    for t in targets {
+        let place = places::place(t, w.cwd.as_deref(), w.ctx, recursive);
+        match place {
+            Place::Root(p) if recursive => {
+                w.flag(Decision::Block, "shell.chmod-root", format!("{program} -R changes {} and everything under it", p.display()))
+            }
+            other => judge_place(w, &other, t, program, false),
+        }
+    }
+    if program == "chattr" || program == "setfacl" {
+        w.flag(Decision::Escalate, "shell.write-system", format!("{program} changes file attributes"));
+    }
+}
+
+fn dd(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    for a in rest {
+        if let Some(of) = a.text().strip_prefix("of=") {
+            let target = match a {
+                Arg::Lit(_) => Arg::Lit(of.to_string()),
+                Arg::Glob(_) => Arg::Glob(of.to_string()),
+                Arg::Dyn { tainted, .. } => Arg::Dyn { text: of.to_string(), tainted: *tainted },
+            };
+            check_write(w, &target, "dd");
+        }
+    }
+}
+
+/// `tee`, `touch`, `mkdir`, `truncate`, the editors and `patch`: their operands are written.
+fn edits(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    let with_value = ["-s", "--size", "-r", "--reference", "-m", "--mode", "-t", "-d", "--date", "-p", "-i", "-o", "-c"];
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        let t = a.text();
+        if program == "patch" {
+            // patch edits files named inside the patch, relative to the cwd.
+            if matches!(t, "-d" | "--directory" | "-o" | "--output")
+                && let Some(v) = it.next()
+            {
+                check_write(w, v, "patch");
+            }
+            continue;
+        }
+        if t.starts_with('-') && t.len() > 1 {
+            if with_value.contains(&t) && program != "mkdir" && program != "touch"
+                || (program == "mkdir" && t == "-m")
+                || (program == "touch" && matches!(t, "-r" | "-t" | "-d"))
+            {
+                it.next();
+            }
+            continue;
+        }
+        if t.starts_with('+') && matches!(program, "vim" | "vi" | "nvim" | "ex") {
+            w.flag(Decision::Escalate, "shell.inline-code", format!("{program} {t} runs editor commands"));
+            continue;
+        }
+        let appends = rest.iter().any(|o| matches!(o.text(), "-a" | "--append"));
+        if program == "truncate" || program == "tee" && !appends {
+            check_overwrite(w, a, program);
+        } else {
+            check_write(w, a, program);
+        }
+    }
+}
+
+fn shred(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    let (_, ops) = operands(rest);
+    for t in ops {
+        check_delete(w, t, program, false);
+    }
+    if program == "wipefs" {
+        w.flag(Decision::Block, "shell.disk-write", "wipefs erases file-system signatures");
+    }
+}
+
+fn disk_format(w: &mut Walker, program: &str, _: &[Arg], _: &Stdin, _: usize) {
+    w.flag(Decision::Block, "shell.disk-write", format!("{program} formats or erases a disk"));
+}
+
+fn partition(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    let listing = rest.iter().any(|a| matches!(a.text(), "-l" | "--list" | "print" | "-s" | "--show-size" | "--version"));
+    if !listing {
+        w.flag(Decision::Block, "shell.disk-write", format!("{program} changes a partition table"));
+    }
+}
+
+fn sort(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        if a.text() == "-o" || a.text() == "--output" {
+            if let Some(f) = it.next() {
+                check_write(w, f, "sort -o");
+            }
+        } else if let Some(f) = a.text().strip_prefix("--output=") {
+            check_write(w, &Arg::Lit(f.into()), "sort -o");
+        } else if let Some(f) = a.text().strip_prefix("-o").filter(|f| !f.is_empty()) {
+            check_write(w, &Arg::Lit(f.into()), "sort -o");
+        }
+    }
+}
+
+fn uniq(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    let (_, ops) = operands(rest);
+    if let Some(out) = ops.get(1) {
+        check_write(w, out, "uniq");
+    }
+}
+
+fn unzip(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    check_option_targets(w, rest, &["-d"], "unzip -d");
+}
+
+fn openssl(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    check_option_targets(w, rest, &["-out"], "openssl -out");
+}
+
+fn copy_like(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    let mut ops: Vec<&Arg> = Vec::new();
+    let mut target_dir: Option<&Arg> = None;
+    let mut it = rest.iter();
+    let mut done = false;
+    while let Some(a) = it.next() {
+        let t = a.text();
+        if !done && t == "--" {
+            done = true;
+            continue;
+        }
+        if !done && t.starts_with('-') && t.len() > 1 {
+            if t == "-t" || t == "--target-directory" {
+                target_dir = it.next();
+            } else if t.starts_with("--target-directory=") {
+                // handled below as a literal
+            } else if matches!(t, "-m" | "-o" | "-g" | "-S" | "--suffix" | "--mode" | "--owner" | "--group") {
+                it.next();
+            }
+            continue;
+        }
+        ops.push(a);
+    }
+    let owned_target: Option<Arg> = rest.iter().find_map(|a| a.text().strip_prefix("--target-directory=").map(|d| Arg::Lit(d.to_string())));
+    let target_dir = target_dir.or(owned_target.as_ref());
+    let (sources, dest): (Vec<&Arg>, Option<&Arg>) = match target_dir {
+        Some(d) => (ops.clone(), Some(d)),
+        None if program == "ln" && ops.len() == 1 => (ops.clone(), None),
+        None => match ops.split_last() {
+            Some((last, init)) if !init.is_empty() => (init.to_vec(), Some(*last)),
+            _ => (ops.clone(), None),
+        },
+    };
+    for s in &sources {
+        if program == "mv" {
+            check_delete(w, s, "mv", true);
+        } else if program == "ln" {
+            // A link to guard's files would let later writes through the link reach them.
+            if let Place::Guarded(p) = places::place(s, w.cwd.as_deref(), w.ctx, true) {
+                w.flag(Decision::Block, "shell.guard-self", format!("ln links to guard's own files ({})", p.display()));
+            }
+        }
+        // Copying or linking a system program makes a renamed binary.
+        if let Some((abs, _)) = places::absolute(s, w.cwd.as_deref(), w.ctx.home.as_deref()) {
+            let from_bin = abs.parent().is_some_and(places::in_system_bin);
+            if from_bin {
+                let name = abs.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                w.flag(Decision::Escalate, "shell.copied-binary", format!("{program} makes a copy of the system program {name}"));
+                if let Some(d) = dest
+                    && let Some((dabs, _)) = places::absolute(d, w.cwd.as_deref(), w.ctx.home.as_deref())
+                {
+                    w.copies.insert(dabs.clone(), name.clone());
+                    w.copies.insert(dabs.join(&name), name);
+                }
+            }
+        }
+    }
+    match dest {
+        Some(d) if program == "ln" => {
+            let place = places::place(d, w.cwd.as_deref(), w.ctx, false);
+            judge_place(w, &place, d, program, false);
+        }
+        Some(d) => check_overwrite(w, d, program),
+        None if program == "ln" => {
+            if let Some(s) = sources.first() {
+                let name = PathBuf::from(s.text()).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+                check_write(w, &Arg::Lit(name), "ln");
+            }
+        }
+        None => {}
+    }
+}
+
+fn sed(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    let mut in_place = false;
+    let mut script_given = false;
+    let mut scripts: Vec<&Arg> = Vec::new();
+    let mut files: Vec<&Arg> = Vec::new();
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        let t = a.text();
+        if t == "-i"
+            || t.starts_with("-i") && !t.starts_with("-in")
+            || t.starts_with("--in-place")
+            || (t.starts_with('-') && !t.starts_with("--") && t.contains('i') && !t.contains('e') && t.len() <= 4)
+        {
+            in_place = true;
+            continue;
+        }
+        match t {
+            "-e" | "--expression" => {
+                script_given = true;
+                if let Some(s) = it.next() {
+                    scripts.push(s);
+                }
+            }
+            "-f" | "--file" => {
+                script_given = true;
+                it.next();
+                w.flag(Decision::Escalate, "shell.inline-code", "sed -f runs a script file guard does not analyse");
+            }
+            "-s" | "-n" | "-E" | "-r" | "-z" | "-u" | "--quiet" | "--silent" | "--regexp-extended" | "--posix" | "--separate"
+            | "--null-data" | "--debug" | "--sandbox" => {}
+            "-l" | "--line-length" => {
+                it.next();
+            }
+            _ if t.starts_with('-') && t.len() > 1 => {}
+            _ if !script_given => {
+                script_given = true;
+                scripts.push(a);
+            }
+            _ => files.push(a),
+        }
+    }
+    for s in scripts {
+        match s {
+            Arg::Lit(text) | Arg::Glob(text) => {
+                if sed_script_runs_or_writes(text) {
+                    w.flag(Decision::Escalate, "shell.sed-exec", "the sed script runs commands or writes files (e/w)");
+                }
+            }
+            Arg::Dyn { .. } => w.flag(Decision::Escalate, "shell.sed-exec", "the sed script is known only at run time"),
+        }
+    }
+    if in_place {
+        for f in files {
+            check_write(w, f, "sed -i");
+        }
+    }
+}
+
+/// Whether a sed script uses the `e` command or flag, or `w`/`W` to write files.
+fn sed_script_runs_or_writes(s: &str) -> bool {
+    let bytes: Vec<char> = s.chars().collect();
+    let mut i = 0;
+    let at_command = |i: usize| -> bool {
+        // A command letter is at the start, or after `;`, newline, `{`, `}` or an address.
+        let prev = bytes.get(..i).unwrap_or_default().iter().rev().find(|c| !c.is_whitespace());
+        matches!(prev, None | Some(';' | '\n' | '{' | '}' | '!')) || prev.is_some_and(|c| c.is_ascii_digit() || *c == '$' || *c == '/')
+    };
+    while i < bytes.len() {
+        let c = bytes.get(i).copied().unwrap_or(' ');
+        if c == 's' && at_command(i) {
+            // s<d>re<d>repl<d>flags
+            let Some(&d) = bytes.get(i + 1) else {
+                return false;
+            };
+            let mut k = i + 2;
+            let mut seen = 0;
+            while k < bytes.len() && seen < 2 {
+                match bytes.get(k) {
+                    Some('\\') => k += 1,
+                    Some(&x) if x == d => seen += 1,
+                    _ => {}
+                }
+                k += 1;
+            }
+            while let Some(&f) = bytes.get(k) {
+                if f == 'e' || f == 'w' || f == 'W' {
+                    return true;
+                }
+                if !(f.is_ascii_alphanumeric()) {
+                    break;
+                }
+                k += 1;
+            }
+            i = k;
+            continue;
+        }
+        if matches!(c, 'e' | 'w' | 'W') && at_command(i) {
+            let next = bytes.get(i + 1).copied();
+            if next.is_none_or(|n| n.is_whitespace() || n == ';') {
+                return true;
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+fn awk(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    let mut it = rest.iter();
+    let mut prog: Option<&Arg> = None;
+    while let Some(a) = it.next() {
+        match a.text() {
+            "-f" | "--file" => {
+                it.next();
+                w.flag(Decision::Escalate, "shell.inline-code", format!("{program} -f runs a program file guard does not analyse"));
+                return;
+            }
+            "-v" | "-F" | "--assign" | "--field-separator" => {
+                it.next();
+            }
+            t if t.starts_with('-') && t.len() > 1 => {}
+            _ => {
+                prog = Some(a);
+                break;
+            }
+        }
+    }
+    let Some(p) = prog else { return };
+    let text = p.text();
+    // `system(…)`, pipes to or from commands (`print | "sh"`, `"cmd" | getline`), file output.
+    let runs = text.contains("system") || text.contains('|') || text.contains(">>") || {
+        let t: Vec<char> = text.chars().collect();
+        t.windows(2).enumerate().any(|(i, w2)| {
+            // `print > "file"` or `> $1`: output redirection (comparisons have no quote or $ after).
+            w2.first() == Some(&'>')
+                && t.get(i + 1..).unwrap_or_default().iter().find(|c| !c.is_whitespace()).is_some_and(|c| *c == '"' || *c == '$')
+        })
+    };
+    if runs || !matches!(p, Arg::Lit(_)) {
+        w.flag(Decision::Escalate, "shell.inline-code", format!("the {program} program runs commands or writes files"));
+    }
+}
+
+fn find(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
+    let mut roots: Vec<Arg> = Vec::new();
+    let mut i = 0;
+    while let Some(a) = rest.get(i) {
+        let t = a.text();
+        if matches!(t, "-H" | "-L" | "-P") || t.starts_with("-O") || t.starts_with("-D") {
+            i += 1;
+            continue;
+        }
+        if t.starts_with('-') || t == "(" || t == "!" || t == "\\(" {
+            break;
+        }
+        roots.push(a.clone());
+        i += 1;
+    }
+    if roots.is_empty() {
+        roots.push(Arg::Lit(".".into()));
+    }
+    let exprs = rest.get(i..).unwrap_or_default();
+    let mut k = 0;
+    while let Some(a) = exprs.get(k) {
+        match a.text() {
+            "-delete" => {
+                // find deletes what it finds under each root, not the root itself.
+                for r in &roots {
+                    let found = match r {
+                        Arg::Lit(p) | Arg::Glob(p) => Arg::Glob(format!("{}/*", p.trim_end_matches('/'))),
+                        other => other.clone(),
+                    };
+                    check_delete(w, &found, "find -delete", true);
+                }
+            }
+            "-exec" | "-execdir" | "-ok" | "-okdir" => {
+                let mut cmd: Vec<Arg> = Vec::new();
+                k += 1;
+                while let Some(c) = exprs.get(k) {
+                    if c.text() == ";" || c.text() == "+" {
+                        break;
+                    }
+                    cmd.push(c.clone());
+                    k += 1;
+                }
+                for r in &roots {
+                    // `{}` stands for the files found under this root.
+                    let found = match r {
+                        Arg::Lit(p) | Arg::Glob(p) => Arg::Glob(format!("{}/*", p.trim_end_matches('/'))),
+                        other => other.clone(),
+                    };
+                    let with_found: Vec<Arg> =
+                        cmd.iter().map(|c| if c.text().contains("{}") { found.clone() } else { c.clone() }).collect();
+                    w.command(with_found, stdin, depth + 1);
+                }
+            }
+            "-fprint" | "-fprint0" | "-fprintf" | "-fls" => {
+                if let Some(f) = exprs.get(k + 1) {
+                    check_write(w, f, "find");
+                }
+            }
+            _ => {}
+        }
+        k += 1;
+    }
+}
+
+fn tar(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    let first = rest.first().map(Arg::text).unwrap_or_default();
+    let mut extract = !first.starts_with('-') && first.contains('x');
+    let mut create = !first.starts_with('-') && (first.contains('c') || first.contains('r') || first.contains('u'));
+    let mut file: Option<&Arg> = None;
+    let mut dir: Option<&Arg> = None;
+    let mut dir_eq: Option<Arg> = None;
+    let mut it = rest.iter().enumerate();
+    while let Some((i, a)) = it.next() {
+        let t = a.text();
+        if t.starts_with("--to-command")
+            || t.starts_with("--checkpoint-action")
+            || t.starts_with("--use-compress-program")
+            || t == "-I"
+            || t.starts_with("--info-script")
+            || t.starts_with("--new-volume-script")
+            || t == "-F"
+            || t.starts_with("--rsh-command")
+        {
+            w.flag(Decision::Escalate, "shell.inline-code", format!("tar {t} runs a command"));
+        }
+        if t == "-P" || t == "--absolute-names" {
+            w.flag(Decision::Escalate, "shell.write-outside", "tar -P writes absolute paths");
+        }
+        if t == "-C" || t == "--directory" {
+            dir = it.next().map(|(_, d)| d);
+            continue;
+        }
+        if let Some(d) = t.strip_prefix("--directory=") {
+            dir_eq = Some(Arg::Lit(d.to_string()));
+        }
+        if t == "--extract" || t == "--get" || (t.starts_with('-') && !t.starts_with("--") && t.contains('x')) {
+            extract = true;
+        }
+        if t == "--create" || (t.starts_with('-') && !t.starts_with("--") && t.contains('c')) {
+            create = true;
+        }
+        if t == "-f"
+            || t == "--file"
+            || (i == 0 && !t.starts_with('-') && t.ends_with('f'))
+            || (t.starts_with('-') && !t.starts_with("--") && t.ends_with('f'))
+        {
+            file = it.next().map(|(_, f)| f);
+        }
+    }
+    if extract && let Some(d) = dir.or(dir_eq.as_ref()) {
+        check_write(w, d, "tar -x -C");
+    }
+    if create && let Some(f) = file.filter(|f| f.text() != "-") {
+        check_write(w, f, "tar -c -f");
+    }
+}

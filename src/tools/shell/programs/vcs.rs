@@ -1,0 +1,170 @@
+//! git: global options that run commands (`-c`, `--exec-path`), subcommands guard does not
+//! know (an alias can run anything), `git config` keys that run commands, and the paths
+//! `git clone` writes and `git rm` deletes. What a push, reset or clean may lose is judged by
+//! the policy's data rules (`shell.git-*`), applied after this.
+
+use super::super::places;
+use super::super::words::Arg;
+use super::super::{Stdin, Walker};
+use super::{Judge, check_delete, check_write, operands};
+use crate::decision::Decision;
+
+pub(super) const JUDGES: &[(&str, Judge)] = &[("git", git)];
+
+/// git: global options are stripped, the subcommand is checked against what is known.
+fn git(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    let mut i = 0;
+    while let Some(a) = rest.get(i) {
+        let t = a.text();
+        match t {
+            "-C" => {
+                if let Some(d) = rest.get(i + 1) {
+                    if let (Some(c), Arg::Lit(d)) = (&w.cwd, d) {
+                        w.cwd = Some(places::normalize(&c.join(d)));
+                    } else {
+                        w.cwd = None;
+                    }
+                }
+                i += 2;
+            }
+            "-c" => {
+                w.flag(Decision::Escalate, "shell.git-config", "git -c sets configuration that can run commands (aliases, hooks, pagers)");
+                i += 2;
+            }
+            "--git-dir" | "--work-tree" | "--namespace" | "--super-prefix" | "--config-env" => i += 2,
+            t if t.starts_with("--exec-path") || t.starts_with("--config-env") => {
+                w.flag(Decision::Escalate, "shell.git-config", "git with a different exec path or config runs other programs");
+                i += 1;
+            }
+            t if t.starts_with('-') => i += 1,
+            _ => break,
+        }
+    }
+    let Some(sub) = rest.get(i) else { return };
+    let args = rest.get(i + 1..).unwrap_or_default();
+    const KNOWN: &[&str] = &[
+        "status",
+        "diff",
+        "log",
+        "show",
+        "add",
+        "commit",
+        "switch",
+        "checkout",
+        "restore",
+        "branch",
+        "tag",
+        "fetch",
+        "pull",
+        "push",
+        "merge",
+        "rebase",
+        "cherry-pick",
+        "revert",
+        "stash",
+        "init",
+        "clone",
+        "blame",
+        "grep",
+        "ls-files",
+        "ls-tree",
+        "ls-remote",
+        "rev-parse",
+        "rev-list",
+        "describe",
+        "shortlog",
+        "remote",
+        "config",
+        "mv",
+        "rm",
+        "bisect",
+        "submodule",
+        "worktree",
+        "reflog",
+        "gc",
+        "am",
+        "apply",
+        "format-patch",
+        "notes",
+        "show-ref",
+        "cat-file",
+        "for-each-ref",
+        "archive",
+        "bundle",
+        "fsck",
+        "count-objects",
+        "help",
+        "version",
+        "var",
+        "symbolic-ref",
+        "update-index",
+        "hash-object",
+        "write-tree",
+        "check-ignore",
+        "sparse-checkout",
+        "maintenance",
+        "lfs",
+        "reset",
+        "clean",
+        "filter-branch",
+        "update-ref",
+        "range-diff",
+        "whatchanged",
+        "difftool",
+        "mergetool",
+        "name-rev",
+        "merge-base",
+        "verify-commit",
+        "verify-tag",
+        "check-attr",
+        "prune",
+        "repack",
+        "credential",
+    ];
+    match sub {
+        Arg::Lit(s) if KNOWN.contains(&s.as_str()) => {}
+        other => {
+            w.flag(
+                Decision::Escalate,
+                "shell.unknown-command",
+                format!("git {} is not a git command guard knows (an alias can run anything)", other.text()),
+            );
+            return;
+        }
+    }
+    match sub.text() {
+        "config" => {
+            let dangerous_key = args.iter().any(|a| {
+                let k = a.text().to_ascii_lowercase();
+                k.starts_with("alias.")
+                    || k.starts_with("core.")
+                        && ["hookspath", "sshcommand", "pager", "editor", "fsmonitor", "gitproxy", "askpass"].iter().any(|x| k.ends_with(x))
+                    || k.ends_with(".command")
+                    || k.ends_with(".textconv")
+                    || k.ends_with(".driver")
+                    || k.starts_with("credential.")
+                    || k.contains("program")
+            });
+            let global = args.iter().any(|a| matches!(a.text(), "--global" | "--system" | "--file" | "-f"));
+            let reading =
+                args.iter().any(|a| matches!(a.text(), "--get" | "--get-all" | "--get-regexp" | "--list" | "-l" | "--show-origin"))
+                    || args.iter().filter(|a| !a.text().starts_with('-')).count() <= 1;
+            if !reading && (dangerous_key || global) {
+                w.flag(Decision::Escalate, "shell.git-config", "git config sets a value that runs commands or changes global settings");
+            }
+        }
+        "clone" => {
+            let (_, ops) = operands(args);
+            if let Some(dir) = ops.get(1) {
+                check_write(w, dir, "git clone");
+            }
+        }
+        "rm" => {
+            let (_, ops) = operands(args);
+            for t in ops {
+                check_delete(w, t, "git rm", false);
+            }
+        }
+        _ => {}
+    }
+}
