@@ -8,7 +8,7 @@
 pub mod duration;
 pub mod rules;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -267,6 +267,9 @@ pub struct ShellFile {
     pub rules: Option<Vec<Rule>>,
     /// Guard's own data rules; only the built-in policy may set them.
     pub builtin_rules: Option<Vec<Rule>>,
+    /// `[shell.reads]`: program → its subcommands (or verbs) that only read. A program's list
+    /// replaces the built-in one for that program; the others keep theirs.
+    pub reads: Option<BTreeMap<String, Vec<String>>>,
 }
 
 // ---- the effective policy ----
@@ -309,6 +312,8 @@ pub struct ShellPolicy {
     pub disabled_rules: BTreeSet<String>,
     pub rules: Vec<Rule>,
     pub builtin_rules: Vec<Rule>,
+    /// Program → the subcommands or verbs of it that only read (`[shell.reads]`).
+    pub reads: BTreeMap<String, Vec<String>>,
     /// Rules by exact program name, and rules whose program is a glob; built once at load.
     #[serde(skip)]
     index: RuleIndex,
@@ -336,6 +341,11 @@ impl ShellPolicy {
     pub fn user_for<'a>(&'a self, program: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
         let exact = self.index.user_exact.get(program).into_iter().flatten();
         exact.chain(self.index.user_glob.iter()).filter_map(|&i| self.rules.get(i)).filter(move |r| glob(&r.program, program))
+    }
+
+    /// The subcommands or verbs of `program` that only read (empty for a program not listed).
+    pub fn reads(&self, program: &str) -> &[String] {
+        self.reads.get(program).map_or(&[], Vec::as_slice)
     }
 
     /// Whether a code rule of the classifier is turned off by the user.
@@ -512,6 +522,8 @@ fn merge(base: PolicyFile, user: PolicyFile, source: PolicySource, text: &str) -
         disabled_rules: us.disabled_rules.or(bs.disabled_rules).unwrap_or_default().into_iter().collect(),
         rules: us.rules.or(bs.rules).unwrap_or_default(),
         builtin_rules: bs.builtin_rules.unwrap_or_default(),
+        // Per program: the user's list replaces the built-in one, other programs keep theirs.
+        reads: bs.reads.unwrap_or_default().into_iter().chain(us.reads.unwrap_or_default()).collect(),
         index: RuleIndex::default(),
     };
     let mut seen = BTreeSet::new();

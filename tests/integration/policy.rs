@@ -100,3 +100,36 @@ fn builtin_rules_cannot_be_replaced_by_a_user_policy() {
         .stderr_contains("builtin_rules")
         .run();
 }
+
+/// `[shell.reads]`: a user's list for a program replaces the built-in one for that program only.
+/// An agent that edits nothing gains nothing; a human who lists `docker run` as a read has said so.
+#[test]
+fn shell_reads_list_replaces_the_builtin_one_per_program() {
+    let pol = "[shell.reads]\ndocker = [\"ps\", \"run\"]\nnot-a-program-guard-judges = [\"x\"]\n";
+    let explain = |line: &str, decision: &str| {
+        let (_, out) = Test::new().policy(pol).args(&["explain", "--json", "shell", line]).status(0).run();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(v["decision"], decision, "{line}: {v}");
+        v
+    };
+    explain("docker run alpine", "allow");
+    explain("docker ps", "allow");
+    // The built-in docker list is replaced: `images` is no longer a read of docker.
+    let v = explain("docker images", "escalate");
+    assert!(v.to_string().contains("shell.container"), "{v}");
+    // podman keeps the built-in list.
+    explain("podman images", "allow");
+    explain("podman run alpine", "escalate");
+    // And the built-in policy itself: docker images is a read, docker run is not.
+    let (_, out) = Test::new().args(&["explain", "--json", "shell", "docker images"]).status(0).run();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\"allow\""));
+}
+
+/// A reads entry that is not a list of strings (`docker = "ps"`, `docker = [1]`) is a policy
+/// error naming the line, not a silently empty list that would make every subcommand escalate
+/// (or, read the other way, a typo that lets something through).
+#[test]
+fn shell_reads_with_a_non_string_is_a_policy_error() {
+    bad_policy("[shell]\ndisabled_rules = []\n\n[shell.reads]\ndocker = [\"ps\", 1]\n", "5", &["expected a string"]);
+    bad_policy("[shell.reads]\npodman = \"ps\"\n", "2", &[]);
+}

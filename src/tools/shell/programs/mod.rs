@@ -78,6 +78,12 @@ fn known_or_unknown(w: &mut Walker, program: &str) {
     }
 }
 
+/// Whether `word` is a subcommand or verb of `program` that only reads, by the policy's
+/// `[shell.reads]`.
+fn reads(w: &Walker, program: &str, word: &str) -> bool {
+    w.policy.shell.reads(program).iter().any(|r| r == word)
+}
+
 fn unknown(w: &mut Walker, program: &str) {
     w.flag(Decision::Escalate, "shell.unknown-command", format!("{program} is not a command guard knows to be safe"));
 }

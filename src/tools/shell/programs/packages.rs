@@ -4,7 +4,7 @@
 
 use super::super::words::Arg;
 use super::super::{Stdin, Walker};
-use super::Judge;
+use super::{Judge, reads};
 use crate::decision::Decision;
 
 // `bun` is also an interpreter (`bun x.ts`): the code table's row for it comes first.
@@ -26,44 +26,8 @@ fn npx(w: &mut Walker, program: &str, _: &[Arg], _: &Stdin, _: usize) {
 }
 
 fn system_packages(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
-    const READS: &[&str] = &[
-        "list",
-        "search",
-        "show",
-        "policy",
-        "provides",
-        "whatprovides",
-        "check-update",
-        "repolist",
-        "deplist",
-        "info",
-        "-l",
-        "-L",
-        "-q",
-        "-Q",
-        "-s",
-        "-S",
-        "--list",
-        "--search",
-        "madison",
-        "depends",
-        "rdepends",
-        "--version",
-        "-v",
-        "query",
-        "-qa",
-        "-qi",
-        "-Ss",
-        "-Qi",
-        "-Ql",
-        "outdated",
-        "doctor",
-        "config",
-        "--get-selections",
-        "status",
-    ];
-    let first = rest.iter().find(|a| !a.text().starts_with("--") || READS.contains(&a.text()));
-    if !first.is_some_and(|a| READS.contains(&a.text())) {
+    let first = rest.iter().find(|a| !a.text().starts_with("--") || reads(w, program, a.text()));
+    if !first.is_some_and(|a| reads(w, program, a.text())) {
         w.flag(Decision::Escalate, "shell.package-install", format!("{program} installs, removes or upgrades system packages"));
     }
 }

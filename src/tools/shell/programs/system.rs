@@ -5,7 +5,7 @@
 
 use super::super::words::Arg;
 use super::super::{Stdin, Walker};
-use super::{Judge, known_or_unknown, operands};
+use super::{Judge, known_or_unknown, operands, reads};
 use crate::decision::Decision;
 
 #[rustfmt::skip]
@@ -99,33 +99,10 @@ fn date(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
 }
 
 fn container(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
-    const READS: &[&str] = &[
-        "ps",
-        "images",
-        "image",
-        "logs",
-        "inspect",
-        "version",
-        "info",
-        "build",
-        "pull",
-        "history",
-        "top",
-        "stats",
-        "events",
-        "search",
-        "port",
-        "diff",
-        "help",
-        "--version",
-        "-v",
-        "buildx",
-        "context",
-    ];
     let (_, ops) = operands(rest);
     let sub = ops.first().map(|a| a.text()).unwrap_or_default();
     let sub2 = ops.get(1).map(|a| a.text()).unwrap_or_default();
-    let read = READS.contains(&sub)
+    let read = reads(w, program, sub)
         && !(sub == "image" && matches!(sub2, "rm" | "prune"))
         && !(sub == "context" && matches!(sub2, "rm" | "use" | "create"))
         || (sub == "compose" && matches!(sub2, "ps" | "logs" | "config" | "ls" | "images" | "version" | "build" | "pull"))
@@ -136,29 +113,11 @@ fn container(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
 }
 
 fn services(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
-    const READS: &[&str] = &[
-        "status",
-        "list-units",
-        "list-unit-files",
-        "list-timers",
-        "list-sockets",
-        "list-dependencies",
-        "is-active",
-        "is-enabled",
-        "is-failed",
-        "show",
-        "cat",
-        "help",
-        "--version",
-        "--status-all",
-        "list",
-        "print",
-    ];
-    let ops: Vec<&str> = rest.iter().map(Arg::text).filter(|t| !t.starts_with('-') || READS.contains(t)).collect();
+    let ops: Vec<&str> = rest.iter().map(Arg::text).filter(|t| !t.starts_with('-') || reads(w, program, t)).collect();
     let read = match program {
         "journalctl" => !rest.iter().any(|a| a.text().starts_with("--vacuum") || a.text() == "--rotate" || a.text() == "--flush"),
-        "service" => ops.get(1).is_some_and(|v| READS.contains(v)) || ops.first().is_some_and(|v| READS.contains(v)),
-        _ => ops.first().is_none_or(|v| READS.contains(v)),
+        "service" => ops.get(1).is_some_and(|v| reads(w, program, v)) || ops.first().is_some_and(|v| reads(w, program, v)),
+        _ => ops.first().is_none_or(|v| reads(w, program, v)),
     };
     if !read {
         w.flag(Decision::Escalate, "shell.service", format!("{program} starts, stops or changes services"));
@@ -171,35 +130,10 @@ fn cloud(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     if words.is_empty() && rest.iter().any(|a| matches!(a.text(), "--version" | "-v" | "--help" | "-h" | "version")) {
         return;
     }
-    let read_verb = |v: &str| {
-        [
-            "describe",
-            "list",
-            "get",
-            "show",
-            "ls",
-            "view",
-            "status",
-            "help",
-            "version",
-            "whoami",
-            "search",
-            "wait",
-            "logs",
-            "tail",
-            "history",
-            "diff",
-            "template",
-            "lint",
-            "info",
-            "check",
-            "auth-status",
-            "print-access-token",
-            "api-resources",
-        ]
-        .iter()
-        .any(|r| v == *r || v.starts_with(&format!("{r}-")))
-    };
+    // The policy's read verbs for this CLI (`[shell.reads]`): `describe` also matches
+    // `describe-instances`.
+    let verbs = w.policy.shell.reads(program);
+    let read_verb = |v: &str| verbs.iter().any(|r| v == r || v.strip_prefix(r.as_str()).is_some_and(|t| t.starts_with('-')));
     let read = match program {
         // aws SERVICE OPERATION: operation describe-*/list-*/get-*; `aws s3 ls`.
         "aws" => {
