@@ -34,6 +34,7 @@ pub mod request;
 pub mod review;
 pub mod rfc3339;
 pub mod sandbox;
+pub mod scripts;
 pub mod state;
 pub mod terminal;
 pub mod tools;
@@ -477,8 +478,7 @@ pub(crate) fn target_env() -> BTreeMap<String, String> {
 /// request, so an approval never runs a script edited after the human saw the request.
 pub fn bind_scripts(request: &mut Request, policy: &Policy, ctx: &Context) {
     for path in tools::shell::scripts_run(&request.argv, policy, ctx) {
-        let h = digest::sha256_file(&path).unwrap_or_else(|e| format!("unreadable ({})", e.kind()));
-        request.target_env.insert(format!("script:{}", path.display()), h);
+        request.target_env.insert(format!("{}{}", scripts::KEY, path.display()), scripts::fingerprint(&path));
     }
 }
 

@@ -104,6 +104,11 @@ impl Broker {
         [(BROKER_ENV.into(), self.dir.join("broker.sock").into()), (BROKER_TOKEN_ENV.into(), self.token.clone().into())]
     }
 
+    /// The runtime dir (`$GUARD_HOME/run/s-…`, inside the hidden state dir), removed on drop.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn bin(&self) -> PathBuf {
         self.dir.join("bin")
     }

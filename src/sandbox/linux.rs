@@ -47,6 +47,9 @@ const DEVICE_DIRS: &[&str] = &["/dev/pts", "/dev/shm"];
 pub struct Spec {
     pub profile: Profile,
     pub temp: PathBuf,
+    /// The bound scripts' copies, each mounted read-only over its script's path.
+    #[serde(default)]
+    pub scripts: Vec<crate::scripts::Snapshot>,
 }
 
 /// The helper's entry point: contains this process, then execs `program` with `args`.
@@ -63,17 +66,32 @@ pub fn helper_main(argv: &[OsString]) -> u8 {
             return 70;
         }
     };
-    if let Err(cause) = contain(&spec) {
-        eprintln!("{}", super::unavailable(&cause));
-        return 77;
+    let copies = match contain(&spec) {
+        Ok(c) => c,
+        Err(cause) => {
+            eprintln!("{}", super::unavailable(&cause));
+            return 77;
+        }
+    };
+    // Last before exec: each script's path is its copy (a rename over the path from outside the
+    // namespace detaches the mount; see `mount_snapshot`).
+    for (snap, id) in spec.scripts.iter().zip(copies) {
+        if file_id(&snap.path) != Some(id) {
+            eprintln!(
+                "guard: {} was replaced while the line started (it is no longer the approved copy); nothing ran. Run the line again",
+                crate::display::escape(&snap.path.to_string_lossy())
+            );
+            return 77;
+        }
     }
     let err = std::process::Command::new(program).args(argv.get(4..).unwrap_or_default()).exec();
     eprintln!("guard: cannot run {}: {err}", Path::new(program).display());
     if err.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 }
 }
 
-/// Sets up every layer for this process, or says why it cannot.
-pub fn contain(spec: &Spec) -> Result<(), String> {
+/// Sets up every layer for this process, or says why it cannot. Returns the device and inode of
+/// each script's copy, which its path must resolve to when the program starts.
+pub fn contain(spec: &Spec) -> Result<Vec<(u64, u64)>, String> {
     if std::env::var_os(super::SIMULATE_UNAVAILABLE_ENV).is_some_and(|v| !v.is_empty()) {
         return Err(format!("Landlock is not available (simulated by {})", super::SIMULATE_UNAVAILABLE_ENV));
     }
@@ -106,8 +124,25 @@ pub fn contain(spec: &Spec) -> Result<(), String> {
     for socket in &masks {
         rustix::mount::mount_bind("/dev/null", *socket).map_err(|e| format!("cannot mask {}: {e}", socket.display()))?;
     }
+    let mut copies = Vec::new();
+    for snap in &spec.scripts {
+        copies.push(mount_snapshot(snap)?);
+    }
     landlock(&reads, &listable, &writes)?;
-    no_terminal_injection()
+    no_terminal_injection()?;
+    Ok(copies)
+}
+
+/// Mounts a script's copy read-only over the script's path: what bash (`source`, `bash x.sh`),
+/// the kernel's `#!` loader and the interpreter it starts open by that name is the copy, and a
+/// rewrite of the original file in place (`cat > x.sh`, an editor that truncates) no longer
+/// reaches this namespace. The one way left round it is renaming another file over the path
+/// from outside this namespace: the kernel then detaches the mount (Linux ≥ 3.18), which the
+/// check before exec catches up to the moment bash starts.
+fn mount_snapshot(snap: &crate::scripts::Snapshot) -> Result<(u64, u64), String> {
+    let id = file_id(&snap.copy).ok_or_else(|| format!("the copy of {} is gone", snap.path.display()))?;
+    bind_read_only(&snap.copy, &snap.path).map_err(|e| format!("cannot put the approved copy over {}: {e}", snap.path.display()))?;
+    Ok(id)
 }
 
 /// `ioctl(2)`'s syscall number, per architecture the filter is built for.
@@ -253,12 +288,17 @@ fn private_ptys() -> Result<(), String> {
 
 /// Binds `path` onto itself read-only (a `.git` directory read-write: pinned in place only).
 fn pin_read_only(path: &Path) -> Result<(), String> {
+    if path.file_name().is_some_and(|n| n == ".git") && path.is_dir() {
+        return rustix::mount::mount_bind(path, path).map_err(|e| format!("cannot pin {}: {e}", path.display()));
+    }
+    bind_read_only(path, path).map_err(|e| format!("cannot pin {}: {e}", path.display()))
+}
+
+/// Binds `source` over `path`, read-only.
+fn bind_read_only(source: &Path, path: &Path) -> Result<(), String> {
     use rustix::fs::StatVfsMountFlags as V;
     use rustix::mount::MountFlags as M;
-    rustix::mount::mount_bind(path, path).map_err(|e| format!("cannot pin {}: {e}", path.display()))?;
-    if path.file_name().is_some_and(|n| n == ".git") && path.is_dir() {
-        return Ok(());
-    }
+    rustix::mount::mount_bind(source, path).map_err(|e| e.to_string())?;
     // A remount must keep the flags the kernel locked on the original mount.
     let kept = rustix::fs::statvfs(path).map(|s| s.f_flag).unwrap_or(V::empty());
     let mut flags = M::BIND | M::RDONLY;
@@ -269,7 +309,7 @@ fn pin_read_only(path: &Path) -> Result<(), String> {
             flags |= m;
         }
     }
-    rustix::mount::mount_remount(path, flags, "").map_err(|e| format!("cannot make {} read-only: {e}", path.display()))
+    rustix::mount::mount_remount(path, flags, "").map_err(|e| format!("cannot make it read-only: {e}"))
 }
 
 fn landlock(reads: &[(PathBuf, bool)], listable: &[PathBuf], writes: &[(PathBuf, bool)]) -> Result<(), String> {

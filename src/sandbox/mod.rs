@@ -391,7 +391,10 @@ pub fn run(
         for note in &profile.notes {
             eprintln!("guard: note: {note}");
         }
-        let spec = linux::Spec { profile: profile.clone(), temp: temp.clone() };
+        // The bytes the request binds, copied where the line cannot reach them; the helper
+        // mounts each copy over its script.
+        let scripts = crate::scripts::snapshot(&authorized.request.target_env, &broker.dir().join("scripts"))?;
+        let spec = linux::Spec { profile: profile.clone(), temp: temp.clone(), scripts };
         let spec = serde_json::to_string(&spec).map_err(|e| Error::Internal(format!("cannot encode the profile: {e}")))?;
         // /proc/self/exe is the binary this process runs even if its file was replaced since.
         let mut command = std::process::Command::new("/proc/self/exe");
@@ -459,6 +462,7 @@ fn self_test() -> std::result::Result<String, String> {
         let spec = linux::Spec {
             profile: Profile { write: vec![allowed.clone()], hidden: vec![outside.join("secret")], ..Profile::default() },
             temp: base.join("tmp"),
+            scripts: Vec::new(),
         };
         std::fs::create_dir_all(&spec.temp).map_err(|e| format!("cannot set up: {e}"))?;
         let spec = serde_json::to_string(&spec).map_err(|e| e.to_string())?;

@@ -12,6 +12,8 @@ use super::Profile;
 pub struct Spec {
     pub profile: Profile,
     pub temp: PathBuf,
+    #[serde(default)]
+    pub scripts: Vec<crate::scripts::Snapshot>,
 }
 
 pub fn helper_main(_argv: &[OsString]) -> u8 {
@@ -19,7 +21,7 @@ pub fn helper_main(_argv: &[OsString]) -> u8 {
     77
 }
 
-pub fn contain(_spec: &Spec) -> Result<(), String> {
+pub fn contain(_spec: &Spec) -> Result<Vec<(u64, u64)>, String> {
     Err("guard has no sandbox for this operating system yet".into())
 }
 
