@@ -50,6 +50,10 @@ pub struct Spec {
     /// The bound scripts' copies, each mounted read-only over its script's path.
     #[serde(default)]
     pub scripts: Vec<crate::scripts::Snapshot>,
+    /// Only a user and mount namespace with the scripts' copies (no Landlock, no seccomp, the
+    /// network kept): for `terraform apply`, which runs outside the sandbox.
+    #[serde(default)]
+    pub mounts_only: bool,
 }
 
 /// The helper's entry point: contains this process, then execs `program` with `args`.
@@ -66,7 +70,7 @@ pub fn helper_main(argv: &[OsString]) -> u8 {
             return 70;
         }
     };
-    let copies = match contain(&spec) {
+    let copies = match if spec.mounts_only { mounts_only(&spec) } else { contain(&spec) } {
         Ok(c) => c,
         Err(cause) => {
             eprintln!("{}", super::unavailable(&cause));
@@ -131,6 +135,12 @@ pub fn contain(spec: &Spec) -> Result<Vec<(u64, u64)>, String> {
     landlock(&reads, &listable, &writes)?;
     no_terminal_injection()?;
     Ok(copies)
+}
+
+/// A user and mount namespace with the scripts' copies mounted, and nothing else.
+fn mounts_only(spec: &Spec) -> Result<Vec<(u64, u64)>, String> {
+    namespaces(false, true)?;
+    spec.scripts.iter().map(mount_snapshot).collect()
 }
 
 /// Mounts a script's copy read-only over the script's path: what bash (`source`, `bash x.sh`),

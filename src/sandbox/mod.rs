@@ -394,7 +394,7 @@ pub fn run(
         // The bytes the request binds, copied where the line cannot reach them; the helper
         // mounts each copy over its script.
         let scripts = crate::scripts::snapshot(&authorized.request.target_env, &broker.dir().join("scripts"))?;
-        let spec = linux::Spec { profile: profile.clone(), temp: temp.clone(), scripts };
+        let spec = linux::Spec { profile: profile.clone(), temp: temp.clone(), scripts, mounts_only: false };
         let spec = serde_json::to_string(&spec).map_err(|e| Error::Internal(format!("cannot encode the profile: {e}")))?;
         // /proc/self/exe is the binary this process runs even if its file was replaced since.
         let mut command = std::process::Command::new("/proc/self/exe");
@@ -403,6 +403,13 @@ pub fn run(
     })();
     let _ = std::fs::remove_dir_all(&temp);
     result
+}
+
+/// The helper's spec for a mount namespace alone (`terraform apply` through the broker runs
+/// outside the sandbox): the scripts' copies mounted over them, nothing else confined.
+pub fn mounts_only_spec(scripts: Vec<crate::scripts::Snapshot>, temp: &Path) -> Result<String> {
+    let spec = linux::Spec { profile: Profile::default(), temp: temp.to_path_buf(), scripts, mounts_only: true };
+    serde_json::to_string(&spec).map_err(|e| Error::Internal(format!("cannot encode the helper's spec: {e}")))
 }
 
 /// A temp dir of the contained process's own (0700), removed when it ends.
@@ -463,6 +470,7 @@ fn self_test() -> std::result::Result<String, String> {
             profile: Profile { write: vec![allowed.clone()], hidden: vec![outside.join("secret")], ..Profile::default() },
             temp: base.join("tmp"),
             scripts: Vec::new(),
+            mounts_only: false,
         };
         std::fs::create_dir_all(&spec.temp).map_err(|e| format!("cannot set up: {e}"))?;
         let spec = serde_json::to_string(&spec).map_err(|e| e.to_string())?;

@@ -14,6 +14,10 @@ pub struct Spec {
     pub temp: PathBuf,
     #[serde(default)]
     pub scripts: Vec<crate::scripts::Snapshot>,
+    /// Only a user and mount namespace with the scripts' copies (no Landlock, no seccomp, the
+    /// network kept): for `terraform apply`, which runs outside the sandbox.
+    #[serde(default)]
+    pub mounts_only: bool,
 }
 
 pub fn helper_main(_argv: &[OsString]) -> u8 {
