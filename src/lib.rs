@@ -759,7 +759,8 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
             m.insert("id".into(), json!(record.id));
             m.insert("sha256".into(), json!(record.sha256));
             audit::append(paths, "apply-start", m)?;
-            let result = plans::run_apply(&authorized, &program, paths, &record);
+            // The local-exec scripts' approved copies are mounted over them unless containment is off.
+            let result = plans::run_apply(&authorized, &program, paths, &record, sandbox::enforced(&policy));
             let label = match &result {
                 Ok((_, true)) => "stale",
                 Ok((o, false)) if o.code == 0 => "applied",

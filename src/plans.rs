@@ -650,11 +650,13 @@ pub fn mark_used(p: &Paths, id: &str) -> Result<()> {
 
 /// Runs `terraform apply -input=false <planfile>` in the plan's dir, passing output through and
 /// watching for terraform's stale-plan error. Returns the exit code and whether it was stale.
+/// With `mount_scripts` (containment on), a plan's `local-exec` scripts are the approved copies.
 pub fn run_apply(
     authorized: &crate::gate::Authorized<'_>,
     terraform: &Path,
     p: &Paths,
     r: &PlanRecord,
+    mount_scripts: bool,
 ) -> Result<(crate::exec::Outcome, bool)> {
     let args = vec!["apply".to_string(), "-input=false".to_string(), plan_file(p, &r.id).to_string_lossy().into_owned()];
     let stale = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -665,7 +667,7 @@ pub fn run_apply(
         }
         let _ = std::io::stderr().write_all(line);
     };
-    let outcome = if r.scripts.is_empty() {
+    let outcome = if r.scripts.is_empty() || !mount_scripts {
         crate::exec::run_args_with_stderr(authorized, terraform, &args, Some(&r.dir), tap)?
     } else {
         // The approved bytes of the local-exec scripts: copied (refused if they changed since

@@ -9,14 +9,15 @@
 //!    included), plus a mount namespace when something must be pinned read-only;
 //! 2. `/dev/null` over the masked unix sockets (container daemons, the system bus), and
 //!    read-only bind mounts over the pins (`.git/hooks`, `.git/config`, harness settings), and
-//!    `.git` bound onto itself so it cannot be renamed away and rebuilt;
+//!    `.git` bound onto itself so it cannot be renamed away and rebuilt, and the approved
+//!    copies of the scripts the request binds over the scripts ([`crate::scripts`]);
 //! 3. Landlock: reads everywhere except the hidden trees (Landlock only grants, so a grant that
 //!    must not cover `~/.ssh` becomes grants on each sibling along the way down), writes only in
 //!    the profile's trees, and signals and abstract unix sockets scoped to the sandbox;
 //!    `no_new_privs`. A sandboxed process cannot mount, unmount or remount (Landlock denies it),
 //!    so the pins hold even for root inside.
 //! 4. a seccomp filter refusing `TIOCSTI`/`TIOCLINUX` (no typing into the human's terminal);
-//! 5. exec the program.
+//! 5. check each script's path is its copy, and exec the program.
 //!
 //! It must never fall back to running uncontained: any failure is a `guard:` line and exit 77.
 
@@ -72,13 +73,20 @@ pub fn helper_main(argv: &[OsString]) -> u8 {
     };
     let copies = match if spec.mounts_only { mounts_only(&spec) } else { contain(&spec) } {
         Ok(c) => c,
+        Err(cause) if spec.mounts_only => {
+            eprintln!(
+                "guard: cannot mount the approved copies of the scripts over them: {cause}; nothing ran. With `[sandbox] mode = \"off\"` guard checks their hashes only"
+            );
+            return 77;
+        }
         Err(cause) => {
             eprintln!("{}", super::unavailable(&cause));
             return 77;
         }
     };
     // Last before exec: each script's path is its copy (a rename over the path from outside the
-    // namespace detaches the mount; see `mount_snapshot`).
+    // namespace detaches the mount; see `mount_snapshot`). After this, such a rename still wins
+    // until the program opens the script (README, Containment → scripts).
     for (snap, id) in spec.scripts.iter().zip(copies) {
         if file_id(&snap.path) != Some(id) {
             eprintln!(
@@ -146,9 +154,10 @@ fn mounts_only(spec: &Spec) -> Result<Vec<(u64, u64)>, String> {
 /// Mounts a script's copy read-only over the script's path: what bash (`source`, `bash x.sh`),
 /// the kernel's `#!` loader and the interpreter it starts open by that name is the copy, and a
 /// rewrite of the original file in place (`cat > x.sh`, an editor that truncates) no longer
-/// reaches this namespace. The one way left round it is renaming another file over the path
-/// from outside this namespace: the kernel then detaches the mount (Linux ≥ 3.18), which the
-/// check before exec catches up to the moment bash starts.
+/// reaches this namespace. The way left round it is a rename from outside this namespace: over
+/// the path (the kernel detaches the mount, Linux ≥ 3.18), of the script away or of a directory
+/// on the path (the mount moves with its entry). The check before exec catches one up to the
+/// moment the program starts, not between then and its open of the script.
 fn mount_snapshot(snap: &crate::scripts::Snapshot) -> Result<(u64, u64), String> {
     let id = file_id(&snap.copy).ok_or_else(|| format!("the copy of {} is gone", snap.path.display()))?;
     bind_read_only(&snap.copy, &snap.path).map_err(|e| format!("cannot put the approved copy over {}: {e}", snap.path.display()))?;
