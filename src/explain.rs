@@ -38,7 +38,7 @@ fn explain_one(
     argv: Vec<String>,
 ) -> (Verdict, Option<crate::sandbox::Profile>) {
     let req = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: Default::default() };
-    crate::judge(&req, policy, ctx, Some(facts), false)
+    crate::judge(&req, policy, ctx, Some(facts), &Default::default())
 }
 
 pub fn run(paths: &Paths, args: ExplainArgs) -> Result<u8> {

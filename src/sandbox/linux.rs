@@ -4,7 +4,7 @@
 //! It runs in the helper process (`guard __contain SPEC PROGRAM ARGS…`), a fresh, single-threaded
 //! exec of guard started by [`super::run`]: `unshare(CLONE_NEWUSER)` refuses multi-threaded
 //! callers, and a restriction taken here binds only this process and what it execs. The steps:
-//! 1. user namespace (the caller's uid and gid mapped to themselves), plus a network namespace
+//! 1. user and pid namespaces (the caller's uid and gid mapped to themselves), plus a network namespace
 //!    when the profile has no network (nothing outside is reachable, the host's loopback
 //!    included), plus a mount namespace when something must be pinned read-only;
 //! 2. `/dev/null` over the masked unix sockets (container daemons, the system bus), and
@@ -17,7 +17,9 @@
 //!    `no_new_privs`. A sandboxed process cannot mount, unmount or remount (Landlock denies it),
 //!    so the pins hold even for root inside.
 //! 4. a seccomp filter refusing `TIOCSTI`/`TIOCLINUX` (no typing into the human's terminal);
-//! 5. check each script's path is its copy, and exec the program.
+//! 5. run the program under the line's own init, pid 1 of a pid namespace made in step 1, which
+//!    takes steps 3 and 4 for itself and the program, checks each bound script's path is its
+//!    copy, and starts the program: when it ends, every process of the line ends with it.
 //!
 //! It must never fall back to running uncontained: any failure is a `guard:` line and exit 77.
 
@@ -51,14 +53,14 @@ pub struct Spec {
     /// The bound scripts' copies, each mounted read-only over its script's path.
     #[serde(default)]
     pub scripts: Vec<crate::scripts::Snapshot>,
-    /// Only a user and mount namespace with the scripts' copies (no Landlock, no seccomp, the
-    /// network kept): for `terraform apply`, which runs outside the sandbox.
+    /// Only a user and mount namespace with the scripts' copies (no pid namespace, Landlock or
+    /// seccomp, the network kept): for a `terraform apply` that runs uncontained.
     #[serde(default)]
     pub mounts_only: bool,
 }
 
-/// The helper's entry point: contains this process, then execs `program` with `args`.
-/// Returns only on failure, with the exit code to use.
+/// The helper's entry point: contains the line, runs `program` with `args` as the only child of
+/// the line's own init, and returns the exit code (128+N when the program died of signal N).
 pub fn helper_main(argv: &[OsString]) -> u8 {
     let (Some(spec), Some(program)) = (argv.get(2), argv.get(3)) else {
         eprintln!("guard: {} is guard's own sandbox helper, not a command", super::HELPER_ARG);
@@ -71,39 +73,136 @@ pub fn helper_main(argv: &[OsString]) -> u8 {
             return 70;
         }
     };
-    let copies = match if spec.mounts_only { mounts_only(&spec) } else { contain(&spec) } {
-        Ok(c) => c,
-        Err(cause) if spec.mounts_only => {
+    let args = argv.get(4..).unwrap_or_default();
+    if spec.mounts_only {
+        return mounts_only(&spec, Path::new(program), args);
+    }
+    let started = enter(&spec).and_then(|rules| match fork()? {
+        None => std::process::exit(i32::from(init(&rules, Path::new(program), args))),
+        Some(init) => Ok(init),
+    });
+    match started {
+        Ok(init) => crate::exec::wait_for_pid(init).unwrap_or_else(|e| {
+            eprintln!("guard: the sandbox helper lost its line: {e}");
+            70
+        }),
+        Err(cause) => {
+            eprintln!("{}", super::unavailable(&cause));
+            77
+        }
+    }
+}
+
+/// What the line's init restricts itself to, computed before the namespaces change anything.
+pub struct Rules {
+    reads: Vec<(PathBuf, bool)>,
+    listable: Vec<PathBuf>,
+    writes: Vec<(PathBuf, bool)>,
+    /// Each bound script's path and the device and inode of its mounted copy.
+    scripts: Vec<(PathBuf, (u64, u64))>,
+}
+
+/// A user and mount namespace with the scripts' copies mounted over them, then exec: a
+/// `terraform apply` whose `local-exec` provisioners run the approved scripts.
+fn mounts_only(spec: &Spec, program: &Path, args: &[OsString]) -> u8 {
+    let mounted = namespaces(false, true, false).and_then(|()| spec.scripts.iter().map(mount_snapshot).collect::<Result<Vec<_>, _>>());
+    let scripts = match mounted {
+        Ok(s) => s,
+        Err(cause) => {
             eprintln!(
                 "guard: cannot mount the approved copies of the scripts over them: {cause}; nothing ran. With `[sandbox] mode = \"off\"` guard checks their hashes only"
             );
             return 77;
         }
-        Err(cause) => {
-            eprintln!("{}", super::unavailable(&cause));
-            return 77;
-        }
     };
-    // Last before exec: each script's path is its copy (a rename over the path from outside the
-    // namespace detaches the mount; see `mount_snapshot`). After this, such a rename still wins
-    // until the program opens the script (README, Containment → scripts).
-    for (snap, id) in spec.scripts.iter().zip(copies) {
-        if file_id(&snap.path) != Some(id) {
-            eprintln!(
-                "guard: {} was replaced while the line started (it is no longer the approved copy); nothing ran. Run the line again",
-                crate::display::escape(&snap.path.to_string_lossy())
-            );
-            return 77;
-        }
+    if let Err(why) = scripts_in_place(&scripts) {
+        eprintln!("{why}");
+        return 77;
     }
-    let err = std::process::Command::new(program).args(argv.get(4..).unwrap_or_default()).exec();
-    eprintln!("guard: cannot run {}: {err}", Path::new(program).display());
+    let err = std::process::Command::new(program).args(args).exec();
+    eprintln!("guard: cannot run {}: {err}", program.display());
     if err.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 }
 }
 
-/// Sets up every layer for this process, or says why it cannot. Returns the device and inode of
-/// each script's copy, which its path must resolve to when the program starts.
-pub fn contain(spec: &Spec) -> Result<Vec<(u64, u64)>, String> {
+/// Last before the program starts: each script's path is its copy. A rename over the path from
+/// outside the namespace detaches the mount (see [`mount_snapshot`]); after this check such a
+/// rename still wins until the program opens the script (README, Containment → scripts).
+fn scripts_in_place(scripts: &[(PathBuf, (u64, u64))]) -> Result<(), String> {
+    match scripts.iter().find(|(path, id)| file_id(path) != Some(*id)) {
+        Some((path, _)) => Err(format!(
+            "guard: {} was replaced while the line started (it is no longer the approved copy); nothing ran. Run the line again",
+            crate::display::escape(&path.to_string_lossy())
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Mounts a script's copy read-only over the script's path: what bash (`source`, `bash x.sh`),
+/// the kernel's `#!` loader and the interpreter it starts open by that name is the copy, and a
+/// rewrite of the original file in place (`cat > x.sh`, an editor that truncates) no longer
+/// reaches this namespace. The way left round it is a rename from outside this namespace: over
+/// the path (the kernel detaches the mount, Linux ≥ 3.18), of the script away or of a directory
+/// on the path (the mount moves with its entry). The check before the program starts catches
+/// one up to that moment, not between then and its open of the script.
+fn mount_snapshot(snap: &crate::scripts::Snapshot) -> Result<(PathBuf, (u64, u64)), String> {
+    let id = file_id(&snap.copy).ok_or_else(|| format!("the copy of {} is gone", snap.path.display()))?;
+    bind_read_only(&snap.copy, &snap.path).map_err(|e| format!("cannot put the approved copy over {}: {e}", snap.path.display()))?;
+    Ok((snap.path.clone(), id))
+}
+
+/// The line's init: pid 1 of its own pid namespace, so when it ends — after the program — the
+/// kernel kills every process the line left behind (a daemon, a `setsid … &`): nothing of a
+/// line outlives it. It mounts the namespace's own `/proc`, takes Landlock and the seccomp
+/// filter (the program inherits both), and runs the program, relaying the signals guard relays.
+/// It dies with the helper (`PR_SET_PDEATHSIG`), and the line with it.
+fn init(rules: &Rules, program: &Path, args: &[OsString]) -> u8 {
+    use rustix::mount::MountFlags as M;
+    if rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).is_err() {
+        return 77;
+    }
+    // Best effort: where the kernel refuses a new procfs (a host /proc with parts masked), the
+    // line sees the host's pids, which Landlock's scoping already keeps it from signalling.
+    let _ = rustix::mount::mount("proc", "/proc", "proc", M::NOSUID | M::NODEV | M::NOEXEC, None);
+    if let Err(cause) = landlock(&rules.reads, &rules.listable, &rules.writes).and_then(|()| no_terminal_injection()) {
+        eprintln!("{}", super::unavailable(&cause));
+        return 77;
+    }
+    if let Err(why) = scripts_in_place(&rules.scripts) {
+        eprintln!("{why}");
+        return 77;
+    }
+    let mut command = std::process::Command::new(program);
+    command.args(args);
+    match crate::exec::run_command(command, program, None, None, None) {
+        Ok(outcome) => outcome.code,
+        Err(crate::error::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("guard: cannot run {}: {source}", program.display());
+            127
+        }
+        Err(e) => {
+            eprintln!("guard: cannot run {}: {e}", program.display());
+            126
+        }
+    }
+}
+
+/// The second unsafe call in guard: `fork(2)`, in the helper, to make the line's init. `None`
+/// in the child. Sound here: the helper is single-threaded (it unshared a user namespace, which
+/// the kernel refuses to multi-threaded callers), so no lock can be held by a thread that does
+/// not exist in the child.
+#[allow(unsafe_code)]
+fn fork() -> Result<Option<rustix::process::Pid>, String> {
+    // SAFETY: single-threaded caller (see above); the child only runs guard's own code.
+    match unsafe { libc::fork() } {
+        -1 => Err(format!("cannot fork the line's init: {}", std::io::Error::last_os_error())),
+        0 => Ok(None),
+        pid => Ok(rustix::process::Pid::from_raw(pid)),
+    }
+}
+
+/// Sets up the namespaces and mounts for this process (steps 1 and 2), or says why it cannot;
+/// returns what the line's init restricts itself to.
+pub fn enter(spec: &Spec) -> Result<Rules, String> {
     if std::env::var_os(super::SIMULATE_UNAVAILABLE_ENV).is_some_and(|v| !v.is_empty()) {
         return Err(format!("Landlock is not available (simulated by {})", super::SIMULATE_UNAVAILABLE_ENV));
     }
@@ -128,7 +227,7 @@ pub fn contain(spec: &Spec) -> Result<Vec<(u64, u64)>, String> {
     }
 
     let masks: Vec<&PathBuf> = p.masked.iter().filter(|m| std::fs::symlink_metadata(m).is_ok_and(|t| !t.is_dir())).collect();
-    namespaces(!p.network, true)?;
+    namespaces(!p.network, true, true)?;
     private_ptys()?;
     for pin in &pins {
         pin_read_only(pin)?;
@@ -136,32 +235,8 @@ pub fn contain(spec: &Spec) -> Result<Vec<(u64, u64)>, String> {
     for socket in &masks {
         rustix::mount::mount_bind("/dev/null", *socket).map_err(|e| format!("cannot mask {}: {e}", socket.display()))?;
     }
-    let mut copies = Vec::new();
-    for snap in &spec.scripts {
-        copies.push(mount_snapshot(snap)?);
-    }
-    landlock(&reads, &listable, &writes)?;
-    no_terminal_injection()?;
-    Ok(copies)
-}
-
-/// A user and mount namespace with the scripts' copies mounted, and nothing else.
-fn mounts_only(spec: &Spec) -> Result<Vec<(u64, u64)>, String> {
-    namespaces(false, true)?;
-    spec.scripts.iter().map(mount_snapshot).collect()
-}
-
-/// Mounts a script's copy read-only over the script's path: what bash (`source`, `bash x.sh`),
-/// the kernel's `#!` loader and the interpreter it starts open by that name is the copy, and a
-/// rewrite of the original file in place (`cat > x.sh`, an editor that truncates) no longer
-/// reaches this namespace. The way left round it is a rename from outside this namespace: over
-/// the path (the kernel detaches the mount, Linux ≥ 3.18), of the script away or of a directory
-/// on the path (the mount moves with its entry). The check before exec catches one up to the
-/// moment the program starts, not between then and its open of the script.
-fn mount_snapshot(snap: &crate::scripts::Snapshot) -> Result<(u64, u64), String> {
-    let id = file_id(&snap.copy).ok_or_else(|| format!("the copy of {} is gone", snap.path.display()))?;
-    bind_read_only(&snap.copy, &snap.path).map_err(|e| format!("cannot put the approved copy over {}: {e}", snap.path.display()))?;
-    Ok(id)
+    let scripts = spec.scripts.iter().map(mount_snapshot).collect::<Result<Vec<_>, _>>()?;
+    Ok(Rules { reads, listable, writes, scripts })
 }
 
 /// `ioctl(2)`'s syscall number, per architecture the filter is built for.
@@ -260,11 +335,14 @@ fn unshare(flags: rustix::thread::UnshareFlags) -> rustix::io::Result<()> {
     unsafe { rustix::thread::unshare_unsafe(flags) }
 }
 
-fn namespaces(cut_network: bool, mounts: bool) -> Result<(), String> {
+fn namespaces(cut_network: bool, mounts: bool, pids: bool) -> Result<(), String> {
     use rustix::thread::UnshareFlags;
     let uid = rustix::process::getuid().as_raw();
     let gid = rustix::process::getgid().as_raw();
     let mut flags = UnshareFlags::NEWUSER;
+    if pids {
+        flags |= UnshareFlags::NEWPID;
+    }
     if cut_network {
         flags |= UnshareFlags::NEWNET;
     }

@@ -286,8 +286,14 @@ fn a_local_exec_script_swapped_after_the_plan_approval_does_not_run_its_new_cont
     // The approved bytes back, then swapped in place while terraform applies: the provisioner
     // runs the approved copy.
     std::fs::write(&script, approved).unwrap();
-    let child =
-        tf.cmd(&["terraform", "apply", &id]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    swap_while_applying(&tf, &["terraform", "apply", &id], swapped);
+}
+
+/// Runs `args` (an apply of the local_exec config), swaps deploy.sh in place once the apply is
+/// under way, and checks the approved copy is what the provisioner ran.
+fn swap_while_applying(tf: &Tf, args: &[&str], swapped: &str) {
+    let script = tf.work().join("deploy.sh");
+    let child = tf.cmd(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     for _ in 0..1500 {
         if tf.work().join("started").exists() {
             break;
@@ -302,6 +308,19 @@ fn a_local_exec_script_swapped_after_the_plan_approval_does_not_run_its_new_cont
     assert!(!tf.work().join("pwned").exists(), "the swapped script ran");
     assert_eq!(std::fs::read_to_string(tf.work().join("out.txt")).unwrap(), "approved\n");
     assert!(tf.state_list().contains("terraform_data.deploy"));
+}
+
+#[test]
+fn a_local_exec_script_swapped_during_a_brokered_apply_runs_the_approved_bytes() {
+    // The agent's route: `guard terraform apply` inside a contained line, through the broker,
+    // where terraform runs in a sandbox of its own (the copies are mounted there).
+    let Some(tf) = Tf::new("local_exec", "") else { return };
+    tf.approver_init();
+    std::fs::write(tf.work().join("deploy.sh"), "echo approved >> out.txt\n").unwrap();
+    let id = tf.plan(&[]);
+    tf.approve(&id);
+    let line = format!("guard terraform apply {id}");
+    swap_while_applying(&tf, &["shell", "-c", &line], "echo SWAPPED >> out.txt\ntouch pwned\n");
 }
 
 #[test]
