@@ -167,13 +167,22 @@ fn init(rules: &Rules, program: &Path, args: &[OsString]) -> u8 {
         eprintln!("{}", super::unavailable(&cause));
         return 77;
     }
+    // Watched from before the check on: a rename after it stops the line (see `ScriptWatch`).
+    let watch = match ScriptWatch::new(&rules.scripts) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("guard: cannot watch the approved scripts' names: {e}; nothing ran");
+            return 77;
+        }
+    };
     if let Err(why) = scripts_in_place(&rules.scripts) {
         eprintln!("{why}");
         return 77;
     }
     let mut command = std::process::Command::new(program);
     command.args(args);
-    match crate::exec::run_command(command, program, None, None, None) {
+    let service = watch.as_ref().map(|w| w as &dyn crate::exec::Service);
+    match crate::exec::run_command(command, program, None, None, service) {
         Ok(outcome) => outcome.code,
         Err(crate::error::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             eprintln!("guard: cannot run {}: {source}", program.display());
@@ -182,6 +191,75 @@ fn init(rules: &Rules, program: &Path, args: &[OsString]) -> u8 {
         Err(e) => {
             eprintln!("guard: cannot run {}: {e}", program.display());
             126
+        }
+    }
+}
+
+/// Every name on the way to each bound script, watched by the line's init while the line runs.
+/// A rename from outside the line's mount namespace — over the script, of the script away, of a
+/// directory on its path — makes that name stop resolving to the mounted copy (see
+/// [`mount_snapshot`]); the init then ends, and with it, pid 1 of the line's pid namespace, the
+/// whole line (the kernel kills every process in it). Not a closure: a program that opens the
+/// script within the moment between the rename and the kill still reads the new file.
+struct ScriptWatch {
+    fd: std::os::fd::OwnedFd,
+    /// (watch descriptor of a directory, the name in it that leads to `script`, script)
+    names: Vec<(i32, Vec<u8>, PathBuf)>,
+}
+
+impl ScriptWatch {
+    /// `None` without scripts.
+    fn new(scripts: &[(PathBuf, (u64, u64))]) -> Result<Option<ScriptWatch>, String> {
+        use rustix::fs::inotify::{CreateFlags, WatchFlags as W};
+        use std::os::unix::ffi::OsStrExt;
+        if scripts.is_empty() {
+            return Ok(None);
+        }
+        let fd = rustix::fs::inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK).map_err(|e| e.to_string())?;
+        let mut names = Vec::new();
+        for (script, _) in scripts {
+            for dir in script.ancestors().skip(1) {
+                let Some(name) = script.strip_prefix(dir).ok().and_then(|rest| rest.components().next()) else { continue };
+                let wd = rustix::fs::inotify::add_watch(&fd, dir, W::MOVED_FROM | W::MOVED_TO | W::DELETE | W::CREATE | W::ONLYDIR)
+                    .map_err(|e| format!("{}: {e}", dir.display()))?;
+                names.push((wd, name.as_os_str().as_bytes().to_vec(), script.clone()));
+            }
+        }
+        Ok(Some(ScriptWatch { fd, names }))
+    }
+
+    fn stop(&self, script: Option<&Path>) -> ! {
+        let what =
+            script.map_or_else(|| "an approved script's name".to_string(), |s| crate::display::escape(&s.to_string_lossy()).into_owned());
+        eprintln!(
+            "guard: {what} was renamed, replaced or removed from outside the line while it ran; the line was stopped (it runs only the approved copy). Run it again to have the new content judged"
+        );
+        std::process::exit(77)
+    }
+}
+
+impl crate::exec::Service for ScriptWatch {
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.fd)
+    }
+
+    fn ready(&self) {
+        use rustix::fs::inotify::ReadFlags;
+        let mut buf = [std::mem::MaybeUninit::uninit(); 4096];
+        let mut events = rustix::fs::inotify::Reader::new(&self.fd, &mut buf);
+        loop {
+            match events.next() {
+                Err(rustix::io::Errno::WOULDBLOCK | rustix::io::Errno::INTR) => return,
+                // Events lost or unreadable: what happened to the names is unknown.
+                Err(_) => self.stop(None),
+                Ok(e) if e.events().contains(ReadFlags::QUEUE_OVERFLOW) => self.stop(None),
+                Ok(e) => {
+                    let (wd, name) = (e.wd(), e.file_name().map(|n| n.to_bytes().to_vec()));
+                    if let Some((_, _, script)) = self.names.iter().find(|(w, n, _)| *w == wd && name.as_ref() == Some(n)) {
+                        self.stop(Some(script));
+                    }
+                }
+            }
         }
     }
 }

@@ -165,3 +165,54 @@ fn a_script_swapped_in_place_in_a_racing_loop_never_runs_its_new_content() {
     assert!(!t.work().join("pwned").exists(), "the swapped script ran");
     assert_eq!(out_txt(&t), "approved\n".repeat(runs * 3), "every run must be the approved bytes");
 }
+
+/// A script swapped by a rename from outside while the approved line runs (editors and atomic
+/// writers rename a new file over the old): the kernel detaches the copy's mount from that
+/// name, so guard stops the line when the name changes.
+#[test]
+fn a_script_renamed_over_while_the_approved_line_waits_stops_the_line() {
+    let t = contained();
+    std::fs::create_dir_all(t.work().join("sub")).unwrap();
+    let away = |t: &Test| {
+        // The script renamed away (the mount moves with it), a new one put in its place.
+        std::fs::rename(t.work().join("x.sh"), t.work().join("old.sh")).unwrap();
+        write_script(t, SWAPPED);
+    };
+    let dir = |t: &Test| {
+        // A directory on the script's path renamed away and rebuilt.
+        std::fs::rename(t.work().join("sub"), t.work().join("sub.old")).unwrap();
+        std::fs::create_dir_all(t.work().join("sub")).unwrap();
+        std::fs::write(t.work().join("sub/x.sh"), SWAPPED).unwrap();
+    };
+    let over = |t: &Test| rename_script(t, SWAPPED);
+    type Swap<'a> = &'a dyn Fn(&Test);
+    let cases: [(&str, Swap); 5] =
+        [("bash x.sh", &over), ("./x.sh", &over), ("source ./x.sh", &over), ("bash x.sh", &away), ("bash sub/x.sh", &dir)];
+    for (form, swap) in cases {
+        write_script(&t, APPROVED);
+        let _ = std::fs::remove_dir_all(t.work().join("sub.old"));
+        std::fs::write(t.work().join("sub/x.sh"), APPROVED).unwrap();
+        for f in ["go", "started", "old.sh"] {
+            let _ = std::fs::remove_file(t.work().join(f));
+        }
+        let line = format!("touch started; until [ -e go ]; do sleep 0.02; done; {form}");
+        approve(&t, &line);
+        let child = t.guard(&["shell", "--network", "-c", &line]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        wait_for(&t.work().join("started"));
+        swap(&t);
+        // The line is stopped while it still waits (a rename during a long build step); `go`
+        // is given only after that, or after 10 s.
+        let mut child = child;
+        let t0 = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() && t0.elapsed() < std::time::Duration::from_secs(10) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        std::fs::write(t.work().join("go"), "").unwrap();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(77), "{form}: {err}");
+        assert!(err.contains("was renamed, replaced or removed"), "{form}: {err}");
+        assert!(!t.work().join("pwned").exists(), "{form}: the swapped script ran");
+    }
+    assert_eq!(out_txt(&t), "", "nothing of the scripts ran");
+}
