@@ -19,7 +19,8 @@
 //! 4. a seccomp filter refusing `TIOCSTI`/`TIOCLINUX` (no typing into the human's terminal);
 //! 5. run the program under the line's own init, pid 1 of a pid namespace made in step 1, which
 //!    takes steps 3 and 4 for itself and the program, checks each bound script's path is its
-//!    copy, and starts the program: when it ends, every process of the line ends with it.
+//!    copy, and starts the program, watching the scripts' names while it runs: when it ends,
+//!    every process of the line ends with it.
 //!
 //! It must never fall back to running uncontained: any failure is a `guard:` line and exit 77.
 
@@ -125,8 +126,8 @@ fn mounts_only(spec: &Spec, program: &Path, args: &[OsString]) -> u8 {
 }
 
 /// Last before the program starts: each script's path is its copy. A rename over the path from
-/// outside the namespace detaches the mount (see [`mount_snapshot`]); after this check such a
-/// rename still wins until the program opens the script (README, Containment → scripts).
+/// outside the namespace detaches the mount (see [`mount_snapshot`]); after this check the
+/// line's init watches for one (README, Containment → scripts).
 fn scripts_in_place(scripts: &[(PathBuf, (u64, u64))]) -> Result<(), String> {
     match scripts.iter().find(|(path, id)| file_id(path) != Some(*id)) {
         Some((path, _)) => Err(format!(
@@ -143,7 +144,7 @@ fn scripts_in_place(scripts: &[(PathBuf, (u64, u64))]) -> Result<(), String> {
 /// reaches this namespace. The way left round it is a rename from outside this namespace: over
 /// the path (the kernel detaches the mount, Linux ≥ 3.18), of the script away or of a directory
 /// on the path (the mount moves with its entry). The check before the program starts catches
-/// one up to that moment, not between then and its open of the script.
+/// one up to that moment, and [`ScriptWatch`] stops the line on one after it.
 fn mount_snapshot(snap: &crate::scripts::Snapshot) -> Result<(PathBuf, (u64, u64)), String> {
     let id = file_id(&snap.copy).ok_or_else(|| format!("the copy of {} is gone", snap.path.display()))?;
     bind_read_only(&snap.copy, &snap.path).map_err(|e| format!("cannot put the approved copy over {}: {e}", snap.path.display()))?;
