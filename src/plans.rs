@@ -506,14 +506,20 @@ fn print_record(r: &PlanRecord, color: bool) {
             _ => ("?", "31"),
         };
         let why = if c.reason.is_empty() { String::new() } else { format!(" ({})", c.reason) };
-        println!("  {} {} {}{why}", paint(col, sym), c.address, c.action);
+        // Addresses carry the configuration's `for_each` keys: agent text, printed written out.
+        println!("  {} {} {}{}", paint(col, sym), crate::display::escape(&c.address), c.action, crate::display::escape(&why));
         for what in c.state_rewrites() {
-            println!("      {}", paint("33", &format!("state: {what}")));
+            println!("      {}", paint("33", &crate::display::escape(&format!("state: {what}"))));
         }
     }
-    println!("  dir {}  workspace {}  sha256 {}", r.dir.display(), r.workspace, r.sha256);
+    println!(
+        "  dir {}  workspace {}  sha256 {}",
+        crate::display::escape(&r.dir.to_string_lossy()),
+        crate::display::escape(&r.workspace),
+        r.sha256
+    );
     for (k, v) in &r.env {
-        println!("  env {}", crate::redact::redact(&format!("{k}={v}")));
+        println!("  env {}", crate::display::escape(&crate::redact::redact(&format!("{k}={v}"))));
     }
     println!("  expires {}", format_millis(r.expires_ms));
     match r.decision {
@@ -756,7 +762,7 @@ pub fn list(p: &Paths, json_out: bool) -> Result<u8> {
                 json!({"id": r.id, "status": st, "dir": r.dir, "workspace": r.workspace, "summary": r.summary, "decision": r.decision.as_str(), "created": format_millis(r.created_ms), "expires": format_millis(r.expires_ms)})
             );
         } else {
-            println!(
+            let line = format!(
                 "{}  {:<9} {}  {}  ({}) expires {}",
                 r.id,
                 st,
@@ -765,6 +771,8 @@ pub fn list(p: &Paths, json_out: bool) -> Result<u8> {
                 r.workspace,
                 format_millis(r.expires_ms)
             );
+            // Directory and workspace names are the agent's: printed written out, one line each.
+            println!("{}", crate::display::escape(&line));
         }
     }
     Ok(0)
@@ -797,7 +805,8 @@ pub fn describe_for_approval(r: &PlanRecord) -> String {
     for (rule, msg) in &r.reasons {
         s.push_str(&format!("  rule:      {rule}: {msg}\n"));
     }
-    s
+    // Everything but guard's own words comes from the agent's configuration and directory.
+    crate::display::escape_lines(&s)
 }
 
 /// `terraform show` of the stored plan, for the approver who asks for it.

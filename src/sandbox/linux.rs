@@ -355,6 +355,16 @@ fn no_terminal_injection() -> Result<(), String> {
     Err("guard has no seccomp filter against terminal injection for this architecture".into())
 }
 
+/// `p.starts_with(root)` for canonical absolute paths, compared as bytes: `Path::starts_with`
+/// walks components, and `split_reads` asks it for every directory entry against every hidden
+/// path (it was a tenth of a contained line's CPU).
+fn within(p: &Path, root: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let (p, r) = (p.as_os_str().as_bytes(), root.as_os_str().as_bytes());
+    let r = if r.len() > 1 { r.strip_suffix(b"/").unwrap_or(r) } else { r };
+    p.starts_with(r) && (p.len() == r.len() || r == b"/" || p.get(r.len()) == Some(&b'/'))
+}
+
 fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p)
         .ok()
@@ -391,10 +401,10 @@ fn split_reads(dir: &Path, hidden: &[PathBuf], out: &mut Vec<(PathBuf, bool)>, l
         } else {
             (path.clone(), kind.is_dir())
         };
-        if hidden.iter().any(|h| real.starts_with(h)) {
+        if hidden.iter().any(|h| within(&real, h)) {
             continue;
         }
-        if hidden.iter().any(|h| h.starts_with(&real)) {
+        if hidden.iter().any(|h| within(h, &real)) {
             if !kind.is_symlink() && is_dir {
                 listable.push(path.clone());
                 split_reads(&path, hidden, out, listable, depth + 1);
@@ -551,4 +561,26 @@ pub fn landlock_abi() -> Result<i32, String> {
 /// Device and inode of a path, to tell whether two names are one file.
 pub fn file_id(p: &Path) -> Option<(u64, u64)> {
     std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within;
+    use std::path::Path;
+
+    #[test]
+    fn within_agrees_with_path_starts_with_on_canonical_paths() {
+        for (p, r) in [
+            ("/home/u/.ssh", "/home/u/.ssh"),
+            ("/home/u/.ssh/id", "/home/u/.ssh"),
+            ("/home/u/.sshx", "/home/u/.ssh"),
+            ("/home/u", "/home/u/.ssh"),
+            ("/etc", "/"),
+            ("/", "/"),
+            ("/home/u/.aws/c", "/home/u/.aws/"),
+            ("/homeless", "/home"),
+        ] {
+            assert_eq!(within(Path::new(p), Path::new(r)), Path::new(p).starts_with(r), "{p} in {r}");
+        }
+    }
 }

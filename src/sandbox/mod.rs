@@ -366,6 +366,14 @@ fn holds_url_password(value: &str) -> bool {
 }
 
 /// Whether an environment variable is removed inside the sandbox.
+/// Whether a variable's name is credential-shaped: `[sandbox] env_remove` matches it and it is
+/// none of the target variables guard binds (`AWS_PROFILE`, `KUBECONFIG`, …). Pure.
+pub fn credential_shaped(policy: &Policy, name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    policy.sandbox.env_remove.iter().any(|p| glob(&p.to_ascii_uppercase(), &upper))
+        && !crate::request::TARGET_ENV.iter().any(|t| t.eq_ignore_ascii_case(name))
+}
+
 pub fn removed(name: &str, profile: &Profile) -> bool {
     let upper = name.to_ascii_uppercase();
     let m = |pats: &[String]| pats.iter().any(|p| glob(&p.to_ascii_uppercase(), &upper));
