@@ -466,6 +466,7 @@ fn apply_verdict(input: &str) -> std::result::Result<Verdict, String> {
         changes: Vec::new(),
         summary: BTreeMap::new(),
         env: BTreeMap::new(),
+        scripts: BTreeMap::new(),
         decision: if input == "blocked" { Decision::Block } else { Decision::Escalate },
         reasons: Vec::new(),
     };
