@@ -270,6 +270,9 @@ pub struct ShellFile {
     /// `[shell.reads]`: program → its subcommands (or verbs) that only read. A program's list
     /// replaces the built-in one for that program; the others keep theirs.
     pub reads: Option<BTreeMap<String, Vec<String>>>,
+    /// `[shell.subcommands]`: program → the subcommands it has of its own (not aliases or
+    /// plugins); merged per program like `reads`.
+    pub subcommands: Option<BTreeMap<String, Vec<String>>>,
 }
 
 // ---- the effective policy ----
@@ -314,6 +317,8 @@ pub struct ShellPolicy {
     pub builtin_rules: Vec<Rule>,
     /// Program → the subcommands or verbs of it that only read (`[shell.reads]`).
     pub reads: BTreeMap<String, Vec<String>>,
+    /// Program → the subcommands it has of its own (`[shell.subcommands]`).
+    pub subcommands: BTreeMap<String, Vec<String>>,
     /// Rules by exact program name, and rules whose program is a glob; built once at load.
     #[serde(skip)]
     index: RuleIndex,
@@ -346,6 +351,11 @@ impl ShellPolicy {
     /// The subcommands or verbs of `program` that only read (empty for a program not listed).
     pub fn reads(&self, program: &str) -> &[String] {
         self.reads.get(program).map_or(&[], Vec::as_slice)
+    }
+
+    /// The subcommands `program` has of its own (empty for a program not listed).
+    pub fn subcommands(&self, program: &str) -> &[String] {
+        self.subcommands.get(program).map_or(&[], Vec::as_slice)
     }
 
     /// Whether a code rule of the classifier is turned off by the user.
@@ -524,6 +534,7 @@ fn merge(base: PolicyFile, user: PolicyFile, source: PolicySource, text: &str) -
         builtin_rules: bs.builtin_rules.unwrap_or_default(),
         // Per program: the user's list replaces the built-in one, other programs keep theirs.
         reads: bs.reads.unwrap_or_default().into_iter().chain(us.reads.unwrap_or_default()).collect(),
+        subcommands: bs.subcommands.unwrap_or_default().into_iter().chain(us.subcommands.unwrap_or_default()).collect(),
         index: RuleIndex::default(),
     };
     let mut seen = BTreeSet::new();

@@ -133,3 +133,31 @@ fn shell_reads_with_a_non_string_is_a_policy_error() {
     bad_policy("[shell]\ndisabled_rules = []\n\n[shell.reads]\ndocker = [\"ps\", 1]\n", "5", &["expected a string"]);
     bad_policy("[shell.reads]\npodman = \"ps\"\n", "2", &[]);
 }
+
+/// `[shell.subcommands]`: a project's own cargo alias (`cargo xtask`) is unknown code until the
+/// human lists it; listing it for cargo leaves git's alias check (`git co`) as it was.
+#[test]
+fn shell_subcommands_list_replaces_the_builtin_one_per_program() {
+    let decision = |pol: Option<&str>, line: &str| {
+        let t = Test::new();
+        let t = match pol {
+            Some(p) => t.policy(p),
+            None => t,
+        };
+        let (_, out) = t.args(&["explain", "--json", "shell", line]).status(0).run();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        (v["decision"].as_str().unwrap_or_default().to_string(), v.to_string())
+    };
+    let off = "[sandbox]\nmode = \"off\"\n";
+    let (d, v) = decision(Some(off), "cargo xtask dist");
+    assert_eq!(d, "escalate", "{v}");
+    assert!(v.contains("shell.unknown-command"), "{v}");
+    let pol = format!("{off}\n[shell.subcommands]\ncargo = [\"build\", \"xtask\"]\n");
+    assert_eq!(decision(Some(&pol), "cargo xtask dist").0, "allow");
+    // The built-in cargo list is replaced: `cargo test` is no longer listed.
+    assert_eq!(decision(Some(&pol), "cargo test").0, "escalate");
+    // git keeps its list: an alias still escalates, a real subcommand passes.
+    let (d, v) = decision(Some(&pol), "git co main");
+    assert_eq!(d, "escalate", "{v}");
+    assert_eq!(decision(Some(&pol), "git status").0, "allow");
+}

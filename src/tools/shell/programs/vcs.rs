@@ -1,5 +1,5 @@
-//! git: global options that run commands (`-c`, `--exec-path`), subcommands guard does not
-//! know (an alias can run anything), `git config` keys that run commands, and the paths
+//! git: global options that run commands (`-c`, `--exec-path`), subcommands not in the
+//! policy's `[shell.subcommands] git` (an alias can run anything), `git config` keys that run commands, and the paths
 //! `git clone` writes and `git rm` deletes. What a push, reset or clean may lose is judged by
 //! the policy's data rules (`shell.git-*`), applied after this.
 
@@ -42,87 +42,9 @@ fn git(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
     }
     let Some(sub) = rest.get(i) else { return };
     let args = rest.get(i + 1..).unwrap_or_default();
-    const KNOWN: &[&str] = &[
-        "status",
-        "diff",
-        "log",
-        "show",
-        "add",
-        "commit",
-        "switch",
-        "checkout",
-        "restore",
-        "branch",
-        "tag",
-        "fetch",
-        "pull",
-        "push",
-        "merge",
-        "rebase",
-        "cherry-pick",
-        "revert",
-        "stash",
-        "init",
-        "clone",
-        "blame",
-        "grep",
-        "ls-files",
-        "ls-tree",
-        "ls-remote",
-        "rev-parse",
-        "rev-list",
-        "describe",
-        "shortlog",
-        "remote",
-        "config",
-        "mv",
-        "rm",
-        "bisect",
-        "submodule",
-        "worktree",
-        "reflog",
-        "gc",
-        "am",
-        "apply",
-        "format-patch",
-        "notes",
-        "show-ref",
-        "cat-file",
-        "for-each-ref",
-        "archive",
-        "bundle",
-        "fsck",
-        "count-objects",
-        "help",
-        "version",
-        "var",
-        "symbolic-ref",
-        "update-index",
-        "hash-object",
-        "write-tree",
-        "check-ignore",
-        "sparse-checkout",
-        "maintenance",
-        "lfs",
-        "reset",
-        "clean",
-        "filter-branch",
-        "update-ref",
-        "range-diff",
-        "whatchanged",
-        "difftool",
-        "mergetool",
-        "name-rev",
-        "merge-base",
-        "verify-commit",
-        "verify-tag",
-        "check-attr",
-        "prune",
-        "repack",
-        "credential",
-    ];
     match sub {
-        Arg::Lit(s) if KNOWN.contains(&s.as_str()) => {}
+        // The policy's `[shell.subcommands] git`: git's own subcommands, not aliases.
+        Arg::Lit(s) if w.policy.shell.subcommands("git").iter().any(|k| k == s) => {}
         other => {
             w.flag(
                 Decision::Escalate,
