@@ -37,9 +37,9 @@ pub(super) use vars::{check_assignment, variable_name};
 /// and the nesting depth. It adds the program's own reasons to `w.verdict`.
 type Judge = fn(&mut Walker<'_>, &str, &[Arg], &Stdin, usize);
 
-/// Every domain's rows, in the order a name is looked up: a name in two domains takes its
-/// first row (only `bun`, an interpreter before a package manager, is listed twice in effect:
-/// `packages` leaves it out). The test `dispatch_rows_are_unique` keeps it so.
+/// Every domain's rows. A name has one row (the test `dispatch_rows_are_unique` keeps it so):
+/// `bun`, both an interpreter and a package manager, is judged as an interpreter, and
+/// `packages` has no row for it.
 const DOMAINS: &[&[(&str, Judge)]] =
     &[code::JUDGES, vars::JUDGES, net::JUDGES, files::JUDGES, vcs::JUDGES, packages::JUDGES, system::JUDGES, routed::JUDGES];
 
