@@ -8,7 +8,7 @@
 pub mod duration;
 pub mod rules;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -267,12 +267,57 @@ pub struct ShellFile {
     pub rules: Option<Vec<Rule>>,
     /// Guard's own data rules; only the built-in policy may set them.
     pub builtin_rules: Option<Vec<Rule>>,
-    /// `[shell.reads]`: program → its subcommands (or verbs) that only read. A program's list
-    /// replaces the built-in one for that program; the others keep theirs.
-    pub reads: Option<BTreeMap<String, Vec<String>>>,
-    /// `[shell.subcommands]`: program → the subcommands it has of its own (not aliases or
-    /// plugins); merged per program like `reads`.
-    pub subcommands: Option<BTreeMap<String, Vec<String>>>,
+    /// `[[shell.reads]]`: programs and their subcommands (or verbs) that only read. A program
+    /// named here gets this list instead of the built-in one; the others keep theirs.
+    pub reads: Option<Vec<Subcommands>>,
+    /// `[[shell.subcommands]]`: programs and the subcommands they have of their own (not
+    /// aliases or plugins); merged per program like `reads`.
+    pub subcommands: Option<Vec<Subcommands>>,
+}
+
+/// One `[[shell.reads]]` or `[[shell.subcommands]]` entry: programs that share a list.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Subcommands {
+    pub programs: Vec<String>,
+    pub subcommands: Vec<String>,
+}
+
+/// The effective lists: the user's entries, then the built-in ones for the programs the user
+/// did not name, with each program's entry found by name. Programs share an entry rather than
+/// each holding a copy: the built-in policy is parsed on every start.
+#[derive(Clone, Debug, Default, Serialize)]
+#[serde(transparent)]
+pub struct ProgramLists {
+    entries: Vec<Subcommands>,
+    #[serde(skip)]
+    index: HashMap<String, usize>,
+}
+
+impl ProgramLists {
+    fn merge(base: Vec<Subcommands>, user: Vec<Subcommands>) -> Self {
+        let named: BTreeSet<String> = user.iter().flat_map(|e| e.programs.iter().cloned()).collect();
+        let mut entries = user;
+        for mut e in base {
+            e.programs.retain(|p| !named.contains(p));
+            if !e.programs.is_empty() {
+                entries.push(e);
+            }
+        }
+        let mut index = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            for p in &e.programs {
+                // A program named twice takes its first entry.
+                index.entry(p.clone()).or_insert(i);
+            }
+        }
+        ProgramLists { entries, index }
+    }
+
+    /// The list for `program` (empty for a program no entry names).
+    pub fn get(&self, program: &str) -> &[String] {
+        self.index.get(program).and_then(|&i| self.entries.get(i)).map_or(&[], |e| e.subcommands.as_slice())
+    }
 }
 
 // ---- the effective policy ----
@@ -315,10 +360,10 @@ pub struct ShellPolicy {
     pub disabled_rules: BTreeSet<String>,
     pub rules: Vec<Rule>,
     pub builtin_rules: Vec<Rule>,
-    /// Program → the subcommands or verbs of it that only read (`[shell.reads]`).
-    pub reads: BTreeMap<String, Vec<String>>,
-    /// Program → the subcommands it has of its own (`[shell.subcommands]`).
-    pub subcommands: BTreeMap<String, Vec<String>>,
+    /// Programs → the subcommands or verbs of them that only read (`[[shell.reads]]`).
+    pub reads: ProgramLists,
+    /// Programs → the subcommands they have of their own (`[[shell.subcommands]]`).
+    pub subcommands: ProgramLists,
     /// Rules by exact program name, and rules whose program is a glob; built once at load.
     #[serde(skip)]
     index: RuleIndex,
@@ -350,12 +395,12 @@ impl ShellPolicy {
 
     /// The subcommands or verbs of `program` that only read (empty for a program not listed).
     pub fn reads(&self, program: &str) -> &[String] {
-        self.reads.get(program).map_or(&[], Vec::as_slice)
+        self.reads.get(program)
     }
 
     /// The subcommands `program` has of its own (empty for a program not listed).
     pub fn subcommands(&self, program: &str) -> &[String] {
-        self.subcommands.get(program).map_or(&[], Vec::as_slice)
+        self.subcommands.get(program)
     }
 
     /// Whether a code rule of the classifier is turned off by the user.
@@ -533,8 +578,8 @@ fn merge(base: PolicyFile, user: PolicyFile, source: PolicySource, text: &str) -
         rules: us.rules.or(bs.rules).unwrap_or_default(),
         builtin_rules: bs.builtin_rules.unwrap_or_default(),
         // Per program: the user's list replaces the built-in one, other programs keep theirs.
-        reads: bs.reads.unwrap_or_default().into_iter().chain(us.reads.unwrap_or_default()).collect(),
-        subcommands: bs.subcommands.unwrap_or_default().into_iter().chain(us.subcommands.unwrap_or_default()).collect(),
+        reads: ProgramLists::merge(bs.reads.unwrap_or_default(), us.reads.unwrap_or_default()),
+        subcommands: ProgramLists::merge(bs.subcommands.unwrap_or_default(), us.subcommands.unwrap_or_default()),
         index: RuleIndex::default(),
     };
     let mut seen = BTreeSet::new();

@@ -101,11 +101,11 @@ fn builtin_rules_cannot_be_replaced_by_a_user_policy() {
         .run();
 }
 
-/// `[shell.reads]`: a user's list for a program replaces the built-in one for that program only.
+/// `[[shell.reads]]`: a user's list for a program replaces the built-in one for that program only.
 /// An agent that edits nothing gains nothing; a human who lists `docker run` as a read has said so.
 #[test]
 fn shell_reads_list_replaces_the_builtin_one_per_program() {
-    let pol = "[shell.reads]\ndocker = [\"ps\", \"run\"]\nnot-a-program-guard-judges = [\"x\"]\n";
+    let pol = "[[shell.reads]]\nprograms = [\"docker\", \"not-a-program-guard-judges\"]\nsubcommands = [\"ps\", \"run\"]\n";
     let explain = |line: &str, decision: &str| {
         let (_, out) = Test::new().policy(pol).args(&["explain", "--json", "shell", line]).status(0).run();
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -125,16 +125,20 @@ fn shell_reads_list_replaces_the_builtin_one_per_program() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("\"allow\""));
 }
 
-/// A reads entry that is not a list of strings (`docker = "ps"`, `docker = [1]`) is a policy
+/// A reads entry with a non-string (`subcommands = ["ps", 1]`) or a misspelt key is a policy
 /// error naming the line, not a silently empty list that would make every subcommand escalate
 /// (or, read the other way, a typo that lets something through).
 #[test]
 fn shell_reads_with_a_non_string_is_a_policy_error() {
-    bad_policy("[shell]\ndisabled_rules = []\n\n[shell.reads]\ndocker = [\"ps\", 1]\n", "5", &["expected a string"]);
-    bad_policy("[shell.reads]\npodman = \"ps\"\n", "2", &[]);
+    bad_policy(
+        "[shell]\ndisabled_rules = []\n\n[[shell.reads]]\nprograms = [\"docker\"]\nsubcommands = [\"ps\", 1]\n",
+        "6",
+        &["expected a string"],
+    );
+    bad_policy("[[shell.reads]]\nprograms = [\"podman\"]\nsubcommand = [\"ps\"]\n", "3", &["subcommand"]);
 }
 
-/// `[shell.subcommands]`: a project's own cargo alias (`cargo xtask`) is unknown code until the
+/// `[[shell.subcommands]]`: a project's own cargo alias (`cargo xtask`) is unknown code until the
 /// human lists it; listing it for cargo leaves git's alias check (`git co`) as it was.
 #[test]
 fn shell_subcommands_list_replaces_the_builtin_one_per_program() {
@@ -152,7 +156,7 @@ fn shell_subcommands_list_replaces_the_builtin_one_per_program() {
     let (d, v) = decision(Some(off), "cargo xtask dist");
     assert_eq!(d, "escalate", "{v}");
     assert!(v.contains("shell.unknown-command"), "{v}");
-    let pol = format!("{off}\n[shell.subcommands]\ncargo = [\"build\", \"xtask\"]\n");
+    let pol = format!("{off}\n[[shell.subcommands]]\nprograms = [\"cargo\"]\nsubcommands = [\"build\", \"xtask\"]\n");
     assert_eq!(decision(Some(&pol), "cargo xtask dist").0, "allow");
     // The built-in cargo list is replaced: `cargo test` is no longer listed.
     assert_eq!(decision(Some(&pol), "cargo test").0, "escalate");

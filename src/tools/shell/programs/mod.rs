@@ -79,7 +79,7 @@ fn known_or_unknown(w: &mut Walker, program: &str) {
 }
 
 /// Whether `word` is a subcommand or verb of `program` that only reads, by the policy's
-/// `[shell.reads]`.
+/// `[[shell.reads]]`.
 fn reads(w: &Walker, program: &str, word: &str) -> bool {
     w.policy.shell.reads(program).iter().any(|r| r == word)
 }

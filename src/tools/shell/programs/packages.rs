@@ -1,7 +1,7 @@
 //! Package managers: the language ones (`cargo`, `npm`, `pip`, `go`, …: the subcommands in the
-//! policy's `[shell.subcommands]`),
+//! policy's `[[shell.subcommands]]`),
 //! `npx` and friends (they download and run a package), and the system ones (`apt`, `dnf`,
-//! `brew`, …: anything but a query in `[shell.reads]` installs, removes or upgrades packages).
+//! `brew`, …: anything but a query in `[[shell.reads]]` installs, removes or upgrades packages).
 
 use super::super::words::Arg;
 use super::super::{Stdin, Walker};
@@ -37,7 +37,7 @@ fn system_packages(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: us
 /// plugin or a project script; `npm exec` and friends run downloaded packages.
 fn package_tool(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     let sub = rest.iter().find(|a| !a.text().starts_with('-')).map(Arg::text).unwrap_or_default();
-    // The policy's `[shell.subcommands]` for this tool (none listed: any subcommand).
+    // The policy's `[[shell.subcommands]]` for this tool (none listed: any subcommand).
     let known = w.policy.shell.subcommands(program);
     if known.is_empty() || sub.is_empty() {
         return;

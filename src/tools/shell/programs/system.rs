@@ -130,7 +130,7 @@ fn cloud(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     if words.is_empty() && rest.iter().any(|a| matches!(a.text(), "--version" | "-v" | "--help" | "-h" | "version")) {
         return;
     }
-    // The policy's read verbs for this CLI (`[shell.reads]`): `describe` also matches
+    // The policy's read verbs for this CLI (`[[shell.reads]]`): `describe` also matches
     // `describe-instances`.
     let verbs = w.policy.shell.reads(program);
     let read_verb = |v: &str| verbs.iter().any(|r| v == r || v.strip_prefix(r.as_str()).is_some_and(|t| t.starts_with('-')));

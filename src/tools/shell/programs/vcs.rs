@@ -1,7 +1,7 @@
 //! git: global options that run commands (`-c`, `--exec-path`), subcommands not in the
-//! policy's `[shell.subcommands] git` (an alias can run anything), `git config` keys that run commands, and the paths
-//! `git clone` writes and `git rm` deletes. What a push, reset or clean may lose is judged by
-//! the policy's data rules (`shell.git-*`), applied after this.
+//! policy's `[[shell.subcommands]]` for git (an alias can run anything), `git config` keys that
+//! run commands, and the paths `git clone` writes and `git rm` deletes. What a push, reset or
+//! clean may lose is judged by the policy's data rules (`shell.git-*`), applied after this.
 
 use super::super::places;
 use super::super::words::Arg;
@@ -43,7 +43,7 @@ fn git(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
     let Some(sub) = rest.get(i) else { return };
     let args = rest.get(i + 1..).unwrap_or_default();
     match sub {
-        // The policy's `[shell.subcommands] git`: git's own subcommands, not aliases.
+        // The policy's `[[shell.subcommands]]` for git: git's own subcommands, not aliases.
         Arg::Lit(s) if w.policy.shell.subcommands("git").iter().any(|k| k == s) => {}
         other => {
             w.flag(
