@@ -192,7 +192,7 @@ mod tests {
     #[test]
     fn jsonl_answer_is_answer_json() {
         use std::os::unix::ffi::OsStrExt;
-        let policy = crate::policy::builtin().unwrap();
+        let policy = crate::policy::builtin().unwrap_or_else(|e| unreachable!("{e}"));
         let ctx = Context::example_contained();
         let profile = crate::sandbox::Profile {
             network: true,
@@ -204,8 +204,8 @@ mod tests {
             let v = crate::tools::shell::classify_line(line, &policy, &ctx);
             for p in [None, Some(&profile)] {
                 let want = answer_json(ToolName::Shell, &v, p).to_string();
-                let got = serde_json::to_string(&answer(ToolName::Shell, &v, p)).unwrap();
-                assert_eq!(got, want, "{line}");
+                let got = serde_json::to_string(&answer(ToolName::Shell, &v, p)).ok();
+                assert_eq!(got, Some(want), "{line}");
             }
         }
     }
