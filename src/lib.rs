@@ -547,13 +547,13 @@ fn on_start(unsynced: Option<audit::Unsynced>) -> exec::OnStart<'static> {
 /// runs contained (`facts` given and the policy enforcing containment) — its sandbox profile,
 /// capped by the profile of the contained line that asked through the broker, with an explicit
 /// network widening (`guard shell --network`) escalated so a human sees and approves it.
-pub fn judge(
+pub fn judge<'f>(
     request: &Request,
     policy: &Policy,
     ctx: &Context,
-    facts: Option<&sandbox::Facts>,
+    facts: Option<&'f sandbox::Facts>,
     widen_network: bool,
-) -> (Verdict, Option<sandbox::Profile>) {
+) -> (Verdict, Option<std::borrow::Cow<'f, sandbox::Profile>>) {
     let cap = sandbox::inherited_cap();
     if let (Some(c), ToolName::Kubectl | ToolName::Terraform) = (&cap, request.tool) {
         // Through the broker, the real tool runs outside the sandbox: what it would reach there
@@ -579,10 +579,10 @@ pub fn judge(
     };
     let mut profile = sandbox::line_profile(policy, facts, &verdict.programs);
     if let Some(c) = &cap {
-        sandbox::cap(&mut profile, c);
+        sandbox::cap(profile.to_mut(), c);
     }
     if widen_network && !profile.network && cap.is_none_or(|c| c.network) {
-        profile.network = true;
+        profile.to_mut().network = true;
         verdict.add(
             decision::Decision::Escalate,
             "sandbox.network",
@@ -697,6 +697,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     let mut request = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: env };
     let facts = (tool == ToolName::Shell).then(|| sandbox::Facts::read(&ctx, &paths.home));
     let (mut verdict, profile) = judge(&request, &policy, &ctx, facts.as_ref(), widen_network);
+    let profile = profile.map(std::borrow::Cow::into_owned);
     if tool == ToolName::Shell && verdict.decision == decision::Decision::Escalate {
         bind_scripts(&mut request, &policy, &ctx);
     }

@@ -313,25 +313,55 @@ pub struct ShellPolicy {
 #[derive(Clone, Debug, Default)]
 struct RuleIndex {
     builtin_exact: HashMap<String, Vec<usize>>,
-    builtin_glob: Vec<usize>,
+    builtin_glob: Vec<(usize, ProgramPattern)>,
     user_exact: HashMap<String, Vec<usize>>,
-    user_glob: Vec<usize>,
+    user_glob: Vec<(usize, ProgramPattern)>,
+}
+
+/// A rule's `program` glob, taken apart once when the policy loads: every command of every line
+/// is checked against each glob rule, and most of those are plain alternations
+/// (`{kill,pkill,killall}`), which are then a list lookup instead of a glob.
+#[derive(Clone, Debug)]
+enum ProgramPattern {
+    /// `{a,b,c}` with no other glob character: matches exactly one of the names.
+    OneOf(Vec<String>),
+    /// Anything else: [`glob`] on the pattern.
+    Glob,
+}
+
+impl ProgramPattern {
+    fn of(pattern: &str) -> Self {
+        match pattern.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(inner) if !inner.contains(['*', '?', '{', '}']) => ProgramPattern::OneOf(inner.split(',').map(str::to_string).collect()),
+            _ => ProgramPattern::Glob,
+        }
+    }
+
+    /// The same answer as `glob(pattern, program)`.
+    fn matches(&self, pattern: &str, program: &str) -> bool {
+        match self {
+            ProgramPattern::OneOf(names) => names.iter().any(|n| n == program),
+            ProgramPattern::Glob => glob(pattern, program),
+        }
+    }
 }
 
 impl ShellPolicy {
     /// Built-in data rules that apply to `program` and are not disabled.
     pub fn builtin_for<'a>(&'a self, program: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
         let exact = self.index.builtin_exact.get(program).into_iter().flatten();
-        exact
-            .chain(self.index.builtin_glob.iter())
-            .filter_map(|&i| self.builtin_rules.get(i))
-            .filter(move |r| glob(&r.program, program) && !self.disabled_rules.contains(&r.id))
+        let globs = self
+            .index
+            .builtin_glob
+            .iter()
+            .filter_map(move |(i, pat)| self.builtin_rules.get(*i).filter(|r| pat.matches(&r.program, program)));
+        exact.filter_map(|&i| self.builtin_rules.get(i)).chain(globs).filter(move |r| !self.disabled_rules.contains(&r.id))
     }
 
     /// User rules that apply to `program`.
     pub fn user_for<'a>(&'a self, program: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
-        let exact = self.index.user_exact.get(program).into_iter().flatten();
-        exact.chain(self.index.user_glob.iter()).filter_map(|&i| self.rules.get(i)).filter(move |r| glob(&r.program, program))
+        let exact = self.index.user_exact.get(program).into_iter().flatten().filter_map(|&i| self.rules.get(i));
+        exact.chain(self.index.user_glob.iter().filter_map(move |(i, pat)| self.rules.get(*i).filter(|r| pat.matches(&r.program, program))))
     }
 
     /// Whether a code rule of the classifier is turned off by the user.
@@ -343,14 +373,14 @@ impl ShellPolicy {
         let mut idx = RuleIndex::default();
         for (i, r) in self.builtin_rules.iter().enumerate() {
             if r.program.contains(['*', '?', '{']) {
-                idx.builtin_glob.push(i);
+                idx.builtin_glob.push((i, ProgramPattern::of(&r.program)));
             } else {
                 idx.builtin_exact.entry(r.program.clone()).or_default().push(i);
             }
         }
         for (i, r) in self.rules.iter().enumerate() {
             if r.program.contains(['*', '?', '{']) {
-                idx.user_glob.push(i);
+                idx.user_glob.push((i, ProgramPattern::of(&r.program)));
             } else {
                 idx.user_exact.entry(r.program.clone()).or_default().push(i);
             }
@@ -590,5 +620,35 @@ impl Policy {
     /// The line of `text` where an example appears, for error messages.
     pub fn example_line(text: &str, needle: &str) -> usize {
         find_line(text, needle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The compiled form of each built-in rule's `program` answers as `glob` does, on the names
+    /// the rules list, near misses of them and the names of every other rule.
+    #[test]
+    fn program_patterns_answer_as_glob() {
+        let policy = builtin().unwrap_or_else(|e| unreachable!("{e}"));
+        let rules = &policy.shell.builtin_rules;
+        let mut names: Vec<String> = vec![String::new(), "{".into(), "}".into(), ",".into()];
+        for r in rules {
+            names.push(r.program.clone());
+            for n in r.program.trim_matches(['{', '}']).split(',') {
+                names.extend([n.to_string(), format!("{n}x"), format!("x{n}"), n.get(1..).unwrap_or_default().to_string()]);
+            }
+        }
+        let mut one_of = 0;
+        let odd: Vec<Rule> = rules.first().map(|r| Rule { program: "{a,}".into(), ..r.clone() }).into_iter().collect();
+        for r in rules.iter().chain(&odd) {
+            let pat = ProgramPattern::of(&r.program);
+            one_of += usize::from(matches!(pat, ProgramPattern::OneOf(_)));
+            for n in &names {
+                assert_eq!(pat.matches(&r.program, n), glob(&r.program, n), "{} against {n:?}", r.program);
+            }
+        }
+        assert!(one_of >= 5);
     }
 }
