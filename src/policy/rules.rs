@@ -64,6 +64,10 @@ impl Rule {
 /// into a stack buffer (a heap copy only for a pattern longer than the buffer).
 #[must_use]
 pub fn glob(pattern: &str, text: &str) -> bool {
+    if !pattern.bytes().any(|b| matches!(b, b'*' | b'?' | b'{')) {
+        // Most patterns are plain names (one pass over the pattern, no searcher set up).
+        return pattern == text;
+    }
     // `{a,b}` alternation, as shells write it: the first group expands, each alternative is
     // matched on its own (the rules' own patterns are short, so this stays cheap).
     if let (Some(open), Some(close)) = (pattern.find('{'), pattern.find('}'))
