@@ -806,7 +806,7 @@ fn decide_plan(p: &Paths, policy: &Policy, id: &str, approve: bool, reason: Opti
     }
     let tf = crate::exec::real_tool(crate::policy::ToolName::Terraform, policy)?;
     // What the human sees comes from the plan file and this policy, never from the record.
-    match crate::plans::rederive(p, &mut plan, policy, &tf) {
+    match crate::plans::rederive(p, &mut plan, policy, &tf, None) {
         Err((rule, why)) => return Err(Error::Blocked(format!("guard: {why}; refused ({rule})"))),
         Ok(v) if approve && v.decision == Decision::Block => {
             let why = v.headline().map(|r| format!("{}: {}", r.rule, r.message)).unwrap_or_default();

@@ -41,6 +41,10 @@ pub enum Check {
     Apply,
     /// A `guard shell --network -c LINE` request through the one decision (`judge`), contained.
     Network,
+    /// `guard shell --write DIR -c true` through the one decision (`judge`), contained: the
+    /// example is the directory, in the example home `/home/user` with the project
+    /// `/home/user/project`.
+    Write,
     /// `kubectl …` or `terraform …` asked through the broker by a line whose writable tree is
     /// the example project (`sandbox::broker_reach`).
     Broker,
@@ -278,6 +282,7 @@ pub fn display(e: &Entry, x: &Example) -> String {
         Check::Plan => format!("terraform plan that would {}", input.replace(':', " ")),
         Check::Apply => format!("terraform apply p-… ({input})"),
         Check::Network => format!("guard shell --network -c '{input}'"),
+        Check::Write => format!("guard shell --write {input} -c …"),
         Check::Broker => format!("{input} (through the broker)"),
         Check::Kubeconfig => format!("kubectl {input} (kubeconfig as named)"),
     }
@@ -377,7 +382,11 @@ fn verdict(entry: &Entry, input: &str, contained: bool, policy: &Policy) -> std:
         Check::Terraform => crate::tools::terraform::classify(&split_args(input)?, policy, &ctx),
         Check::Plan => plan_verdict(input, policy)?,
         Check::Apply => apply_verdict(input)?,
-        Check::Network => network_verdict(input, policy, &ctx),
+        Check::Network => widened_verdict(&crate::sandbox::Widening { network: true, write: Vec::new() }, input, policy, &ctx),
+        Check::Write => {
+            let widen = crate::sandbox::Widening { network: false, write: vec![PathBuf::from(input)] };
+            widened_verdict(&widen, "true", policy, &ctx)
+        }
         Check::Broker => broker_verdict(input, &ctx)?,
         Check::Kubeconfig => {
             let (state, args) = input.split_once(' ').unwrap_or((input, ""));
@@ -480,7 +489,7 @@ fn apply_verdict(input: &str) -> std::result::Result<Verdict, String> {
     Ok(v)
 }
 
-fn network_verdict(line: &str, policy: &Policy, ctx: &Context) -> Verdict {
+fn widened_verdict(widen: &crate::sandbox::Widening, line: &str, policy: &Policy, ctx: &Context) -> Verdict {
     let facts = crate::sandbox::Facts {
         cwd: ctx.cwd.clone(),
         home: ctx.home.clone(),
@@ -499,7 +508,7 @@ fn network_verdict(line: &str, policy: &Policy, ctx: &Context) -> Verdict {
     };
     let mut enforcing = policy.clone();
     enforcing.sandbox.mode = crate::policy::SandboxMode::Enforce;
-    crate::judge(&request, &enforcing, ctx, Some(&facts), true).0
+    crate::judge(&request, &enforcing, ctx, Some(&facts), widen).0
 }
 
 /// Checks every example of `entry`; returns one line per failure (empty when all hold).

@@ -45,8 +45,8 @@ pub enum Command {
     /// Run a bash line through guard: `guard shell -c LINE` (also -lc, -l -c, -e -c).
     #[command(
         disable_help_flag = true,
-        override_usage = "guard shell -c LINE   (also -lc LINE, -l -c LINE, -e -c LINE)",
-        long_about = "Run a bash line through guard. The line is parsed as bash does; every command in it is classified\n(allow / escalate / block, the most severe wins); if allowed it runs with the real bash, passing the\nterminal, stdin, exit code and Ctrl-C through. `guard shell --help` prints this (it never runs bash)."
+        override_usage = "guard shell [--network] [--write DIR]... -c LINE   (also -lc LINE, -l -c LINE, -e -c LINE)",
+        long_about = "Run a bash line through guard. The line is parsed as bash does; every command in it is classified\n(allow / escalate / block, the most severe wins); if allowed it runs with the real bash, contained, passing the\nterminal, stdin, exit code and Ctrl-C through. `--network` and `--write DIR` ask for more than the line's\nsandbox (the network; a tree outside the project): a human approves each, bound to the request.\n`guard shell --help` prints this (it never runs bash)."
     )]
     Shell(ToolArgs),
     /// Decide, print, never execute, never write state.

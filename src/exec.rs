@@ -269,9 +269,7 @@ pub fn run_args(
     cwd: Option<&Path>,
     on_start: OnStart<'_>,
 ) -> Result<Outcome> {
-    uncontained(authorized)?;
-    let mut command = std::process::Command::new(program);
-    command.args(args);
+    let (mut command, _temp) = tool_command(authorized, program, args)?;
     if let Some(d) = cwd {
         command.current_dir(d);
     }
@@ -281,9 +279,8 @@ pub fn run_args(
 /// Like [`run_args`], with the child's stdout sent to guard's stderr: for `--json`, where
 /// guard's stdout carries only the JSON document.
 pub fn run_args_stdout_to_stderr(authorized: &crate::gate::Authorized<'_>, program: &Path, args: &[String]) -> Result<Outcome> {
-    uncontained(authorized)?;
-    let mut command = std::process::Command::new(program);
-    command.args(args).stdout(std::io::stderr());
+    let (mut command, _temp) = tool_command(authorized, program, args)?;
+    command.stdout(std::io::stderr());
     run_command(command, program, None, None, None)
 }
 
@@ -296,19 +293,42 @@ pub fn run_args_with_stderr(
     cwd: Option<&Path>,
     tap: impl FnMut(&[u8]) + Send + 'static,
 ) -> Result<Outcome> {
-    uncontained(authorized)?;
-    let mut command = std::process::Command::new(program);
-    command.args(args);
+    let (mut command, _temp) = tool_command(authorized, program, args)?;
     if let Some(d) = cwd {
         command.current_dir(d);
     }
     run_command(command, program, Some(Box::new(tap)), None, None)
 }
 
-fn uncontained(authorized: &crate::gate::Authorized<'_>) -> Result<()> {
-    match authorized.profile() {
-        None => Ok(()),
-        Some(_) => Err(Error::Internal("a request authorized to run contained reached the uncontained runner".into())),
+/// The command for a tool the gate authorized: contained under the authorized profile when it
+/// has one (a brokered terraform, see `sandbox::tool_profile`), with the temp dir to keep until
+/// it ends. A shell line authorized with a profile never runs here: only `sandbox::run`
+/// (broker, filtered environment) runs those.
+pub(crate) fn tool_command(
+    authorized: &crate::gate::Authorized<'_>,
+    program: &Path,
+    args: &[String],
+) -> Result<(std::process::Command, Option<crate::sandbox::TempDir>)> {
+    contained_command(authorized.profile(), authorized.request.tool, program, args)
+}
+
+/// [`tool_command`] for a profile decided before the gate (`terraform show` while deciding).
+pub(crate) fn contained_command(
+    profile: Option<&crate::sandbox::Profile>,
+    tool: crate::policy::ToolName,
+    program: &Path,
+    args: &[String],
+) -> Result<(std::process::Command, Option<crate::sandbox::TempDir>)> {
+    match profile {
+        None => {
+            let mut command = std::process::Command::new(program);
+            command.args(args);
+            Ok((command, None))
+        }
+        Some(_) if tool == crate::policy::ToolName::Shell => {
+            Err(Error::Internal("a request authorized to run contained reached the uncontained runner".into()))
+        }
+        Some(p) => crate::sandbox::tool_command(p, program, args).map(|(c, t)| (c, Some(t))),
     }
 }
 
@@ -346,7 +366,10 @@ pub(crate) fn run_command(
     drop(command);
     let result = match spawned {
         Ok(mut child) => match on_start.map_or(Ok(()), |f| f()) {
-            Ok(()) => wait_relaying(&mut child, &mut signals, service).map_err(|e| Error::io("cannot wait for", name, e)),
+            Ok(()) => {
+                let pid = rustix::process::Pid::from_child(&child);
+                wait_relaying(pid, &mut || child.try_wait(), &mut signals, service).map_err(|e| Error::io("cannot wait for", name, e))
+            }
             Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -373,16 +396,34 @@ pub fn exit_code(status: ExitStatus) -> u8 {
     }
 }
 
-/// Waits for `child`, forwarding the signals another process sends to guard (a terminal's
-/// Ctrl-C reached the child already: it shares guard's process group).
+/// Waits for the process `pid` (a child that is no `std::process::Child`: the sandbox's init),
+/// relaying signals as [`run_command`] does; returns its exit code.
+pub(crate) fn wait_for_pid(pid: rustix::process::Pid) -> Result<u8> {
+    use std::os::unix::process::ExitStatusExt;
+    let (read, write) = UnixStream::pair().map_err(|e| Error::Internal(format!("cannot make a socket pair: {e}")))?;
+    let mut signals = SignalDelivery::with_pipe(read, write, WithOrigin::default(), [SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+        .map_err(|e| Error::Internal(format!("cannot install signal handlers: {e}")))?;
+    let mut try_wait = || match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG) {
+        Ok(Some((_, status))) => Ok(Some(ExitStatus::from_raw(status.as_raw()))),
+        Ok(None) => Ok(None),
+        Err(e) => Err(e.into()),
+    };
+    let status =
+        wait_relaying(pid, &mut try_wait, &mut signals, None).map_err(|e| Error::Internal(format!("cannot wait for the line: {e}")))?;
+    signals.handle().close();
+    Ok(exit_code(status))
+}
+
+/// Waits for `pid` (`try_wait` reaps it), forwarding the signals another process sends to guard
+/// (a terminal's Ctrl-C reached the child already: it shares guard's process group).
 fn wait_relaying(
-    child: &mut std::process::Child,
+    pid: rustix::process::Pid,
+    try_wait: &mut dyn FnMut() -> std::io::Result<Option<ExitStatus>>,
     signals: &mut SignalDelivery<UnixStream, WithOrigin>,
     service: Option<&dyn Service>,
 ) -> std::io::Result<ExitStatus> {
     use rustix::event::{PollFd, PollFlags, Timespec};
-    use rustix::process::{Pid, PidfdFlags, Signal};
-    let pid = Pid::from_child(child);
+    use rustix::process::{PidfdFlags, Signal};
     // Without pidfds (Linux < 5.3) the poll wakes every 20 ms to look for the child's exit.
     let pidfd = rustix::process::pidfd_open(pid, PidfdFlags::empty()).ok();
     let tick = Timespec { tv_sec: 0, tv_nsec: 20_000_000 };
@@ -396,7 +437,7 @@ fn wait_relaying(
                 };
             }
         }
-        if let Some(status) = child.try_wait()? {
+        if let Some(status) = try_wait()? {
             return Ok(status);
         }
         let read = signals.get_read();

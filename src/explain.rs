@@ -96,7 +96,7 @@ fn explain_one<'f>(
     argv: Vec<String>,
 ) -> (Verdict, Option<std::borrow::Cow<'f, crate::sandbox::Profile>>) {
     let req = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: Default::default() };
-    crate::judge(&req, policy, ctx, Some(facts), false)
+    crate::judge(&req, policy, ctx, Some(facts), &Default::default())
 }
 
 pub fn run(paths: &Paths, args: ExplainArgs) -> Result<u8> {

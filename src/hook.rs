@@ -393,13 +393,13 @@ fn shell(env: &Env, agent: Agent, payload: &Payload, cmd: &str) -> Result<(Judge
     };
     let facts = crate::sandbox::Facts::read(env.ctx, &env.paths.home);
     // What guard would decide for `guard shell -c` there: contained when the policy contains.
-    let (through_verdict, through_profile) = crate::judge(&request, env.policy, env.ctx, Some(&facts), false);
+    let (through_verdict, through_profile) = crate::judge(&request, env.policy, env.ctx, Some(&facts), &Default::default());
     let through_guard = (through_verdict, through_profile.map(std::borrow::Cow::into_owned));
     // What the hook answers for: the command as it will run. Rewritten to `guard shell -c`, it runs
     // contained; run by the agent itself (Cursor, or containment off) it does not, and then the
     // rules that stand down for contained lines (unknown programs, project scripts) stand.
     let rewritten = env.contained && rewrites(agent);
-    let v = if rewritten { through_guard.0.clone() } else { crate::judge(&request, env.policy, env.ctx, None, false).0 };
+    let v = if rewritten { through_guard.0.clone() } else { crate::judge(&request, env.policy, env.ctx, None, &Default::default()).0 };
     let j = match v.decision {
         Decision::Allow if rewritten => {
             let exe = guard_exe()?;

@@ -6,8 +6,9 @@
 //!
 //! `run` is that pipeline and nothing else; [`gate::gate`] is the one place where "may this run?"
 //! is answered, and [`exec::run`] only accepts the [`gate::Authorized`] value the gate returns.
-// One call needs `unsafe` (unshare(2) in the sandbox helper, see `sandbox::linux::unshare`);
-// everything else is forbidden it by `deny`, which that one function alone overrides.
+// Two calls need `unsafe`, both in the single-threaded sandbox helper: unshare(2) and fork(2)
+// (`sandbox::linux::unshare`, `sandbox::linux::fork`); everything else is forbidden it by
+// `deny`, which those two functions alone override.
 #![deny(unsafe_code)]
 
 pub mod approval;
@@ -545,14 +546,15 @@ fn on_start(unsynced: Option<audit::Unsynced>) -> exec::OnStart<'static> {
 /// The one decision every front end takes (`guard shell|kubectl|terraform`, the hook, `explain`,
 /// and through them the broker and `guard mcp`): classification, then — for a shell line that
 /// runs contained (`facts` given and the policy enforcing containment) — its sandbox profile,
-/// capped by the profile of the contained line that asked through the broker, with an explicit
-/// network widening (`guard shell --network`) escalated so a human sees and approves it.
+/// capped by the profile of the contained line that asked through the broker, with explicit
+/// widenings (`guard shell --network`, `--write DIR`) escalated so a human sees and approves them.
+/// The profile is borrowed from `facts` when the line's is the facts' base profile.
 pub fn judge<'f>(
     request: &Request,
     policy: &Policy,
     ctx: &Context,
     facts: Option<&'f sandbox::Facts>,
-    widen_network: bool,
+    widen: &sandbox::Widening,
 ) -> (Verdict, Option<std::borrow::Cow<'f, sandbox::Profile>>) {
     let cap = sandbox::inherited_cap();
     if let (Some(c), ToolName::Kubectl | ToolName::Terraform) = (&cap, request.tool) {
@@ -581,13 +583,31 @@ pub fn judge<'f>(
     if let Some(c) = &cap {
         sandbox::cap(profile.to_mut(), c);
     }
-    if widen_network && !profile.network && cap.is_none_or(|c| c.network) {
+    if widen.network && !profile.network && cap.as_ref().is_none_or(|c| c.network) {
         profile.to_mut().network = true;
         verdict.add(
             decision::Decision::Escalate,
             "sandbox.network",
             "the line asks for the network (`guard shell --network`), which a line without a network program does not get; approving grants it to this line",
         );
+    }
+    for dir in &widen.write {
+        match sandbox::widen_write(profile.to_mut(), facts, dir, cap.as_ref()) {
+            Ok(false) => {}
+            Ok(true) => verdict.add(
+                decision::Decision::Escalate,
+                "sandbox.write",
+                format!(
+                    "the line asks to write {} (`guard shell --write`), outside its project, temp dir and caches; approving grants that tree to this line",
+                    dir.display()
+                ),
+            ),
+            Err(why) => verdict.add(
+                decision::Decision::Block,
+                "sandbox.write-refused",
+                format!("`--write {}`: {why}; no approval grants that", dir.display()),
+            ),
+        }
     }
     (verdict, Some(profile))
 }
@@ -664,12 +684,12 @@ enum TerraformOp {
 
 fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Option<policy::Ttl>>) -> Result<u8> {
     let policy: Policy = policy::load(paths.policy.as_deref())?;
-    // `guard shell --network -c LINE`: the agent asks for the network explicitly (a widening a
-    // human approves); bash never sees the flag.
-    let widen_network = tool == ToolName::Shell && argv.first().is_some_and(|a| a == "--network");
-    if widen_network {
-        argv.remove(0);
-    }
+    // `guard shell --network|--write DIR -c LINE`: the agent asks for more than its sandbox
+    // explicitly (a widening a human approves); bash never sees the flags.
+    let widen = match tool {
+        ToolName::Shell => sandbox::Widening::take(&mut argv, &std::env::current_dir().unwrap_or_default())?,
+        _ => sandbox::Widening::default(),
+    };
     if tool == ToolName::Terraform && tools::terraform::parse(&argv).subcommand == Some("plans") {
         return plans::list(paths, argv.iter().any(|a| a == "--json"));
     }
@@ -696,12 +716,29 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     }
     let mut request = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: env };
     let facts = (tool == ToolName::Shell).then(|| sandbox::Facts::read(&ctx, &paths.home));
-    let (mut verdict, profile) = judge(&request, &policy, &ctx, facts.as_ref(), widen_network);
+    let (mut verdict, profile) = judge(&request, &policy, &ctx, facts.as_ref(), &widen);
     let profile = profile.map(std::borrow::Cow::into_owned);
     if tool == ToolName::Shell && verdict.decision == decision::Decision::Escalate {
         bind_scripts(&mut request, &policy, &ctx);
     }
     let parsed_tf = (tool == ToolName::Terraform).then(|| tools::terraform::parse(&request.argv));
+    // Through the broker, terraform runs the agent's configuration: in a sandbox of its own,
+    // `terraform show` while deciding included (see `sandbox::tool_profile`).
+    let staging = match (&parsed_tf, sandbox::inherited_cap()) {
+        (Some(_), Some(line)) if sandbox::enforced(&policy) => Some((sandbox::TempDir::new()?, line)),
+        _ => None,
+    };
+    let tool_profile = match (&staging, &parsed_tf) {
+        (Some((dir, line)), Some(p)) => {
+            let applied: Vec<PathBuf> = match (p.subcommand, p.args.as_slice()) {
+                (Some("apply"), [id]) if tools::terraform::is_plan_id(id) => vec![plans::plan_file(paths, id)],
+                _ => Vec::new(),
+            };
+            let facts = sandbox::Facts::read(&ctx, &paths.home);
+            Some(sandbox::tool_profile(&policy, &facts, line, dir.path(), &applied))
+        }
+        _ => None,
+    };
     verdict.merge(refused_env());
     let op = match &parsed_tf {
         Some(p) if p.subcommand == Some("plan") => TerraformOp::Plan { json: request.argv.iter().any(|a| a == "--json") },
@@ -710,7 +747,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
                 // The plan's integrity checks and its own decision join the argv's verdict.
                 // Re-derived from the plan file with the real terraform and this policy.
                 let terraform = exec::real_tool(ToolName::Terraform, &policy)?;
-                let (plan_verdict, record) = plans::apply_verdict(paths, &request, id, &policy, &terraform)?;
+                let (plan_verdict, record) = plans::apply_verdict(paths, &request, id, &policy, &terraform, tool_profile.as_ref())?;
                 verdict.merge(plan_verdict);
                 TerraformOp::Apply(Box::new(record))
             }
@@ -747,12 +784,14 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     } else {
         None
     };
-    let authorized = gate::gate(&request, &verdict, proof.as_ref(), profile)?;
+    let authorized = gate::gate(&request, &verdict, proof.as_ref(), profile.or(tool_profile))?;
     let program = exec::real_tool(tool, &policy)?;
     let init_args = (tool == ToolName::Terraform).then(|| tools::terraform::noninteractive_init(&request.argv)).flatten();
     let started = std::time::Instant::now();
     let outcome = match op {
-        TerraformOp::Plan { json } => return plans::plan(paths, &policy, &program, &authorized, json),
+        TerraformOp::Plan { json } => {
+            return plans::plan(paths, &policy, &program, &authorized, json, staging.as_ref().map(|(d, _)| d.path()));
+        }
         TerraformOp::Apply(record) => {
             // Used before terraform starts: a crash can never allow a second apply.
             plans::mark_used(paths, &record.id)?;
@@ -791,7 +830,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
             }
             exec::run_args(&authorized, &program, &argv, None, on_start(unsynced))
         }
-        TerraformOp::Other if authorized.profile().is_some() => {
+        TerraformOp::Other if tool == ToolName::Shell && authorized.profile().is_some() => {
             sandbox::run(&authorized, paths, &program, &authorized.request.argv, &program, on_start(unsynced))
         }
         TerraformOp::Other if init_args.is_some() => {

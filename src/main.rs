@@ -16,6 +16,12 @@ fn main() -> ExitCode {
             .map(|s| (*s).to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
+        // `guard audit tail | head`: the reader went away, which is no bug. End quietly with the
+        // code a shell shows for a tool SIGPIPE ended (141) — never 0, so `guard audit verify |
+        // head` or a blocked `guard terraform plan | head` cannot turn into a success.
+        if panic_code != 2 && msg.starts_with("failed printing to stdout") && msg.contains("Broken pipe") {
+            std::process::exit(141);
+        }
         eprintln!("guard: internal error: {msg} (please report this)");
         std::process::exit(panic_code);
     }));

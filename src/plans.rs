@@ -283,17 +283,13 @@ pub fn judge(changes: &[Change], destroy: bool, workspace: &str, policy: &Policy
     v
 }
 
-fn run_capture(terraform: &Path, args: &[&str], dir: &Path) -> Result<(i32, Vec<u8>)> {
-    // Both captured: terraform's warnings go to its stderr, and guard's own stdout (the plan
-    // record, under `--json`) must never carry them. (duct applies the outer redirection first,
-    // so `stdout_capture().stderr_to_stdout()` sent terraform's stderr to guard's stdout.)
-    let out = duct::cmd(terraform, args)
-        .dir(dir)
-        .stdout_capture()
-        .stderr_capture()
-        .unchecked()
-        .run()
-        .map_err(|e| Error::io("cannot run", terraform, e))?;
+/// Runs terraform with both outputs captured (contained under `profile` when it has one: a
+/// brokered terraform). terraform's warnings go to its stderr, and guard's own stdout (the plan
+/// record, under `--json`) must never carry them.
+fn run_capture(terraform: &Path, args: &[&str], dir: &Path, profile: Option<&crate::sandbox::Profile>) -> Result<(i32, Vec<u8>)> {
+    let args: Vec<String> = args.iter().map(|a| (*a).to_string()).collect();
+    let (mut command, _temp) = crate::exec::contained_command(profile, crate::policy::ToolName::Terraform, terraform, &args)?;
+    let out = command.current_dir(dir).stdin(std::process::Stdio::null()).output().map_err(|e| Error::io("cannot run", terraform, e))?;
     let code = out.status.code().unwrap_or(1);
     let mut text = out.stdout;
     if code != 0 {
@@ -311,19 +307,29 @@ pub fn work_dir(cwd: &Path, argv: &[String]) -> PathBuf {
 }
 
 /// `guard terraform plan …`: runs the real plan into a guard-owned file and stores the record.
-pub fn plan(p: &Paths, policy: &Policy, terraform: &Path, authorized: &crate::gate::Authorized<'_>, json_out: bool) -> Result<u8> {
+/// A brokered plan (the authorized profile contains terraform) writes its `-out` file into
+/// `staging`, the one tree of guard's it may write; guard copies the bytes into its own state.
+pub fn plan(
+    p: &Paths,
+    policy: &Policy,
+    terraform: &Path,
+    authorized: &crate::gate::Authorized<'_>,
+    json_out: bool,
+    staging: Option<&Path>,
+) -> Result<u8> {
     let req = authorized.request;
     let parsed = crate::tools::terraform::parse(&req.argv);
     let dir = work_dir(&req.cwd, &req.argv);
     let id = format!("p-{}", random_hex(16)?);
     ensure_private_dir(&plans_dir(p))?;
     let file = plan_file(p, &id);
+    let out = staging.map_or_else(|| file.clone(), |s| s.join(format!("{id}.tfplan")));
     let mut args: Vec<String> = Vec::new();
     if let Some(d) = parsed.chdir {
         args.push(format!("-chdir={d}"));
     }
     args.push("plan".into());
-    args.push(format!("-out={}", file.display()));
+    args.push(format!("-out={}", out.display()));
     args.push("-input=false".into());
     // `--json` is guard's (print the record), not terraform's.
     let own = crate::tools::terraform::plan_args(&parsed.args);
@@ -339,13 +345,20 @@ pub fn plan(p: &Paths, policy: &Policy, terraform: &Path, authorized: &crate::ga
         crate::exec::run_args(authorized, terraform, &args, None, None)?
     };
     let ok = outcome.code == 0 || (options.detailed_exitcode && outcome.code == 2);
-    if !ok || !file.exists() {
-        let _ = std::fs::remove_file(&file);
+    if !ok || !out.exists() {
+        let _ = std::fs::remove_file(&out);
         return Ok(outcome.code);
     }
-    let bytes = std::fs::read(&file).map_err(|e| Error::io("cannot read plan file", &file, e))?;
+    let bytes = std::fs::read(&out).map_err(|e| Error::io("cannot read plan file", &out, e))?;
     let sha = sha256_hex(&bytes);
-    let (code, show) = run_capture(terraform, &["show", "-json", &file.to_string_lossy()], &dir)?;
+    // Shown from where terraform wrote it (the only place of guard's a brokered terraform may
+    // read besides the plan it applies); nothing writes there once that terraform has ended.
+    let shown = run_capture(terraform, &["show", "-json", &out.to_string_lossy()], &dir, authorized.profile());
+    if out != file {
+        atomic_write(&file, &bytes)?;
+        let _ = std::fs::remove_file(&out);
+    }
+    let (code, show) = shown?;
     if code != 0 {
         return Err(Error::Internal(format!("`terraform show -json` failed on the new plan: {}", String::from_utf8_lossy(&show).trim())));
     }
@@ -412,14 +425,20 @@ fn print_record(r: &PlanRecord, color: bool) {
             _ => ("?", "31"),
         };
         let why = if c.reason.is_empty() { String::new() } else { format!(" ({})", c.reason) };
-        println!("  {} {} {}{why}", paint(col, sym), c.address, c.action);
+        // Addresses carry the configuration's `for_each` keys: agent text, printed written out.
+        println!("  {} {} {}{}", paint(col, sym), crate::display::escape(&c.address), c.action, crate::display::escape(&why));
         for what in c.state_rewrites() {
-            println!("      {}", paint("33", &format!("state: {what}")));
+            println!("      {}", paint("33", &crate::display::escape(&format!("state: {what}"))));
         }
     }
-    println!("  dir {}  workspace {}  sha256 {}", r.dir.display(), r.workspace, r.sha256);
+    println!(
+        "  dir {}  workspace {}  sha256 {}",
+        crate::display::escape(&r.dir.to_string_lossy()),
+        crate::display::escape(&r.workspace),
+        r.sha256
+    );
     for (k, v) in &r.env {
-        println!("  env {}", crate::redact::redact(&format!("{k}={v}")));
+        println!("  env {}", crate::display::escape(&crate::redact::redact(&format!("{k}={v}"))));
     }
     println!("  expires {}", format_millis(r.expires_ms));
     match r.decision {
@@ -488,13 +507,19 @@ pub(crate) fn env_differs(planned: &BTreeMap<String, String>, now: &BTreeMap<Str
 /// Re-derives a plan's changes, summary and verdict from its plan file and the policy in
 /// force now, into `r`: what the record says about them is never trusted (it is a file the
 /// agent can write; only the plan file's hash binds). The file must still hash to `r.sha256`.
-pub fn rederive(p: &Paths, r: &mut PlanRecord, policy: &Policy, terraform: &Path) -> std::result::Result<Verdict, (&'static str, String)> {
+pub fn rederive(
+    p: &Paths,
+    r: &mut PlanRecord,
+    policy: &Policy,
+    terraform: &Path,
+    profile: Option<&crate::sandbox::Profile>,
+) -> std::result::Result<Verdict, (&'static str, String)> {
     let file = plan_file(p, &r.id);
     let sha = std::fs::read(&file).ok().map(|b| sha256_hex(&b));
     if sha.as_deref() != Some(r.sha256.as_str()) {
         return Err(("terraform.plan-tampered", format!("the plan file of {} is missing or changed since it was planned", r.id)));
     }
-    let show = run_capture(terraform, &["show", "-json", &file.to_string_lossy()], &r.dir)
+    let show = run_capture(terraform, &["show", "-json", &file.to_string_lossy()], &r.dir, profile)
         .ok()
         .filter(|(code, _)| *code == 0)
         .and_then(|(_, out)| serde_json::from_slice::<Value>(&out).ok())
@@ -515,6 +540,7 @@ pub fn apply_verdict(
     id: &str,
     policy: &Policy,
     terraform: &Path,
+    profile: Option<&crate::sandbox::Profile>,
 ) -> Result<(Verdict, PlanRecord)> {
     let mut r = load(p, id)?;
     let dir = work_dir(&req.cwd, &req.argv);
@@ -537,7 +563,7 @@ pub fn apply_verdict(
         None => Ok(()),
     });
     let mut v = Verdict::allow();
-    match checks.and_then(|()| rederive(p, &mut r, policy, terraform)) {
+    match checks.and_then(|()| rederive(p, &mut r, policy, terraform, profile)) {
         Err((rule, msg)) => v.add(Decision::Block, rule, msg),
         Ok(derived) => v.merge(derived),
     }
@@ -625,7 +651,7 @@ pub fn list(p: &Paths, json_out: bool) -> Result<u8> {
                 json!({"id": r.id, "status": st, "dir": r.dir, "workspace": r.workspace, "summary": r.summary, "decision": r.decision.as_str(), "created": format_millis(r.created_ms), "expires": format_millis(r.expires_ms)})
             );
         } else {
-            println!(
+            let line = format!(
                 "{}  {:<9} {}  {}  ({}) expires {}",
                 r.id,
                 st,
@@ -634,6 +660,8 @@ pub fn list(p: &Paths, json_out: bool) -> Result<u8> {
                 r.workspace,
                 format_millis(r.expires_ms)
             );
+            // Directory and workspace names are the agent's: printed written out, one line each.
+            println!("{}", crate::display::escape(&line));
         }
     }
     Ok(0)
@@ -663,12 +691,13 @@ pub fn describe_for_approval(r: &PlanRecord) -> String {
     for (rule, msg) in &r.reasons {
         s.push_str(&format!("  rule:      {rule}: {msg}\n"));
     }
-    s
+    // Everything but guard's own words comes from the agent's configuration and directory.
+    crate::display::escape_lines(&s)
 }
 
 /// `terraform show` of the stored plan, for the approver who asks for it.
 pub fn show_text(p: &Paths, r: &PlanRecord, terraform: &Path) -> String {
-    match run_capture(terraform, &["show", "-no-color", &plan_file(p, &r.id).to_string_lossy()], &r.dir) {
+    match run_capture(terraform, &["show", "-no-color", &plan_file(p, &r.id).to_string_lossy()], &r.dir, None) {
         Ok((_, out)) => String::from_utf8_lossy(&out).into_owned(),
         Err(e) => format!("(cannot run terraform show: {e})"),
     }

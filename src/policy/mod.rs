@@ -158,6 +158,9 @@ pub struct SandboxFile {
     /// Extension: unix sockets that must not be reachable inside (a container daemon's socket
     /// is root on the host); `$UID` stands for the caller's uid.
     pub hidden_sockets: Option<Vec<String>>,
+    /// Extension: the secrets a brokered terraform or kubectl may read (it runs in a sandbox of
+    /// its own: the cloud credentials, the kubeconfig), and nothing else of `secrets`.
+    pub tool_credentials: Option<Vec<String>>,
 }
 
 /// Whether guard contains what it runs.
@@ -194,6 +197,7 @@ pub struct SandboxPolicy {
     pub env_remove: Vec<String>,
     pub agents: Vec<AgentProfile>,
     pub hidden_sockets: Vec<String>,
+    pub tool_credentials: Vec<String>,
     /// `secrets` and `readable` expanded for the home directory first asked about (see
     /// [`SandboxPolicy::secret_paths`]); the lists do not change after the policy is loaded.
     #[serde(skip)]
@@ -622,11 +626,15 @@ fn merge(base: PolicyFile, user: PolicyFile, source: PolicySource, text: &str) -
         env_remove: ux.env_remove.or(bx.env_remove).unwrap_or_default(),
         agents: ux.agents.or(bx.agents).unwrap_or_default(),
         hidden_sockets: ux.hidden_sockets.or(bx.hidden_sockets).unwrap_or_default(),
+        tool_credentials: ux.tool_credentials.or(bx.tool_credentials).unwrap_or_default(),
         expanded: std::sync::OnceLock::new(),
     };
-    for (key, list) in
-        [("sandbox.writable", &sandbox.writable), ("sandbox.secrets", &sandbox.secrets), ("sandbox.readable", &sandbox.readable)]
-    {
+    for (key, list) in [
+        ("sandbox.writable", &sandbox.writable),
+        ("sandbox.secrets", &sandbox.secrets),
+        ("sandbox.readable", &sandbox.readable),
+        ("sandbox.tool_credentials", &sandbox.tool_credentials),
+    ] {
         if let Some(bad) = list.iter().find(|p| !(p.starts_with('/') || p.starts_with("~/"))) {
             return Err(Error::Config(format!(
                 "guard: policy {name}: line {}: {key}: {bad:?} must be an absolute path or start with ~/",

@@ -43,7 +43,8 @@ struct Wire {
 /// The listening side, owned by the guard that started the contained process.
 pub struct Broker {
     listener: UnixListener,
-    dir: PathBuf,
+    sock: PathBuf,
+    bin: PathBuf,
     token: String,
     job: std::sync::Arc<Job>,
 }
@@ -58,26 +59,18 @@ struct Job {
 }
 
 impl Broker {
-    /// Makes the runtime dir (`$GUARD_HOME/run/s-…`: the socket and the `bin/` links) and starts
-    /// listening. `cap` is the contained process's profile.
+    /// Starts listening on a socket of this line's own (`$GUARD_HOME/run/s-….sock`) and finds
+    /// or makes the `bin/` links. `cap` is the contained process's profile.
     pub fn start(paths: &Paths, cap: &Profile, bash: &Path) -> Result<Broker> {
         let exe = std::env::current_exe().map_err(|e| Error::Internal(format!("cannot find guard's own binary: {e}")))?;
         paths.ensure_home()?;
-        let id = crate::digest::random_hex(8)?;
-        let dir = paths.home.join("run").join(format!("s-{id}"));
-        crate::state::ensure_private_dir(&dir.join("bin"))?;
-        let link = |target: &Path, name: &str| {
-            std::os::unix::fs::symlink(target, dir.join("bin").join(name))
-                .map_err(|e| Error::io("cannot link", dir.join("bin").join(name), e))
-        };
-        for name in ["guard", "terraform", "kubectl"] {
-            link(&exe, name)?;
-        }
-        link(bash, "bash")?;
-        if let Ok(sh) = crate::exec::find_real("sh", None, None, std::env::var_os("PATH"), Some(&exe)) {
-            link(&sh, "sh")?;
-        }
-        let sock = dir.join("broker.sock");
+        let run = paths.home.join("run");
+        crate::state::ensure_private_dir(&run)?;
+        let sh = crate::exec::find_real("sh", None, None, std::env::var_os("PATH"), Some(&exe)).ok();
+        let mut links: Vec<(&str, &Path)> = vec![("guard", &exe), ("terraform", &exe), ("kubectl", &exe), ("bash", bash)];
+        links.extend(sh.as_deref().map(|sh| ("sh", sh)));
+        let bin = links_dir(&run, &links)?;
+        let sock = run.join(format!("s-{}.sock", crate::digest::random_hex(8)?));
         let listener = UnixListener::bind(&sock).map_err(|e| Error::io("cannot listen on", &sock, e))?;
         listener.set_nonblocking(true).map_err(|e| Error::io("cannot listen on", &sock, e))?;
         let token = crate::digest::random_hex(16)?;
@@ -96,16 +89,16 @@ impl Broker {
         let cap = serde_json::to_string(cap).map_err(|e| Error::Internal(format!("cannot encode the profile: {e}")))?;
         env.push((CAP_ENV.into(), cap.into()));
         let job = std::sync::Arc::new(Job { token: token.clone(), exe, env, children: std::sync::Mutex::new(Vec::new()) });
-        Ok(Broker { listener, dir, token, job })
+        Ok(Broker { listener, sock, bin, token, job })
     }
 
     /// The variables that point a contained guard at this broker, and the `bin/` to put first on `PATH`.
     pub fn contained_env(&self) -> [(OsString, OsString); 2] {
-        [(BROKER_ENV.into(), self.dir.join("broker.sock").into()), (BROKER_TOKEN_ENV.into(), self.token.clone().into())]
+        [(BROKER_ENV.into(), self.sock.clone().into()), (BROKER_TOKEN_ENV.into(), self.token.clone().into())]
     }
 
     pub fn bin(&self) -> PathBuf {
-        self.dir.join("bin")
+        self.bin.clone()
     }
 
     pub fn fd(&self) -> BorrowedFd<'_> {
@@ -131,8 +124,36 @@ impl Drop for Broker {
                 }
             }
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        let _ = std::fs::remove_file(&self.sock);
     }
+}
+
+/// The `bin/` links contained lines get first on `PATH` (`guard`, `terraform`, `kubectl` → this
+/// guard; `bash`, `sh` → the real ones): one directory per set of targets, made once and
+/// shared (`run/bin-<hash of the targets>`), checked link by link each time it is used. Only
+/// guard outside a sandbox can write the state dir, but a wrong or half-made directory is
+/// replaced, never trusted. Making six inodes per line and deleting them again cost ext4 more
+/// than the rest of the parent's set-up.
+fn links_dir(run: &Path, links: &[(&str, &Path)]) -> Result<PathBuf> {
+    let key: String = links.iter().map(|(n, t)| format!("{n}\0{}\0", t.display())).collect();
+    let dir = run.join(format!("bin-{}", crate::digest::sha256_hex(key.as_bytes()).get(..16).unwrap_or_default()));
+    let holds_them = |d: &Path| links.iter().all(|(n, t)| std::fs::read_link(d.join(n)).is_ok_and(|l| l == *t));
+    if holds_them(&dir) {
+        return Ok(dir);
+    }
+    let fresh = run.join(format!("bin-new-{}", crate::digest::random_hex(8)?));
+    crate::state::ensure_private_dir(&fresh)?;
+    for (name, target) in links {
+        std::os::unix::fs::symlink(target, fresh.join(name)).map_err(|e| Error::io("cannot link", fresh.join(name), e))?;
+    }
+    // A wrong directory goes first; a concurrent guard that made the same one wins the rename.
+    if std::fs::symlink_metadata(&dir).is_ok() && !holds_them(&dir) {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    if std::fs::rename(&fresh, &dir).is_err() {
+        let _ = std::fs::remove_dir_all(&fresh);
+    }
+    if holds_them(&dir) { Ok(dir) } else { Err(Error::Internal(format!("cannot make the links in {}", dir.display()))) }
 }
 
 /// Why `argv` (guard's arguments, without the program name) is not served from inside.

@@ -4,7 +4,7 @@
 //! It runs in the helper process (`guard __contain SPEC PROGRAM ARGS…`), a fresh, single-threaded
 //! exec of guard started by [`super::run`]: `unshare(CLONE_NEWUSER)` refuses multi-threaded
 //! callers, and a restriction taken here binds only this process and what it execs. The steps:
-//! 1. user namespace (the caller's uid and gid mapped to themselves), plus a network namespace
+//! 1. user and pid namespaces (the caller's uid and gid mapped to themselves), plus a network namespace
 //!    when the profile has no network (nothing outside is reachable, the host's loopback
 //!    included), plus a mount namespace when something must be pinned read-only;
 //! 2. `/dev/null` over the masked unix sockets (container daemons, the system bus), and
@@ -16,13 +16,14 @@
 //!    `no_new_privs`. A sandboxed process cannot mount, unmount or remount (Landlock denies it),
 //!    so the pins hold even for root inside.
 //! 4. a seccomp filter refusing `TIOCSTI`/`TIOCLINUX` (no typing into the human's terminal);
-//! 5. exec the program.
+//! 5. run the program under the line's own init, pid 1 of a pid namespace made in step 1, which
+//!    takes steps 3 and 4 for itself and the program: when it ends, every process of the line
+//!    ends with it.
 //!
 //! It must never fall back to running uncontained: any failure is a `guard:` line and exit 77.
 
 use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use landlock::{
@@ -49,8 +50,8 @@ pub struct Spec {
     pub temp: PathBuf,
 }
 
-/// The helper's entry point: contains this process, then execs `program` with `args`.
-/// Returns only on failure, with the exit code to use.
+/// The helper's entry point: contains the line, runs `program` with `args` as the only child of
+/// the line's own init, and returns the exit code (128+N when the program died of signal N).
 pub fn helper_main(argv: &[OsString]) -> u8 {
     let (Some(spec), Some(program)) = (argv.get(2), argv.get(3)) else {
         eprintln!("guard: {} is guard's own sandbox helper, not a command", super::HELPER_ARG);
@@ -63,17 +64,79 @@ pub fn helper_main(argv: &[OsString]) -> u8 {
             return 70;
         }
     };
-    if let Err(cause) = contain(&spec) {
+    let args = argv.get(4..).unwrap_or_default();
+    let started = enter(&spec).and_then(|rules| match fork()? {
+        None => std::process::exit(i32::from(init(&rules, Path::new(program), args))),
+        Some(init) => Ok(init),
+    });
+    match started {
+        Ok(init) => crate::exec::wait_for_pid(init).unwrap_or_else(|e| {
+            eprintln!("guard: the sandbox helper lost its line: {e}");
+            70
+        }),
+        Err(cause) => {
+            eprintln!("{}", super::unavailable(&cause));
+            77
+        }
+    }
+}
+
+/// What the line's init restricts itself to, computed before the namespaces change anything.
+pub struct Rules {
+    reads: Vec<(PathBuf, bool)>,
+    listable: Vec<PathBuf>,
+    writes: Vec<(PathBuf, bool)>,
+}
+
+/// The line's init: pid 1 of its own pid namespace, so when it ends — after the program — the
+/// kernel kills every process the line left behind (a daemon, a `setsid … &`): nothing of a
+/// line outlives it. It mounts the namespace's own `/proc`, takes Landlock and the seccomp
+/// filter (the program inherits both), and runs the program, relaying the signals guard relays.
+/// It dies with the helper (`PR_SET_PDEATHSIG`), and the line with it.
+fn init(rules: &Rules, program: &Path, args: &[OsString]) -> u8 {
+    use rustix::mount::MountFlags as M;
+    if rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).is_err() {
+        return 77;
+    }
+    // Best effort: where the kernel refuses a new procfs (a host /proc with parts masked), the
+    // line sees the host's pids, which Landlock's scoping already keeps it from signalling.
+    let _ = rustix::mount::mount("proc", "/proc", "proc", M::NOSUID | M::NODEV | M::NOEXEC, None);
+    if let Err(cause) = landlock(&rules.reads, &rules.listable, &rules.writes).and_then(|()| no_terminal_injection()) {
         eprintln!("{}", super::unavailable(&cause));
         return 77;
     }
-    let err = std::process::Command::new(program).args(argv.get(4..).unwrap_or_default()).exec();
-    eprintln!("guard: cannot run {}: {err}", Path::new(program).display());
-    if err.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 }
+    let mut command = std::process::Command::new(program);
+    command.args(args);
+    match crate::exec::run_command(command, program, None, None, None) {
+        Ok(outcome) => outcome.code,
+        Err(crate::error::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("guard: cannot run {}: {source}", program.display());
+            127
+        }
+        Err(e) => {
+            eprintln!("guard: cannot run {}: {e}", program.display());
+            126
+        }
+    }
 }
 
-/// Sets up every layer for this process, or says why it cannot.
-pub fn contain(spec: &Spec) -> Result<(), String> {
+/// The second unsafe call in guard: `fork(2)`, in the helper, to make the line's init. `None`
+/// in the child. Sound here: the helper is single-threaded (it unshared a user namespace, which
+/// the kernel refuses to multi-threaded callers), so no lock can be held by a thread that does
+/// not exist in the child.
+#[allow(unsafe_code)]
+fn fork() -> Result<Option<rustix::process::Pid>, String> {
+    // SAFETY: single-threaded caller (see above); the child only runs guard's own code.
+    match unsafe { libc::fork() } {
+        -1 => Err(format!("cannot fork the line's init: {}", std::io::Error::last_os_error())),
+        0 => Ok(None),
+        pid => Ok(rustix::process::Pid::from_raw(pid)),
+    }
+}
+
+/// Sets up the namespaces and mounts for this process (steps 1 and 2), or says why it cannot;
+/// returns what the line's init restricts itself to.
+pub fn enter(spec: &Spec) -> Result<Rules, String> {
     if std::env::var_os(super::SIMULATE_UNAVAILABLE_ENV).is_some_and(|v| !v.is_empty()) {
         return Err(format!("Landlock is not available (simulated by {})", super::SIMULATE_UNAVAILABLE_ENV));
     }
@@ -106,8 +169,7 @@ pub fn contain(spec: &Spec) -> Result<(), String> {
     for socket in &masks {
         rustix::mount::mount_bind("/dev/null", *socket).map_err(|e| format!("cannot mask {}: {e}", socket.display()))?;
     }
-    landlock(&reads, &listable, &writes)?;
-    no_terminal_injection()
+    Ok(Rules { reads, listable, writes })
 }
 
 /// `ioctl(2)`'s syscall number, per architecture the filter is built for.
@@ -210,7 +272,7 @@ fn namespaces(cut_network: bool, mounts: bool) -> Result<(), String> {
     use rustix::thread::UnshareFlags;
     let uid = rustix::process::getuid().as_raw();
     let gid = rustix::process::getgid().as_raw();
-    let mut flags = UnshareFlags::NEWUSER;
+    let mut flags = UnshareFlags::NEWUSER | UnshareFlags::NEWPID;
     if cut_network {
         flags |= UnshareFlags::NEWNET;
     }

@@ -165,13 +165,7 @@ pub fn profile(policy: &Policy, facts: &Facts, programs: &BTreeSet<String>, agen
     hidden.push(facts.state.clone());
     let readable = sb.readable.iter().filter_map(|s| expand(s, home)).collect();
 
-    // Never writable, however spelled: guard's files, start-up files, PATH dirs, harness settings.
-    let mut forbidden: Vec<PathBuf> = facts.guarded.clone();
-    if let Some(h) = home {
-        forbidden.extend(crate::tools::harness::SHELL_STARTUP.iter().chain(HARNESS_SETTINGS).map(|f| h.join(f)));
-        forbidden.push(h.join(".config/fish"));
-    }
-    forbidden.extend(hidden.iter().cloned());
+    let mut forbidden = never_writable(facts, &hidden);
 
     let mut notes = Vec::new();
     let mut write = Vec::new();
@@ -212,6 +206,80 @@ pub fn profile(policy: &Policy, facts: &Facts, programs: &BTreeSet<String>, agen
     let uid = facts.uid.to_string();
     let masked = sb.hidden_sockets.iter().map(|s| PathBuf::from(s.replace("$UID", &uid))).collect();
     Profile { network, write, pinned, hidden, readable, masked, env_remove: sb.env_remove.clone(), env_keep, notes }
+}
+
+/// Never writable, however spelled: guard's files, start-up files, harness settings, `hidden`.
+fn never_writable(facts: &Facts, hidden: &[PathBuf]) -> Vec<PathBuf> {
+    let mut forbidden: Vec<PathBuf> = facts.guarded.clone();
+    if let Some(h) = &facts.home {
+        forbidden.extend(crate::tools::harness::SHELL_STARTUP.iter().chain(HARNESS_SETTINGS).map(|f| h.join(f)));
+        forbidden.push(h.join(".config/fish"));
+    }
+    forbidden.extend(hidden.iter().cloned());
+    forbidden
+}
+
+/// What `guard shell` asks for beyond the sandbox its line would get: `--network`, `--write
+/// DIR`. Each one a human approves; the profile it produces is what the receipt binds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Widening {
+    pub network: bool,
+    /// Absolute, symlinks resolved when guard read the flags.
+    pub write: Vec<PathBuf>,
+}
+
+impl Widening {
+    /// Takes the widening flags off the front of `guard shell`'s argv (bash never sees them).
+    /// `--write DIR` must name an existing directory: it is resolved (`..`, symlinks) against
+    /// `cwd` now, so what the human approves is the tree the kernel grants.
+    pub fn take(argv: &mut Vec<String>, cwd: &Path) -> Result<Widening> {
+        let mut w = Widening::default();
+        loop {
+            let dir = match argv.first().map(String::as_str) {
+                Some("--network") => {
+                    w.network = true;
+                    argv.remove(0);
+                    continue;
+                }
+                Some("--write") if argv.len() > 1 => argv.drain(..2).nth(1).unwrap_or_default(),
+                Some("--write") => {
+                    return Err(Error::Usage("guard: shell --write needs a directory: `guard shell --write DIR -c LINE`".into()));
+                }
+                Some(a) if a.starts_with("--write=") => argv.remove(0).split_off("--write=".len()),
+                _ => return Ok(w),
+            };
+            let resolved = std::fs::canonicalize(cwd.join(&dir))
+                .ok()
+                .filter(|d| d.is_dir())
+                .ok_or_else(|| Error::Usage(format!("guard: shell --write {dir}: no such directory (the tree to grant must exist)")))?;
+            if !w.write.contains(&resolved) {
+                w.write.push(resolved);
+            }
+        }
+    }
+}
+
+/// Grants a line the tree `dir` (`guard shell --write DIR`). `Ok(false)` when it can already
+/// write there; `Err` for a tree no approval may grant: `/`, a temp root, the home directory, or
+/// one holding (or inside) guard's files, a secret, a start-up file or a `PATH` directory —
+/// or, through the broker, a tree the asking line cannot write itself.
+pub fn widen_write(profile: &mut Profile, facts: &Facts, dir: &Path, cap: Option<&Profile>) -> std::result::Result<bool, String> {
+    if profile.write.iter().any(|w| dir.starts_with(w)) {
+        return Ok(false);
+    }
+    if let Some(why) = project_refusal(dir, facts, &never_writable(facts, &profile.hidden)) {
+        return Err(why);
+    }
+    // Unlike a project's own `.venv/bin`, a PATH directory in a granted tree would be the human's.
+    if let Some(p) = facts.path_dirs.iter().find(|p| p.starts_with(dir)) {
+        return Err(format!("it holds {}, a directory on PATH", p.display()));
+    }
+    if cap.is_some_and(|c| !c.write.iter().any(|w| dir.starts_with(w))) {
+        return Err("the contained line asking cannot write there itself".into());
+    }
+    profile.pinned.extend(PROJECT_PINS.iter().map(|p| dir.join(p)));
+    profile.write.push(dir.to_path_buf());
+    Ok(true)
 }
 
 /// Why `dir` cannot be the writable project: the home directory, `/`, or a tree that holds
@@ -302,6 +370,14 @@ fn holds_url_password(value: &str) -> bool {
 }
 
 /// Whether an environment variable is removed inside the sandbox.
+/// Whether a variable's name is credential-shaped: `[sandbox] env_remove` matches it and it is
+/// none of the target variables guard binds (`AWS_PROFILE`, `KUBECONFIG`, …). Pure.
+pub fn credential_shaped(policy: &Policy, name: &str) -> bool {
+    let upper = name.to_ascii_uppercase();
+    policy.sandbox.env_remove.iter().any(|p| glob(&p.to_ascii_uppercase(), &upper))
+        && !crate::request::TARGET_ENV.iter().any(|t| t.eq_ignore_ascii_case(name))
+}
+
 pub fn removed(name: &str, profile: &Profile) -> bool {
     let upper = name.to_ascii_uppercase();
     let m = |pats: &[String]| pats.iter().any(|p| glob(&p.to_ascii_uppercase(), &upper));
@@ -400,10 +476,102 @@ pub fn run(
         // /proc/self/exe is the binary this process runs even if its file was replaced since.
         let mut command = std::process::Command::new("/proc/self/exe");
         command.arg(HELPER_ARG).arg(spec).arg(program).args(args).env_clear().envs(contained_env(profile, &broker, &temp));
-        crate::exec::run_command(command, program, None, on_start, Some(&broker))
+        let redirects_before = git_redirects(profile);
+        let outcome = crate::exec::run_command(command, program, None, on_start, Some(&broker));
+        undo_git_redirects(profile, &redirects_before);
+        outcome
     })();
     let _ = std::fs::remove_dir_all(&temp);
     result
+}
+
+/// Files in a pinned `.git` directory that point git elsewhere for its config and hooks. In a
+/// repository's own `.git` none of them belongs (`commondir` is for `.git/worktrees/*`), and
+/// none can be pinned before it exists: a line that writes one would run its own
+/// `core.fsmonitor` or hooks in the human's next `git status`.
+const GIT_REDIRECTS: &[&str] = &["commondir"];
+
+fn git_redirects(profile: &Profile) -> Vec<PathBuf> {
+    profile
+        .pinned
+        .iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == ".git") && p.is_dir())
+        .flat_map(|g| GIT_REDIRECTS.iter().map(move |f| g.join(f)))
+        .filter(|f| std::fs::symlink_metadata(f).is_ok())
+        .collect()
+}
+
+/// Removes the git redirects a line created. Sound because nothing of a line outlives it (its
+/// pid namespace is gone by now): what exists and did not before, the line wrote.
+fn undo_git_redirects(profile: &Profile, before: &[PathBuf]) {
+    for f in git_redirects(profile).into_iter().filter(|f| !before.contains(f)) {
+        match std::fs::remove_file(&f) {
+            Ok(()) => eprintln!(
+                "guard: removed {}, which the line created: it would point your next git command at a config and hooks the line wrote",
+                f.display()
+            ),
+            Err(e) => eprintln!(
+                "guard: the line created {} (it points git at a config and hooks the line wrote) and guard cannot remove it: {e}; remove it before running git here",
+                f.display()
+            ),
+        }
+    }
+}
+
+/// What a brokered terraform may reach. Through the broker, terraform runs the configuration
+/// the agent wrote — `data "external"` programs, provisioners, providers it planted in
+/// `.terraform/` — so it is contained too: the network on; writes only where the asking line
+/// could write (`cap`) and in `staging` (its `-out` plan file); of the secrets, only
+/// `[sandbox] tool_credentials` readable; guard's state hidden but for `readable` (the plan file
+/// it applies). Its environment is the broker's own: providers read credentials from it.
+#[must_use]
+pub fn tool_profile(policy: &Policy, facts: &Facts, line: &Profile, staging: &Path, readable: &[PathBuf]) -> Profile {
+    let mut p = profile(policy, facts, &BTreeSet::new(), None);
+    cap(&mut p, line);
+    let home = facts.home.as_deref();
+    let creds: Vec<PathBuf> = policy.sandbox.tool_credentials.iter().filter_map(|c| expand(c, home)).collect();
+    p.hidden.retain(|h| !creds.iter().any(|c| h.starts_with(c)));
+    p.network = true;
+    p.write.push(staging.to_path_buf());
+    p.readable.extend(readable.iter().cloned());
+    p.env_remove.clear();
+    p.notes.clear();
+    p
+}
+
+/// A command that runs `program ARGS…` contained under `profile` in this process's own
+/// environment (a brokered tool: see [`tool_profile`]), and its private temp dir, removed when
+/// the returned guard drops.
+pub fn tool_command(profile: &Profile, program: &Path, args: &[String]) -> Result<(std::process::Command, TempDir)> {
+    let temp = TempDir(private_temp()?);
+    let spec = linux::Spec { profile: profile.clone(), temp: temp.0.clone() };
+    let spec = serde_json::to_string(&spec).map_err(|e| Error::Internal(format!("cannot encode the profile: {e}")))?;
+    let mut command = std::process::Command::new("/proc/self/exe");
+    command.arg(HELPER_ARG).arg(spec).arg(program).args(args);
+    for t in ["TMPDIR", "TMP", "TEMP", "TEMPDIR"] {
+        command.env(t, &temp.0);
+    }
+    Ok((command, temp))
+}
+
+/// A private temp dir, removed with everything in it when dropped.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// A fresh one (0700) under the system temp dir.
+    pub fn new() -> Result<TempDir> {
+        private_temp().map(TempDir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// A temp dir of the contained process's own (0700), removed when it ends.

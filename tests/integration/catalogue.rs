@@ -11,7 +11,7 @@ use crate::support::{Test, stderr, stdout};
 
 /// String literals under src/ that look like rule ids but are not rules: the sandbox keys an
 /// approval binds (`sandbox::binding`) and policy key names in error messages.
-const NOT_RULE_IDS: &[&str] = &["sandbox.write", "sandbox.writable", "sandbox.secrets", "sandbox.readable"];
+const NOT_RULE_IDS: &[&str] = &["sandbox.writable", "sandbox.secrets", "sandbox.readable"];
 
 fn entries() -> Vec<Entry> {
     catalogue::entries().unwrap()

@@ -90,7 +90,8 @@ fn state_dir_is_created_private() {
 
 #[test]
 fn shell_help_prints_guards_help_and_makes_no_approval_request() {
-    let (t, out) = Test::new().args(&["shell", "--help"]).status(0).stdout_contains("guard shell -c LINE").run();
+    let (t, out) =
+        Test::new().args(&["shell", "--help"]).status(0).stdout_contains("guard shell [--network] [--write DIR]... -c LINE").run();
     assert!(!stdout_of(&out).contains("GNU bash"), "bash's help: {}", stdout_of(&out));
     assert!(!t.state().join("requests").exists() || std::fs::read_dir(t.state().join("requests")).unwrap().next().is_none());
     let log = std::fs::read_to_string(t.state().join("audit.jsonl")).unwrap_or_default();

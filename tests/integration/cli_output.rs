@@ -35,6 +35,26 @@ fn explain_piped_into_head_exits_quietly_on_epipe() {
     }
 }
 
+#[test]
+fn listing_commands_piped_into_head_end_quietly_and_never_report_success() {
+    // They used to end with "internal error … Broken pipe (please report this)" and 70. Now they
+    // end quietly with 141, as a tool SIGPIPE ends: a check (`audit verify`, `doctor`) whose
+    // output nobody read must not turn into a 0.
+    for args in [
+        &["audit", "verify"][..],
+        &["policy", "show"],
+        &["policy", "rules"],
+        &["policy", "rules", "--json"],
+        &["doctor"],
+        &["--help"],
+        &["--version"],
+    ] {
+        let (code, err) = with_closed_stdout(args, b"");
+        assert_eq!(code, Some(141), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?} reported: {err}");
+    }
+}
+
 /// Runs `guard shell -c line`; returns the exit code and stderr (never printing the line).
 fn refused(line: &str) -> (Option<i32>, String) {
     let (_, out) = Test::new().args(&["shell", "-c", line]).run();

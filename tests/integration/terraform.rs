@@ -296,3 +296,33 @@ fn ctrl_c_during_apply_is_forwarded_to_terraform() {
     assert_ne!(out.status.code(), Some(0));
     assert!(started.elapsed() < std::time::Duration::from_secs(28), "terraform did not stop early");
 }
+
+#[test]
+fn a_directory_or_for_each_key_with_escape_codes_is_written_out_in_guards_plan_output_and_on_the_approve_screen() {
+    let Some(tf) = Tf::new("escape-key", "") else { return };
+    tf.approver_init();
+    let (code, out) = tf.run(&["terraform", "plan", "-no-color"]);
+    assert_eq!(code, 0, "{out}");
+    let id = plan_id(&out);
+    let guards: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("guard: plan p-")).collect();
+    // terraform quotes the key in the address (`\u001b`); guard escapes whatever is left.
+    assert!(guards.iter().any(|l| l.contains("\\u001b[2K") || l.contains("\\x1b[2K")), "the key is not written out: {guards:?}");
+    assert!(guards.iter().all(|l| !l.contains('\u{1b}')), "guard printed raw escape codes: {guards:?}");
+    // A directory name is the agent's too.
+    let name = "d\u{1b}[2Kx";
+    std::fs::create_dir(tf.work().join(name)).unwrap();
+    std::fs::copy(tf.work().join("main.tf"), tf.work().join(name).join("main.tf")).unwrap();
+    let chdir = format!("-chdir={name}");
+    assert_eq!(tf.run(&["terraform", &chdir, "init", "-input=false"]).0, 0);
+    let (code, out) = tf.run(&["terraform", &chdir, "plan", "-no-color"]);
+    assert_eq!(code, 0, "{out}");
+    let guards: Vec<&str> = out.lines().skip_while(|l| !l.starts_with("guard: plan p-")).collect();
+    assert!(guards.iter().any(|l| l.contains("d\\e[2Kx")), "the directory is not written out: {guards:?}");
+    assert!(guards.iter().all(|l| !l.contains('\u{1b}')), "guard printed raw escape codes: {guards:?}");
+    let (_, listed) = tf.run(&["terraform", "plans"]);
+    assert!(!listed.contains('\u{1b}'), "{listed}");
+    let shown = tf.approve(&id);
+    let screen: String = shown.split("Show the full").next().unwrap_or_default().to_string();
+    assert!(screen.contains("\\u001b[2K") || screen.contains("\\x1b[2K"), "{screen}");
+    assert!(!screen.contains('\u{1b}'), "the approve screen carries raw escape codes: {screen:?}");
+}

@@ -141,8 +141,17 @@ pub(crate) enum Stdin {
 }
 
 /// Escalations that only say "guard cannot see what this code does": harmless once contained.
-const CONTAINED_HARMLESS: &[&str] =
-    &["shell.unknown-command", "shell.script-file", "shell.source", "shell.temp-binary", "shell.inline-code", "shell.npx"];
+const CONTAINED_HARMLESS: &[&str] = &[
+    "shell.unknown-command",
+    "shell.script-file",
+    "shell.source",
+    "shell.temp-binary",
+    "shell.inline-code",
+    "shell.npx",
+    // A contained line's pid namespace holds only its own processes, and Landlock's scoping
+    // keeps its signals inside the sandbox.
+    "shell.kill",
+];
 
 pub(crate) struct Walker<'a> {
     pub(crate) policy: &'a Policy,
@@ -420,6 +429,18 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// Expanding a credential-shaped variable (`$OPENAI_API_KEY`, `${AWS_SECRET_ACCESS_KEY:-}`)
+    /// reads a secret: escalate, with the answer the sandbox would not give (it removes them).
+    pub(crate) fn secret_variable(&mut self, name: &str, shown: &str) {
+        if !name.is_empty() && crate::sandbox::credential_shaped(self.policy, name) {
+            self.flag(
+                Decision::Escalate,
+                "shell.secret-env",
+                format!("{shown} reads a credential-shaped variable (a contained line does not even have it: `[sandbox] env_remove`)"),
+            );
+        }
+    }
+
     /// Command or process substitutions hidden in arithmetic or parameter expansions run code
     /// guard does not follow there: escalate.
     fn raw_expansion_check(&mut self, raw: &str) {
@@ -459,8 +480,13 @@ impl<'a> Walker<'a> {
         for w in &sc.words {
             args.extend(self.word(w, depth));
         }
+        // `IFS= read -r line`: a prefix assignment to `read` lasts for that read only (read is no
+        // special builtin), and splits nothing guard analyses.
+        let reads = matches!(args.first().map(Arg::text), Some("read" | "mapfile" | "readarray"));
         for (a, value) in sc.assignments.iter().zip(&values) {
-            programs::check_assignment(self, &a.name);
+            if !(reads && a.name == "IFS") {
+                programs::check_assignment(self, &a.name);
+            }
             self.assigned(&a.name, value, args.is_empty());
         }
         // Here-docs and here-strings replace the pipe as stdin.
@@ -541,7 +567,9 @@ impl<'a> Walker<'a> {
                 let arg = self.word(target, depth).into_iter().next().unwrap_or(Arg::dynamic(""));
                 let is_fd = arg.lit().is_some_and(|s| s == "-" || s.trim_end_matches('-').chars().all(|c| c.is_ascii_digit()));
                 let dup = matches!(op, RedirOp::DupIn | RedirOp::DupOut);
-                if op.writes() && !(dup && is_fd) {
+                if matches!(op, RedirOp::Write | RedirOp::Clobber) {
+                    programs::check_overwrite(self, &arg, "redirection");
+                } else if op.writes() && !(dup && is_fd) {
                     programs::check_write(self, &arg, "redirection");
                 }
                 None
@@ -637,6 +665,7 @@ impl<'a> Walker<'a> {
                     let source = param.raw.as_str();
                     self.raw_expansion_check(source);
                     let parsed = arith::in_parameter(source);
+                    self.secret_variable(param.plain.as_deref().unwrap_or(parsed.name), source);
                     if let Some(index) = parsed.index {
                         self.subscript(parsed.name, index);
                     }

@@ -248,6 +248,20 @@ pub(super) fn check_write(w: &mut Walker, arg: &Arg, what: &str) {
     judge_place(w, &place, arg, what, false);
 }
 
+/// Checks a path the command replaces or truncates whole (`> f`, `cp x f`, `truncate`, `tee`):
+/// a shell start-up file destroyed that way is the human's settings gone, so it blocks; an
+/// append or an edit (`>> ~/.bashrc`, `sed -i`) only escalates.
+pub(super) fn check_overwrite(w: &mut Walker, arg: &Arg, what: &str) {
+    let place = places::place(arg, w.cwd.as_deref(), w.ctx, false);
+    if let (Place::Startup(p), Some(home)) = (&place, w.ctx.home.as_deref())
+        && let Ok(rel) = p.strip_prefix(home)
+        && crate::tools::harness::SHELL_STARTUP.iter().any(|f| rel == Path::new(f))
+    {
+        w.flag(Decision::Block, "shell.startup-overwrite", format!("{what} replaces or truncates {}, a shell start-up file", p.display()));
+    }
+    judge_place(w, &place, arg, what, false);
+}
+
 /// Checks a path the command deletes or moves away (`recursive` for whole trees).
 pub(super) fn check_delete(w: &mut Walker, arg: &Arg, what: &str, recursive: bool) {
     let place = places::place(arg, w.cwd.as_deref(), w.ctx, recursive);
@@ -734,6 +748,11 @@ fn secret_reads(w: &mut Walker, program: &str, rest: &[Arg]) {
 
 fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
     secret_reads(w, program, rest);
+    if program == "printenv" {
+        for name in rest.iter().filter_map(Arg::lit).filter(|a| !a.starts_with('-')) {
+            w.secret_variable(name, &format!("printenv {name}"));
+        }
+    }
     for name in super::arith::name_args(program, rest) {
         variable_name(w, program, name);
     }
@@ -909,7 +928,12 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
                     w.flag(Decision::Escalate, "shell.inline-code", format!("{program} {t} runs editor commands"));
                     continue;
                 }
-                check_write(w, a, program);
+                let appends = rest.iter().any(|o| matches!(o.text(), "-a" | "--append"));
+                if program == "truncate" || program == "tee" && !appends {
+                    check_overwrite(w, a, program);
+                } else {
+                    check_write(w, a, program);
+                }
             }
         }
         "shred" | "wipefs" => {
@@ -965,12 +989,20 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
         "docker" | "podman" | "nerdctl" => container(w, program, rest),
         "systemctl" | "service" | "journalctl" | "launchctl" => services(w, program, rest),
         "kill" => {
-            if !rest.iter().any(|a| matches!(a.text(), "-l" | "-L" | "-0" | "--list")) {
+            // `%N` and `$!` name the line's own jobs; a contained line sees only its own
+            // processes anyway (its pid namespace), so there `shell.kill` stands down.
+            let own_job = |a: &Arg| a.text().starts_with('%') || matches!(a.text(), "$!" | "${!}");
+            let targets: Vec<&Arg> = rest.iter().filter(|a| !a.text().starts_with('-')).collect();
+            let listing = rest.iter().any(|a| matches!(a.text(), "-l" | "-L" | "-0" | "--list"));
+            let own_jobs_only = !targets.is_empty() && targets.iter().all(|a| own_job(a));
+            if !listing && !own_jobs_only {
                 w.flag(Decision::Escalate, "shell.kill", "kill signals processes guard cannot prove are yours");
             }
         }
         "pkill" | "killall" | "killall5" | "skill" | "slay" => {
-            w.flag(Decision::Escalate, "shell.kill", format!("{program} signals processes by name, possibly other users'"))
+            if !rest.iter().any(|a| matches!(a.text(), "-l" | "--list")) {
+                w.flag(Decision::Escalate, "shell.kill", format!("{program} signals processes by name, possibly other users'"))
+            }
         }
         "shutdown" | "reboot" | "halt" | "poweroff" | "init" | "telinit" => {
             w.flag(Decision::Escalate, "shell.power", format!("{program} stops or restarts the machine"))
@@ -1302,10 +1334,11 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg]) {
         }
     }
     match dest {
-        Some(d) => {
+        Some(d) if program == "ln" => {
             let place = places::place(d, w.cwd.as_deref(), w.ctx, false);
             judge_place(w, &place, d, program, false);
         }
+        Some(d) => check_overwrite(w, d, program),
         None if program == "ln" => {
             if let Some(s) = sources.first() {
                 let name = PathBuf::from(s.text()).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -2037,6 +2070,10 @@ fn services(w: &mut Walker, program: &str, rest: &[Arg]) {
 
 fn cloud(w: &mut Walker, program: &str, rest: &[Arg]) {
     let words: Vec<&str> = rest.iter().map(Arg::text).filter(|t| !t.starts_with('-')).collect();
+    // `aws --version`, `gcloud --help`: the CLI says what it is and calls nothing.
+    if words.is_empty() && rest.iter().any(|a| matches!(a.text(), "--version" | "-v" | "--help" | "-h" | "version")) {
+        return;
+    }
     let read_verb = |v: &str| {
         [
             "describe",
