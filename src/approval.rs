@@ -828,7 +828,7 @@ fn decide_plan(p: &Paths, policy: &Policy, id: &str, approve: bool, reason: Opti
     } else {
         plan.expires_ms.saturating_sub(now)
     };
-    let Some(receipt) = sign_decision(p, &approver, id, &plan.sha256, approve, reason, ttl)? else {
+    let Some(receipt) = sign_decision(p, &approver, id, &crate::plans::approval_digest(&plan), approve, reason, ttl)? else {
         return Ok(1);
     };
     audit(p, if approve { "approval" } else { "rejection" }, json!({"id": id, "plan_sha256": plan.sha256, "receipt": receipt}))?;
@@ -871,8 +871,15 @@ pub fn check_plan(p: &Paths, plan: &crate::plans::PlanRecord, request_digest: &s
     if let Err(why) = verify_receipt(&rec, &approver.public_key) {
         return refuse(why);
     }
-    if rec.payload.id != plan.id || rec.payload.digest != plan.sha256 {
+    if rec.payload.id != plan.id {
         return refuse("it was given for another plan (terraform.plan-approval)".into());
+    }
+    if rec.payload.digest != crate::plans::approval_digest(plan) {
+        return refuse(if plan.scripts.is_empty() {
+            "it was given for another plan (terraform.plan-approval)".into()
+        } else {
+            "it was given for another plan or for other content of its local-exec scripts (terraform.plan-approval)".into()
+        });
     }
     if rec.payload.kind == "rejection" {
         let reason = rec.payload.scope.get("reason").cloned().unwrap_or_else(|| "no reason given".into());

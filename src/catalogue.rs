@@ -51,6 +51,9 @@ pub enum Check {
     /// kubectl argv with the kubeconfig unreadable as kubectl reads it (`broken ARGS`) or
     /// readable (`intact ARGS`).
     Kubeconfig,
+    /// An MCP tool call another server offers (the hook's `mcp__server__tool`):
+    /// `SERVER TOOL {JSON arguments}` through `tools::mcp::classify`.
+    Mcp,
 }
 
 /// One example: an input, optionally with the decision it must get that rule at (else the
@@ -151,6 +154,7 @@ fn check_for(id: &str) -> Option<Check> {
         Some("shell") => Some(Check::Shell),
         Some("kubectl") => Some(Check::Kubectl),
         Some("terraform") => Some(Check::Terraform),
+        Some("mcp") => Some(Check::Mcp),
         _ => None,
     }
 }
@@ -285,6 +289,7 @@ pub fn display(e: &Entry, x: &Example) -> String {
         Check::Write => format!("guard shell --write {input} -c …"),
         Check::Broker => format!("{input} (through the broker)"),
         Check::Kubeconfig => format!("kubectl {input} (kubeconfig as named)"),
+        Check::Mcp => format!("MCP call {input}"),
     }
 }
 
@@ -388,6 +393,16 @@ fn verdict(entry: &Entry, input: &str, contained: bool, policy: &Policy) -> std:
             widened_verdict(&widen, "true", policy, &ctx)
         }
         Check::Broker => broker_verdict(input, &ctx)?,
+        Check::Mcp => {
+            let mut words = input.splitn(3, ' ');
+            let (server, tool) = (words.next().unwrap_or_default(), words.next().unwrap_or_default());
+            let args = match words.next() {
+                Some(json) => serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(json)
+                    .map_err(|e| format!("MCP example {input:?}: the arguments are not a JSON object: {e}"))?,
+                None => serde_json::Map::new(),
+            };
+            crate::tools::mcp::classify(server, tool, &args, policy)
+        }
         Check::Kubeconfig => {
             let (state, args) = input.split_once(' ').unwrap_or((input, ""));
             if state == "broken" {
@@ -451,6 +466,7 @@ fn apply_verdict(input: &str) -> std::result::Result<Verdict, String> {
         changes: Vec::new(),
         summary: BTreeMap::new(),
         env: BTreeMap::new(),
+        scripts: BTreeMap::new(),
         decision: if input == "blocked" { Decision::Block } else { Decision::Escalate },
         reasons: Vec::new(),
     };

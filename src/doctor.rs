@@ -351,6 +351,7 @@ fn terraform_checks(paths: &Paths, terraform: Option<&Path>) -> Vec<Check> {
             decision: Decision::Allow,
             reasons: Vec::new(),
             env: Default::default(),
+            scripts: Default::default(),
         };
         let now = crate::rfc3339::now_millis();
         let config = crate::plans::config_hash(&dir);

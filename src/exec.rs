@@ -328,7 +328,7 @@ pub(crate) fn contained_command(
         Some(_) if tool == crate::policy::ToolName::Shell => {
             Err(Error::Internal("a request authorized to run contained reached the uncontained runner".into()))
         }
-        Some(p) => crate::sandbox::tool_command(p, program, args).map(|(c, t)| (c, Some(t))),
+        Some(p) => crate::sandbox::tool_command(p, program, args, Vec::new()).map(|(c, t)| (c, Some(t))),
     }
 }
 

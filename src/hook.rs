@@ -440,6 +440,8 @@ fn escalation(
         Decision::Escalate => {}
     }
     let mut req = request;
+    // The request `guard shell -c` makes: it binds the content of the scripts the line runs.
+    crate::bind_scripts(&mut req, env.policy, env.ctx);
     if let Some(p) = &profile {
         req.target_env.extend(crate::sandbox::binding(p));
     }

@@ -35,6 +35,7 @@ pub mod request;
 pub mod review;
 pub mod rfc3339;
 pub mod sandbox;
+pub mod scripts;
 pub mod state;
 pub mod terminal;
 pub mod tools;
@@ -478,8 +479,7 @@ pub(crate) fn target_env() -> BTreeMap<String, String> {
 /// request, so an approval never runs a script edited after the human saw the request.
 pub fn bind_scripts(request: &mut Request, policy: &Policy, ctx: &Context) {
     for path in tools::shell::scripts_run(&request.argv, policy, ctx) {
-        let h = digest::sha256_file(&path).unwrap_or_else(|e| format!("unreadable ({})", e.kind()));
-        request.target_env.insert(format!("script:{}", path.display()), h);
+        request.target_env.insert(format!("{}{}", scripts::KEY, path.display()), scripts::fingerprint(&path));
     }
 }
 
@@ -799,7 +799,8 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
             m.insert("id".into(), json!(record.id));
             m.insert("sha256".into(), json!(record.sha256));
             audit::append(paths, "apply-start", m)?;
-            let result = plans::run_apply(&authorized, &program, paths, &record);
+            // The local-exec scripts' approved copies are mounted over them unless containment is off.
+            let result = plans::run_apply(&authorized, &program, paths, &record, sandbox::enforced(&policy));
             let label = match &result {
                 Ok((_, true)) => "stale",
                 Ok((o, false)) if o.code == 0 => "applied",

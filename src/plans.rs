@@ -114,6 +114,11 @@ pub struct PlanRecord {
     /// when the plan was made; `apply` refuses under another.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// The scripts the plan's `local-exec` provisioners run, with their SHA-256 (see
+    /// [`local_exec_scripts`]): re-derived from the plan file and the files before an approval
+    /// and before an apply, never taken from the record; an approval signs them with the plan.
+    #[serde(default)]
+    pub scripts: BTreeMap<String, String>,
 }
 
 impl PlanRecord {
@@ -199,6 +204,80 @@ fn collect_config(root: &Path, dir: &Path, out: &mut Vec<(String, String)>, dept
             out.push((rel, h));
         }
     }
+}
+
+/// The scripts the `local-exec` provisioners in a plan's configuration run, as a shell line
+/// guard reads them (`bash ./deploy.sh`, `./x.sh`, `source x.sh`), keyed by absolute path, with
+/// their [`crate::scripts::fingerprint`]. terraform runs every provisioner in its own working
+/// directory `dir` (a module's too) unless `working_dir` says otherwise. Only what the plan holds
+/// as constants can be read: a command built from references (`"${path.module}/x.sh"`) is
+/// evaluated at apply time and binds nothing (README).
+pub fn local_exec_scripts(show: &Value, dir: &Path, policy: &Policy) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Some(root) = show.pointer("/configuration/root_module") {
+        local_exec_in(root, dir, policy, &mut out, 0);
+    }
+    out
+}
+
+fn local_exec_in(module: &Value, dir: &Path, policy: &Policy, out: &mut BTreeMap<String, String>, depth: usize) {
+    if depth > 32 {
+        return;
+    }
+    let provisioners = module.get("resources").and_then(Value::as_array).into_iter().flatten().filter_map(|r| r.get("provisioners"));
+    for p in provisioners.filter_map(Value::as_array).flatten().filter(|p| p.get("type").and_then(Value::as_str) == Some("local-exec")) {
+        let constant = |k: &str| p.pointer(&format!("/expressions/{k}/constant_value"));
+        let Some(command) = constant("command").and_then(Value::as_str) else { continue };
+        let cwd = match p.pointer("/expressions/working_dir") {
+            None => dir.to_path_buf(),
+            Some(_) => match constant("working_dir").and_then(Value::as_str) {
+                Some(w) => crate::tools::shell::normalize_path(&dir.join(w)),
+                None => continue,
+            },
+        };
+        // The interpreter is `/bin/sh -c` unless the provisioner names a shell of its own.
+        let argv: Vec<String> = match constant("interpreter").and_then(Value::as_array) {
+            None => vec!["-c".into(), command.into()],
+            Some(words) => {
+                let words: Vec<&str> = words.iter().filter_map(Value::as_str).collect();
+                let shell = words.first().map(|w| w.rsplit('/').next().unwrap_or(w));
+                if !matches!(shell, Some("sh" | "bash" | "dash")) {
+                    continue;
+                }
+                words.iter().skip(1).map(|w| (*w).to_string()).chain(std::iter::once(command.to_string())).collect()
+            }
+        };
+        let ctx = crate::request::Context {
+            cwd,
+            home: std::env::var_os("HOME").map(PathBuf::from),
+            guarded: Vec::new(),
+            kube: Default::default(),
+            contained: false,
+        };
+        for script in crate::tools::shell::scripts_run(&argv, policy, &ctx) {
+            let bound = crate::scripts::fingerprint(&script);
+            out.insert(script.to_string_lossy().into_owned(), bound);
+        }
+    }
+    for call in module.get("module_calls").and_then(Value::as_object).into_iter().flat_map(|m| m.values()) {
+        if let Some(m) = call.get("module") {
+            local_exec_in(m, dir, policy, out, depth + 1);
+        }
+    }
+}
+
+/// What an approval of `r` signs: the plan file's hash, and with `local-exec` scripts, their
+/// hashes too (a plan without scripts signs its file hash alone, as before).
+#[must_use]
+pub fn approval_digest(r: &PlanRecord) -> String {
+    if r.scripts.is_empty() {
+        return r.sha256.clone();
+    }
+    let mut all = format!("plan\0{}\n", r.sha256);
+    for (path, h) in &r.scripts {
+        all.push_str(&format!("script\0{path}\0{h}\n"));
+    }
+    sha256_hex(all.as_bytes())
 }
 
 /// Turns `terraform show -json` output into the change list. Pure.
@@ -366,6 +445,7 @@ pub fn plan(
         .map_err(|e| Error::Internal(format!("`terraform show -json` printed something that is not JSON: {e}")))?;
     let changes = changes_from_show(&show);
     let summary = summarize(&changes);
+    let scripts = local_exec_scripts(&show, &dir, policy);
     let ws = workspace(&dir, req.target_env.get("TF_WORKSPACE").map(String::as_str), req.target_env.get("TF_DATA_DIR").map(String::as_str));
     let verdict = judge(&changes, destroy, &ws, policy);
     let now = now_millis();
@@ -385,6 +465,7 @@ pub fn plan(
         decision: verdict.decision,
         reasons: verdict.reasons.iter().map(|r| (r.rule.clone(), r.message.clone())).collect(),
         env: req.target_env.clone(),
+        scripts,
     };
     let body = serde_json::to_vec_pretty(&record).map_err(|e| Error::Internal(format!("cannot encode plan record: {e}")))?;
     atomic_write(&record_path(p, &id), &body)?;
@@ -526,6 +607,7 @@ pub fn rederive(
         .ok_or_else(|| ("terraform.plan-tampered", format!("`terraform show -json` cannot read the plan file of {}", r.id)))?;
     r.changes = changes_from_show(&show);
     r.summary = summarize(&r.changes);
+    r.scripts = local_exec_scripts(&show, &r.dir, policy);
     let verdict = judge(&r.changes, r.destroy, &r.workspace, policy);
     r.decision = verdict.decision;
     r.reasons = verdict.reasons.iter().map(|x| (x.rule.clone(), x.message.clone())).collect();
@@ -563,7 +645,17 @@ pub fn apply_verdict(
         None => Ok(()),
     });
     let mut v = Verdict::allow();
-    match checks.and_then(|()| rederive(p, &mut r, policy, terraform, profile)) {
+    // The scripts as planned (the record's word, kept only to compare): a script changed since
+    // the plan is a changed configuration, approved or not.
+    let planned = r.scripts.clone();
+    let scripts_same = |r: &PlanRecord| match planned.iter().find(|(k, h)| r.scripts.get(*k) != Some(*h)) {
+        Some((path, _)) => Err((
+            "terraform.plan-config",
+            format!("the local-exec script {} changed since plan {}; plan again", crate::display::escape(path), r.id),
+        )),
+        None => Ok(()),
+    };
+    match checks.and_then(|()| rederive(p, &mut r, policy, terraform, profile)).and_then(|derived| scripts_same(&r).map(|()| derived)) {
         Err((rule, msg)) => v.add(Decision::Block, rule, msg),
         Ok(derived) => v.merge(derived),
     }
@@ -584,21 +676,40 @@ pub fn mark_used(p: &Paths, id: &str) -> Result<()> {
 
 /// Runs `terraform apply -input=false <planfile>` in the plan's dir, passing output through and
 /// watching for terraform's stale-plan error. Returns the exit code and whether it was stale.
+/// With `mount_scripts` (containment on), a plan's `local-exec` scripts are the approved copies.
 pub fn run_apply(
     authorized: &crate::gate::Authorized<'_>,
     terraform: &Path,
     p: &Paths,
     r: &PlanRecord,
+    mount_scripts: bool,
 ) -> Result<(crate::exec::Outcome, bool)> {
     let args = vec!["apply".to_string(), "-input=false".to_string(), plan_file(p, &r.id).to_string_lossy().into_owned()];
     let stale = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = stale.clone();
-    let outcome = crate::exec::run_args_with_stderr(authorized, terraform, &args, Some(&r.dir), move |line: &[u8]| {
+    let tap = move |line: &[u8]| {
         if String::from_utf8_lossy(line).contains("Saved plan is stale") {
             flag.store(true, std::sync::atomic::Ordering::SeqCst);
         }
         let _ = std::io::stderr().write_all(line);
-    })?;
+    };
+    let profile = authorized.profile();
+    let outcome = if r.scripts.is_empty() || (profile.is_none() && !mount_scripts) {
+        crate::exec::run_args_with_stderr(authorized, terraform, &args, Some(&r.dir), tap)?
+    } else {
+        // The approved bytes of the local-exec scripts: copied (refused if they changed since
+        // the checks), then mounted over the scripts in terraform's own mount namespace — its
+        // sandbox when it came through the broker, else a user and mount namespace alone.
+        let copies = crate::sandbox::copies_dir(p)?;
+        let bound: BTreeMap<String, String> = r.scripts.iter().map(|(k, v)| (format!("{}{k}", crate::scripts::KEY), v.clone())).collect();
+        let scripts = crate::scripts::snapshot(&bound, copies.path())?;
+        let (mut command, _temp) = match profile {
+            Some(contained) => crate::sandbox::tool_command(contained, terraform, &args, scripts).map(|(c, t)| (c, Some(t)))?,
+            None => (crate::sandbox::mounts_command(terraform, &args, scripts)?, None),
+        };
+        command.current_dir(&r.dir);
+        crate::exec::run_command(command, terraform, Some(Box::new(tap)), None, None)?
+    };
     Ok((outcome, stale.load(std::sync::atomic::Ordering::SeqCst)))
 }
 
@@ -687,6 +798,9 @@ pub fn describe_for_approval(r: &PlanRecord) -> String {
     }
     for (k, v) in &r.env {
         s.push_str(&format!("  env:       {}\n", crate::redact::redact(&format!("{k}={v}"))));
+    }
+    for (path, h) in &r.scripts {
+        s.push_str(&format!("  local-exec script: {} sha256 {h}\n", crate::display::escape(path)));
     }
     for (rule, msg) in &r.reasons {
         s.push_str(&format!("  rule:      {rule}: {msg}\n"));

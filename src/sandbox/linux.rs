@@ -9,7 +9,8 @@
 //!    included), plus a mount namespace when something must be pinned read-only;
 //! 2. `/dev/null` over the masked unix sockets (container daemons, the system bus), and
 //!    read-only bind mounts over the pins (`.git/hooks`, `.git/config`, harness settings), and
-//!    `.git` bound onto itself so it cannot be renamed away and rebuilt;
+//!    `.git` bound onto itself so it cannot be renamed away and rebuilt, and the approved
+//!    copies of the scripts the request binds over the scripts ([`crate::scripts`]);
 //! 3. Landlock: reads everywhere except the hidden trees (Landlock only grants, so a grant that
 //!    must not cover `~/.ssh` becomes grants on each sibling along the way down), writes only in
 //!    the profile's trees, and signals and abstract unix sockets scoped to the sandbox;
@@ -17,13 +18,15 @@
 //!    so the pins hold even for root inside.
 //! 4. a seccomp filter refusing `TIOCSTI`/`TIOCLINUX` (no typing into the human's terminal);
 //! 5. run the program under the line's own init, pid 1 of a pid namespace made in step 1, which
-//!    takes steps 3 and 4 for itself and the program: when it ends, every process of the line
-//!    ends with it.
+//!    takes steps 3 and 4 for itself and the program, checks each bound script's path is its
+//!    copy, and starts the program, watching the scripts' names while it runs: when it ends,
+//!    every process of the line ends with it.
 //!
 //! It must never fall back to running uncontained: any failure is a `guard:` line and exit 77.
 
 use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 
 use landlock::{
@@ -48,6 +51,13 @@ const DEVICE_DIRS: &[&str] = &["/dev/pts", "/dev/shm"];
 pub struct Spec {
     pub profile: Profile,
     pub temp: PathBuf,
+    /// The bound scripts' copies, each mounted read-only over its script's path.
+    #[serde(default)]
+    pub scripts: Vec<crate::scripts::Snapshot>,
+    /// Only a user and mount namespace with the scripts' copies (no pid namespace, Landlock or
+    /// seccomp, the network kept): for a `terraform apply` that runs uncontained.
+    #[serde(default)]
+    pub mounts_only: bool,
 }
 
 /// The helper's entry point: contains the line, runs `program` with `args` as the only child of
@@ -65,6 +75,9 @@ pub fn helper_main(argv: &[OsString]) -> u8 {
         }
     };
     let args = argv.get(4..).unwrap_or_default();
+    if spec.mounts_only {
+        return mounts_only(&spec, Path::new(program), args);
+    }
     let started = enter(&spec).and_then(|rules| match fork()? {
         None => std::process::exit(i32::from(init(&rules, Path::new(program), args))),
         Some(init) => Ok(init),
@@ -86,6 +99,56 @@ pub struct Rules {
     reads: Vec<(PathBuf, bool)>,
     listable: Vec<PathBuf>,
     writes: Vec<(PathBuf, bool)>,
+    /// Each bound script's path and the device and inode of its mounted copy.
+    scripts: Vec<(PathBuf, (u64, u64))>,
+}
+
+/// A user and mount namespace with the scripts' copies mounted over them, then exec: a
+/// `terraform apply` whose `local-exec` provisioners run the approved scripts.
+fn mounts_only(spec: &Spec, program: &Path, args: &[OsString]) -> u8 {
+    let mounted = namespaces(false, true, false).and_then(|()| spec.scripts.iter().map(mount_snapshot).collect::<Result<Vec<_>, _>>());
+    let scripts = match mounted {
+        Ok(s) => s,
+        Err(cause) => {
+            eprintln!(
+                "guard: cannot mount the approved copies of the scripts over them: {cause}; nothing ran. With `[sandbox] mode = \"off\"` guard checks their hashes only"
+            );
+            return 77;
+        }
+    };
+    if let Err(why) = scripts_in_place(&scripts) {
+        eprintln!("{why}");
+        return 77;
+    }
+    let err = std::process::Command::new(program).args(args).exec();
+    eprintln!("guard: cannot run {}: {err}", program.display());
+    if err.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 }
+}
+
+/// Last before the program starts: each script's path is its copy. A rename over the path from
+/// outside the namespace detaches the mount (see [`mount_snapshot`]); after this check the
+/// line's init watches for one (README, Containment → scripts).
+fn scripts_in_place(scripts: &[(PathBuf, (u64, u64))]) -> Result<(), String> {
+    match scripts.iter().find(|(path, id)| file_id(path) != Some(*id)) {
+        Some((path, _)) => Err(format!(
+            "guard: {} was replaced while the line started (it is no longer the approved copy); nothing ran. Run the line again",
+            crate::display::escape(&path.to_string_lossy())
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Mounts a script's copy read-only over the script's path: what bash (`source`, `bash x.sh`),
+/// the kernel's `#!` loader and the interpreter it starts open by that name is the copy, and a
+/// rewrite of the original file in place (`cat > x.sh`, an editor that truncates) no longer
+/// reaches this namespace. The way left round it is a rename from outside this namespace: over
+/// the path (the kernel detaches the mount, Linux ≥ 3.18), of the script away or of a directory
+/// on the path (the mount moves with its entry). The check before the program starts catches
+/// one up to that moment, and [`ScriptWatch`] stops the line on one after it.
+fn mount_snapshot(snap: &crate::scripts::Snapshot) -> Result<(PathBuf, (u64, u64)), String> {
+    let id = file_id(&snap.copy).ok_or_else(|| format!("the copy of {} is gone", snap.path.display()))?;
+    bind_read_only(&snap.copy, &snap.path).map_err(|e| format!("cannot put the approved copy over {}: {e}", snap.path.display()))?;
+    Ok((snap.path.clone(), id))
 }
 
 /// The line's init: pid 1 of its own pid namespace, so when it ends — after the program — the
@@ -105,9 +168,22 @@ fn init(rules: &Rules, program: &Path, args: &[OsString]) -> u8 {
         eprintln!("{}", super::unavailable(&cause));
         return 77;
     }
+    // Watched from before the check on: a rename after it stops the line (see `ScriptWatch`).
+    let watch = match ScriptWatch::new(&rules.scripts) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("guard: cannot watch the approved scripts' names: {e}; nothing ran");
+            return 77;
+        }
+    };
+    if let Err(why) = scripts_in_place(&rules.scripts) {
+        eprintln!("{why}");
+        return 77;
+    }
     let mut command = std::process::Command::new(program);
     command.args(args);
-    match crate::exec::run_command(command, program, None, None, None) {
+    let service = watch.as_ref().map(|w| w as &dyn crate::exec::Service);
+    match crate::exec::run_command(command, program, None, None, service) {
         Ok(outcome) => outcome.code,
         Err(crate::error::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             eprintln!("guard: cannot run {}: {source}", program.display());
@@ -116,6 +192,75 @@ fn init(rules: &Rules, program: &Path, args: &[OsString]) -> u8 {
         Err(e) => {
             eprintln!("guard: cannot run {}: {e}", program.display());
             126
+        }
+    }
+}
+
+/// Every name on the way to each bound script, watched by the line's init while the line runs.
+/// A rename from outside the line's mount namespace — over the script, of the script away, of a
+/// directory on its path — makes that name stop resolving to the mounted copy (see
+/// [`mount_snapshot`]); the init then ends, and with it, pid 1 of the line's pid namespace, the
+/// whole line (the kernel kills every process in it). Not a closure: a program that opens the
+/// script within the moment between the rename and the kill still reads the new file.
+struct ScriptWatch {
+    fd: std::os::fd::OwnedFd,
+    /// (watch descriptor of a directory, the name in it that leads to `script`, script)
+    names: Vec<(i32, Vec<u8>, PathBuf)>,
+}
+
+impl ScriptWatch {
+    /// `None` without scripts.
+    fn new(scripts: &[(PathBuf, (u64, u64))]) -> Result<Option<ScriptWatch>, String> {
+        use rustix::fs::inotify::{CreateFlags, WatchFlags as W};
+        use std::os::unix::ffi::OsStrExt;
+        if scripts.is_empty() {
+            return Ok(None);
+        }
+        let fd = rustix::fs::inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK).map_err(|e| e.to_string())?;
+        let mut names = Vec::new();
+        for (script, _) in scripts {
+            for dir in script.ancestors().skip(1) {
+                let Some(name) = script.strip_prefix(dir).ok().and_then(|rest| rest.components().next()) else { continue };
+                let wd = rustix::fs::inotify::add_watch(&fd, dir, W::MOVED_FROM | W::MOVED_TO | W::DELETE | W::CREATE | W::ONLYDIR)
+                    .map_err(|e| format!("{}: {e}", dir.display()))?;
+                names.push((wd, name.as_os_str().as_bytes().to_vec(), script.clone()));
+            }
+        }
+        Ok(Some(ScriptWatch { fd, names }))
+    }
+
+    fn stop(&self, script: Option<&Path>) -> ! {
+        let what =
+            script.map_or_else(|| "an approved script's name".to_string(), |s| crate::display::escape(&s.to_string_lossy()).into_owned());
+        eprintln!(
+            "guard: {what} was renamed, replaced or removed from outside the line while it ran; the line was stopped (it runs only the approved copy). Run it again to have the new content judged"
+        );
+        std::process::exit(77)
+    }
+}
+
+impl crate::exec::Service for ScriptWatch {
+    fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        std::os::fd::AsFd::as_fd(&self.fd)
+    }
+
+    fn ready(&self) {
+        use rustix::fs::inotify::ReadFlags;
+        let mut buf = [std::mem::MaybeUninit::uninit(); 4096];
+        let mut events = rustix::fs::inotify::Reader::new(&self.fd, &mut buf);
+        loop {
+            match events.next() {
+                Err(rustix::io::Errno::WOULDBLOCK | rustix::io::Errno::INTR) => return,
+                // Events lost or unreadable: what happened to the names is unknown.
+                Err(_) => self.stop(None),
+                Ok(e) if e.events().contains(ReadFlags::QUEUE_OVERFLOW) => self.stop(None),
+                Ok(e) => {
+                    let (wd, name) = (e.wd(), e.file_name().map(|n| n.to_bytes().to_vec()));
+                    if let Some((_, _, script)) = self.names.iter().find(|(w, n, _)| *w == wd && name.as_ref() == Some(n)) {
+                        self.stop(Some(script));
+                    }
+                }
+            }
         }
     }
 }
@@ -161,7 +306,7 @@ pub fn enter(spec: &Spec) -> Result<Rules, String> {
     }
 
     let masks: Vec<&PathBuf> = p.masked.iter().filter(|m| std::fs::symlink_metadata(m).is_ok_and(|t| !t.is_dir())).collect();
-    namespaces(!p.network, true)?;
+    namespaces(!p.network, true, true)?;
     private_ptys()?;
     for pin in &pins {
         pin_read_only(pin)?;
@@ -169,7 +314,8 @@ pub fn enter(spec: &Spec) -> Result<Rules, String> {
     for socket in &masks {
         rustix::mount::mount_bind("/dev/null", *socket).map_err(|e| format!("cannot mask {}: {e}", socket.display()))?;
     }
-    Ok(Rules { reads, listable, writes })
+    let scripts = spec.scripts.iter().map(mount_snapshot).collect::<Result<Vec<_>, _>>()?;
+    Ok(Rules { reads, listable, writes, scripts })
 }
 
 /// `ioctl(2)`'s syscall number, per architecture the filter is built for.
@@ -209,6 +355,16 @@ fn no_terminal_injection() -> Result<(), String> {
     Err("guard has no seccomp filter against terminal injection for this architecture".into())
 }
 
+/// `p.starts_with(root)` for canonical absolute paths, compared as bytes: `Path::starts_with`
+/// walks components, and `split_reads` asks it for every directory entry against every hidden
+/// path (it was a tenth of a contained line's CPU).
+fn within(p: &Path, root: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let (p, r) = (p.as_os_str().as_bytes(), root.as_os_str().as_bytes());
+    let r = if r.len() > 1 { r.strip_suffix(b"/").unwrap_or(r) } else { r };
+    p.starts_with(r) && (p.len() == r.len() || r == b"/" || p.get(r.len()) == Some(&b'/'))
+}
+
 fn canonical(p: &Path) -> PathBuf {
     std::fs::canonicalize(p)
         .ok()
@@ -245,10 +401,10 @@ fn split_reads(dir: &Path, hidden: &[PathBuf], out: &mut Vec<(PathBuf, bool)>, l
         } else {
             (path.clone(), kind.is_dir())
         };
-        if hidden.iter().any(|h| real.starts_with(h)) {
+        if hidden.iter().any(|h| within(&real, h)) {
             continue;
         }
-        if hidden.iter().any(|h| h.starts_with(&real)) {
+        if hidden.iter().any(|h| within(h, &real)) {
             if !kind.is_symlink() && is_dir {
                 listable.push(path.clone());
                 split_reads(&path, hidden, out, listable, depth + 1);
@@ -268,11 +424,14 @@ fn unshare(flags: rustix::thread::UnshareFlags) -> rustix::io::Result<()> {
     unsafe { rustix::thread::unshare_unsafe(flags) }
 }
 
-fn namespaces(cut_network: bool, mounts: bool) -> Result<(), String> {
+fn namespaces(cut_network: bool, mounts: bool, pids: bool) -> Result<(), String> {
     use rustix::thread::UnshareFlags;
     let uid = rustix::process::getuid().as_raw();
     let gid = rustix::process::getgid().as_raw();
-    let mut flags = UnshareFlags::NEWUSER | UnshareFlags::NEWPID;
+    let mut flags = UnshareFlags::NEWUSER;
+    if pids {
+        flags |= UnshareFlags::NEWPID;
+    }
     if cut_network {
         flags |= UnshareFlags::NEWNET;
     }
@@ -315,12 +474,17 @@ fn private_ptys() -> Result<(), String> {
 
 /// Binds `path` onto itself read-only (a `.git` directory read-write: pinned in place only).
 fn pin_read_only(path: &Path) -> Result<(), String> {
+    if path.file_name().is_some_and(|n| n == ".git") && path.is_dir() {
+        return rustix::mount::mount_bind(path, path).map_err(|e| format!("cannot pin {}: {e}", path.display()));
+    }
+    bind_read_only(path, path).map_err(|e| format!("cannot pin {}: {e}", path.display()))
+}
+
+/// Binds `source` over `path`, read-only.
+fn bind_read_only(source: &Path, path: &Path) -> Result<(), String> {
     use rustix::fs::StatVfsMountFlags as V;
     use rustix::mount::MountFlags as M;
-    rustix::mount::mount_bind(path, path).map_err(|e| format!("cannot pin {}: {e}", path.display()))?;
-    if path.file_name().is_some_and(|n| n == ".git") && path.is_dir() {
-        return Ok(());
-    }
+    rustix::mount::mount_bind(source, path).map_err(|e| e.to_string())?;
     // A remount must keep the flags the kernel locked on the original mount.
     let kept = rustix::fs::statvfs(path).map(|s| s.f_flag).unwrap_or(V::empty());
     let mut flags = M::BIND | M::RDONLY;
@@ -331,7 +495,7 @@ fn pin_read_only(path: &Path) -> Result<(), String> {
             flags |= m;
         }
     }
-    rustix::mount::mount_remount(path, flags, "").map_err(|e| format!("cannot make {} read-only: {e}", path.display()))
+    rustix::mount::mount_remount(path, flags, "").map_err(|e| format!("cannot make it read-only: {e}"))
 }
 
 fn landlock(reads: &[(PathBuf, bool)], listable: &[PathBuf], writes: &[(PathBuf, bool)]) -> Result<(), String> {
@@ -397,4 +561,26 @@ pub fn landlock_abi() -> Result<i32, String> {
 /// Device and inode of a path, to tell whether two names are one file.
 pub fn file_id(p: &Path) -> Option<(u64, u64)> {
     std::fs::metadata(p).ok().map(|m| (m.dev(), m.ino()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::within;
+    use std::path::Path;
+
+    #[test]
+    fn within_agrees_with_path_starts_with_on_canonical_paths() {
+        for (p, r) in [
+            ("/home/u/.ssh", "/home/u/.ssh"),
+            ("/home/u/.ssh/id", "/home/u/.ssh"),
+            ("/home/u/.sshx", "/home/u/.ssh"),
+            ("/home/u", "/home/u/.ssh"),
+            ("/etc", "/"),
+            ("/", "/"),
+            ("/home/u/.aws/c", "/home/u/.aws/"),
+            ("/homeless", "/home"),
+        ] {
+            assert_eq!(within(Path::new(p), Path::new(r)), Path::new(p).starts_with(r), "{p} in {r}");
+        }
+    }
 }

@@ -471,7 +471,11 @@ pub fn run(
         for note in &profile.notes {
             eprintln!("guard: note: {note}");
         }
-        let spec = linux::Spec { profile: profile.clone(), temp: temp.clone() };
+        // The bytes the request binds, copied where the line cannot reach them; the helper
+        // mounts each copy over its script.
+        let copies = copies_dir(paths)?;
+        let scripts = crate::scripts::snapshot(&authorized.request.target_env, copies.path())?;
+        let spec = linux::Spec { profile: profile.clone(), temp: temp.clone(), scripts, mounts_only: false };
         let spec = serde_json::to_string(&spec).map_err(|e| Error::Internal(format!("cannot encode the profile: {e}")))?;
         // /proc/self/exe is the binary this process runs even if its file was replaced since.
         let mut command = std::process::Command::new("/proc/self/exe");
@@ -542,9 +546,16 @@ pub fn tool_profile(policy: &Policy, facts: &Facts, line: &Profile, staging: &Pa
 /// A command that runs `program ARGS…` contained under `profile` in this process's own
 /// environment (a brokered tool: see [`tool_profile`]), and its private temp dir, removed when
 /// the returned guard drops.
-pub fn tool_command(profile: &Profile, program: &Path, args: &[String]) -> Result<(std::process::Command, TempDir)> {
+/// With `scripts`, the approved copies are mounted over them (a `terraform apply` whose
+/// `local-exec` provisioners run scripts the plan binds).
+pub fn tool_command(
+    profile: &Profile,
+    program: &Path,
+    args: &[String],
+    scripts: Vec<crate::scripts::Snapshot>,
+) -> Result<(std::process::Command, TempDir)> {
     let temp = TempDir(private_temp()?);
-    let spec = linux::Spec { profile: profile.clone(), temp: temp.0.clone() };
+    let spec = linux::Spec { profile: profile.clone(), temp: temp.0.clone(), scripts, mounts_only: false };
     let spec = serde_json::to_string(&spec).map_err(|e| Error::Internal(format!("cannot encode the profile: {e}")))?;
     let mut command = std::process::Command::new("/proc/self/exe");
     command.arg(HELPER_ARG).arg(spec).arg(program).args(args);
@@ -552,6 +563,23 @@ pub fn tool_command(profile: &Profile, program: &Path, args: &[String]) -> Resul
         command.env(t, &temp.0);
     }
     Ok((command, temp))
+}
+
+/// A command that runs `program ARGS…` uncontained but in a user and mount namespace of its
+/// own with the approved copies of `scripts` mounted over them (`terraform apply` run by guard
+/// itself, not through the broker).
+pub fn mounts_command(program: &Path, args: &[String], scripts: Vec<crate::scripts::Snapshot>) -> Result<std::process::Command> {
+    let spec = linux::Spec { profile: Profile::default(), temp: std::env::temp_dir(), scripts, mounts_only: true };
+    let spec = serde_json::to_string(&spec).map_err(|e| Error::Internal(format!("cannot encode the helper's spec: {e}")))?;
+    let mut command = std::process::Command::new("/proc/self/exe");
+    command.arg(HELPER_ARG).arg(spec).arg(program).args(args);
+    Ok(command)
+}
+
+/// Where the approved copies of a run's scripts go: `$GUARD_HOME/run/c-…` (the state dir is
+/// hidden from every contained process), made when the first copy is, removed when dropped.
+pub fn copies_dir(paths: &crate::state::Paths) -> Result<TempDir> {
+    Ok(TempDir(paths.home.join("run").join(format!("c-{}", crate::digest::random_hex(8)?))))
 }
 
 /// A private temp dir, removed with everything in it when dropped.
@@ -631,6 +659,8 @@ fn self_test() -> std::result::Result<String, String> {
         let spec = linux::Spec {
             profile: Profile { write: vec![allowed.clone()], hidden: vec![outside.join("secret")], ..Profile::default() },
             temp: base.join("tmp"),
+            scripts: Vec::new(),
+            mounts_only: false,
         };
         std::fs::create_dir_all(&spec.temp).map_err(|e| format!("cannot set up: {e}"))?;
         let spec = serde_json::to_string(&spec).map_err(|e| e.to_string())?;

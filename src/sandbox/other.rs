@@ -12,6 +12,12 @@ use super::Profile;
 pub struct Spec {
     pub profile: Profile,
     pub temp: PathBuf,
+    #[serde(default)]
+    pub scripts: Vec<crate::scripts::Snapshot>,
+    /// Only a user and mount namespace with the scripts' copies (no Landlock, no seccomp, the
+    /// network kept): for `terraform apply`, which runs outside the sandbox.
+    #[serde(default)]
+    pub mounts_only: bool,
 }
 
 pub fn helper_main(_argv: &[OsString]) -> u8 {
@@ -19,7 +25,7 @@ pub fn helper_main(_argv: &[OsString]) -> u8 {
     77
 }
 
-pub fn contain(_spec: &Spec) -> Result<(), String> {
+pub fn contain(_spec: &Spec) -> Result<Vec<(u64, u64)>, String> {
     Err("guard has no sandbox for this operating system yet".into())
 }
 

@@ -50,7 +50,7 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 
 /// Rule ids written as string literals in src/, with the first file that names each.
 fn ids_in_code() -> std::collections::BTreeMap<String, String> {
-    let re = regex::Regex::new(r#""((?:shell|kubectl|terraform|sandbox)\.[a-z0-9-]+)""#).unwrap();
+    let re = regex::Regex::new(r#""((?:shell|kubectl|terraform|sandbox|mcp)\.[a-z0-9-]+)""#).unwrap();
     let mut files = Vec::new();
     rust_files(&root().join("src"), &mut files);
     files.sort();

@@ -10,10 +10,15 @@ fn allowed_command_passes_the_tools_exit_code_through() {
 
 #[test]
 fn killed_by_signal_is_128_plus_n() {
-    Test::new().args(&["shell", "-c", "kill -TERM $$"]).status(75).run();
-    // `kill` is escalated by default; a user rule allows it for this test.
+    // Contained, `kill` signals only the line's own processes (its pid namespace): allowed.
+    Test::new().args(&["shell", "-c", "kill -TERM $$"]).status(128 + 15).run();
+    // Uncontained it is escalated by default; a user rule allows it for this test.
+    let off = "[sandbox]\nmode = \"off\"\n";
+    Test::new().policy(off).args(&["shell", "-c", "kill -TERM $$"]).status(75).run();
     Test::new()
-        .policy("[[shell.rules]]\nid = \"test.kill\"\nprogram = \"kill\"\ndecision = \"allow\"\nmessage = \"tests may signal\"\n")
+        .policy(&format!(
+            "{off}[[shell.rules]]\nid = \"test.kill\"\nprogram = \"kill\"\ndecision = \"allow\"\nmessage = \"tests may signal\"\n"
+        ))
         .args(&["shell", "-c", "kill -TERM $$"])
         .status(128 + 15)
         .run();

@@ -270,3 +270,35 @@ fn shell_writes_to_the_agents_hook_settings_escalate_reads_pass() {
         assert_eq!(stdout(&out).lines().next(), Some("allow"), "{line}");
     }
 }
+
+#[test]
+fn a_script_swapped_after_an_approval_asked_through_the_hook_does_not_run() {
+    if !crate::support::require_tool("bash") {
+        return;
+    }
+    // Uncontained, `bash deploy.sh` needs a human; the hook cannot ask one (codex), so it files
+    // the request `guard shell -c` makes, which must bind deploy.sh's bytes as guard's does.
+    let t = Test::new().policy(UNCONTAINED);
+    assert!(approver_init(t.guard(&["approver", "init"])).contains("approver key"));
+    let script = t.work().join("deploy.sh");
+    std::fs::write(&script, "echo approved >> out.txt\n").unwrap();
+    let line = "bash deploy.sh";
+    let input = place(&t, &payload("codex", "bash.json")).replace("__COMMAND__", line);
+    let (_, out, _) = run(&t, "codex", &[], &input, &[]);
+    let i = out.find("guard approve r-").expect(&out) + "guard approve ".len();
+    let id = out[i..i + 34].to_string();
+    let shown = pty(t.guard(&["approve", &id]), &[("Approver passphrase", crate::support::PASS), ("Type yes", "yes")]);
+    assert!(shown.contains(&format!("script:{}", script.display())), "the human must see the script's hash: {shown}");
+    // Swapped after the approval: neither the hook nor guard takes the approval for it.
+    std::fs::write(&script, "echo SWAPPED >> out.txt\n").unwrap();
+    let (_, out, _) = run(&t, "codex", &[], &input, &[]);
+    assert!(out.contains("needs a human approval") && !out.contains(&id), "{out}");
+    assert_eq!(t.guard(&["shell", "-c", line]).output().unwrap().status.code(), Some(75));
+    // The approved bytes back: the hook says so, and guard runs it with that approval.
+    std::fs::write(&script, "echo approved >> out.txt\n").unwrap();
+    let (_, out, _) = run(&t, "codex", &[], &input, &[]);
+    assert!(out.contains("a human approved this command"), "{out}");
+    let ran = t.guard(&["shell", "-c", line]).output().unwrap();
+    assert_eq!(ran.status.code(), Some(0), "{}", stderr(&ran));
+    assert_eq!(std::fs::read_to_string(t.work().join("out.txt")).unwrap(), "approved\n");
+}

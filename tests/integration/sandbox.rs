@@ -897,7 +897,6 @@ p.wait()
 }
 
 #[test]
-#[ignore = "open: a network program anywhere in a line gives every process of the line the network"]
 fn red_a_network_program_prefix_gives_a_makefile_recipe_the_hosts_loopback() {
     if !require_tool("git") || !require_tool("make") {
         return;
@@ -909,11 +908,15 @@ fn red_a_network_program_prefix_gives_a_makefile_recipe_the_hosts_loopback() {
         format!("all:\n\t-python3 -c \"import socket; socket.create_connection(('127.0.0.1', {port}), 3).sendall(b'recipe-was-here')\"\n"),
     )
     .unwrap();
-    let out = j.shell("git --version >/dev/null; make -s");
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    std::thread::sleep(Duration::from_millis(300));
-    let arrived: Vec<String> = seen.try_iter().collect();
-    assert!(arrived.is_empty(), "a recipe reached the host's loopback because the line also ran git: {arrived:?}");
+    for line in ["git --version >/dev/null; make -s", "git status >/dev/null 2>&1; make -s", "git -C . log -1 >/dev/null 2>&1; make -s"] {
+        let out = j.shell(line);
+        assert_eq!(out.status.code(), Some(0), "{line}: {}", stderr(&out));
+        std::thread::sleep(Duration::from_millis(300));
+        let arrived: Vec<String> = seen.try_iter().collect();
+        assert!(arrived.is_empty(), "{line}: a recipe reached the host's loopback because the line also ran git: {arrived:?}");
+    }
+    // Still open, and said so in the README: a network use anywhere in a line gives the whole
+    // line the network (`git fetch; make`).
 }
 
 #[test]

@@ -251,3 +251,89 @@ fn init_with_a_piped_yes_after_a_backend_change_does_not_migrate_over_the_prod_s
     let (code, out) = tf.run(&["terraform", "init", "-input=true"]);
     assert_eq!(code, 75, "{out}");
 }
+
+#[test]
+fn a_local_exec_script_swapped_after_the_plan_approval_does_not_run_its_new_content() {
+    let Some(tf) = Tf::new("local_exec", "") else { return };
+    tf.approver_init();
+    let script = tf.work().join("deploy.sh");
+    let (approved, swapped) = ("echo approved >> out.txt\n", "echo SWAPPED >> out.txt\ntouch pwned\n");
+    std::fs::write(&script, approved).unwrap();
+    let id = tf.plan(&[]);
+    let shown = tf.approve(&id);
+    assert!(shown.contains(&format!("local-exec script: {}", script.display())), "the human must see the script: {shown}");
+    // Swapped after the approval: the plan does not cover the new content; nothing ran.
+    std::fs::write(&script, swapped).unwrap();
+    let (code, out) = tf.run(&["terraform", "apply", &id]);
+    assert_eq!(code, 77, "{out}");
+    assert!(out.contains("deploy.sh changed since plan"), "{out}");
+    // Nor does the approval, even with the plan record edited to the new content's hash.
+    let record = tf.root.join("state/plans").join(format!("{id}.json"));
+    let mut r: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    r["scripts"][script.to_str().unwrap()] = json!(guard::digest::sha256_hex(swapped.as_bytes()));
+    std::fs::write(&record, r.to_string()).unwrap();
+    let (code, out) = tf.run(&["terraform", "apply", &id]);
+    assert_eq!(code, 77, "{out}");
+    assert!(out.contains("other content of its local-exec scripts"), "{out}");
+    assert!(!tf.work().join("started").exists() && !tf.work().join("pwned").exists(), "terraform ran: {out}");
+    std::fs::write(
+        &record,
+        std::fs::read_to_string(&record)
+            .unwrap()
+            .replace(&guard::digest::sha256_hex(swapped.as_bytes()), &guard::digest::sha256_hex(approved.as_bytes())),
+    )
+    .unwrap();
+    // The approved bytes back, then swapped in place while terraform applies: the provisioner
+    // runs the approved copy.
+    std::fs::write(&script, approved).unwrap();
+    swap_while_applying(&tf, &["terraform", "apply", &id], swapped);
+}
+
+/// Runs `args` (an apply of the local_exec config), swaps deploy.sh in place once the apply is
+/// under way, and checks the approved copy is what the provisioner ran.
+fn swap_while_applying(tf: &Tf, args: &[&str], swapped: &str) {
+    let script = tf.work().join("deploy.sh");
+    let child = tf.cmd(args).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    for _ in 0..1500 {
+        if tf.work().join("started").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(tf.work().join("started").exists(), "the apply never started");
+    std::fs::write(&script, swapped).unwrap();
+    std::fs::write(tf.work().join("go"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), String::from_utf8_lossy(&out.stderr));
+    assert!(!tf.work().join("pwned").exists(), "the swapped script ran");
+    assert_eq!(std::fs::read_to_string(tf.work().join("out.txt")).unwrap(), "approved\n");
+    assert!(tf.state_list().contains("terraform_data.deploy"));
+}
+
+#[test]
+fn a_local_exec_script_swapped_during_a_brokered_apply_runs_the_approved_bytes() {
+    // The agent's route: `guard terraform apply` inside a contained line, through the broker,
+    // where terraform runs in a sandbox of its own (the copies are mounted there).
+    let Some(tf) = Tf::new("local_exec", "") else { return };
+    tf.approver_init();
+    std::fs::write(tf.work().join("deploy.sh"), "echo approved >> out.txt\n").unwrap();
+    let id = tf.plan(&[]);
+    tf.approve(&id);
+    let line = format!("guard terraform apply {id}");
+    swap_while_applying(&tf, &["shell", "-c", &line], "echo SWAPPED >> out.txt\ntouch pwned\n");
+}
+
+#[test]
+fn a_local_exec_script_edited_between_plan_and_an_unattended_apply_is_refused() {
+    // apply = "allow": no human; the plan still binds the script it will run.
+    let Some(tf) = Tf::new("local_exec", ALLOW) else { return };
+    let script = tf.work().join("deploy.sh");
+    std::fs::write(&script, "echo approved >> out.txt\n").unwrap();
+    std::fs::write(tf.work().join("go"), "").unwrap();
+    let id = tf.plan(&[]);
+    std::fs::write(&script, "touch pwned\n").unwrap();
+    let (code, out) = tf.run(&["terraform", "apply", &id]);
+    assert_eq!(code, 77, "{out}");
+    assert!(out.contains("changed since plan"), "{out}");
+    assert!(!tf.work().join("pwned").exists() && !tf.work().join("started").exists(), "terraform ran: {out}");
+}

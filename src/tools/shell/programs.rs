@@ -364,7 +364,12 @@ pub(super) fn command(w: &mut Walker, args: Vec<Arg>, stdin: &Stdin, depth: usiz
         // A function defined earlier in the line: its body was judged where it was defined.
         return;
     }
-    w.verdict.programs.insert(program.clone());
+    // The programs a line runs decide whether it gets the network (`[sandbox]
+    // network_programs`): a use that cannot need it does not count, so `git status; make` gives
+    // the Makefile's recipes no network.
+    if !offline_use(&program, &rest) {
+        w.verdict.programs.insert(program.clone());
+    }
     if see_through_wrapper(w, &program, &rest, stdin, depth) {
         return;
     }
@@ -373,6 +378,64 @@ pub(super) fn command(w: &mut Walker, args: Vec<Arg>, stdin: &Stdin, depth: usiz
     judge_program(w, &program, &rest, stdin, depth);
     std::mem::swap(&mut w.verdict, &mut own);
     apply_data_rules(w, &program, &rest, own);
+}
+
+/// Whether this use of a program cannot need the network: a lone `--version`/`--help`, or a
+/// git subcommand that only reads or writes the local repository (not `checkout`, `merge` and
+/// the like: a Git LFS smudge filter fetches on checkout).
+fn offline_use(program: &str, rest: &[Arg]) -> bool {
+    const ASKS: &[&str] = &["--version", "-V", "--help", "-h", "version", "help"];
+    const GIT_LOCAL: &[&str] = &[
+        "status",
+        "log",
+        "diff",
+        "show",
+        "add",
+        "commit",
+        "branch",
+        "tag",
+        "rev-parse",
+        "config",
+        "init",
+        "blame",
+        "grep",
+        "ls-files",
+        "rm",
+        "mv",
+        "describe",
+        "shortlog",
+        "reflog",
+        "format-patch",
+        "notes",
+        "rev-list",
+        "cat-file",
+        "for-each-ref",
+        "symbolic-ref",
+        "show-ref",
+        "name-rev",
+        "var",
+        "help",
+        "version",
+        "--version",
+    ];
+    match rest {
+        [only] if ASKS.contains(&only.text()) => true,
+        _ if program == "git" => {
+            // The subcommand, after git's own options (`-C dir`, `-c k=v`, `--no-pager`).
+            let mut it = rest.iter().map(Arg::text);
+            let sub = loop {
+                match it.next() {
+                    Some("-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace") => {
+                        it.next();
+                    }
+                    Some(o) if o.starts_with('-') && o != "--version" => {}
+                    other => break other,
+                }
+            };
+            sub.is_some_and(|s| GIT_LOCAL.contains(&s))
+        }
+        _ => false,
+    }
 }
 
 /// The command's name once paths and copies are seen through. Programs run by a path outside
