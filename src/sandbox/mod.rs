@@ -682,7 +682,7 @@ fn self_test() -> std::result::Result<String, String> {
         if !allowed.join("ok").exists() {
             return Err(format!("a contained process could not write inside its own tree: {}", stderr.trim()));
         }
-        Ok("in its own user and network namespaces, a contained process wrote its own tree and was refused a write outside it, a hidden file and the network".to_string())
+        Ok("in its own user, mount and pid namespaces, a contained process wrote its own tree and was refused a write outside it, a hidden file and the network".to_string())
     })();
     let _ = std::fs::remove_dir_all(&base);
     result
