@@ -238,29 +238,31 @@ fn main() {
         input.push_str(&json!({"tool": "shell", "line": l}).to_string());
         input.push('\n');
     }
-    let mut best = Duration::MAX;
-    for _ in 0..5 {
-        let mut child = Command::new(GUARD_BIN.as_str())
-            .args(["explain", "--jsonl"])
-            .env("GUARD_HOME", &home_s)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut si = child.stdin.take().unwrap();
-        let data = input.clone();
-        let t = Instant::now();
-        let w = std::thread::spawn(move || si.write_all(data.as_bytes()));
-        child.wait().unwrap();
-        best = best.min(t.elapsed());
-        w.join().unwrap().unwrap();
-    }
     let lines = corpus.lines().count();
-    println!(
-        "explain --jsonl: {lines} NL2Bash lines in {} (best of 5, whole process) = {:.0} lines/s",
-        ms(best),
-        lines as f64 / best.as_secs_f64()
-    );
+    for (what, policy_env) in [("contained", None), ("containment off", Some(off.to_str().unwrap()))] {
+        let mut runs = Vec::new();
+        for _ in 0..7 {
+            let mut c = Command::new(GUARD_BIN.as_str());
+            c.args(["explain", "--jsonl"]).env("GUARD_HOME", &home_s).stdin(Stdio::piped()).stdout(Stdio::null());
+            if let Some(p) = policy_env {
+                c.env("GUARD_POLICY", p);
+            }
+            let mut child = c.spawn().unwrap();
+            let mut si = child.stdin.take().unwrap();
+            let data = input.clone();
+            let t = Instant::now();
+            let w = std::thread::spawn(move || si.write_all(data.as_bytes()));
+            child.wait().unwrap();
+            runs.push(t.elapsed());
+            w.join().unwrap().unwrap();
+        }
+        let m = median(runs);
+        println!(
+            "explain --jsonl ({what}): {lines} NL2Bash lines in {} (median of 7, whole process) = {:.0} lines/s",
+            ms(m),
+            lines as f64 / m.as_secs_f64()
+        );
+    }
     let policy = guard::policy::builtin().unwrap();
     let ctx = guard::request::Context::example();
     let (mut slowest, mut slowest_line) = (Duration::ZERO, String::new());

@@ -393,7 +393,8 @@ fn shell(env: &Env, agent: Agent, payload: &Payload, cmd: &str) -> Result<(Judge
     };
     let facts = crate::sandbox::Facts::read(env.ctx, &env.paths.home);
     // What guard would decide for `guard shell -c` there: contained when the policy contains.
-    let through_guard = crate::judge(&request, env.policy, env.ctx, Some(&facts), &Default::default());
+    let (through_verdict, through_profile) = crate::judge(&request, env.policy, env.ctx, Some(&facts), &Default::default());
+    let through_guard = (through_verdict, through_profile.map(std::borrow::Cow::into_owned));
     // What the hook answers for: the command as it will run. Rewritten to `guard shell -c`, it runs
     // contained; run by the agent itself (Cursor, or containment off) it does not, and then the
     // rules that stand down for contained lines (unknown programs, project scripts) stand.

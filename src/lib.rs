@@ -548,13 +548,14 @@ fn on_start(unsynced: Option<audit::Unsynced>) -> exec::OnStart<'static> {
 /// runs contained (`facts` given and the policy enforcing containment) — its sandbox profile,
 /// capped by the profile of the contained line that asked through the broker, with explicit
 /// widenings (`guard shell --network`, `--write DIR`) escalated so a human sees and approves them.
-pub fn judge(
+/// The profile is borrowed from `facts` when the line's is the facts' base profile.
+pub fn judge<'f>(
     request: &Request,
     policy: &Policy,
     ctx: &Context,
-    facts: Option<&sandbox::Facts>,
+    facts: Option<&'f sandbox::Facts>,
     widen: &sandbox::Widening,
-) -> (Verdict, Option<sandbox::Profile>) {
+) -> (Verdict, Option<std::borrow::Cow<'f, sandbox::Profile>>) {
     let cap = sandbox::inherited_cap();
     if let (Some(c), ToolName::Kubectl | ToolName::Terraform) = (&cap, request.tool) {
         // Through the broker, the real tool runs outside the sandbox: what it would reach there
@@ -580,10 +581,10 @@ pub fn judge(
     };
     let mut profile = sandbox::line_profile(policy, facts, &verdict.programs);
     if let Some(c) = &cap {
-        sandbox::cap(&mut profile, c);
+        sandbox::cap(profile.to_mut(), c);
     }
     if widen.network && !profile.network && cap.as_ref().is_none_or(|c| c.network) {
-        profile.network = true;
+        profile.to_mut().network = true;
         verdict.add(
             decision::Decision::Escalate,
             "sandbox.network",
@@ -591,7 +592,7 @@ pub fn judge(
         );
     }
     for dir in &widen.write {
-        match sandbox::widen_write(&mut profile, facts, dir, cap.as_ref()) {
+        match sandbox::widen_write(profile.to_mut(), facts, dir, cap.as_ref()) {
             Ok(false) => {}
             Ok(true) => verdict.add(
                 decision::Decision::Escalate,
@@ -716,6 +717,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     let mut request = Request { tool, argv, cwd: ctx.cwd.clone(), target_env: env };
     let facts = (tool == ToolName::Shell).then(|| sandbox::Facts::read(&ctx, &paths.home));
     let (mut verdict, profile) = judge(&request, &policy, &ctx, facts.as_ref(), &widen);
+    let profile = profile.map(std::borrow::Cow::into_owned);
     if tool == ToolName::Shell && verdict.decision == decision::Decision::Escalate {
         bind_scripts(&mut request, &policy, &ctx);
     }

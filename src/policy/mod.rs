@@ -8,7 +8,7 @@
 pub mod duration;
 pub mod rules;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -198,6 +198,61 @@ pub struct SandboxPolicy {
     pub agents: Vec<AgentProfile>,
     pub hidden_sockets: Vec<String>,
     pub tool_credentials: Vec<String>,
+    /// `secrets` and `readable` expanded for the home directory first asked about (see
+    /// [`SandboxPolicy::secret_paths`]); the lists do not change after the policy is loaded.
+    #[serde(skip)]
+    pub(crate) expanded: std::sync::OnceLock<SecretPaths>,
+}
+
+impl SandboxPolicy {
+    /// `secrets` and `readable` expanded for `home`. The shell walker asks for every argument
+    /// that names a path, and `explain --jsonl` for every line: expanding the ~40 entries each
+    /// time took a tenth of its time, so the first home's expansion is kept.
+    pub fn secret_paths(&self, home: Option<&Path>) -> std::borrow::Cow<'_, SecretPaths> {
+        let first = self.expanded.get_or_init(|| SecretPaths::new(self, home));
+        if first.home.as_deref() == home {
+            std::borrow::Cow::Borrowed(first)
+        } else {
+            std::borrow::Cow::Owned(SecretPaths::new(self, home))
+        }
+    }
+}
+
+/// The policy's secret paths for one home directory.
+#[derive(Clone, Debug)]
+pub struct SecretPaths {
+    home: Option<PathBuf>,
+    secrets: Vec<PathBuf>,
+    /// The same paths, for looking up a path's ancestors.
+    secret_set: HashSet<PathBuf>,
+    readable: Vec<PathBuf>,
+}
+
+impl SecretPaths {
+    fn new(sb: &SandboxPolicy, home: Option<&Path>) -> Self {
+        let expand = |s: &String| crate::sandbox::expand(s, home);
+        let secrets: Vec<PathBuf> = sb.secrets.iter().filter_map(expand).collect();
+        SecretPaths {
+            home: home.map(Path::to_path_buf),
+            secret_set: secrets.iter().cloned().collect(),
+            secrets,
+            readable: sb.readable.iter().filter_map(expand).collect(),
+        }
+    }
+
+    /// Whether `abs` is a secret path or under one, and not one of the readable exceptions:
+    /// `secrets.iter().any(|s| abs.starts_with(s)) && !readable.contains(abs)`, answered by
+    /// looking up `abs` and its ancestors (a path starts with `s` exactly when one of its
+    /// ancestors equals `s`; `Path`'s hash agrees with its component-wise equality).
+    pub fn holds(&self, abs: &Path) -> bool {
+        let under = if self.secrets.iter().any(|s| s.components().next().is_none()) {
+            // An empty entry is a prefix of everything but no ancestor of an absolute path.
+            true
+        } else {
+            abs.ancestors().any(|a| self.secret_set.contains(a))
+        };
+        under && !self.readable.iter().any(|r| r == abs)
+    }
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -372,25 +427,55 @@ pub struct ShellPolicy {
 #[derive(Clone, Debug, Default)]
 struct RuleIndex {
     builtin_exact: HashMap<String, Vec<usize>>,
-    builtin_glob: Vec<usize>,
+    builtin_glob: Vec<(usize, ProgramPattern)>,
     user_exact: HashMap<String, Vec<usize>>,
-    user_glob: Vec<usize>,
+    user_glob: Vec<(usize, ProgramPattern)>,
+}
+
+/// A rule's `program` glob, taken apart once when the policy loads: every command of every line
+/// is checked against each glob rule, and most of those are plain alternations
+/// (`{kill,pkill,killall}`), which are then a list lookup instead of a glob.
+#[derive(Clone, Debug)]
+enum ProgramPattern {
+    /// `{a,b,c}` with no other glob character: matches exactly one of the names.
+    OneOf(Vec<String>),
+    /// Anything else: [`glob`] on the pattern.
+    Glob,
+}
+
+impl ProgramPattern {
+    fn of(pattern: &str) -> Self {
+        match pattern.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(inner) if !inner.contains(['*', '?', '{', '}']) => ProgramPattern::OneOf(inner.split(',').map(str::to_string).collect()),
+            _ => ProgramPattern::Glob,
+        }
+    }
+
+    /// The same answer as `glob(pattern, program)`.
+    fn matches(&self, pattern: &str, program: &str) -> bool {
+        match self {
+            ProgramPattern::OneOf(names) => names.iter().any(|n| n == program),
+            ProgramPattern::Glob => glob(pattern, program),
+        }
+    }
 }
 
 impl ShellPolicy {
     /// Built-in data rules that apply to `program` and are not disabled.
     pub fn builtin_for<'a>(&'a self, program: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
         let exact = self.index.builtin_exact.get(program).into_iter().flatten();
-        exact
-            .chain(self.index.builtin_glob.iter())
-            .filter_map(|&i| self.builtin_rules.get(i))
-            .filter(move |r| glob(&r.program, program) && !self.disabled_rules.contains(&r.id))
+        let globs = self
+            .index
+            .builtin_glob
+            .iter()
+            .filter_map(move |(i, pat)| self.builtin_rules.get(*i).filter(|r| pat.matches(&r.program, program)));
+        exact.filter_map(|&i| self.builtin_rules.get(i)).chain(globs).filter(move |r| !self.disabled_rules.contains(&r.id))
     }
 
     /// User rules that apply to `program`.
     pub fn user_for<'a>(&'a self, program: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
-        let exact = self.index.user_exact.get(program).into_iter().flatten();
-        exact.chain(self.index.user_glob.iter()).filter_map(|&i| self.rules.get(i)).filter(move |r| glob(&r.program, program))
+        let exact = self.index.user_exact.get(program).into_iter().flatten().filter_map(|&i| self.rules.get(i));
+        exact.chain(self.index.user_glob.iter().filter_map(move |(i, pat)| self.rules.get(*i).filter(|r| pat.matches(&r.program, program))))
     }
 
     /// The subcommands or verbs of `program` that only read (empty for a program not listed).
@@ -412,14 +497,14 @@ impl ShellPolicy {
         let mut idx = RuleIndex::default();
         for (i, r) in self.builtin_rules.iter().enumerate() {
             if r.program.contains(['*', '?', '{']) {
-                idx.builtin_glob.push(i);
+                idx.builtin_glob.push((i, ProgramPattern::of(&r.program)));
             } else {
                 idx.builtin_exact.entry(r.program.clone()).or_default().push(i);
             }
         }
         for (i, r) in self.rules.iter().enumerate() {
             if r.program.contains(['*', '?', '{']) {
-                idx.user_glob.push(i);
+                idx.user_glob.push((i, ProgramPattern::of(&r.program)));
             } else {
                 idx.user_exact.entry(r.program.clone()).or_default().push(i);
             }
@@ -610,6 +695,7 @@ fn merge(base: PolicyFile, user: PolicyFile, source: PolicySource, text: &str) -
         agents: ux.agents.or(bx.agents).unwrap_or_default(),
         hidden_sockets: ux.hidden_sockets.or(bx.hidden_sockets).unwrap_or_default(),
         tool_credentials: ux.tool_credentials.or(bx.tool_credentials).unwrap_or_default(),
+        expanded: std::sync::OnceLock::new(),
     };
     for (key, list) in [
         ("sandbox.writable", &sandbox.writable),
@@ -666,5 +752,81 @@ impl Policy {
     /// The line of `text` where an example appears, for error messages.
     pub fn example_line(text: &str, needle: &str) -> usize {
         find_line(text, needle)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The compiled form of each built-in rule's `program` answers as `glob` does, on the names
+    /// the rules list, near misses of them and the names of every other rule.
+    #[test]
+    fn program_patterns_answer_as_glob() {
+        let policy = builtin().unwrap_or_else(|e| unreachable!("{e}"));
+        let rules = &policy.shell.builtin_rules;
+        let mut names: Vec<String> = vec![String::new(), "{".into(), "}".into(), ",".into()];
+        for r in rules {
+            names.push(r.program.clone());
+            for n in r.program.trim_matches(['{', '}']).split(',') {
+                names.extend([n.to_string(), format!("{n}x"), format!("x{n}"), n.get(1..).unwrap_or_default().to_string()]);
+            }
+        }
+        let mut one_of = 0;
+        let odd: Vec<Rule> = rules.first().map(|r| Rule { program: "{a,}".into(), ..r.clone() }).into_iter().collect();
+        for r in rules.iter().chain(&odd) {
+            let pat = ProgramPattern::of(&r.program);
+            one_of += usize::from(matches!(pat, ProgramPattern::OneOf(_)));
+            for n in &names {
+                assert_eq!(pat.matches(&r.program, n), glob(&r.program, n), "{} against {n:?}", r.program);
+            }
+        }
+        assert!(one_of >= 5);
+    }
+
+    /// `SecretPaths::holds` answers as the list walk it replaced, on spellings that compare
+    /// equal component-wise but not byte-wise (`/./`, `//`, a trailing `/`), near misses
+    /// (`.sshx`), the readable exceptions, relative paths and an empty entry.
+    #[test]
+    fn secret_paths_answer_as_the_list_walk() {
+        let policy = builtin().unwrap_or_else(|e| unreachable!("{e}"));
+        let home = Path::new("/home/user");
+        let mut odd = policy.sandbox.clone();
+        odd.secrets.push(String::new());
+        odd.expanded = std::sync::OnceLock::new();
+        let paths = [
+            "/home/user/.ssh",
+            "/home/user/.ssh/",
+            "/home/user/.ssh/id_rsa",
+            "/home/user/./.ssh/id_rsa",
+            "/home/user//.ssh",
+            "/home/user/.sshx",
+            "/home/user/.ssh/known_hosts",
+            "/home/user/.ssh//known_hosts",
+            "/home/user/.aws/credentials",
+            "/home/user",
+            "/",
+            "/etc/passwd",
+            "/home/user/project/.ssh",
+            "/home/user/.ssh/../x",
+            "rel/.ssh",
+            "",
+            "/home/user/.docker/config.json",
+            "/home/user/.docker/config.jsonx",
+            "/home/user/.local/state/guard/key",
+        ];
+        for sb in [&policy.sandbox, &odd] {
+            let sp = sb.secret_paths(Some(home));
+            let expand = |s: &String| crate::sandbox::expand(s, Some(home));
+            let secrets: Vec<PathBuf> = sb.secrets.iter().filter_map(expand).collect();
+            let readable: Vec<PathBuf> = sb.readable.iter().filter_map(expand).collect();
+            for p in paths.iter().map(Path::new) {
+                let want = secrets.iter().any(|s| p.starts_with(s)) && !readable.iter().any(|r| r == p);
+                assert_eq!(sp.holds(p), want, "{}", p.display());
+            }
+            // Another home is expanded afresh, not answered from the first one.
+            assert!(sb.secret_paths(Some(Path::new("/root"))).holds(Path::new("/root/.ssh/id_rsa")));
+            assert_eq!(sb.secret_paths(Some(home)).holds(Path::new("/root/.ssh/id_rsa")), sb.secrets.iter().any(String::is_empty));
+        }
     }
 }

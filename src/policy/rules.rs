@@ -58,8 +58,16 @@ impl Rule {
 }
 
 /// Shell-style glob: `*` any run, `?` one character, everything else literal.
+///
+/// It runs for every rule against every command and argument of every line, so it allocates
+/// nothing: the matcher walks both strings by byte offset, and a `{a,b}` alternative is spliced
+/// into a stack buffer (a heap copy only for a pattern longer than the buffer).
 #[must_use]
 pub fn glob(pattern: &str, text: &str) -> bool {
+    if !pattern.bytes().any(|b| matches!(b, b'*' | b'?' | b'{')) {
+        // Most patterns are plain names (one pass over the pattern, no searcher set up).
+        return pattern == text;
+    }
     // `{a,b}` alternation, as shells write it: the first group expands, each alternative is
     // matched on its own (the rules' own patterns are short, so this stays cheap).
     if let (Some(open), Some(close)) = (pattern.find('{'), pattern.find('}'))
@@ -68,33 +76,60 @@ pub fn glob(pattern: &str, text: &str) -> bool {
         let (head, rest) = pattern.split_at(open);
         let (group, tail) = rest.split_at(close - open);
         let tail = tail.get(1..).unwrap_or_default();
-        return group.get(1..).unwrap_or_default().split(',').any(|alt| glob(&format!("{head}{alt}{tail}"), text));
+        return group.get(1..).unwrap_or_default().split(',').any(|alt| with_spliced(head, alt, tail, |p| glob(p, text)));
     }
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
+    wildcard(pattern, text)
+}
+
+/// `f(head + alt + tail)`, the concatenation built on the stack when it fits.
+fn with_spliced(head: &str, alt: &str, tail: &str, f: impl Fn(&str) -> bool) -> bool {
+    let mut buf = [0u8; 256];
+    let n = head.len() + alt.len() + tail.len();
+    if let Some(dst) = buf.get_mut(..n) {
+        let (h, rest) = dst.split_at_mut(head.len());
+        let (a, t) = rest.split_at_mut(alt.len());
+        h.copy_from_slice(head.as_bytes());
+        a.copy_from_slice(alt.as_bytes());
+        t.copy_from_slice(tail.as_bytes());
+        // Whole strings split at ASCII `{`, `,`, `}` stay valid UTF-8 when joined.
+        if let Ok(p) = std::str::from_utf8(dst) {
+            return f(p);
+        }
+    }
+    f(&format!("{head}{alt}{tail}"))
+}
+
+/// `*` and `?` matching, one character at a time (so `?` is one character, not one byte);
+/// backtracks only to the last `*`.
+fn wildcard(pattern: &str, text: &str) -> bool {
+    if !pattern.contains(['*', '?']) {
+        return pattern == text;
+    }
+    let at = |s: &str, i: usize| s.get(i..).and_then(|r| r.chars().next());
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        match p.get(pi) {
+    while let Some(tc) = at(text, ti) {
+        match at(pattern, pi) {
             Some('*') => {
                 star = Some((pi, ti));
                 pi += 1;
             }
-            Some(&c) if c == '?' || Some(&c) == t.get(ti) => {
-                pi += 1;
-                ti += 1;
+            Some(c) if c == '?' || c == tc => {
+                pi += c.len_utf8();
+                ti += tc.len_utf8();
             }
             _ => match star {
                 Some((sp, st)) => {
+                    let next = st + at(text, st).map_or(1, char::len_utf8);
                     pi = sp + 1;
-                    ti = st + 1;
-                    star = Some((sp, st + 1));
+                    ti = next;
+                    star = Some((sp, next));
                 }
                 None => return false,
             },
         }
     }
-    p.get(pi..).unwrap_or_default().iter().all(|&c| c == '*')
+    pattern.get(pi..).unwrap_or_default().chars().all(|c| c == '*')
 }
 
 #[cfg(test)]
@@ -107,6 +142,69 @@ mod tests {
         assert!(glob("sys{tem,ctl}*", "systemctl"));
         assert!(!glob("{owner,yank}", "login"));
         assert!(!glob("{owner,yank}", "{owner,yank}"));
+    }
+
+    /// The matcher before it stopped allocating (Vec<char> per call, `format!` per
+    /// alternative): the new one must agree with it on every pair.
+    fn reference(pattern: &str, text: &str) -> bool {
+        if let (Some(open), Some(close)) = (pattern.find('{'), pattern.find('}'))
+            && open < close
+        {
+            let (head, rest) = pattern.split_at(open);
+            let (group, tail) = rest.split_at(close - open);
+            let tail = tail.get(1..).unwrap_or_default();
+            return group.get(1..).unwrap_or_default().split(',').any(|alt| reference(&format!("{head}{alt}{tail}"), text));
+        }
+        let p: Vec<char> = pattern.chars().collect();
+        let t: Vec<char> = text.chars().collect();
+        let (mut pi, mut ti) = (0usize, 0usize);
+        let mut star: Option<(usize, usize)> = None;
+        while ti < t.len() {
+            match p.get(pi) {
+                Some('*') => {
+                    star = Some((pi, ti));
+                    pi += 1;
+                }
+                Some(&c) if c == '?' || Some(&c) == t.get(ti) => {
+                    pi += 1;
+                    ti += 1;
+                }
+                _ => match star {
+                    Some((sp, st)) => {
+                        pi = sp + 1;
+                        ti = st + 1;
+                        star = Some((sp, st + 1));
+                    }
+                    None => return false,
+                },
+            }
+        }
+        p.get(pi..).unwrap_or_default().iter().all(|&c| c == '*')
+    }
+
+    #[test]
+    fn glob_agrees_with_the_allocating_reference() {
+        // Every string of up to 4 symbols from an alphabet with the metacharacters, braces,
+        // a comma and a multi-byte character, as pattern and as text.
+        let alphabet = ["a", "b", "*", "?", "{", "}", ",", "é"];
+        let mut words = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..4 {
+            let next: Vec<String> = last.iter().flat_map(|w| alphabet.iter().map(move |c| format!("{w}{c}"))).collect();
+            words.extend(next.iter().cloned());
+            last = next;
+        }
+        let texts: Vec<&String> = words.iter().filter(|w| w.chars().count() <= 3).collect();
+        let mut checked = 0;
+        for p in &words {
+            for t in &texts {
+                assert_eq!(glob(p, t), reference(p, t), "pattern {p:?} text {t:?}");
+                checked += 1;
+            }
+        }
+        let long = format!("{{{},x}}*", "y".repeat(300));
+        assert_eq!(glob(&long, "xz"), reference(&long, "xz"));
+        assert!(checked > 1_000_000);
     }
 
     #[test]

@@ -141,10 +141,14 @@ pub(crate) fn expand(p: &str, home: Option<&Path>) -> Option<PathBuf> {
 /// A line's profile: the facts' base profile, with the network when the line runs a network
 /// program. The same as `profile(policy, facts, programs, None)`, computed once per facts.
 #[must_use]
-pub fn line_profile(policy: &Policy, facts: &Facts, programs: &BTreeSet<String>) -> Profile {
-    let mut p = facts.base.get_or_init(|| profile(policy, facts, &BTreeSet::new(), None)).clone();
-    p.network = runs_network_program(policy, programs);
-    p
+pub fn line_profile<'f>(policy: &Policy, facts: &'f Facts, programs: &BTreeSet<String>) -> std::borrow::Cow<'f, Profile> {
+    let base = facts.base.get_or_init(|| profile(policy, facts, &BTreeSet::new(), None));
+    let network = runs_network_program(policy, programs);
+    if network == base.network {
+        // Most lines: the base itself, not a copy of its ~50 paths.
+        return std::borrow::Cow::Borrowed(base);
+    }
+    std::borrow::Cow::Owned(Profile { network, ..base.clone() })
 }
 
 fn runs_network_program(policy: &Policy, programs: &BTreeSet<String>) -> bool {
@@ -678,7 +682,7 @@ fn self_test() -> std::result::Result<String, String> {
         if !allowed.join("ok").exists() {
             return Err(format!("a contained process could not write inside its own tree: {}", stderr.trim()));
         }
-        Ok("in its own user and network namespaces, a contained process wrote its own tree and was refused a write outside it, a hidden file and the network".to_string())
+        Ok("in its own user, mount and pid namespaces, a contained process wrote its own tree and was refused a write outside it, a hidden file and the network".to_string())
     })();
     let _ = std::fs::remove_dir_all(&base);
     result

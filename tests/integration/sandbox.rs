@@ -298,6 +298,22 @@ fn a_secret_sent_to_a_loopback_listener_from_a_line_without_network_never_arrive
 }
 
 #[test]
+fn a_datagram_or_a_raw_socket_from_a_line_without_network_never_leaves_it() {
+    let j = Jail::new();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.set_read_timeout(Some(Duration::from_millis(500))).unwrap();
+    let port = udp.local_addr().unwrap().port();
+    let sends = format!(
+        "python3 -c \"import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'udp-was-here', ('127.0.0.1', {port}))\"\npython3 -c \"import socket; socket.socket(socket.AF_INET6, socket.SOCK_DGRAM).sendto(b'udp6-was-here', ('::ffff:127.0.0.1', {port}))\"\nbash -c 'echo bash-udp-was-here > /dev/udp/127.0.0.1/{port}'\npython3 -c \"import socket; socket.socket(socket.AF_PACKET, socket.SOCK_RAW)\""
+    );
+    let out = j.make(&sends);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut buf = [0u8; 64];
+    let got = udp.recv(&mut buf).ok().map(|n| String::from_utf8_lossy(&buf[..n]).into_owned());
+    assert_eq!(got, None, "a line without network sent a datagram to the host's loopback");
+}
+
+#[test]
 fn curl_from_a_line_with_network_reaches_the_listener() {
     let j = Jail::new();
     let (port, seen) = listener();

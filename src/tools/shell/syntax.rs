@@ -1476,6 +1476,7 @@ impl<'s> Parser<'s> {
     /// An expansion at a `$` (see [`Parser::starts_expansion`]).
     fn dollar(&mut self, in_quotes: bool) -> Parsed<Part> {
         let start = self.pos;
+        self.no_dollar_dollar_opener()?;
         match self.at(1) {
             Some(b'(') if self.at(2) == Some(b'(') => {
                 self.bump(1)?;
@@ -1522,6 +1523,20 @@ impl<'s> Parser<'s> {
         }
     }
 
+    /// Refuses `$$(` and `$${` at the cursor. The parser reads `$$` (the shell's pid) and then a
+    /// plain `(` or `{`, but bash's expansion-time scanners (`skip_double_quoted`,
+    /// `skip_matched_pair`, `extract_dollar_brace_string`: the ones that find where a `${…}`
+    /// operand, a `NAME[…]` subscript or a quoted string ends) look at each `$` alone and open a
+    /// command substitution or a `${` at the second one. bash then re-parses text the parser took
+    /// as literal: `bash -n` refuses `d S["$$(>(s(o "` (the check bash runs on every `NAME[`
+    /// word), and `${d:-$$(x}` fails when it runs. No NL2Bash line has either shape.
+    fn no_dollar_dollar_opener(&self) -> Parsed<()> {
+        if self.peek() == Some(b'$') && self.at(1) == Some(b'$') && matches!(self.at(2), Some(b'(' | b'{')) {
+            return unsupported("`$$(` and `$${` are read differently by bash's parser and its expansion and are not analysed");
+        }
+        Ok(())
+    }
+
     /// The list of `$(…)` or `<(…)`, after the `(`, through the `)`.
     fn substitution_list(&mut self) -> Parsed<List> {
         self.enter()?;
@@ -1562,6 +1577,11 @@ impl<'s> Parser<'s> {
                     continue;
                 }
                 Some(b'\'' | b'"' | b'\\') => return unsupported("quotes or backslashes in arithmetic are not analysed"),
+                Some(b'$') if self.at(1) == Some(b'$') => {
+                    self.no_dollar_dollar_opener()?;
+                    self.bump(2)?;
+                    continue;
+                }
                 Some(b'$') if self.at(1) == Some(b'(') && self.at(2) != Some(b'(') => {
                     // Parsed, so that its `)` is found where bash finds it; the walker escalates
                     // arithmetic that reads a command's output.

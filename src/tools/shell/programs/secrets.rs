@@ -47,7 +47,7 @@ pub(super) fn secret_reads(w: &mut Walker, program: &str, rest: &[Arg]) {
     if METADATA_ONLY.contains(&program) {
         return;
     }
-    let mut listed: Option<(Vec<std::path::PathBuf>, Vec<std::path::PathBuf>)> = None;
+    let mut listed = None;
     for a in rest {
         let Some(text) = a.lit() else { continue };
         let value = if text.starts_with("--") { text.split_once('=').map_or("", |(_, v)| v) } else { text };
@@ -58,14 +58,7 @@ pub(super) fn secret_reads(w: &mut Walker, program: &str, rest: &[Arg]) {
             secret_name(value)
         } else {
             let Some((abs, _)) = places::absolute(&Arg::Lit(value.to_string()), w.cwd.as_deref(), w.ctx.home.as_deref()) else { continue };
-            let (secrets, readable) = listed.get_or_insert_with(|| {
-                let expand = |s: &String| crate::sandbox::expand(s, w.ctx.home.as_deref());
-                (
-                    w.policy.sandbox.secrets.iter().filter_map(expand).collect(),
-                    w.policy.sandbox.readable.iter().filter_map(expand).collect(),
-                )
-            });
-            let in_list = secrets.iter().any(|s| abs.starts_with(s)) && !readable.contains(&abs);
+            let in_list = listed.get_or_insert_with(|| w.policy.sandbox.secret_paths(w.ctx.home.as_deref())).holds(&abs);
             let system = abs.starts_with("/etc/shadow") || abs.starts_with("/etc/gshadow") || abs.starts_with("/etc/sudoers");
             in_list || system || abs.file_name().and_then(|n| n.to_str()).is_some_and(secret_name)
         };
