@@ -294,7 +294,8 @@ pub fn enter(spec: &Spec) -> Result<Rules, String> {
     let p = &spec.profile;
     let pins: Vec<&PathBuf> = p.pinned.iter().filter(|f| std::fs::symlink_metadata(f).is_ok()).collect();
     // Rules are computed before the namespaces change anything.
-    let mut hidden: Vec<PathBuf> = p.hidden.iter().map(|h| canonical(h)).collect();
+    let mut parents = std::collections::HashMap::new();
+    let mut hidden: Vec<PathBuf> = p.hidden.iter().map(|h| canonical(h, &mut parents)).collect();
     hidden.push(PathBuf::from("/dev"));
     let (mut reads, mut listable) = (Vec::new(), vec![PathBuf::from("/")]);
     split_reads(Path::new("/"), &hidden, &mut reads, &mut listable, 0);
@@ -418,11 +419,17 @@ fn within(p: &Path, root: &Path) -> bool {
     p.starts_with(r) && (p.len() == r.len() || r == b"/" || p.get(r.len()) == Some(&b'/'))
 }
 
-fn canonical(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p)
-        .ok()
-        .or_else(|| Some(std::fs::canonicalize(p.parent()?).ok()?.join(p.file_name()?)))
-        .unwrap_or_else(|| p.to_path_buf())
+/// `p` with symlinks resolved; a path that does not exist is its parent's resolved path joined
+/// with its name. Most of the policy's secrets do not exist on a given machine and share a few
+/// parents (`~`, `~/.config`), so the parents' answers are kept in `parents` (each `realpath`
+/// is a `readlink` per component).
+fn canonical(p: &Path, parents: &mut std::collections::HashMap<PathBuf, Option<PathBuf>>) -> PathBuf {
+    if let Ok(c) = std::fs::canonicalize(p) {
+        return c;
+    }
+    let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else { return p.to_path_buf() };
+    let resolved = parents.entry(parent.to_path_buf()).or_insert_with(|| std::fs::canonicalize(parent).ok());
+    resolved.as_ref().map_or_else(|| p.to_path_buf(), |r| r.join(name))
 }
 
 /// Landlock grants whole trees and cannot take a subtree back, so a read grant on `dir` that
@@ -438,7 +445,8 @@ fn split_reads(dir: &Path, hidden: &[PathBuf], out: &mut Vec<(PathBuf, bool)>, l
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let path = dir.join(entry.file_name());
-        if hidden.contains(&path) {
+        // Compared as bytes: `PathBuf`'s `==` walks components, for every entry and hidden path.
+        if hidden.iter().any(|h| h.as_os_str() == path.as_os_str()) {
             continue;
         }
         // The entry's type comes with the directory listing: no stat per entry.
