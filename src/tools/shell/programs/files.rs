@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::super::places::{self, Place};
 use super::super::words::Arg;
 use super::super::{Stdin, Walker};
-use super::{Judge, check_delete, check_option_targets, check_overwrite, check_write, has_short, judge_place, operands};
+use super::{Judge, any_long_option, check_delete, check_option_targets, check_overwrite, check_write, has_short, judge_place, operands};
 use crate::decision::Decision;
 
 #[rustfmt::skip]
@@ -25,7 +25,45 @@ pub(super) const JUDGES: &[(&str, Judge)] = &[
     ("fdisk", partition), ("sfdisk", partition), ("parted", partition),
     ("sed", sed), ("awk", awk), ("gawk", awk), ("mawk", awk), ("nawk", awk), ("find", find),
     ("sort", sort), ("uniq", uniq), ("tar", tar), ("unzip", unzip), ("openssl", openssl),
+    ("split", split), ("make", make), ("gmake", make), ("less", pager), ("more", pager), ("man", pager),
 ];
+
+/// `split --filter=CMD` pipes each piece into a shell command.
+fn split(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    if let Some(o) = any_long_option(rest, &["--filter"]) {
+        w.flag(Decision::Escalate, "shell.inline-code", format!("split {o} runs each piece through a shell command"));
+    }
+}
+
+/// make runs the project's Makefile (the project's own code, as `./build.sh` is); `--eval` and a
+/// makefile read from stdin run text the line itself supplies.
+fn make(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    let mut it = rest.iter().map(Arg::text).peekable();
+    while let Some(t) = it.next() {
+        let stdin_file = matches!(t, "-f" | "--file" | "--makefile") && matches!(it.peek(), Some(&("-" | "/dev/stdin")))
+            || ["-f-", "--file=-", "--makefile=-", "-f/dev/stdin", "--file=/dev/stdin"].contains(&t);
+        if t == "-E" || t.starts_with("-E") && t.len() > 2 || super::long_option(t, "--eval") || stdin_file {
+            w.flag(Decision::Escalate, "shell.inline-code", format!("{program} {t} runs make rules given on the command line or stdin"));
+        }
+    }
+}
+
+/// Pagers run commands: less's `+CMD` with a shell escape (`!`, `|`), man's `-P`/`--pager` and
+/// `-H`/`--html` (a browser).
+fn pager(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    for t in rest.iter().map(Arg::text) {
+        let shell_escape = t.starts_with('+') && t.contains(['!', '|']);
+        let man_program = program == "man"
+            && (matches!(t, "-P" | "-H")
+                || t.starts_with("-P")
+                || t.starts_with("-H")
+                || super::long_option(t, "--pager")
+                || super::long_option(t, "--html"));
+        if shell_escape || man_program {
+            w.flag(Decision::Escalate, "shell.inline-code", format!("{program} {t} runs a command"));
+        }
+    }
+}
 
 /// Programs whose name starts with one of these (`mkfs`, `mkfs.ext4`, …) format a disk.
 pub(super) const PREFIXES: &[(&str, Judge)] = &[("mkfs", disk_format)];
@@ -110,6 +148,12 @@ fn edits(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
             }
             continue;
         }
+        let editor = matches!(program, "vim" | "vi" | "nvim" | "ex");
+        if editor && (matches!(t, "-c" | "--cmd" | "-S") || t.starts_with("-S") && t.len() > 2) {
+            w.flag(Decision::Escalate, "shell.inline-code", format!("{program} {t} runs editor commands"));
+            it.next();
+            continue;
+        }
         if t.starts_with('-') && t.len() > 1 {
             if with_value.contains(&t) && program != "mkdir" && program != "touch"
                 || (program == "mkdir" && t == "-m")
@@ -154,6 +198,9 @@ fn partition(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
 }
 
 fn sort(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    if let Some(o) = any_long_option(rest, &["--compress-program"]) {
+        w.flag(Decision::Escalate, "shell.inline-code", format!("sort {o} runs a command to compress its temporary files"));
+    }
     let mut it = rest.iter();
     while let Some(a) = it.next() {
         if a.text() == "-o" || a.text() == "--output" {
@@ -473,15 +520,9 @@ fn tar(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
     let mut it = rest.iter().enumerate();
     while let Some((i, a)) = it.next() {
         let t = a.text();
-        if t.starts_with("--to-command")
-            || t.starts_with("--checkpoint-action")
-            || t.starts_with("--use-compress-program")
-            || t == "-I"
-            || t.starts_with("--info-script")
-            || t.starts_with("--new-volume-script")
-            || t == "-F"
-            || t.starts_with("--rsh-command")
-        {
+        let runs =
+            ["--to-command", "--checkpoint-action", "--use-compress-program", "--info-script", "--new-volume-script", "--rsh-command"];
+        if t == "-I" || t == "-F" || runs.iter().any(|o| super::long_option(t, o)) {
             w.flag(Decision::Escalate, "shell.inline-code", format!("tar {t} runs a command"));
         }
         if t == "-P" || t == "--absolute-names" {

@@ -67,6 +67,21 @@ fn judge_for(program: &str) -> Option<Judge> {
     table().get(program).copied().or_else(|| PREFIXES.iter().copied().flatten().find(|(p, _)| program.starts_with(p)).map(|(_, j)| *j))
 }
 
+/// Whether `arg` is the long option `full` (`--to-command`): alone, with a value glued
+/// (`--to-command=sh`), or abbreviated as GNU getopt allows (`--to-com`, `--f=sh` for split's
+/// `--filter`). getopt takes any unambiguous prefix and fails on an ambiguous one, so reading
+/// every prefix as the option errs only towards refusing.
+pub(super) fn long_option(arg: &str, full: &str) -> bool {
+    let Some(name) = arg.strip_prefix("--") else { return false };
+    let name = name.split_once('=').map_or(name, |(n, _)| n);
+    !name.is_empty() && full.trim_start_matches('-').starts_with(name)
+}
+
+/// The first of `options` (long, as `--name`) that `args` use, in any spelling `long_option` reads.
+pub(super) fn any_long_option<'a>(args: &'a [Arg], options: &[&str]) -> Option<&'a str> {
+    args.iter().map(Arg::text).find(|a| options.iter().any(|o| long_option(a, o)))
+}
+
 /// An everyday program: nothing to judge beyond the checks every command gets.
 fn allowed(_: &mut Walker, _: &str, _: &[Arg], _: &Stdin, _: usize) {}
 
@@ -123,25 +138,25 @@ fn judge_program(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, dep
 /// (a program here that also has a judge, like `tee` or `tar`, gets its judge).
 #[rustfmt::skip]
 const ALLOWED: &[&str] = &[
-    "ls", "ll", "dir", "vdir", "cat", "tac", "head", "tail", "less", "more", "most", "wc", "grep", "egrep", "fgrep", "zgrep",
+    "ls", "ll", "dir", "vdir", "cat", "tac", "head", "tail", "most", "wc", "grep", "egrep", "fgrep", "zgrep",
     "rg", "ag", "ack", "fd", "fdfind", "locate", "which", "whereis", "type", "file", "stat", "du", "df", "free", "uptime", "w",
     "who", "whoami", "id", "groups", "uname", "pwd", "echo", "printf", "yes", "seq", "basename", "dirname", "realpath",
     "readlink", "tree", "cut", "paste", "join", "tr", "column", "fold", "fmt", "nl", "od", "hexdump", "strings", "md5sum",
     "sha1sum", "sha224sum", "sha256sum", "sha384sum", "sha512sum", "cksum", "b2sum", "sum", "base32", "basenc", "comm", "diff",
     "diff3", "sdiff", "cmp", "colordiff", "jq", "yq", "ps", "pgrep", "top", "htop", "pstree", "lsof", "netstat", "ss", "ping",
     "ping6", "traceroute", "tracepath", "dig", "nslookup", "host", "whois", "getent", "lsblk", "blkid", "lscpu", "lsusb", "lspci",
-    "lsmod", "dmesg", "nproc", "arch", "tty", "sleep", "true", "false", "test", "[", "man", "info", "apropos", "whatis", "tldr",
+    "lsmod", "dmesg", "nproc", "arch", "tty", "sleep", "true", "false", "test", "[", "info", "apropos", "whatis", "tldr",
     "clear", "tput", "numfmt", "expr", "bc", "dc", "factor", "shuf", "rev", "look", "iconv", "mktemp", "mkfifo", "sync",
     "printenv", "cal", "locale", "xxd", "base64", "gzip", "gunzip", "zcat", "bzip2", "bunzip2", "bzcat", "xz", "unxz", "xzcat",
     "zstd", "unzstd", "zstdcat", "zip", "patch", "dos2unix", "unix2dos", "cd", "pushd", "popd", "dirs", ":", "set", "shopt",
     "unset", "read", "mapfile", "readarray", "exit", "return", "break", "continue", "shift", "wait", "jobs", "fg", "bg", "hash",
     "umask", "ulimit", "getopts", "let", "caller", "disown", "help", "logout", "times", "compgen", "complete", "compopt",
     "history", "unalias", "fc", "bind", "lsb_release", "rustc", "rustfmt", "clippy-driver", "pytest", "tox", "nox", "mypy",
-    "ruff", "black", "flake8", "pylint", "isort", "gofmt", "make", "gmake", "cmake", "ninja", "meson", "mvn", "gradle", "ant",
+    "ruff", "black", "flake8", "pylint", "isort", "gofmt", "cmake", "ninja", "meson", "mvn", "gradle", "ant",
     "bazel", "gcc", "g++", "cc", "c++", "clang", "clang++", "ld", "javac", "java", "kotlinc", "tsc", "eslint", "prettier", "jest",
     "vitest", "mocha", "dotnet", "swift", "swiftc", "ldd", "nm", "objdump", "readelf", "pkg-config", "protoc", "shellcheck",
     "shfmt", "yamllint", "hadolint", "tflint", "hyperfine", "ctags", "pandoc", "apt-cache", "dpkg-query", "twine", "sort", "uniq",
-    "split", "csplit", "tee", "touch", "mkdir", "rmdir", "unzip", "tar", "date", "hostname", "watch", "time",
+    "csplit", "tee", "touch", "mkdir", "rmdir", "unzip", "tar", "date", "hostname", "watch", "time",
 ];
 
 /// Everyday programs that download, fetch or decode data: their output fed to a shell is block.
