@@ -461,6 +461,12 @@ impl ProgramPattern {
 }
 
 impl ShellPolicy {
+    /// Whether a built-in data rule names `program` (a function of that name is judged as the
+    /// program too: see the shell walker).
+    pub fn names_program(&self, program: &str) -> bool {
+        self.builtin_for(program).next().is_some()
+    }
+
     /// Built-in data rules that apply to `program` and are not disabled.
     pub fn builtin_for<'a>(&'a self, program: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
         let exact = self.index.builtin_exact.get(program).into_iter().flatten();

@@ -162,6 +162,8 @@ pub(crate) struct Walker<'a> {
     /// Paths that earlier commands in the line made copies or links of known programs.
     pub(crate) copies: HashMap<PathBuf, String>,
     pub(crate) functions: HashSet<String>,
+    /// Names `hash -p PATH NAME` pointed at another program earlier in the line.
+    pub(crate) hashed: HashMap<String, String>,
     /// Functions whose bodies are being walked, to spot self-calls (fork bombs).
     fn_stack: Vec<String>,
     /// Whether the command being walked runs in a pipeline or in the background.
@@ -188,6 +190,7 @@ impl<'a> Walker<'a> {
             cwd: Some(ctx.cwd.clone()),
             copies: HashMap::new(),
             functions: HashSet::new(),
+            hashed: HashMap::new(),
             fn_stack: Vec::new(),
             fork_context: false,
             commands_left: MAX_COMMANDS,

@@ -373,9 +373,26 @@ pub(super) fn command(w: &mut Walker, args: Vec<Arg>, stdin: &Stdin, depth: usiz
     let rest: Vec<Arg> = args.get(1..).unwrap_or_default().to_vec();
     let program = resolve_program(w, &name);
     w.fork_bomb_check(&program);
-    if w.functions.contains(&program) {
-        // A function defined earlier in the line: its body was judged where it was defined.
+    // A function defined earlier in the line: its body was judged where it was defined. But
+    // whether the definition is in effect here is not always what it seems — a subshell's
+    // definition is gone after it, a branch that never runs defines nothing, `command` and a
+    // later `unset -f` go round it — so a function named like a program guard judges is also
+    // judged as that program: `(git(){ :; }); git push --force` is a force push.
+    if w.functions.contains(&program) && judge_for(&program).is_none() && !w.policy.shell.names_program(&program) {
         return;
+    }
+    // `hash -p /usr/bin/rm ls` makes `ls` run rm.
+    if program == "hash" {
+        let words: Vec<&str> = rest.iter().map(Arg::text).collect();
+        if let Some(i) = words.iter().position(|t| *t == "-p") {
+            match (rest.get(i + 1), rest.get(i + 2)) {
+                (Some(Arg::Lit(path)), Some(Arg::Lit(alias))) => {
+                    let target = resolve_program(w, path);
+                    w.hashed.insert(alias.clone(), target);
+                }
+                _ => w.flag(Decision::Escalate, "shell.dynamic-command", "hash -p makes a name run a program guard cannot tell"),
+            }
+        }
     }
     // The programs a line runs decide whether it gets the network (`[sandbox]
     // network_programs`): a use that cannot need it does not count, so `git status; make` gives
@@ -454,6 +471,9 @@ fn offline_use(program: &str, rest: &[Arg]) -> bool {
 /// The command's name once paths and copies are seen through. Programs run by a path outside
 /// the system bin dirs are unknown code (unless a copy of a known program, then that program).
 fn resolve_program(w: &mut Walker, name: &str) -> String {
+    if let Some(target) = w.hashed.get(name).cloned() {
+        return target;
+    }
     if !name.contains('/') {
         return name.to_string();
     }
