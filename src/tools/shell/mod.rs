@@ -164,6 +164,8 @@ pub(crate) struct Walker<'a> {
     pub(crate) functions: HashSet<String>,
     /// Names `hash -p PATH NAME` pointed at another program earlier in the line.
     pub(crate) hashed: HashMap<String, String>,
+    /// Symbolic links `ln -s TARGET LINK` made earlier in the line: (link, target), absolute.
+    pub(crate) links: Vec<(PathBuf, PathBuf)>,
     /// Functions whose bodies are being walked, to spot self-calls (fork bombs).
     fn_stack: Vec<String>,
     /// Whether the command being walked runs in a pipeline or in the background.
@@ -191,6 +193,7 @@ impl<'a> Walker<'a> {
             copies: HashMap::new(),
             functions: HashSet::new(),
             hashed: HashMap::new(),
+            links: Vec::new(),
             fn_stack: Vec::new(),
             fork_context: false,
             commands_left: MAX_COMMANDS,

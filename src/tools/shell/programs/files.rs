@@ -287,6 +287,16 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
             }
         }
     }
+    // Later commands that name the link reach its target (see `through_links`). A link named
+    // by a directory it goes into, or made from a dynamic name, is not followed.
+    if program == "ln"
+        && let ([source], Some(d)) = (sources.as_slice(), dest)
+    {
+        let (cwd, home) = (w.cwd.as_deref(), w.ctx.home.as_deref());
+        if let (Some((target, false)), Some((link, false))) = (places::absolute(source, cwd, home), places::absolute(d, cwd, home)) {
+            w.links.push((link, target));
+        }
+    }
     match dest {
         Some(d) if program == "ln" => {
             let place = places::place(d, w.cwd.as_deref(), w.ctx, false);

@@ -256,7 +256,38 @@ pub fn scripts_run(argv: &[String], policy: &crate::policy::Policy, ctx: &crate:
 }
 
 /// Checks a path the command writes to.
+/// `arg` with a symbolic link the line made earlier (`ln -s ~ h`) replaced by its target, so
+/// `rm -rf h/*` is judged as what it deletes. `link_itself`: the path names the link (not
+/// `h/`), and the command acts on the link, not its target (`rm -rf h` removes the link).
+fn through_links(w: &Walker, arg: &Arg, acts_on_link_itself: bool) -> Arg {
+    if w.links.is_empty() || matches!(arg, Arg::Dyn { .. }) {
+        return arg.clone();
+    }
+    let text = arg.text();
+    // The argument as an absolute text, glob characters kept.
+    let abs = match (text.strip_prefix("~/"), &w.ctx.home, &w.cwd) {
+        _ if text.starts_with('/') => text.to_string(),
+        (Some(rest), Some(h), _) => format!("{}/{rest}", h.display()),
+        (None, _, Some(c)) if text != "~" => format!("{}/{}", c.display(), text.trim_start_matches("./")),
+        _ => return arg.clone(),
+    };
+    for (link, target) in w.links.iter().rev() {
+        let link = link.to_string_lossy();
+        let Some(rest) = abs.strip_prefix(link.as_ref()) else { continue };
+        if !(rest.is_empty() || rest.starts_with('/')) {
+            continue;
+        }
+        if acts_on_link_itself && rest.is_empty() {
+            return arg.clone();
+        }
+        let text = format!("{}{rest}", target.display());
+        return if matches!(arg, Arg::Glob(_)) { Arg::Glob(text) } else { Arg::Lit(text) };
+    }
+    arg.clone()
+}
+
 pub(super) fn check_write(w: &mut Walker, arg: &Arg, what: &str) {
+    let arg = &through_links(w, arg, false);
     let place = places::place(arg, w.cwd.as_deref(), w.ctx, false);
     judge_place(w, &place, arg, what, false);
 }
@@ -265,6 +296,7 @@ pub(super) fn check_write(w: &mut Walker, arg: &Arg, what: &str) {
 /// a shell start-up file destroyed that way is the human's settings gone, so it blocks; an
 /// append or an edit (`>> ~/.bashrc`, `sed -i`) only escalates.
 pub(super) fn check_overwrite(w: &mut Walker, arg: &Arg, what: &str) {
+    let arg = &through_links(w, arg, false);
     let place = places::place(arg, w.cwd.as_deref(), w.ctx, false);
     if let (Place::Startup(p), Some(home)) = (&place, w.ctx.home.as_deref())
         && let Ok(rel) = p.strip_prefix(home)
@@ -277,6 +309,7 @@ pub(super) fn check_overwrite(w: &mut Walker, arg: &Arg, what: &str) {
 
 /// Checks a path the command deletes or moves away (`recursive` for whole trees).
 pub(super) fn check_delete(w: &mut Walker, arg: &Arg, what: &str, recursive: bool) {
+    let arg = &through_links(w, arg, true);
     let place = places::place(arg, w.cwd.as_deref(), w.ctx, recursive);
     judge_place(w, &place, arg, what, recursive);
 }

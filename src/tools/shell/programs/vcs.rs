@@ -12,7 +12,7 @@ use crate::decision::Decision;
 pub(super) const JUDGES: &[(&str, Judge)] = &[("git", git)];
 
 /// git: global options are stripped, the subcommand is checked against what is known.
-fn git(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+fn git(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
     let mut i = 0;
     while let Some(a) = rest.get(i) {
         let t = a.text();
@@ -55,6 +55,24 @@ fn git(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
         }
     }
     match sub.text() {
+        // Commands git runs for the line: `rebase -x CMD` through the shell after each commit,
+        // `bisect run CMD ARGS` directly at each step. Judged as the line's own.
+        "rebase" => {
+            let mut it = args.iter();
+            while let Some(a) = it.next() {
+                let t = a.text();
+                let cmd = match t {
+                    "-x" | "--exec" => it.next().cloned(),
+                    _ => t.strip_prefix("--exec=").or_else(|| t.strip_prefix("-x").filter(|c| !c.is_empty())).map(|c| Arg::Lit(c.into())),
+                };
+                if let Some(cmd) = cmd {
+                    super::code::shell_string(w, &[cmd], "git rebase --exec", depth);
+                }
+            }
+        }
+        "bisect" if args.first().is_some_and(|a| a.text() == "run") => {
+            w.command(args.get(1..).unwrap_or_default().to_vec(), stdin, depth + 1);
+        }
         "config" => {
             let dangerous_key = args.iter().any(|a| {
                 let k = a.text().to_ascii_lowercase();
