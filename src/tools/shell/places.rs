@@ -152,6 +152,12 @@ pub fn place(arg: &Arg, cwd: Option<&Path>, ctx: &Context, recursive: bool) -> P
         return Place::Guarded(abs);
     }
     let s = abs.to_string_lossy();
+    // A path *through* a descriptor or a process's links (`exec 3< /; rm -rf /proc/self/fd/3/*`,
+    // `/proc/self/cwd/…`, `/proc/$$/root/…`) names wherever that descriptor points: guard
+    // cannot follow it. The descriptor itself (`> /dev/fd/2`) stays harmless.
+    if through_a_descriptor(&abs, contents) {
+        return Place::Unknown;
+    }
     if abs.starts_with("/dev") && !abs.starts_with("/dev/shm") {
         if HARMLESS_DEVICES.iter().any(|d| abs == Path::new(d)) || abs.starts_with("/dev/fd") || abs.starts_with("/dev/pts") {
             return Place::HarmlessDevice;
@@ -226,4 +232,19 @@ pub fn is_temp_dir_root(dir: &Path) -> bool {
 
 pub fn is_temp_dir(dir: &Path) -> bool {
     TEMP.iter().any(|t| dir.starts_with(t))
+}
+
+/// Whether `abs` goes below a descriptor or a process link: `/dev/fd/N/…`, `/proc/*/fd/N/…`,
+/// `/proc/*/{cwd,root}/…` (and `/proc/*/cwd`, `/proc/*/root` themselves, which are
+/// directories); with `contents` (a glob of a directory's entries) the descriptor itself counts.
+fn through_a_descriptor(abs: &Path, contents: bool) -> bool {
+    let parts: Vec<&std::ffi::OsStr> = abs.iter().skip(1).collect();
+    match parts.as_slice() {
+        [dev, fd, _, _, ..] if *dev == "dev" && *fd == "fd" => true,
+        [dev, fd, _] if *dev == "dev" && *fd == "fd" => contents,
+        [proc, _, fd, _, _, ..] if *proc == "proc" && *fd == "fd" => true,
+        [proc, _, fd, _] if *proc == "proc" && *fd == "fd" => contents,
+        [proc, _, link, ..] if *proc == "proc" && (*link == "cwd" || *link == "root") => true,
+        _ => false,
+    }
 }
