@@ -724,20 +724,18 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     let parsed_tf = (tool == ToolName::Terraform).then(|| tools::terraform::parse(&request.argv));
     // Through the broker, terraform runs the agent's configuration: in a sandbox of its own,
     // `terraform show` while deciding included (see `sandbox::tool_profile`).
-    let staging = match (&parsed_tf, sandbox::inherited_cap()) {
-        (Some(_), Some(line)) if sandbox::enforced(&policy) => Some((sandbox::TempDir::new()?, line)),
-        _ => None,
-    };
-    let tool_profile = match (&staging, &parsed_tf) {
-        (Some((dir, line)), Some(p)) => {
+    let (staging, tool_profile) = match (&parsed_tf, sandbox::inherited_cap()) {
+        (Some(p), Some(line)) if sandbox::enforced(&policy) => {
+            let dir = sandbox::TempDir::new()?;
             let applied: Vec<PathBuf> = match (p.subcommand, p.args.as_slice()) {
                 (Some("apply"), [id]) if tools::terraform::is_plan_id(id) => vec![plans::plan_file(paths, id)],
                 _ => Vec::new(),
             };
             let facts = sandbox::Facts::read(&ctx, &paths.home);
-            Some(sandbox::tool_profile(&policy, &facts, line, dir.path(), &applied))
+            let profile = sandbox::tool_profile(&policy, &facts, &line, dir.path(), &applied);
+            (Some(dir), Some(profile))
         }
-        _ => None,
+        _ => (None, None),
     };
     verdict.merge(refused_env());
     let op = match &parsed_tf {
@@ -790,7 +788,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     let started = std::time::Instant::now();
     let outcome = match op {
         TerraformOp::Plan { json } => {
-            return plans::plan(paths, &policy, &program, &authorized, json, staging.as_ref().map(|(d, _)| d.path()));
+            return plans::plan(paths, &policy, &program, &authorized, json, staging.as_ref().map(sandbox::TempDir::path));
         }
         TerraformOp::Apply(record) => {
             // Used before terraform starts: a crash can never allow a second apply.
