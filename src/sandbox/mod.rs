@@ -373,15 +373,19 @@ fn holds_url_password(value: &str) -> bool {
 /// Whether a variable's name is credential-shaped: `[sandbox] env_remove` matches it and it is
 /// none of the target variables guard binds (`AWS_PROFILE`, `KUBECONFIG`, …). Pure.
 pub fn credential_shaped(policy: &Policy, name: &str) -> bool {
-    let upper = name.to_ascii_uppercase();
-    policy.sandbox.env_remove.iter().any(|p| glob(&p.to_ascii_uppercase(), &upper))
-        && !crate::request::TARGET_ENV.iter().any(|t| t.eq_ignore_ascii_case(name))
+    removed_by(&policy.sandbox.env_remove, crate::request::TARGET_ENV, name)
 }
 
+/// Whether the variable `name` is removed from a contained process's environment.
 pub fn removed(name: &str, profile: &Profile) -> bool {
+    removed_by(&profile.env_remove, &profile.env_keep, name)
+}
+
+/// Whether a glob of `remove` matches `name` and none of `keep` does, case-insensitively.
+fn removed_by<R: AsRef<str>, K: AsRef<str>>(remove: &[R], keep: &[K], name: &str) -> bool {
     let upper = name.to_ascii_uppercase();
-    let m = |pats: &[String]| pats.iter().any(|p| glob(&p.to_ascii_uppercase(), &upper));
-    m(&profile.env_remove) && !m(&profile.env_keep)
+    let matches = |p: &str| glob(&p.to_ascii_uppercase(), &upper);
+    remove.iter().any(|p| matches(p.as_ref())) && !keep.iter().any(|p| matches(p.as_ref()))
 }
 
 /// What a terraform or kubectl invocation that came through the broker names outside the
