@@ -149,7 +149,7 @@ const ALLOWED: &[&str] = &[
     "clear", "tput", "numfmt", "expr", "bc", "dc", "factor", "shuf", "rev", "look", "iconv", "mktemp", "mkfifo", "sync",
     "printenv", "cal", "locale", "xxd", "base64", "gzip", "gunzip", "zcat", "bzip2", "bunzip2", "bzcat", "xz", "unxz", "xzcat",
     "zstd", "unzstd", "zstdcat", "zip", "patch", "dos2unix", "unix2dos", "cd", "pushd", "popd", "dirs", ":", "set", "shopt",
-    "unset", "read", "mapfile", "readarray", "exit", "return", "break", "continue", "shift", "wait", "jobs", "fg", "bg", "hash",
+    "unset", "read", "mapfile", "readarray", "exit", "return", "break", "continue", "shift", "wait", "jobs", "fg", "bg",
     "umask", "ulimit", "getopts", "let", "caller", "disown", "help", "logout", "times", "compgen", "complete", "compopt",
     "history", "unalias", "fc", "bind", "lsb_release", "rustc", "rustfmt", "clippy-driver", "pytest", "tox", "nox", "mypy",
     "ruff", "black", "flake8", "pylint", "isort", "gofmt", "cmake", "ninja", "meson", "mvn", "gradle", "ant",
@@ -414,19 +414,6 @@ pub(super) fn command(w: &mut Walker, args: Vec<Arg>, stdin: &Stdin, depth: usiz
     if w.functions.contains(&program) && judge_for(&program).is_none() && !w.policy.shell.names_program(&program) {
         return;
     }
-    // `hash -p /usr/bin/rm ls` makes `ls` run rm.
-    if program == "hash" {
-        let words: Vec<&str> = rest.iter().map(Arg::text).collect();
-        if let Some(i) = words.iter().position(|t| *t == "-p") {
-            match (rest.get(i + 1), rest.get(i + 2)) {
-                (Some(Arg::Lit(path)), Some(Arg::Lit(alias))) => {
-                    let target = resolve_program(w, path);
-                    w.hashed.insert(alias.clone(), target);
-                }
-                _ => w.flag(Decision::Escalate, "shell.dynamic-command", "hash -p makes a name run a program guard cannot tell"),
-            }
-        }
-    }
     // The programs a line runs decide whether it gets the network (`[sandbox]
     // network_programs`): a use that cannot need it does not count, so `git status; make` gives
     // the Makefile's recipes no network.
@@ -503,7 +490,7 @@ fn offline_use(program: &str, rest: &[Arg]) -> bool {
 
 /// The command's name once paths and copies are seen through. Programs run by a path outside
 /// the system bin dirs are unknown code (unless a copy of a known program, then that program).
-fn resolve_program(w: &mut Walker, name: &str) -> String {
+pub(super) fn resolve_program(w: &mut Walker, name: &str) -> String {
     if let Some(target) = w.hashed.get(name).cloned() {
         return target;
     }

@@ -11,8 +11,20 @@ use crate::decision::Decision;
 #[rustfmt::skip]
 pub(super) const JUDGES: &[(&str, Judge)] = &[
     ("export", declare), ("declare", declare), ("typeset", declare), ("local", declare), ("readonly", declare),
-    ("let", let_), ("cd", change_dir), ("pushd", change_dir), ("popd", change_dir),
+    ("let", let_), ("cd", change_dir), ("pushd", change_dir), ("popd", change_dir), ("hash", hash),
 ];
+
+/// `hash -p /usr/bin/rm ls` makes `ls` run rm for the rest of the line (see `resolve_program`).
+fn hash(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    let Some(i) = rest.iter().position(|a| a.text() == "-p") else { return };
+    match (rest.get(i + 1), rest.get(i + 2)) {
+        (Some(Arg::Lit(path)), Some(Arg::Lit(alias))) => {
+            let target = super::resolve_program(w, path);
+            w.hashed.insert(alias.clone(), target);
+        }
+        _ => w.flag(Decision::Escalate, "shell.dynamic-command", "hash -p makes a name run a program guard cannot tell"),
+    }
+}
 
 fn let_(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
     for a in rest {
