@@ -173,6 +173,20 @@ pub enum RedirOp {
     OutAndErr,
 }
 
+/// The redirection operators that name a file or descriptor, longest first (the order they
+/// must be tried in). `<<<` and `<<` are read before these (here-strings and here-documents).
+const FILE_REDIRECTIONS: &[(&[u8], RedirOp)] = &[
+    (b"&>>", RedirOp::OutAndErr),
+    (b"&>", RedirOp::OutAndErr),
+    (b"<&", RedirOp::DupIn),
+    (b"<>", RedirOp::ReadWrite),
+    (b">>", RedirOp::Append),
+    (b">&", RedirOp::DupOut),
+    (b">|", RedirOp::Clobber),
+    (b"<", RedirOp::Read),
+    (b">", RedirOp::Write),
+];
+
 impl RedirOp {
     pub fn writes(self) -> bool {
         !matches!(self, RedirOp::Read | RedirOp::DupIn)
@@ -1066,33 +1080,13 @@ impl<'s> Parser<'s> {
             self.bump(if strip_tabs { 3 } else { 2 })?;
             self.no_split_operator()?;
             return self.heredoc(strip_tabs);
-        } else if self.looking_at(b"&>>") {
-            self.bump(3)?;
-            RedirOp::OutAndErr
-        } else if self.looking_at(b"&>") {
-            self.bump(2)?;
-            RedirOp::OutAndErr
-        } else if self.looking_at(b"<&") {
-            self.bump(2)?;
-            RedirOp::DupIn
-        } else if self.looking_at(b"<>") {
-            self.bump(2)?;
-            RedirOp::ReadWrite
-        } else if self.looking_at(b">>") {
-            self.bump(2)?;
-            RedirOp::Append
-        } else if self.looking_at(b">&") {
-            self.bump(2)?;
-            RedirOp::DupOut
-        } else if self.looking_at(b">|") {
-            self.bump(2)?;
-            RedirOp::Clobber
-        } else if self.peek() == Some(b'<') {
-            self.bump(1)?;
-            RedirOp::Read
         } else {
-            self.bump(1)?;
-            RedirOp::Write
+            // Longest first: `&>>` before `&>`, `>>` before `>`.
+            let Some(&(token, op)) = FILE_REDIRECTIONS.iter().find(|(token, _)| self.looking_at(token)) else {
+                return syntax("a redirection operator guard does not know");
+            };
+            self.bump(token.len())?;
+            op
         };
         self.no_split_operator()?;
         self.blanks()?;
