@@ -499,6 +499,9 @@ pub(crate) fn next_step_for_block(v: &Verdict) -> String {
             format!("The way through is: {}.", tools::terraform::PLAN_PATH)
         }
         Some("shell.guard-self") => "Guard's own files are changed by a human, not through the agent.".into(),
+        Some("sandbox.write-refused") => {
+            "No approval grants that tree: name a directory below it that holds none of guard's files, secrets, shell start-up files or PATH directories.".into()
+        }
         _ => "A human can change the policy if this is wrong (`guard explain` shows why).".into(),
     }
 }

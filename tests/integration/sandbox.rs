@@ -1106,6 +1106,8 @@ fn a_widening_to_the_home_a_secret_or_guards_state_is_blocked_and_writes_nothing
         let out = j.command(&["shell", "--write", &d, "-c", "make -s"]).output().unwrap();
         assert_eq!(out.status.code(), Some(77), "--write {d}: {}", stderr(&out));
         assert!(stderr(&out).contains("sandbox.write-refused"), "--write {d}: {}", stderr(&out));
+        assert!(stderr(&out).contains("No approval grants that tree"), "--write {d}: {}", stderr(&out));
+        assert_eq!(stderr(&out).lines().count(), 1, "--write {d}: one guard: line: {}", stderr(&out));
         assert!(!dir.join("planted").exists(), "--write {d} wrote");
     }
     // A symlink to the home is the home: resolved when guard reads the flag.
