@@ -399,6 +399,12 @@ pub fn exit_code(status: ExitStatus) -> u8 {
 /// Waits for the process `pid` (a child that is no `std::process::Child`: the sandbox's init),
 /// relaying signals as [`run_command`] does; returns its exit code.
 pub(crate) fn wait_for_pid(pid: rustix::process::Pid) -> Result<u8> {
+    wait_for_pid_serving(pid, None)
+}
+
+/// [`wait_for_pid`], serving `service` while it waits (the line's init, for a program it forked
+/// itself: the script supervisor).
+pub(crate) fn wait_for_pid_serving(pid: rustix::process::Pid, service: Option<&dyn Service>) -> Result<u8> {
     use std::os::unix::process::ExitStatusExt;
     let (read, write) = UnixStream::pair().map_err(|e| Error::Internal(format!("cannot make a socket pair: {e}")))?;
     let mut signals = SignalDelivery::with_pipe(read, write, WithOrigin::default(), [SIGINT, SIGTERM, SIGHUP, SIGQUIT])
@@ -409,7 +415,7 @@ pub(crate) fn wait_for_pid(pid: rustix::process::Pid) -> Result<u8> {
         Err(e) => Err(e.into()),
     };
     let status =
-        wait_relaying(pid, &mut try_wait, &mut signals, None).map_err(|e| Error::Internal(format!("cannot wait for the line: {e}")))?;
+        wait_relaying(pid, &mut try_wait, &mut signals, service).map_err(|e| Error::Internal(format!("cannot wait for the line: {e}")))?;
     signals.handle().close();
     Ok(exit_code(status))
 }

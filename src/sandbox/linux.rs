@@ -170,7 +170,11 @@ fn init(rules: &Rules, program: &Path, args: &[OsString]) -> u8 {
     // Best effort: where the kernel refuses a new procfs (a host /proc with parts masked), the
     // line sees the host's pids, which Landlock's scoping already keeps it from signalling.
     let _ = rustix::mount::mount("proc", "/proc", "proc", M::NOSUID | M::NODEV | M::NOEXEC, None);
-    if let Err(cause) = landlock(&rules.reads, &rules.listable, &rules.writes).and_then(|()| seccomp_filter(rules.cut_network_by_filter)) {
+    // io_uring's own `openat` would pass the script supervisor by: refused where it serves.
+    let no_io_uring = rules.cut_network_by_filter || !rules.scripts.is_empty();
+    if let Err(cause) =
+        landlock(&rules.reads, &rules.listable, &rules.writes).and_then(|()| seccomp_filter(rules.cut_network_by_filter, no_io_uring))
+    {
         eprintln!("{}", super::unavailable(&cause));
         return 77;
     }
@@ -186,10 +190,12 @@ fn init(rules: &Rules, program: &Path, args: &[OsString]) -> u8 {
         eprintln!("{why}");
         return 77;
     }
+    if let Some(watch) = &watch {
+        return supervised(watch, &rules.scripts, program, args);
+    }
     let mut command = std::process::Command::new(program);
     command.args(args);
-    let service = watch.as_ref().map(|w| w as &dyn crate::exec::Service);
-    match crate::exec::run_command(command, program, None, None, service) {
+    match crate::exec::run_command(command, program, None, None, None) {
         Ok(outcome) => outcome.code,
         Err(crate::error::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             eprintln!("guard: cannot run {}: {source}", program.display());
@@ -202,13 +208,73 @@ fn init(rules: &Rules, program: &Path, args: &[OsString]) -> u8 {
     }
 }
 
+/// The init's run of a program whose line binds scripts, under the script supervisor
+/// ([`super::notify`]): the init forks the program's process itself, which takes the notifying
+/// filter and hands its listener to the init last before its exec (std's `spawn` would wait
+/// for an exec the init itself must answer). The init never runs under that filter.
+fn supervised(watch: &ScriptWatch, scripts: &[(PathBuf, (u64, u64))], program: &Path, args: &[OsString]) -> u8 {
+    use super::notify;
+    if let Err(cause) = notify::available() {
+        eprintln!("{}", super::unavailable(&cause));
+        return 77;
+    }
+    let bound = match notify::bind(scripts) {
+        Ok(b) => b,
+        Err(why) => {
+            eprintln!("{why}");
+            return 77;
+        }
+    };
+    let (ours, theirs) = match notify::handoff() {
+        Ok(pair) => pair,
+        Err(cause) => {
+            eprintln!("{}", super::unavailable(&cause));
+            return 77;
+        }
+    };
+    match fork() {
+        Err(cause) => {
+            eprintln!("{}", super::unavailable(&cause));
+            77
+        }
+        Ok(None) => {
+            drop(ours);
+            if let Err(cause) = notify::install(&theirs) {
+                eprintln!("{}", super::unavailable(&cause));
+                std::process::exit(77);
+            }
+            drop(theirs);
+            let err = std::process::Command::new(program).args(args).exec();
+            eprintln!("guard: cannot run {}: {err}", program.display());
+            std::process::exit(if err.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 })
+        }
+        Ok(Some(pid)) => {
+            drop(theirs);
+            let supervisor = match notify::Supervisor::new(watch, ours, bound) {
+                Ok(s) => s,
+                Err(cause) => {
+                    eprintln!("{}", super::unavailable(&cause));
+                    // The program waits at its first call for an answer that never comes.
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                    return 77;
+                }
+            };
+            crate::exec::wait_for_pid_serving(pid, Some(&supervisor)).unwrap_or_else(|e| {
+                eprintln!("guard: the line's init lost its program: {e}");
+                70
+            })
+        }
+    }
+}
+
 /// Every name on the way to each bound script, watched by the line's init while the line runs.
 /// A rename from outside the line's mount namespace — over the script, of the script away, of a
 /// directory on its path — makes that name stop resolving to the mounted copy (see
 /// [`mount_snapshot`]); the init then ends, and with it, pid 1 of the line's pid namespace, the
-/// whole line (the kernel kills every process in it). Not a closure: a program that opens the
-/// script within the moment between the rename and the kill still reads the new file.
-struct ScriptWatch {
+/// whole line (the kernel kills every process in it). The script supervisor
+/// ([`super::notify`]) drains it before it answers each open or exec, and hands the line the
+/// approved copy on the opens the watch has not yet seen.
+pub(super) struct ScriptWatch {
     fd: std::os::fd::OwnedFd,
     /// (watch descriptor of a directory, the name in it that leads to `script`, script)
     names: Vec<(i32, Vec<u8>, PathBuf)>,
@@ -225,11 +291,16 @@ impl ScriptWatch {
         let fd = rustix::fs::inotify::init(CreateFlags::CLOEXEC | CreateFlags::NONBLOCK).map_err(|e| e.to_string())?;
         let mut names = Vec::new();
         for (script, _) in scripts {
-            for dir in script.ancestors().skip(1) {
-                let Some(name) = script.strip_prefix(dir).ok().and_then(|rest| rest.components().next()) else { continue };
-                let wd = rustix::fs::inotify::add_watch(&fd, dir, W::MOVED_FROM | W::MOVED_TO | W::DELETE | W::CREATE | W::ONLYDIR)
-                    .map_err(|e| format!("{}: {e}", dir.display()))?;
-                names.push((wd, name.as_os_str().as_bytes().to_vec(), script.clone()));
+            // The names on the way to the script as named, and to what it links to (a rename
+            // over a symlink's target detaches the mount as one over the script does).
+            let real = std::fs::canonicalize(script).ok().filter(|r| r != script);
+            for path in std::iter::once(script).chain(real.as_ref()) {
+                for dir in path.ancestors().skip(1) {
+                    let Some(name) = path.strip_prefix(dir).ok().and_then(|rest| rest.components().next()) else { continue };
+                    let wd = rustix::fs::inotify::add_watch(&fd, dir, W::MOVED_FROM | W::MOVED_TO | W::DELETE | W::CREATE | W::ONLYDIR)
+                        .map_err(|e| format!("{}: {e}", dir.display()))?;
+                    names.push((wd, name.as_os_str().as_bytes().to_vec(), script.clone()));
+                }
             }
         }
         Ok(Some(ScriptWatch { fd, names }))
@@ -243,14 +314,13 @@ impl ScriptWatch {
         );
         std::process::exit(77)
     }
-}
 
-impl crate::exec::Service for ScriptWatch {
-    fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
+    pub(super) fn fd(&self) -> std::os::fd::BorrowedFd<'_> {
         std::os::fd::AsFd::as_fd(&self.fd)
     }
 
-    fn ready(&self) {
+    /// Reads every event queued; ends the line (77) on one that touches a script's names.
+    pub(super) fn drain(&self) {
         use rustix::fs::inotify::ReadFlags;
         let mut buf = [std::mem::MaybeUninit::uninit(); 4096];
         let mut events = rustix::fs::inotify::Reader::new(&self.fd, &mut buf);
@@ -271,10 +341,11 @@ impl crate::exec::Service for ScriptWatch {
     }
 }
 
-/// The second unsafe call in guard: `fork(2)`, in the helper, to make the line's init. `None`
-/// in the child. Sound here: the helper is single-threaded (it unshared a user namespace, which
-/// the kernel refuses to multi-threaded callers), so no lock can be held by a thread that does
-/// not exist in the child.
+/// The second unsafe call in guard: `fork(2)`, in the helper, to make the line's init, and in
+/// the init, to make the process of a program under the script supervisor. `None` in the child.
+/// Sound here: the helper is single-threaded (it unshared a user namespace, which the kernel
+/// refuses to multi-threaded callers), and so is the init it forks (it starts no thread), so no
+/// lock can be held by a thread that does not exist in the child.
 #[allow(unsafe_code)]
 fn fork() -> Result<Option<rustix::process::Pid>, String> {
     // SAFETY: single-threaded caller (see above); the child only runs guard's own code.
@@ -370,7 +441,7 @@ const LOCAL_FAMILIES: [u64; 2] = [1, 16];
 /// a network namespace of the line's own gives, at a fraction of its cost. Everything else is
 /// allowed: Landlock and the namespaces are the sandbox.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))]
-fn seccomp_filter(cut_network: bool) -> Result<(), String> {
+fn seccomp_filter(cut_network: bool, no_io_uring: bool) -> Result<(), String> {
     use seccompiler::{SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule};
     let err = |e: seccompiler::Error| format!("cannot build the seccomp filter: {e}");
     let backend = |e| err(seccompiler::Error::Backend(e));
@@ -392,6 +463,8 @@ fn seccomp_filter(cut_network: bool) -> Result<(), String> {
                 .map_err(backend)?;
             rules.insert(call, vec![family_is_not_local]);
         }
+    }
+    if no_io_uring {
         for &call in IO_URING_CALLS {
             // An empty rule list matches every use of the call.
             rules.insert(call, Vec::new());
@@ -405,7 +478,7 @@ fn seccomp_filter(cut_network: bool) -> Result<(), String> {
 }
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")))]
-fn seccomp_filter(_cut_network: bool) -> Result<(), String> {
+fn seccomp_filter(_cut_network: bool, _no_io_uring: bool) -> Result<(), String> {
     Err("guard has no seccomp filter against terminal injection for this architecture".into())
 }
 

@@ -15,6 +15,8 @@
 pub mod broker;
 #[cfg(target_os = "linux")]
 pub mod linux;
+#[cfg(target_os = "linux")]
+mod notify;
 #[cfg(not(target_os = "linux"))]
 pub mod other;
 #[cfg(not(target_os = "linux"))]

@@ -216,3 +216,187 @@ fn a_script_renamed_over_while_the_approved_line_waits_stops_the_line() {
     }
     assert_eq!(out_txt(&t), "", "nothing of the scripts ran");
 }
+
+/// What a swapped script does when it runs: its body (bash reading it) or its `#!` line (the
+/// kernel reading it on `./x.sh`) makes a canary file.
+const SWAPPED_BODY: &str = "#!/bin/bash\necho SWAPPED >> out.txt\ntouch pwned\n";
+const SWAPPED_SHEBANG: &str = "#!/usr/bin/env -S touch pwned\necho approved >> out.txt\n";
+
+/// Runs `form` in `lines` approved lines of `runs` rounds each while `racer` (started once the
+/// line has started, stopped when it ends) swaps the script as fast as it can. Each line either
+/// runs every round with the approved output, or is stopped (77) with a `guard:` line; the
+/// canary never appears. Returns how many lines were stopped and how many swaps landed.
+fn race(
+    t: &Test,
+    form: &str,
+    (lines, runs): (usize, usize),
+    racer: impl Fn(u64) + Send + Sync + Clone + 'static,
+    reset: impl Fn(),
+) -> (usize, u64) {
+    let rounds_per_run = form.split(';').count();
+    let (mut stopped, mut total_swaps) = (0, 0);
+    for _ in 0..lines {
+        let _ = std::fs::remove_file(t.work().join("started"));
+        let _ = std::fs::remove_file(t.work().join("out.txt"));
+        let line = format!("touch started; i=0; while [ $i -lt {runs} ]; do {form}; i=$((i+1)); done");
+        approve(t, &line);
+        let child = t.guard(&["shell", "--network", "-c", &line]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        wait_for(&t.work().join("started"));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let handle = {
+            let (stop, racer) = (stop.clone(), racer.clone());
+            std::thread::spawn(move || {
+                let mut swaps = 0u64;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    racer(swaps);
+                    swaps += 1;
+                }
+                swaps
+            })
+        };
+        let out = child.wait_with_output().unwrap();
+        stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        total_swaps += handle.join().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!t.work().join("pwned").exists(), "{form}: the swapped script ran: {err}");
+        let printed = out_txt(t);
+        assert!(printed.lines().all(|l| l == "approved"), "{form}: {printed}");
+        match out.status.code() {
+            Some(0) => assert_eq!(printed.lines().count(), runs * rounds_per_run, "{form}: {err}"),
+            Some(77) => {
+                assert_eq!(err.lines().filter(|l| l.starts_with("guard:")).count(), 1, "{form}: {err}");
+                stopped += 1;
+            }
+            other => panic!("{form}: exit {other:?}: {err}"),
+        }
+        // The approved bytes back for the next line's approval.
+        reset();
+    }
+    (stopped, total_swaps)
+}
+
+/// Issue 13 item 11, the race the mount and the watch left open: a loop renaming a new file
+/// over the script as fast as it can (an editor's or an atomic writer's swap, from outside the
+/// line) while the approved line runs it by every route — `bash x.sh`, `source`, `.`, and
+/// `./x.sh` (the kernel's `#!` loader, then bash opening it). Before the script supervisor a
+/// loop like this got 27 runs of the new content in 10 lines; now each open of the script's
+/// name gets the approved copy, and the line is stopped at the first look after a rename.
+#[test]
+fn a_script_renamed_over_in_a_racing_loop_never_runs_its_new_content() {
+    let t = contained();
+    let work = t.work();
+    let racer = move |n: u64| {
+        let tmp = work.join(format!(".x.sh.{n}"));
+        let text = if n.is_multiple_of(2) { SWAPPED_BODY } else { SWAPPED_SHEBANG };
+        let _ = std::fs::write(&tmp, text);
+        let _ = std::fs::set_permissions(&tmp, std::os::unix::fs::PermissionsExt::from_mode(0o755));
+        let _ = std::fs::rename(&tmp, work.join("x.sh"));
+    };
+    let (stopped, swaps) = race(&t, "bash x.sh; source ./x.sh; . x.sh; ./x.sh", (6, 20), racer, || write_script(&t, APPROVED));
+    assert!(swaps > 10, "the racer swapped only {swaps} times");
+    assert!(stopped > 0, "no line saw the renames");
+}
+
+/// The same race one level up: the script's directory renamed away and a new one, holding a
+/// new script, renamed into its place (the mount moves away with the old directory).
+#[test]
+fn a_directory_on_the_script_path_renamed_and_rebuilt_in_a_racing_loop_never_runs_its_new_content() {
+    let t = contained();
+    let reset = || {
+        let sub = t.work().join("sub");
+        let _ = std::fs::remove_dir_all(&sub);
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join("x.sh"), APPROVED).unwrap();
+        std::fs::set_permissions(sub.join("x.sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    };
+    reset();
+    let work = t.work();
+    let racer = move |n: u64| {
+        let new = work.join(format!(".sub.{n}"));
+        let _ = std::fs::create_dir(&new);
+        let _ = std::fs::write(new.join("x.sh"), if n.is_multiple_of(2) { SWAPPED_BODY } else { SWAPPED_SHEBANG });
+        let _ = std::fs::set_permissions(new.join("x.sh"), std::os::unix::fs::PermissionsExt::from_mode(0o755));
+        let _ = std::fs::rename(work.join("sub"), work.join(format!(".old.{n}")));
+        let _ = std::fs::rename(&new, work.join("sub"));
+    };
+    let (stopped, swaps) = race(&t, "bash sub/x.sh; source sub/x.sh; ./sub/x.sh", (3, 20), racer, reset);
+    assert!(swaps > 10, "the racer swapped only {swaps} times");
+    assert!(stopped > 0, "no line saw the renames");
+}
+
+/// A script reached through a symlink (`bash link.sh` → `x.sh`): a rename over the link's
+/// target detaches the mount from the target, and the link then leads to the new file.
+#[test]
+fn a_rename_over_a_symlinked_scripts_target_does_not_run_its_new_content() {
+    let t = contained();
+    std::os::unix::fs::symlink("x.sh", t.work().join("link.sh")).unwrap();
+    for form in ["bash link.sh", "source ./link.sh", "./link.sh"] {
+        write_script(&t, APPROVED);
+        for f in ["go", "started"] {
+            let _ = std::fs::remove_file(t.work().join(f));
+        }
+        let line = format!("touch started; until [ -e go ]; do sleep 0.02; done; {form}");
+        let shown = approve(&t, &line);
+        assert!(shown.contains("script:"), "{form}: the link's script must be bound: {shown}");
+        let child = t.guard(&["shell", "--network", "-c", &line]).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        wait_for(&t.work().join("started"));
+        rename_script(&t, if form.starts_with("./") { SWAPPED_SHEBANG } else { SWAPPED_BODY });
+        std::fs::write(t.work().join("go"), "").unwrap();
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!t.work().join("pwned").exists(), "{form}: the swapped script ran: {err}");
+        match out.status.code() {
+            Some(0) => assert_eq!(out_txt(&t).lines().last(), Some("approved"), "{form}: {err}"),
+            Some(77) => assert!(err.contains("guard:"), "{form}: {err}"),
+            other => panic!("{form}: exit {other:?}: {err}"),
+        }
+    }
+    assert!(out_txt(&t).lines().all(|l| l == "approved"), "{}", out_txt(&t));
+}
+
+/// A line that binds a script runs a multithreaded interpreter: node's thread pool opens
+/// files from several threads at once, each open answered by the line's init, and the bound
+/// script read from node gets the approved copy.
+#[test]
+fn a_multithreaded_interpreter_in_a_line_that_binds_a_script_opens_files_and_reads_the_copy() {
+    if !crate::support::require_tool("node") {
+        return;
+    }
+    let t = contained();
+    let js = "const fs=require('fs');let n=0;const N=400;for(let i=0;i<N;i++){fs.readFile(i%2?'/etc/hostname':'x.sh','utf8',(e,d)=>{if(e)throw e;if(i%2==0&&!d.includes('approved'))throw new Error('not the copy');if(++n==N)console.log('read '+n)})}";
+    std::fs::write(t.work().join("many.js"), js).unwrap();
+    let line = "bash x.sh; node many.js";
+    approve(&t, line);
+    let out = t.guard(&["shell", "--network", "-c", line]).output().unwrap();
+    let (stdout, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout} {err}");
+    assert!(stdout.contains("read 400"), "{stdout} {err}");
+    assert_eq!(out_txt(&t), "approved\n");
+}
+
+/// The supervisor costs nothing where it guards nothing: a contained line that binds no
+/// script runs under guard's one seccomp filter; one that binds a script under two (the
+/// second hands its opens to the init), and cannot use io_uring, whose own `openat` the
+/// supervisor would not see.
+#[test]
+fn a_line_without_bound_scripts_has_no_supervisor() {
+    let t = contained();
+    let filters = "grep Seccomp_filters /proc/self/status";
+    let out = t.guard(&["shell", "-c", filters]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).trim().ends_with("\t1"), "{}", String::from_utf8_lossy(&out.stdout));
+    std::fs::write(t.work().join("x.sh"), format!("#!/bin/bash\n{filters}\n")).unwrap();
+    let line = "bash x.sh";
+    approve(&t, line);
+    let out = t.guard(&["shell", "--network", "-c", line]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).trim().ends_with("\t2"), "{}", String::from_utf8_lossy(&out.stdout));
+    if crate::support::require_tool("perl") {
+        // io_uring_setup(2): refused (EPERM) by the filter, not merely failing on bad arguments.
+        let probe = "perl -e 'syscall(425, 1, 0); print $!+0, \"\\n\"'";
+        std::fs::write(t.work().join("x.sh"), format!("#!/bin/bash\n{probe}\n")).unwrap();
+        approve(&t, line);
+        let out = t.guard(&["shell", "--network", "-c", line]).output().unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1", "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
