@@ -1,0 +1,635 @@
+//! The script supervisor: a seccomp user-notification listener in the line's init, only for a
+//! line that binds scripts (README, Containment → *scripts*).
+//!
+//! The approved copy mounted over a script's path ([`super::linux`]) holds against rewrites in
+//! place, but a rename from outside the line's mount namespace detaches it (Linux ≥ 3.18), and
+//! the name then is the new file. So the program's process takes, right before its exec, a
+//! second seccomp filter that hands every `open`, `openat`, `openat2`, `creat`, `execve` and
+//! `execveat` of the line to the init (`SECCOMP_RET_USER_NOTIF`), and sends the init the
+//! filter's listener. The init itself is never under that filter. For each call the init
+//! 1. drains the inotify watch on the scripts' names ([`super::linux::ScriptWatch`]): a rename
+//!    already done stops the line before the call goes on;
+//! 2. reads the path from the caller's memory (`/proc/<pid>/mem`), checks the notification is
+//!    still live (`SECCOMP_IOCTL_NOTIF_ID_VALID`, after the read, as seccomp_unotify(2) asks),
+//!    and resolves the path itself as the caller would — from its cwd or directory descriptor,
+//!    following symlinks unless asked not to, with `openat2`'s resolve flags, `/proc/self`
+//!    meaning the caller — to an `O_PATH` descriptor;
+//! 3. when that is a bound script — the mounted copy itself (device and inode), or a file at a
+//!    bound script's path (the mount was detached) — answers an open with a fresh descriptor of
+//!    the approved copy (`SECCOMP_IOCTL_NOTIF_ADDFD` with `SECCOMP_ADDFD_FLAG_SEND`, Linux 5.14):
+//!    the kernel looks no name up again, so no rename can win; a write open gets `EROFS`, as the
+//!    read-only mount gives;
+//! 4. lets every other call go on (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`), and an `execve` of a
+//!    bound script only while its name still is the mounted copy: the kernel reads the `#!` line
+//!    itself, so no descriptor can be handed over there (the window left is in the README).
+//!
+//! A kernel without it is refused (77): the supervisor is the closure, not an option.
+
+use std::cell::OnceCell;
+use std::io::IoSlice;
+use std::mem::MaybeUninit;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use rustix::event::epoll;
+use rustix::fs::{CWD, Mode, OFlags, ResolveFlags};
+use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags, SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
+
+/// The calls handed to the init, per architecture (x32 calls are refused outright: see
+/// [`program`]).
+#[cfg(target_arch = "x86_64")]
+mod nr {
+    pub const OPEN: i32 = 2;
+    pub const CREAT: i32 = 85;
+    pub const OPENAT: i32 = 257;
+    pub const OPENAT2: i32 = 437;
+    pub const EXECVE: i32 = 59;
+    pub const EXECVEAT: i32 = 322;
+    pub const NOTIFIED: &[i32] = &[OPEN, CREAT, OPENAT, OPENAT2, EXECVE, EXECVEAT];
+    /// `AUDIT_ARCH_X86_64`.
+    pub const ARCH: u32 = 0xC000_003E;
+}
+#[cfg(any(target_arch = "aarch64", target_arch = "riscv64"))]
+mod nr {
+    /// No such calls here (the generic syscall table has only `openat`).
+    pub const OPEN: i32 = -1;
+    pub const CREAT: i32 = -2;
+    pub const OPENAT: i32 = 56;
+    pub const OPENAT2: i32 = 437;
+    pub const EXECVE: i32 = 221;
+    pub const EXECVEAT: i32 = 281;
+    pub const NOTIFIED: &[i32] = &[OPENAT, OPENAT2, EXECVE, EXECVEAT];
+    #[cfg(target_arch = "aarch64")]
+    pub const ARCH: u32 = 0xC000_00B7;
+    #[cfg(target_arch = "riscv64")]
+    pub const ARCH: u32 = 0xC000_00F3;
+}
+
+/// `SECCOMP_ADDFD_FLAG_SEND` is Linux 5.14's.
+const MIN_KERNEL: (u32, u32) = (5, 14);
+
+/// A bound script as the supervisor knows it.
+pub struct Bound {
+    /// Its canonical path inside the line (the mount's path).
+    path: Vec<u8>,
+    /// The mounted copy's device and inode.
+    id: (u64, u64),
+    /// The mounted copy, `O_PATH`: each open gets a description of its own reopened from it
+    /// (one shared description would share the read offset between every open).
+    copy: OwnedFd,
+}
+
+/// Opens each bound script's mounted copy, last before the program starts: the name must be
+/// the copy (`id`) — the check `scripts_in_place` makes, now on the descriptor kept.
+pub fn bind(scripts: &[(PathBuf, (u64, u64))]) -> Result<Vec<Bound>, String> {
+    scripts
+        .iter()
+        .map(|(path, id)| {
+            let replaced = || {
+                format!(
+                    "guard: {} was replaced while the line started (it is no longer the approved copy); nothing ran. Run the line again",
+                    crate::display::escape(&path.to_string_lossy())
+                )
+            };
+            let copy = rustix::fs::openat(CWD, path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).map_err(|_| replaced())?;
+            if identity(&copy) != Some(*id) {
+                return Err(replaced());
+            }
+            let path = fd_path(&copy).ok_or_else(replaced)?;
+            Ok(Bound { path, id: *id, copy })
+        })
+        .collect()
+}
+
+/// Whether this kernel can run the supervisor, or why not (the line is then refused, 77): user
+/// notification with `SECCOMP_ADDFD_FLAG_SEND`, structures no larger than guard's, and a
+/// `/proc` of the line's own pid namespace (the pids the kernel reports are the init's).
+pub fn available() -> Result<(), String> {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut parts = release.trim().split(['.', '-']).map(|p| p.parse::<u32>().unwrap_or(0));
+    let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if version < MIN_KERNEL {
+        return Err(format!(
+            "a line that runs bound scripts needs Linux {}.{} or later (seccomp user notification with SECCOMP_ADDFD_FLAG_SEND, so the line reads only the approved copies); this kernel is {}",
+            MIN_KERNEL.0,
+            MIN_KERNEL.1,
+            release.trim()
+        ));
+    }
+    let mut sizes = libc::seccomp_notif_sizes { seccomp_notif: 0, seccomp_notif_resp: 0, seccomp_data: 0 };
+    seccomp(Seccomp::Sizes(&mut sizes)).map_err(|e| format!("the kernel has no seccomp user notification ({e})"))?;
+    let fits = usize::from(sizes.seccomp_notif) <= size_of::<libc::seccomp_notif>()
+        && usize::from(sizes.seccomp_notif_resp) <= size_of::<libc::seccomp_notif_resp>();
+    if !fits {
+        return Err("the kernel's seccomp notification structures are larger than the ones guard knows".into());
+    }
+    if std::fs::read_link("/proc/self").ok().as_deref() != Some(Path::new("1")) {
+        return Err("the line has no /proc of its own (the kernel refused a new procfs), so its processes cannot be told apart".into());
+    }
+    Ok(())
+}
+
+/// The pair of sockets the program's process sends its listener over (made before the fork).
+pub fn handoff() -> Result<(OwnedFd, OwnedFd), String> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType};
+    rustix::net::socketpair(AddressFamily::UNIX, SocketType::STREAM, SocketFlags::CLOEXEC, None)
+        .map_err(|e| format!("cannot make the supervisor's socket pair: {e}"))
+}
+
+/// In the program's process, last before its exec: takes the notifying filter and sends its
+/// listener to the init over `sock`.
+pub fn install(sock: &OwnedFd) -> Result<(), String> {
+    let mut filter = program();
+    let prog = libc::sock_fprog {
+        len: u16::try_from(filter.len()).map_err(|_| "the supervisor's filter is too long".to_string())?,
+        filter: filter.as_mut_ptr(),
+    };
+    let listener = seccomp(Seccomp::Filter(&prog))
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::EBUSY) => {
+                "the line already runs under a seccomp supervisor (a contained line inside a line that binds scripts)".to_string()
+            }
+            _ => format!("cannot install the script supervisor's seccomp filter: {e}"),
+        })?
+        .ok_or_else(|| "the kernel gave no seccomp listener".to_string())?;
+    let fds = [listener.as_fd()];
+    let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+    let mut control = SendAncillaryBuffer::new(&mut space);
+    control.push(SendAncillaryMessage::ScmRights(&fds));
+    rustix::net::sendmsg(sock, &[IoSlice::new(b"L")], &mut control, SendFlags::empty())
+        .map_err(|e| format!("cannot hand the seccomp listener to the line's init: {e}"))?;
+    Ok(())
+}
+
+/// The notifying filter (classic BPF): the native architecture only (anything else kills the
+/// process: the call numbers below would not be its), x32 calls refused (`ENOSYS`), the open and
+/// exec calls to the listener, everything else allowed (the first filter still applies).
+fn program() -> Vec<libc::sock_filter> {
+    const LD_W_ABS: u16 = 0x20;
+    const JEQ_K: u16 = 0x15;
+    #[cfg(target_arch = "x86_64")]
+    const JSET_K: u16 = 0x45;
+    const RET_K: u16 = 0x06;
+    let stmt = |code, k| libc::sock_filter { code, jt: 0, jf: 0, k };
+    let jump = |code, k, jt, jf| libc::sock_filter { code, jt, jf, k };
+    let calls = nr::NOTIFIED;
+    let n = u8::try_from(calls.len()).unwrap_or(u8::MAX);
+    let x32 = u8::from(cfg!(target_arch = "x86_64"));
+    // After the checks come: ALLOW, NOTIFY, ENOSYS, KILL.
+    let mut p = vec![stmt(LD_W_ABS, 4), jump(JEQ_K, nr::ARCH, 0, 4 + x32 + n), stmt(LD_W_ABS, 0)];
+    #[cfg(target_arch = "x86_64")]
+    p.push(jump(JSET_K, 0x4000_0000, n + 2, 0));
+    for (i, &call) in (0u8..).zip(calls) {
+        p.push(jump(JEQ_K, call.cast_unsigned(), n - i, 0));
+    }
+    p.push(stmt(RET_K, libc::SECCOMP_RET_ALLOW));
+    p.push(stmt(RET_K, libc::SECCOMP_RET_USER_NOTIF));
+    p.push(stmt(RET_K, libc::SECCOMP_RET_ERRNO | libc::ENOSYS.cast_unsigned()));
+    p.push(stmt(RET_K, libc::SECCOMP_RET_KILL_PROCESS));
+    p
+}
+
+/// The `seccomp(2)` operations guard uses, each with the one argument type the kernel takes.
+enum Seccomp<'a> {
+    /// `SECCOMP_SET_MODE_FILTER` with `SECCOMP_FILTER_FLAG_NEW_LISTENER`: returns the listener.
+    Filter(&'a libc::sock_fprog),
+    /// `SECCOMP_GET_NOTIF_SIZES`.
+    Sizes(&'a mut libc::seccomp_notif_sizes),
+}
+
+/// The third unsafe call in guard: `seccomp(2)` itself. std, rustix and seccompiler have no
+/// way to ask for a listener (seccompiler has no user-notification action and installs without
+/// flags).
+#[allow(unsafe_code)]
+fn seccomp(op: Seccomp<'_>) -> std::io::Result<Option<OwnedFd>> {
+    use std::os::fd::FromRawFd;
+    let returns_fd = matches!(op, Seccomp::Filter(_));
+    let (operation, flags, arg): (libc::c_uint, libc::c_ulong, *mut libc::c_void) = match op {
+        Seccomp::Filter(prog) => {
+            (libc::SECCOMP_SET_MODE_FILTER, libc::SECCOMP_FILTER_FLAG_NEW_LISTENER, std::ptr::from_ref(prog).cast_mut().cast())
+        }
+        Seccomp::Sizes(sizes) => (libc::SECCOMP_GET_NOTIF_SIZES, 0, std::ptr::from_mut(sizes).cast()),
+    };
+    // SAFETY: `arg` points at the live structure the operation reads (`sock_fprog`, whose
+    // `filter` points at a live `Vec` of `len` instructions) or writes (`seccomp_notif_sizes`,
+    // exactly its size); the kernel keeps no pointer after the call. A filter's result is a new
+    // descriptor no one else owns, taken into an `OwnedFd` once, here.
+    unsafe {
+        let r = libc::syscall(libc::SYS_seccomp, operation, flags, arg);
+        if r < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(if returns_fd { Some(OwnedFd::from_raw_fd(i32::try_from(r).map_err(std::io::Error::other)?)) } else { None })
+    }
+}
+
+/// The listener's `ioctl(2)`s, each with the one argument type the kernel reads or writes.
+enum Ioctl<'a> {
+    Recv(&'a mut libc::seccomp_notif),
+    Send(&'a libc::seccomp_notif_resp),
+    IdValid(&'a u64),
+    AddFd(&'a libc::seccomp_notif_addfd),
+}
+
+/// The fourth unsafe call in guard: the seccomp listener's `ioctl(2)`s (rustix has none for
+/// them, and its generic `ioctl` is as unsafe).
+#[allow(unsafe_code)]
+fn ioctl(listener: BorrowedFd<'_>, op: Ioctl<'_>) -> std::io::Result<i32> {
+    let (request, arg): (libc::Ioctl, *mut libc::c_void) = match op {
+        Ioctl::Recv(n) => (libc::SECCOMP_IOCTL_NOTIF_RECV, std::ptr::from_mut(n).cast()),
+        Ioctl::Send(r) => (libc::SECCOMP_IOCTL_NOTIF_SEND, std::ptr::from_ref(r).cast_mut().cast()),
+        Ioctl::IdValid(id) => (libc::SECCOMP_IOCTL_NOTIF_ID_VALID, std::ptr::from_ref(id).cast_mut().cast()),
+        Ioctl::AddFd(a) => (libc::SECCOMP_IOCTL_NOTIF_ADDFD, std::ptr::from_ref(a).cast_mut().cast()),
+    };
+    // SAFETY: each request is paired with the live structure of the type its number encodes
+    // (the kernel writes only `Recv`'s, whose size `available` checked is no larger than
+    // guard's); the kernel keeps no pointer after the call; `listener` is open.
+    let r = unsafe { libc::ioctl(listener.as_raw_fd(), request, arg) };
+    if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(r) }
+}
+
+/// Device and inode of a descriptor.
+fn identity(fd: &OwnedFd) -> Option<(u64, u64)> {
+    rustix::fs::fstat(fd).ok().map(|s| (s.st_dev, s.st_ino))
+}
+
+/// The path the kernel has for a descriptor (in this mount namespace).
+fn fd_path(fd: &OwnedFd) -> Option<Vec<u8>> {
+    rustix::fs::readlinkat(CWD, format!("/proc/self/fd/{}", fd.as_raw_fd()), Vec::new()).ok().map(std::ffi::CString::into_bytes)
+}
+
+/// epoll tokens.
+const WATCH: u64 = 0;
+const HANDOFF: u64 = 1;
+const LISTENER: u64 = 2;
+
+/// What the init serves while the program runs: the scripts' names' watch, the socket the
+/// listener arrives on, and then the listener, behind one epoll descriptor (the init's wait
+/// loop polls one descriptor per service).
+pub struct Supervisor<'a> {
+    epoll: OwnedFd,
+    watch: &'a super::linux::ScriptWatch,
+    handoff: OwnedFd,
+    listener: OnceCell<OwnedFd>,
+    scripts: Vec<Bound>,
+    /// `/proc/<pid>/mem` of the callers, kept between calls (an open per call was a third of
+    /// the supervisor's cost per open).
+    memories: std::cell::RefCell<std::collections::HashMap<u32, std::fs::File>>,
+}
+
+/// How the init answers one call.
+enum Answer {
+    /// The call goes on in the kernel.
+    Continue,
+    /// The call fails with this errno.
+    Errno(i32),
+    /// The call returns this descriptor (a fresh open of an approved copy) in the caller, with
+    /// `O_CLOEXEC` when asked for.
+    Fd(OwnedFd, bool),
+    /// The caller is gone (the notification is no longer live): nothing to answer.
+    Gone,
+}
+
+impl<'a> Supervisor<'a> {
+    pub fn new(watch: &'a super::linux::ScriptWatch, handoff: OwnedFd, scripts: Vec<Bound>) -> Result<Supervisor<'a>, String> {
+        let err = |e: rustix::io::Errno| format!("cannot set up the script supervisor: {e}");
+        let epoll = epoll::create(epoll::CreateFlags::CLOEXEC).map_err(err)?;
+        epoll::add(&epoll, watch.fd(), epoll::EventData::new_u64(WATCH), epoll::EventFlags::IN).map_err(err)?;
+        epoll::add(&epoll, &handoff, epoll::EventData::new_u64(HANDOFF), epoll::EventFlags::IN).map_err(err)?;
+        Ok(Supervisor { epoll, watch, handoff, listener: OnceCell::new(), scripts, memories: Default::default() })
+    }
+
+    /// The listener, from the program's process (which sent it just before its exec).
+    fn receive(&self) {
+        let mut space = [MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(1))];
+        let mut control = RecvAncillaryBuffer::new(&mut space);
+        let mut byte = [0u8; 1];
+        let got = rustix::net::recvmsg(&self.handoff, &mut [std::io::IoSliceMut::new(&mut byte)], &mut control, RecvFlags::CMSG_CLOEXEC);
+        if let Some(listener) = control.drain().find_map(|m| match m {
+            RecvAncillaryMessage::ScmRights(mut fds) => fds.next(),
+            _ => None,
+        }) && self.listener.get().is_none()
+            && epoll::add(&self.epoll, &listener, epoll::EventData::new_u64(LISTENER), epoll::EventFlags::IN).is_ok()
+        {
+            let _ = self.listener.set(listener);
+        }
+        // One message only: after it (or the end of the stream, when the process failed
+        // before its exec) the socket is done with.
+        if !matches!(got, Err(rustix::io::Errno::INTR | rustix::io::Errno::AGAIN)) {
+            let _ = epoll::delete(&self.epoll, &self.handoff);
+        }
+    }
+
+    /// Answers one call of the line's.
+    fn serve(&self, listener: BorrowedFd<'_>) {
+        let mut req = libc::seccomp_notif {
+            id: 0,
+            pid: 0,
+            flags: 0,
+            data: libc::seccomp_data { nr: 0, arch: 0, instruction_pointer: 0, args: [0; 6] },
+        };
+        if ioctl(listener, Ioctl::Recv(&mut req)).is_err() {
+            // ENOENT: the caller died (or was interrupted) before the call was read.
+            return;
+        }
+        // A rename already done stops the line before the call goes on.
+        self.watch.drain();
+        let exec = req.data.nr == nr::EXECVE || req.data.nr == nr::EXECVEAT;
+        let answer = self.decide(listener, &req);
+        let mut resp = libc::seccomp_notif_resp { id: req.id, val: 0, error: 0, flags: 0 };
+        match answer {
+            Answer::Gone => return,
+            Answer::Continue => resp.flags = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+            Answer::Errno(e) => resp.error = -e,
+            Answer::Fd(fd, cloexec) => {
+                let add = libc::seccomp_notif_addfd {
+                    id: req.id,
+                    flags: libc::SECCOMP_ADDFD_FLAG_SEND as u32,
+                    srcfd: u32::try_from(fd.as_raw_fd()).unwrap_or(u32::MAX),
+                    newfd: 0,
+                    newfd_flags: if cloexec { libc::O_CLOEXEC.cast_unsigned() } else { 0 },
+                };
+                // With SEND the call returns the new descriptor; on failure it still waits.
+                match ioctl(listener, Ioctl::AddFd(&add)) {
+                    Ok(_) => return,
+                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return,
+                    Err(e) if e.raw_os_error() == Some(libc::EINVAL) => self.stop(&format!(
+                        "the kernel refused to hand the line the approved copy (SECCOMP_IOCTL_NOTIF_ADDFD: {e})"
+                    )),
+                    Err(e) => resp.error = -e.raw_os_error().unwrap_or(libc::EIO),
+                }
+            }
+        }
+        let _ = ioctl(listener, Ioctl::Send(&resp));
+        if exec {
+            // A rename that landed while the kernel looked the name up: the line ends now.
+            self.watch.drain();
+        }
+    }
+
+    fn stop(&self, why: &str) -> ! {
+        eprintln!("guard: {why}; the line was stopped (it runs only the approved copies of its scripts)");
+        std::process::exit(77)
+    }
+
+    fn decide(&self, listener: BorrowedFd<'_>, req: &libc::seccomp_notif) -> Answer {
+        let a = req.data.args;
+        let at = |i: usize| a.get(i).copied().unwrap_or(0);
+        // The low 32 bits: the kernel reads descriptors and flags as ints.
+        let fd_arg = |i: usize| (at(i) as u32).cast_signed();
+        let nr = req.data.nr;
+        // (dirfd, path pointer, open flags, openat2's `how`, exec's AT_* flags)
+        let (dirfd, path_ptr, mut flags, how, at_flags) = match nr {
+            n if n == nr::OPEN => (libc::AT_FDCWD, at(0), at(1), None, 0),
+            n if n == nr::CREAT => (libc::AT_FDCWD, at(0), (libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC) as u64, None, 0),
+            n if n == nr::OPENAT => (fd_arg(0), at(1), at(2), None, 0),
+            n if n == nr::OPENAT2 => (fd_arg(0), at(1), 0, Some((at(2), at(3))), 0),
+            n if n == nr::EXECVE => (libc::AT_FDCWD, at(0), 0, None, 0),
+            n if n == nr::EXECVEAT => (fd_arg(0), at(1), 0, None, fd_arg(4)),
+            _ => return Answer::Continue,
+        };
+        let mut memories = self.memories.borrow_mut();
+        let mut path = None;
+        for fresh in [false, true] {
+            if fresh || !memories.contains_key(&req.pid) {
+                let opened = match std::fs::File::open(format!("/proc/{}/mem", req.pid)) {
+                    Ok(m) => m,
+                    Err(e) if self.live(listener, req.id) => {
+                        self.stop(&format!("cannot read what the line's process {} asked to open ({e})", req.pid))
+                    }
+                    Err(_) => return Answer::Gone,
+                };
+                if memories.len() >= 64 {
+                    memories.clear();
+                }
+                memories.insert(req.pid, opened);
+            }
+            path = memories.get(&req.pid).and_then(|m| read_c_string(m, path_ptr));
+            // A kept descriptor of a process that has since exec'd or died (its pid reused)
+            // reads nothing, never another process's memory: read it again, afresh.
+            if path.is_some() || fresh {
+                break;
+            }
+        }
+        let (Some(path), Some(mem)) = (path, memories.get(&req.pid)) else {
+            // An unreadable or overlong path: the kernel fails the call the same way.
+            return if self.live(listener, req.id) { Answer::Continue } else { Answer::Gone };
+        };
+        let mut resolve = ResolveFlags::empty();
+        if let Some((how_ptr, size)) = how {
+            let mut buf = [0u8; 24];
+            if size < 24 || mem.read_exact_at(&mut buf, how_ptr).is_err() {
+                return if self.live(listener, req.id) { Answer::Continue } else { Answer::Gone };
+            }
+            let word = |i: usize| buf.get(i * 8..i * 8 + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()).map_or(0, u64::from_ne_bytes);
+            flags = word(0);
+            resolve = ResolveFlags::from_bits_retain(word(2));
+        }
+        drop(memories);
+        if !self.live(listener, req.id) {
+            return Answer::Gone;
+        }
+        let exec = nr == nr::EXECVE || nr == nr::EXECVEAT;
+        let oflags = OFlags::from_bits_retain((flags as u32) & !OFlags::CLOEXEC.bits());
+        let follow = if exec { at_flags & libc::AT_SYMLINK_NOFOLLOW == 0 } else { !oflags.contains(OFlags::NOFOLLOW) };
+        let empty_path = exec && path.is_empty() && at_flags & libc::AT_EMPTY_PATH != 0;
+        let Some(target) = resolve_as(req.pid, dirfd, &path, follow, empty_path, resolve) else { return Answer::Continue };
+        let Some(bound) = self.bound(&target) else { return Answer::Continue };
+        if exec {
+            // The kernel reads the `#!` line itself: it goes on only while the name is the copy.
+            return if identity(&target) == Some(bound.id) {
+                Answer::Continue
+            } else {
+                self.stop(&format!(
+                    "{} was replaced from outside the line while it ran (it is no longer the approved copy)",
+                    crate::display::escape(&String::from_utf8_lossy(&bound.path))
+                ))
+            };
+        }
+        let cloexec = (flags as u32) & OFlags::CLOEXEC.bits() != 0;
+        match open_copy(bound, oflags) {
+            Ok(fd) => Answer::Fd(fd, cloexec),
+            Err(Refusal::Errno(e)) => Answer::Errno(e),
+            // The copy's mount was detached (Landlock then refuses the reopen: the copy is no
+            // longer below any granted tree): a rename from outside, which the watch reports.
+            Err(Refusal::Detached) => self.stop(&format!(
+                "{} was renamed, replaced or removed from outside the line while it ran",
+                crate::display::escape(&String::from_utf8_lossy(&bound.path))
+            )),
+        }
+    }
+
+    fn live(&self, listener: BorrowedFd<'_>, id: u64) -> bool {
+        ioctl(listener, Ioctl::IdValid(&id)).is_ok()
+    }
+
+    /// The bound script `target` is: the mounted copy itself, or a file at a bound script's
+    /// path (where the mount was detached and something else put in its place).
+    fn bound(&self, target: &OwnedFd) -> Option<&Bound> {
+        let stat = rustix::fs::fstat(target).ok()?;
+        if let Some(b) = self.scripts.iter().find(|b| b.id == (stat.st_dev, stat.st_ino)) {
+            return Some(b);
+        }
+        // Only a regular file can stand where a script's copy was (anything else the kernel
+        // would not read as the script either).
+        if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
+            return None;
+        }
+        // A file renamed over that name since (a racing loop) has been unlinked: the kernel
+        // names it as it was, with " (deleted)".
+        let path = fd_path(target)?;
+        let path = path.strip_suffix(b" (deleted)").unwrap_or(&path);
+        self.scripts.iter().find(|b| b.path == path)
+    }
+}
+
+impl crate::exec::Service for Supervisor<'_> {
+    fn fd(&self) -> BorrowedFd<'_> {
+        self.epoll.as_fd()
+    }
+
+    fn ready(&self) {
+        let mut events = Vec::with_capacity(3);
+        let zero = rustix::time::Timespec { tv_sec: 0, tv_nsec: 0 };
+        if epoll::wait(&self.epoll, rustix::buffer::spare_capacity(&mut events), Some(&zero)).is_err() {
+            return;
+        }
+        for event in events {
+            // Copied out: the event is a packed structure on x86_64.
+            let (flags, data) = (event.flags, event.data);
+            match data.u64() {
+                WATCH => self.watch.drain(),
+                HANDOFF => self.receive(),
+                _ => {
+                    let Some(listener) = self.listener.get() else { continue };
+                    if flags.contains(epoll::EventFlags::IN) {
+                        self.serve(listener.as_fd());
+                    } else {
+                        // Every process under the filter is gone.
+                        let _ = epoll::delete(&self.epoll, listener);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Reads the NUL-terminated string at `addr` in the caller's memory, a page at a time (a read
+/// across into an unmapped page fails); `None` when unreadable or longer than `PATH_MAX`.
+fn read_c_string(mem: &std::fs::File, addr: u64) -> Option<Vec<u8>> {
+    const PAGE: u64 = 4096;
+    const PATH_MAX: usize = 4096;
+    let mut out = Vec::new();
+    let mut at = addr;
+    while out.len() < PATH_MAX {
+        let len = usize::try_from(PAGE - at % PAGE).ok()?;
+        let mut buf = vec![0u8; len];
+        let n = mem.read_at(&mut buf, at).ok().filter(|&n| n > 0)?;
+        let chunk = buf.get(..n)?;
+        if let Some(end) = chunk.iter().position(|&b| b == 0) {
+            out.extend_from_slice(chunk.get(..end)?);
+            return Some(out);
+        }
+        out.extend_from_slice(chunk);
+        at = at.checked_add(n as u64)?;
+    }
+    None
+}
+
+/// The caller's `path` as the kernel would resolve it for the caller: relative to its cwd or
+/// its `dirfd`, with `/proc/self` (and the links into it) meaning the caller; `O_PATH`, so
+/// nothing is opened for reading and a FIFO does not block. `None` when it does not resolve.
+fn resolve_as(pid: u32, dirfd: i32, path: &[u8], follow: bool, empty_path: bool, resolve: ResolveFlags) -> Option<OwnedFd> {
+    let base = if dirfd == libc::AT_FDCWD { format!("/proc/{pid}/cwd") } else { format!("/proc/{pid}/fd/{dirfd}") };
+    let flags = OFlags::PATH | OFlags::CLOEXEC | if follow { OFlags::empty() } else { OFlags::NOFOLLOW };
+    if empty_path {
+        return rustix::fs::openat(CWD, &base, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).ok();
+    }
+    let path = as_caller(pid, path);
+    if path.first() == Some(&b'/') && resolve.is_empty() {
+        return rustix::fs::openat(CWD, std::ffi::OsStr::from_bytes(&path), flags, Mode::empty()).ok();
+    }
+    let dir = rustix::fs::openat(CWD, &base, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).ok()?;
+    rustix::fs::openat2(&dir, std::ffi::OsStr::from_bytes(&path), flags, Mode::empty(), resolve).ok()
+}
+
+/// `path` with the names that mean "the calling process" (`/proc/self`, `/proc/thread-self`,
+/// and `/dev/fd`, `/dev/stdin`… which link into it) spelled with the caller's pid: resolved by
+/// the init they would mean the init.
+fn as_caller(pid: u32, path: &[u8]) -> Vec<u8> {
+    let me = format!("/proc/{pid}");
+    let thread = format!("/proc/{pid}/task/{pid}");
+    let rules: [(&[u8], String); 6] = [
+        (b"/proc/self", me.clone()),
+        (b"/proc/thread-self", thread),
+        (b"/dev/fd", format!("{me}/fd")),
+        (b"/dev/stdin", format!("{me}/fd/0")),
+        (b"/dev/stdout", format!("{me}/fd/1")),
+        (b"/dev/stderr", format!("{me}/fd/2")),
+    ];
+    for (prefix, with) in rules {
+        if let Some(rest) = path.strip_prefix(prefix)
+            && (rest.is_empty() || rest.first() == Some(&b'/'))
+        {
+            let mut out = with.into_bytes();
+            out.extend_from_slice(rest);
+            return out;
+        }
+    }
+    path.to_vec()
+}
+
+/// Why an open of a bound script gets no copy.
+enum Refusal {
+    /// The errno the read-only mount would give.
+    Errno(i32),
+    /// The copy can no longer be reopened.
+    Detached,
+}
+
+/// A fresh description of an approved copy for an open with `flags`, or the errno the
+/// read-only mount would give.
+fn open_copy(bound: &Bound, flags: OFlags) -> Result<OwnedFd, Refusal> {
+    let access = flags.bits() & OFlags::ACCMODE.bits();
+    if flags.contains(OFlags::PATH) {
+        return reopen(bound, OFlags::PATH);
+    }
+    if flags.contains(OFlags::DIRECTORY) {
+        return Err(Refusal::Errno(libc::ENOTDIR));
+    }
+    if flags.contains(OFlags::CREATE | OFlags::EXCL) {
+        return Err(Refusal::Errno(libc::EEXIST));
+    }
+    if access != OFlags::RDONLY.bits() || flags.contains(OFlags::TRUNC) {
+        return Err(Refusal::Errno(libc::EROFS));
+    }
+    reopen(bound, OFlags::RDONLY | (flags & (OFlags::NONBLOCK | OFlags::NOATIME | OFlags::NOCTTY)))
+}
+
+fn reopen(bound: &Bound, flags: OFlags) -> Result<OwnedFd, Refusal> {
+    let at = format!("/proc/self/fd/{}", bound.copy.as_raw_fd());
+    rustix::fs::openat(CWD, &at, flags | OFlags::CLOEXEC, Mode::empty()).map_err(|_| Refusal::Detached)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::as_caller;
+
+    #[test]
+    fn the_names_of_the_calling_process_are_spelled_with_its_pid() {
+        for (path, want) in [
+            ("/proc/self/fd/3", "/proc/42/fd/3"),
+            ("/proc/self", "/proc/42"),
+            ("/proc/selfish", "/proc/selfish"),
+            ("/proc/thread-self/fd/0", "/proc/42/task/42/fd/0"),
+            ("/dev/fd/63", "/proc/42/fd/63"),
+            ("/dev/stdin", "/proc/42/fd/0"),
+            ("/dev/stdinx", "/dev/stdinx"),
+            ("x.sh", "x.sh"),
+        ] {
+            assert_eq!(as_caller(42, path.as_bytes()), want.as_bytes(), "{path}");
+        }
+    }
+}
