@@ -67,13 +67,18 @@ mod nr {
     pub const ARCH: u32 = 0xC000_00F3;
 }
 
-/// `SECCOMP_ADDFD_FLAG_SEND` is Linux 5.14's.
-const MIN_KERNEL: (u32, u32) = (5, 14);
+/// `SECCOMP_ADDFD_FLAG_SEND` is Linux 5.14's, `SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV` 5.19's.
+const MIN_KERNEL: (u32, u32) = (5, 19);
 
 /// A bound script as the supervisor knows it.
 pub struct Bound {
     /// Its canonical path inside the line (the mount's path).
     path: Vec<u8>,
+    /// Its directory's device and inode, and its canonical path, and its name there: an open
+    /// of that name in that directory is an open of the script, whatever file is there now.
+    dir_id: (u64, u64),
+    dir_path: Vec<u8>,
+    name: Vec<u8>,
     /// The mounted copy's device and inode.
     id: (u64, u64),
     /// The mounted copy, `O_PATH`: each open gets a description of its own reopened from it
@@ -98,9 +103,24 @@ pub fn bind(scripts: &[(PathBuf, (u64, u64))]) -> Result<Vec<Bound>, String> {
                 return Err(replaced());
             }
             let path = fd_path(&copy).ok_or_else(replaced)?;
-            Ok(Bound { path, id: *id, copy })
+            let (dir_path, name) = split(&path);
+            let dir = rustix::fs::openat(CWD, std::ffi::OsStr::from_bytes(dir_path), OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
+                .map_err(|_| replaced())?;
+            let dir_id = identity(&dir).ok_or_else(replaced)?;
+            let (dir_path, name) = (fd_path(&dir).ok_or_else(replaced)?, name.to_vec());
+            Ok(Bound { path, dir_id, dir_path, name, id: *id, copy })
         })
         .collect()
+}
+
+/// `path` split as the kernel looks it up: the directory part (empty: the start directory)
+/// and the last name (empty after a trailing `/`).
+fn split(path: &[u8]) -> (&[u8], &[u8]) {
+    match path.iter().rposition(|&b| b == b'/') {
+        Some(0) => (b"/", path.get(1..).unwrap_or_default()),
+        Some(i) => (path.get(..i).unwrap_or_default(), path.get(i + 1..).unwrap_or_default()),
+        None => (b"", path),
+    }
 }
 
 /// Whether this kernel can run the supervisor, or why not (the line is then refused, 77): user
@@ -112,7 +132,7 @@ pub fn available() -> Result<(), String> {
     let version = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
     if version < MIN_KERNEL {
         return Err(format!(
-            "a line that runs bound scripts needs Linux {}.{} or later (seccomp user notification with SECCOMP_ADDFD_FLAG_SEND, so the line reads only the approved copies); this kernel is {}",
+            "a line that runs bound scripts needs Linux {}.{} or later (seccomp user notification with SECCOMP_ADDFD_FLAG_SEND and SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, so the line reads only the approved copies); this kernel is {}",
             MIN_KERNEL.0,
             MIN_KERNEL.1,
             release.trim()
@@ -208,7 +228,13 @@ fn seccomp(op: Seccomp<'_>) -> std::io::Result<Option<OwnedFd>> {
     let returns_fd = matches!(op, Seccomp::Filter(_));
     let (operation, flags, arg): (libc::c_uint, libc::c_ulong, *mut libc::c_void) = match op {
         Seccomp::Filter(prog) => {
-            (libc::SECCOMP_SET_MODE_FILTER, libc::SECCOMP_FILTER_FLAG_NEW_LISTENER, std::ptr::from_ref(prog).cast_mut().cast())
+            (
+            libc::SECCOMP_SET_MODE_FILTER,
+            // Killable only once received: a signal cannot withdraw a call the init answers
+            // (the stop of `exec_bound` waits for the call's end).
+            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+            std::ptr::from_ref(prog).cast_mut().cast(),
+        )
         }
         Seccomp::Sizes(sizes) => (libc::SECCOMP_GET_NOTIF_SIZES, 0, std::ptr::from_mut(sizes).cast()),
     };
@@ -290,6 +316,9 @@ enum Answer {
     Fd(OwnedFd, bool),
     /// The caller is gone (the notification is no longer live): nothing to answer.
     Gone,
+    /// An exec of the bound script with this index, by the path at this address: it goes on,
+    /// and what the kernel ran is checked before it runs ([`Supervisor::exec_bound`]).
+    Exec(usize, u64),
 }
 
 impl<'a> Supervisor<'a> {
@@ -336,12 +365,22 @@ impl<'a> Supervisor<'a> {
         }
         // A rename already done stops the line before the call goes on.
         self.watch.drain();
-        let exec = req.data.nr == nr::EXECVE || req.data.nr == nr::EXECVEAT;
         let answer = self.decide(listener, &req);
         let mut resp = libc::seccomp_notif_resp { id: req.id, val: 0, error: 0, flags: 0 };
         match answer {
             Answer::Gone => return,
-            Answer::Continue => resp.flags = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32,
+            Answer::Exec(i, path_ptr) => {
+                if let Some(bound) = self.scripts.get(i) {
+                    self.exec_bound(listener, &req, bound, path_ptr);
+                }
+                return;
+            }
+            Answer::Continue => {
+                // The kernel looks the path up again after this answer: a rename since the
+                // first look ends the line now rather than at the next call.
+                self.watch.drain();
+                resp.flags = libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32;
+            }
             Answer::Errno(e) => resp.error = -e,
             Answer::Fd(fd, cloexec) => {
                 let add = libc::seccomp_notif_addfd {
@@ -363,10 +402,62 @@ impl<'a> Supervisor<'a> {
             }
         }
         let _ = ioctl(listener, Ioctl::Send(&resp));
-        if exec {
-            // A rename that landed while the kernel looked the name up: the line ends now.
-            self.watch.drain();
+    }
+
+    /// An exec of a bound script's name. The kernel reads the `#!` line (or the ELF headers)
+    /// itself, from whatever file the name is when it looks it up after the answer, so no
+    /// descriptor can be handed over. Instead the caller is stopped (`SIGSTOP`, pending while
+    /// it waits in the call: the filter's wait is killable only) before the call goes on; the
+    /// stop lands on the way back to user space, before the first instruction of whatever the
+    /// kernel started. The init then checks that it is what the approved copy names — the
+    /// interpreter and argument of its `#!` line as the kernel passes them (`argv[0]`,
+    /// `argv[1]`), or for a binary the copy itself — and lets it go on (`SIGCONT`), or ends
+    /// the line. An exec that failed leaves the old program, which goes on.
+    fn exec_bound(&self, listener: BorrowedFd<'_>, req: &libc::seccomp_notif, bound: &Bound, path_ptr: u64) {
+        use rustix::process::{PidfdFlags, Signal};
+        let Some(tgid) = thread_group(req.pid) else { return };
+        let proc_file = |name: &str| std::fs::read(format!("/proc/{tgid}/{name}")).ok();
+        let exe = || rustix::fs::openat(CWD, format!("/proc/{tgid}/exe"), OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).ok();
+        let pidfd = rustix::process::Pid::from_raw(tgid.cast_signed()).and_then(|p| rustix::process::pidfd_open(p, PidfdFlags::empty()).ok());
+        let (Some(pidfd), Ok(mem)) = (pidfd, std::fs::File::open(format!("/proc/{tgid}/mem"))) else {
+            if self.live(listener, req.id) {
+                self.stop(&format!("cannot watch the line's process {tgid} run a bound script"));
+            }
+            return;
+        };
+        let (comm, exe_id) = (proc_file("comm"), exe().as_ref().and_then(identity));
+        if rustix::process::pidfd_send_signal(&pidfd, Signal::STOP).is_err() {
+            return;
         }
+        let resp = libc::seccomp_notif_resp { id: req.id, val: 0, error: 0, flags: libc::SECCOMP_USER_NOTIF_FLAG_CONTINUE as u32 };
+        if ioctl(listener, Ioctl::Send(&resp)).is_err() {
+            let _ = rustix::process::pidfd_send_signal(&pidfd, Signal::CONT);
+            return;
+        }
+        // Until the stop lands (an exec takes a fraction of a millisecond) or the process ends.
+        let t0 = std::time::Instant::now();
+        loop {
+            match proc_file("stat").and_then(|s| s.iter().rposition(|&b| b == b')').and_then(|i| s.get(i + 2).copied())) {
+                Some(b'T' | b't') => break,
+                None | Some(b'Z' | b'X') => return,
+                Some(_) if t0.elapsed() > std::time::Duration::from_secs(10) => {
+                    self.stop(&format!("the line's process {tgid} did not stop after it ran a bound script"))
+                }
+                Some(_) => std::thread::sleep(std::time::Duration::from_micros(50)),
+            }
+        }
+        // A rename meanwhile: the line ends (and the stopped process with it).
+        self.watch.drain();
+        let mut byte = [0u8; 1];
+        let old_memory_gone = mem.read_at(&mut byte, path_ptr).map_or(true, |n| n == 0);
+        let ran = old_memory_gone || proc_file("comm") != comm || exe().as_ref().and_then(identity) != exe_id;
+        if ran && !approved_exec(bound, proc_file("cmdline").unwrap_or_default(), exe().as_ref().and_then(identity)) {
+            self.stop(&format!(
+                "{} was replaced from outside the line while it ran (the kernel started what the new file names, not what the approved copy does)",
+                crate::display::escape(&String::from_utf8_lossy(&bound.path))
+            ));
+        }
+        let _ = rustix::process::pidfd_send_signal(&pidfd, Signal::CONT);
     }
 
     fn stop(&self, why: &str) -> ! {
@@ -435,17 +526,18 @@ impl<'a> Supervisor<'a> {
         let oflags = OFlags::from_bits_retain((flags as u32) & !OFlags::CLOEXEC.bits());
         let follow = if exec { at_flags & libc::AT_SYMLINK_NOFOLLOW == 0 } else { !oflags.contains(OFlags::NOFOLLOW) };
         let empty_path = exec && path.is_empty() && at_flags & libc::AT_EMPTY_PATH != 0;
-        let Some(target) = resolve_as(req.pid, dirfd, &path, follow, empty_path, resolve) else { return Answer::Continue };
-        let Some(bound) = self.bound(&target) else { return Answer::Continue };
+        let Some(place) = resolve_as(req.pid, dirfd, &path, follow, empty_path, resolve) else { return Answer::Continue };
+        let Some(bound) = self.bound(&place) else { return Answer::Continue };
+        let target = place.target;
         if exec {
-            // The kernel reads the `#!` line itself: it goes on only while the name is the copy.
-            return if identity(&target) == Some(bound.id) {
-                Answer::Continue
-            } else {
-                self.stop(&format!(
+            // The kernel reads the `#!` line itself: it goes on only while the name is the copy,
+            // and what it starts is checked before it runs.
+            return match self.scripts.iter().position(|b| std::ptr::eq(b, bound)) {
+                Some(i) if target.as_ref().and_then(identity) == Some(bound.id) => Answer::Exec(i, path_ptr),
+                _ => self.stop(&format!(
                     "{} was replaced from outside the line while it ran (it is no longer the approved copy)",
                     crate::display::escape(&String::from_utf8_lossy(&bound.path))
-                ))
+                )),
             };
         }
         let cloexec = (flags as u32) & OFlags::CLOEXEC.bits() != 0;
@@ -465,23 +557,32 @@ impl<'a> Supervisor<'a> {
         ioctl(listener, Ioctl::IdValid(&id)).is_ok()
     }
 
-    /// The bound script `target` is: the mounted copy itself, or a file at a bound script's
-    /// path (where the mount was detached and something else put in its place).
-    fn bound(&self, target: &OwnedFd) -> Option<&Bound> {
-        let stat = rustix::fs::fstat(target).ok()?;
-        if let Some(b) = self.scripts.iter().find(|b| b.id == (stat.st_dev, stat.st_ino)) {
-            return Some(b);
+    /// The bound script a call names, if any: by its name — that name in that directory, by
+    /// the directory's identity or, when it was renamed in since, its path — whatever file is
+    /// there now or none, so no rename of files can change the answer between this look and
+    /// the caller's use; or the mounted copy itself, however reached.
+    fn bound(&self, place: &Place) -> Option<&Bound> {
+        if let Some((dir, name)) = &place.name {
+            let named = || self.scripts.iter().filter(|b| b.name == *name);
+            if named().next().is_some() {
+                // By its names first: a directory on the way swapped since (renamed away and
+                // another put in its place) changes no name.
+                let path = place.by_names();
+                if let Some(b) = named().find(|b| Some(&b.path) == path.as_ref()) {
+                    return Some(b);
+                }
+                let dir_id = identity(dir);
+                if let Some(b) = named().find(|b| Some(b.dir_id) == dir_id) {
+                    return Some(b);
+                }
+                let dir_path = fd_path(dir);
+                if let Some(b) = named().find(|b| Some(&b.dir_path) == dir_path.as_ref()) {
+                    return Some(b);
+                }
+            }
         }
-        // Only a regular file can stand where a script's copy was (anything else the kernel
-        // would not read as the script either).
-        if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::RegularFile {
-            return None;
-        }
-        // A file renamed over that name since (a racing loop) has been unlinked: the kernel
-        // names it as it was, with " (deleted)".
-        let path = fd_path(target)?;
-        let path = path.strip_suffix(b" (deleted)").unwrap_or(&path);
-        self.scripts.iter().find(|b| b.path == path)
+        let id = place.target.as_ref().and_then(identity)?;
+        self.scripts.iter().find(|b| b.id == id)
     }
 }
 
@@ -538,21 +639,96 @@ fn read_c_string(mem: &std::fs::File, addr: u64) -> Option<Vec<u8>> {
     None
 }
 
-/// The caller's `path` as the kernel would resolve it for the caller: relative to its cwd or
-/// its `dirfd`, with `/proc/self` (and the links into it) meaning the caller; `O_PATH`, so
-/// nothing is opened for reading and a FIFO does not block. `None` when it does not resolve.
-fn resolve_as(pid: u32, dirfd: i32, path: &[u8], follow: bool, empty_path: bool, resolve: ResolveFlags) -> Option<OwnedFd> {
+/// Where a call's path leads: the directory and last name it is looked up by (none for a
+/// descriptor's own file), and what is there now (`O_PATH`), if anything.
+struct Place {
+    name: Option<(OwnedFd, Vec<u8>)>,
+    target: Option<OwnedFd>,
+    /// The directory the last lookup started from and the path looked up from it, when that
+    /// path's directories were no symlinks: its names, from there, are where it leads.
+    names: Option<(OwnedFd, Vec<u8>)>,
+}
+
+impl Place {
+    /// The absolute path the call names, by its names (`.` and `..` folded), when
+    /// [`Place::names`] holds.
+    fn by_names(&self) -> Option<Vec<u8>> {
+        let (at, path) = self.names.as_ref()?;
+        let mut full = if path.first() == Some(&b'/') { Vec::new() } else { fd_path(at)? };
+        full.push(b'/');
+        full.extend_from_slice(path);
+        let mut parts: Vec<&[u8]> = Vec::new();
+        for part in full.split(|&b| b == b'/') {
+            match part {
+                b"" | b"." => {}
+                b".." => {
+                    parts.pop();
+                }
+                p => parts.push(p),
+            }
+        }
+        let mut out = Vec::new();
+        for p in parts {
+            out.push(b'/');
+            out.extend_from_slice(p);
+        }
+        Some(out)
+    }
+}
+
+/// The caller's `path` as the kernel would look it up for the caller: relative to its cwd or
+/// its `dirfd`, with `/proc/self` (and the links into it) meaning the caller, through symlinks
+/// (one at the end only when `follow`, as the kernel does, up to its 40); `O_PATH`, so nothing
+/// is opened for reading and a FIFO does not block. `None` when its directory does not resolve.
+fn resolve_as(pid: u32, dirfd: i32, path: &[u8], follow: bool, empty_path: bool, resolve: ResolveFlags) -> Option<Place> {
     let base = if dirfd == libc::AT_FDCWD { format!("/proc/{pid}/cwd") } else { format!("/proc/{pid}/fd/{dirfd}") };
-    let flags = OFlags::PATH | OFlags::CLOEXEC | if follow { OFlags::empty() } else { OFlags::NOFOLLOW };
+    // The directory part, and whether it was reached without symlinks (then its names are the
+    // path's own, and the path can be compared by its names).
+    let open_dir = |at: BorrowedFd<'_>, dir: &[u8]| {
+        let flags = OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC;
+        if dir.is_empty() {
+            return rustix::fs::openat(at, ".", flags, Mode::empty()).ok().map(|d| (d, true));
+        }
+        let dir = std::ffi::OsStr::from_bytes(dir);
+        match rustix::fs::openat2(at, dir, flags, Mode::empty(), resolve | ResolveFlags::NO_SYMLINKS) {
+            Ok(d) => Some((d, true)),
+            Err(rustix::io::Errno::LOOP) => rustix::fs::openat2(at, dir, flags, Mode::empty(), resolve).ok().map(|d| (d, false)),
+            Err(_) => None,
+        }
+    };
     if empty_path {
-        return rustix::fs::openat(CWD, &base, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).ok();
+        let target = rustix::fs::openat(CWD, &base, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).ok();
+        return Some(Place { name: None, target, names: None });
     }
-    let path = as_caller(pid, path);
-    if path.first() == Some(&b'/') && resolve.is_empty() {
-        return rustix::fs::openat(CWD, std::ffi::OsStr::from_bytes(&path), flags, Mode::empty()).ok();
+    let mut path = as_caller(pid, path);
+    // The start directory: `/` for an absolute path (the caller's root is the init's).
+    let mut at = if path.first() == Some(&b'/') && resolve.is_empty() {
+        rustix::fs::openat(CWD, "/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()?
+    } else {
+        rustix::fs::openat(CWD, &base, OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()?
+    };
+    for _ in 0..40 {
+        let (dir, name) = split(&path);
+        let (dir, plain) = open_dir(at.as_fd(), dir)?;
+        let name = name.to_vec();
+        let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        let target = rustix::fs::openat2(&dir, std::ffi::OsStr::from_bytes(&name), flags, Mode::empty(), resolve).ok();
+        let is_link = target.as_ref().and_then(|t| rustix::fs::fstat(t).ok()).map(|s| rustix::fs::FileType::from_raw_mode(s.st_mode))
+            == Some(rustix::fs::FileType::Symlink);
+        if !(follow && is_link && !resolve.contains(ResolveFlags::NO_SYMLINKS)) || name.is_empty() {
+            let names = plain.then(|| (at, path));
+            return Some(Place { name: Some((dir, name)), target, names });
+        }
+        // The last name is a symlink the kernel follows: its target, from its directory.
+        let link = rustix::fs::readlinkat(&dir, std::ffi::OsStr::from_bytes(&name), Vec::new()).ok()?;
+        path = as_caller(pid, link.as_bytes());
+        at = if path.first() == Some(&b'/') {
+            rustix::fs::openat(CWD, "/", OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).ok()?
+        } else {
+            dir
+        };
     }
-    let dir = rustix::fs::openat(CWD, &base, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).ok()?;
-    rustix::fs::openat2(&dir, std::ffi::OsStr::from_bytes(&path), flags, Mode::empty(), resolve).ok()
+    None
 }
 
 /// `path` with the names that mean "the calling process" (`/proc/self`, `/proc/thread-self`,
@@ -579,6 +755,35 @@ fn as_caller(pid: u32, path: &[u8]) -> Vec<u8> {
         }
     }
     path.to_vec()
+}
+
+/// The thread group (process) of a thread the kernel names.
+fn thread_group(tid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
+}
+
+/// Whether what the kernel started on an exec of `bound` (its `argv`, NUL-separated, and the
+/// executable's identity) is what the approved copy names: the `#!` line's interpreter and
+/// optional argument as the kernel splits them (binfmt_script: up to the first newline within
+/// its 256-byte buffer, blanks trimmed, the interpreter up to a blank, the rest one argument),
+/// or, for an ELF binary, the copy itself.
+fn approved_exec(bound: &Bound, cmdline: Vec<u8>, exe: Option<(u64, u64)>) -> bool {
+    let Ok(copy) = reopen(bound, OFlags::RDONLY) else { return false };
+    let mut head = [0u8; 256];
+    let n = std::fs::File::from(copy).read_at(&mut head, 0).unwrap_or(0);
+    let head = head.get(..n).unwrap_or_default();
+    if head.starts_with(b"\x7fELF") {
+        return exe == Some(bound.id);
+    }
+    let Some(line) = head.strip_prefix(b"#!") else { return false };
+    let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let line = line.trim_ascii_start();
+    let (interp, rest) = line.split_at(line.iter().position(blank).unwrap_or(line.len()));
+    let arg = rest.trim_ascii();
+    let mut argv = cmdline.split(|&b| b == 0);
+    argv.next() == Some(interp) && (arg.is_empty() || argv.next() == Some(arg))
 }
 
 /// Why an open of a bound script gets no copy.
