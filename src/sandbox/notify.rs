@@ -104,8 +104,13 @@ pub fn bind(scripts: &[(PathBuf, (u64, u64))]) -> Result<Vec<Bound>, String> {
             }
             let path = fd_path(&copy).ok_or_else(replaced)?;
             let (dir_path, name) = split(&path);
-            let dir = rustix::fs::openat(CWD, std::ffi::OsStr::from_bytes(dir_path), OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())
-                .map_err(|_| replaced())?;
+            let dir = rustix::fs::openat(
+                CWD,
+                std::ffi::OsStr::from_bytes(dir_path),
+                OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+                Mode::empty(),
+            )
+            .map_err(|_| replaced())?;
             let dir_id = identity(&dir).ok_or_else(replaced)?;
             let (dir_path, name) = (fd_path(&dir).ok_or_else(replaced)?, name.to_vec());
             Ok(Bound { path, dir_id, dir_path, name, id: *id, copy })
@@ -229,12 +234,12 @@ fn seccomp(op: Seccomp<'_>) -> std::io::Result<Option<OwnedFd>> {
     let (operation, flags, arg): (libc::c_uint, libc::c_ulong, *mut libc::c_void) = match op {
         Seccomp::Filter(prog) => {
             (
-            libc::SECCOMP_SET_MODE_FILTER,
-            // Killable only once received: a signal cannot withdraw a call the init answers
-            // (the stop of `exec_bound` waits for the call's end).
-            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
-            std::ptr::from_ref(prog).cast_mut().cast(),
-        )
+                libc::SECCOMP_SET_MODE_FILTER,
+                // Killable only once received: a signal cannot withdraw a call the init answers
+                // (the stop of `exec_bound` waits for the call's end).
+                libc::SECCOMP_FILTER_FLAG_NEW_LISTENER | libc::SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+                std::ptr::from_ref(prog).cast_mut().cast(),
+            )
         }
         Seccomp::Sizes(sizes) => (libc::SECCOMP_GET_NOTIF_SIZES, 0, std::ptr::from_mut(sizes).cast()),
     };
@@ -394,9 +399,9 @@ impl<'a> Supervisor<'a> {
                 match ioctl(listener, Ioctl::AddFd(&add)) {
                     Ok(_) => return,
                     Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return,
-                    Err(e) if e.raw_os_error() == Some(libc::EINVAL) => self.stop(&format!(
-                        "the kernel refused to hand the line the approved copy (SECCOMP_IOCTL_NOTIF_ADDFD: {e})"
-                    )),
+                    Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                        self.stop(&format!("the kernel refused to hand the line the approved copy (SECCOMP_IOCTL_NOTIF_ADDFD: {e})"))
+                    }
                     Err(e) => resp.error = -e.raw_os_error().unwrap_or(libc::EIO),
                 }
             }
@@ -418,7 +423,8 @@ impl<'a> Supervisor<'a> {
         let Some(tgid) = thread_group(req.pid) else { return };
         let proc_file = |name: &str| std::fs::read(format!("/proc/{tgid}/{name}")).ok();
         let exe = || rustix::fs::openat(CWD, format!("/proc/{tgid}/exe"), OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).ok();
-        let pidfd = rustix::process::Pid::from_raw(tgid.cast_signed()).and_then(|p| rustix::process::pidfd_open(p, PidfdFlags::empty()).ok());
+        let pidfd =
+            rustix::process::Pid::from_raw(tgid.cast_signed()).and_then(|p| rustix::process::pidfd_open(p, PidfdFlags::empty()).ok());
         let (Some(pidfd), Ok(mem)) = (pidfd, std::fs::File::open(format!("/proc/{tgid}/mem"))) else {
             if self.live(listener, req.id) {
                 self.stop(&format!("cannot watch the line's process {tgid} run a bound script"));
@@ -562,15 +568,19 @@ impl<'a> Supervisor<'a> {
     /// there now or none, so no rename of files can change the answer between this look and
     /// the caller's use; or the mounted copy itself, however reached.
     fn bound(&self, place: &Place) -> Option<&Bound> {
+        // By its names first: a directory on the way swapped since (renamed away and another
+        // put in its place) changes no name.
+        if let Some((_, path)) = &place.names
+            && self.scripts.iter().any(|b| b.name == split(path).1)
+        {
+            let path = place.by_names();
+            if let Some(b) = self.scripts.iter().find(|b| Some(&b.path) == path.as_ref()) {
+                return Some(b);
+            }
+        }
         if let Some((dir, name)) = &place.name {
             let named = || self.scripts.iter().filter(|b| b.name == *name);
             if named().next().is_some() {
-                // By its names first: a directory on the way swapped since (renamed away and
-                // another put in its place) changes no name.
-                let path = place.by_names();
-                if let Some(b) = named().find(|b| Some(&b.path) == path.as_ref()) {
-                    return Some(b);
-                }
                 let dir_id = identity(dir);
                 if let Some(b) = named().find(|b| Some(b.dir_id) == dir_id) {
                     return Some(b);
@@ -709,14 +719,17 @@ fn resolve_as(pid: u32, dirfd: i32, path: &[u8], follow: bool, empty_path: bool,
     };
     for _ in 0..40 {
         let (dir, name) = split(&path);
-        let (dir, plain) = open_dir(at.as_fd(), dir)?;
+        let Some((dir, plain)) = open_dir(at.as_fd(), dir) else {
+            // No such directory (yet): only the names can tell.
+            return Some(Place { name: None, target: None, names: Some((at, path)) });
+        };
         let name = name.to_vec();
         let flags = OFlags::PATH | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         let target = rustix::fs::openat2(&dir, std::ffi::OsStr::from_bytes(&name), flags, Mode::empty(), resolve).ok();
         let is_link = target.as_ref().and_then(|t| rustix::fs::fstat(t).ok()).map(|s| rustix::fs::FileType::from_raw_mode(s.st_mode))
             == Some(rustix::fs::FileType::Symlink);
         if !(follow && is_link && !resolve.contains(ResolveFlags::NO_SYMLINKS)) || name.is_empty() {
-            let names = plain.then(|| (at, path));
+            let names = plain.then_some((at, path));
             return Some(Place { name: Some((dir, name)), target, names });
         }
         // The last name is a symlink the kernel follows: its target, from its directory.
@@ -776,14 +789,19 @@ fn approved_exec(bound: &Bound, cmdline: Vec<u8>, exe: Option<(u64, u64)>) -> bo
     if head.starts_with(b"\x7fELF") {
         return exe == Some(bound.id);
     }
-    let Some(line) = head.strip_prefix(b"#!") else { return false };
+    let Some((interp, arg)) = shebang(head) else { return false };
+    let mut argv = cmdline.split(|&b| b == 0);
+    argv.next() == Some(interp) && (arg.is_empty() || argv.next() == Some(arg))
+}
+
+/// A `#!` line's interpreter and argument (empty: none), split as binfmt_script does.
+fn shebang(head: &[u8]) -> Option<(&[u8], &[u8])> {
+    let line = head.strip_prefix(b"#!")?;
     let line = line.split(|&b| b == b'\n').next().unwrap_or_default();
     let blank = |b: &u8| *b == b' ' || *b == b'\t';
     let line = line.trim_ascii_start();
     let (interp, rest) = line.split_at(line.iter().position(blank).unwrap_or(line.len()));
-    let arg = rest.trim_ascii();
-    let mut argv = cmdline.split(|&b| b == 0);
-    argv.next() == Some(interp) && (arg.is_empty() || argv.next() == Some(arg))
+    Some((interp, rest.trim_ascii())).filter(|(i, _)| !i.is_empty())
 }
 
 /// Why an open of a bound script gets no copy.
@@ -820,7 +838,35 @@ fn reopen(bound: &Bound, flags: OFlags) -> Result<OwnedFd, Refusal> {
 
 #[cfg(test)]
 mod tests {
-    use super::as_caller;
+    use super::{as_caller, shebang, split};
+
+    #[test]
+    fn a_shebang_line_splits_as_the_kernel_splits_it() {
+        let none: &[u8] = b"";
+        for (head, want) in [
+            (&b"#!/bin/bash\necho\n"[..], Some((&b"/bin/bash"[..], none))),
+            (b"#! /usr/bin/env -S touch pwned \n", Some((b"/usr/bin/env", b"-S touch pwned"))),
+            (b"#!/bin/sh\t-e\t\n", Some((b"/bin/sh", b"-e"))),
+            (b"#!/bin/sh", Some((b"/bin/sh", none))),
+            (b"#!\n", None),
+            (b"echo no\n", None),
+        ] {
+            assert_eq!(shebang(head), want, "{}", String::from_utf8_lossy(head));
+        }
+    }
+
+    #[test]
+    fn a_path_splits_into_its_directory_and_last_name() {
+        let none: &[u8] = b"";
+        for (path, want) in [
+            (&b"x.sh"[..], (none, &b"x.sh"[..])),
+            (b"/x.sh", (b"/", b"x.sh")),
+            (b"sub/x.sh", (b"sub", b"x.sh")),
+            (b"/a/b/", (b"/a/b", none)),
+        ] {
+            assert_eq!(split(path), want, "{}", String::from_utf8_lossy(path));
+        }
+    }
 
     #[test]
     fn the_names_of_the_calling_process_are_spelled_with_its_pid() {
