@@ -6,9 +6,11 @@
 //!
 //! `run` is that pipeline and nothing else; [`gate::gate`] is the one place where "may this run?"
 //! is answered, and [`exec::run`] only accepts the [`gate::Authorized`] value the gate returns.
-// Two calls need `unsafe`, both in the single-threaded sandbox helper: unshare(2) and fork(2)
-// (`sandbox::linux::unshare`, `sandbox::linux::fork`); everything else is forbidden it by
-// `deny`, which those two functions alone override.
+// Four calls need `unsafe`, all in the sandbox: unshare(2) and fork(2) in the single-threaded
+// helper and init (`sandbox::linux::unshare`, `sandbox::linux::fork`), and seccomp(2) and the
+// seccomp listener's ioctl(2)s for the script supervisor (`sandbox::notify::seccomp`,
+// `sandbox::notify::ioctl`); everything else is forbidden it by `deny`, which those four
+// functions alone override.
 #![deny(unsafe_code)]
 
 pub mod approval;

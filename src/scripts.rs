@@ -10,7 +10,9 @@
 //! hash is not the bound one means the script changed between judging and running, and nothing
 //! runs. The sandbox helper then bind-mounts each copy read-only over the script's path inside
 //! the line's own mount namespace, so what bash, the kernel's `#!` loader and the interpreter
-//! open by that name is the copy. Without containment only the binding holds (README).
+//! open by that name is the copy, and the line's init supervises every open and exec of the
+//! names (`sandbox::notify`) so a rename from outside cannot re-point them. Without containment
+//! only the binding holds (README).
 
 use std::io::{Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};

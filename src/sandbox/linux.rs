@@ -22,8 +22,9 @@
 //!    without the network, every socket but unix and netlink ones, and io_uring;
 //! 5. run the program under the line's own init, pid 1 of a pid namespace made in step 1, which
 //!    takes steps 3 and 4 for itself and the program, checks each bound script's path is its
-//!    copy, and starts the program, watching the scripts' names while it runs: when it ends,
-//!    every process of the line ends with it.
+//!    copy, and starts the program — where the line binds scripts, under the script supervisor
+//!    ([`super::notify`]), which answers the program's opens and execs of the scripts' names
+//!    and watches the names while it runs: when it ends, every process of the line ends with it.
 //!
 //! It must never fall back to running uncontained: any failure is a `guard:` line and exit 77.
 
@@ -122,9 +123,21 @@ fn mounts_only(spec: &Spec, program: &Path, args: &[OsString]) -> u8 {
             return 77;
         }
     };
+    // Watched from before the check on, and supervised as in a contained line: a rename from
+    // outside while terraform applies does not re-point a script's name.
+    let watch = match ScriptWatch::new(&scripts) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("guard: cannot watch the approved scripts' names: {e}; nothing ran");
+            return 77;
+        }
+    };
     if let Err(why) = scripts_in_place(&scripts) {
         eprintln!("{why}");
         return 77;
+    }
+    if let Some(watch) = &watch {
+        return supervised(watch, &scripts, program, args);
     }
     let err = std::process::Command::new(program).args(args).exec();
     eprintln!("guard: cannot run {}: {err}", program.display());
@@ -147,10 +160,11 @@ fn scripts_in_place(scripts: &[(PathBuf, (u64, u64))]) -> Result<(), String> {
 /// Mounts a script's copy read-only over the script's path: what bash (`source`, `bash x.sh`),
 /// the kernel's `#!` loader and the interpreter it starts open by that name is the copy, and a
 /// rewrite of the original file in place (`cat > x.sh`, an editor that truncates) no longer
-/// reaches this namespace. The way left round it is a rename from outside this namespace: over
-/// the path (the kernel detaches the mount, Linux ≥ 3.18), of the script away or of a directory
-/// on the path (the mount moves with its entry). The check before the program starts catches
-/// one up to that moment, and [`ScriptWatch`] stops the line on one after it.
+/// reaches this namespace. The way round it is a rename from outside this namespace: over the
+/// path (the kernel detaches the mount, Linux ≥ 3.18), of the script away or of a directory on
+/// the path (the mount moves with its entry). The check before the program starts catches one
+/// up to that moment; after it, the script supervisor ([`super::notify`]) hands the line the
+/// copy on every open of the name and [`ScriptWatch`] stops the line.
 fn mount_snapshot(snap: &crate::scripts::Snapshot) -> Result<(PathBuf, (u64, u64)), String> {
     let id = file_id(&snap.copy).ok_or_else(|| format!("the copy of {} is gone", snap.path.display()))?;
     bind_read_only(&snap.copy, &snap.path).map_err(|e| format!("cannot put the approved copy over {}: {e}", snap.path.display()))?;
@@ -232,6 +246,7 @@ fn supervised(watch: &ScriptWatch, scripts: &[(PathBuf, (u64, u64))], program: &
             return 77;
         }
     };
+    let supervisor_pid = rustix::process::getpid();
     match fork() {
         Err(cause) => {
             eprintln!("{}", super::unavailable(&cause));
@@ -239,6 +254,13 @@ fn supervised(watch: &ScriptWatch, scripts: &[(PathBuf, (u64, u64))], program: &
         }
         Ok(None) => {
             drop(ours);
+            // Where there is no pid namespace to end with the supervisor (`mounts_only`), the
+            // program ends with it; what it started can then open and exec nothing (a filter
+            // whose listener is gone fails those calls with ENOSYS).
+            let death_signal = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
+            if death_signal.is_err() || rustix::process::getppid() != Some(supervisor_pid) {
+                std::process::exit(77);
+            }
             if let Err(cause) = notify::install(&theirs) {
                 eprintln!("{}", super::unavailable(&cause));
                 std::process::exit(77);

@@ -150,7 +150,10 @@ pub fn available() -> Result<(), String> {
     if !fits {
         return Err("the kernel's seccomp notification structures are larger than the ones guard knows".into());
     }
-    if std::fs::read_link("/proc/self").ok().as_deref() != Some(Path::new("1")) {
+    // The kernel names callers by their pids in the init's pid namespace: `/proc` must be that
+    // namespace's (where the kernel refused a new procfs, it is the host's).
+    let me = rustix::process::getpid().as_raw_nonzero().to_string();
+    if std::fs::read_link("/proc/self").ok().as_deref() != Some(Path::new(&me)) {
         return Err("the line has no /proc of its own (the kernel refused a new procfs), so its processes cannot be told apart".into());
     }
     Ok(())
@@ -188,29 +191,42 @@ pub fn install(sock: &OwnedFd) -> Result<(), String> {
     Ok(())
 }
 
+/// io_uring's three calls (the same numbers on every architecture guard builds for): its own
+/// `openat` would pass the supervisor by.
+const IO_URING_CALLS: [i32; 3] = [425, 426, 427];
+
 /// The notifying filter (classic BPF): the native architecture only (anything else kills the
-/// process: the call numbers below would not be its), x32 calls refused (`ENOSYS`), the open and
-/// exec calls to the listener, everything else allowed (the first filter still applies).
+/// process: the call numbers below would not be its), x32 calls refused (`ENOSYS`), io_uring
+/// refused (`EPERM`), the open and exec calls to the listener, everything else allowed (guard's
+/// first filter, where there is one, still applies).
 fn program() -> Vec<libc::sock_filter> {
     const LD_W_ABS: u16 = 0x20;
     const JEQ_K: u16 = 0x15;
-    #[cfg(target_arch = "x86_64")]
     const JSET_K: u16 = 0x45;
     const RET_K: u16 = 0x06;
+    #[derive(Clone, Copy)]
+    enum To {
+        Notify = 1,
+        Eperm = 2,
+        Enosys = 3,
+    }
     let stmt = |code, k| libc::sock_filter { code, jt: 0, jf: 0, k };
-    let jump = |code, k, jt, jf| libc::sock_filter { code, jt, jf, k };
-    let calls = nr::NOTIFIED;
-    let n = u8::try_from(calls.len()).unwrap_or(u8::MAX);
-    let x32 = u8::from(cfg!(target_arch = "x86_64"));
-    // After the checks come: ALLOW, NOTIFY, ENOSYS, KILL.
-    let mut p = vec![stmt(LD_W_ABS, 4), jump(JEQ_K, nr::ARCH, 0, 4 + x32 + n), stmt(LD_W_ABS, 0)];
-    #[cfg(target_arch = "x86_64")]
-    p.push(jump(JSET_K, 0x4000_0000, n + 2, 0));
-    for (i, &call) in (0u8..).zip(calls) {
-        p.push(jump(JEQ_K, call.cast_unsigned(), n - i, 0));
+    let mut checks: Vec<(u16, u32, To)> = Vec::new();
+    if cfg!(target_arch = "x86_64") {
+        checks.push((JSET_K, 0x4000_0000, To::Enosys));
+    }
+    checks.extend(nr::NOTIFIED.iter().map(|&c| (JEQ_K, c.cast_unsigned(), To::Notify)));
+    checks.extend(IO_URING_CALLS.iter().map(|&c| (JEQ_K, c.cast_unsigned(), To::Eperm)));
+    // After the checks (from index 3) come ALLOW, NOTIFY, EPERM, ENOSYS, KILL.
+    let allow = 3 + checks.len();
+    let offset = |from: usize, to: usize| u8::try_from(to - from - 1).unwrap_or(u8::MAX);
+    let mut p = vec![stmt(LD_W_ABS, 4), libc::sock_filter { code: JEQ_K, jt: 0, jf: offset(1, allow + 4), k: nr::ARCH }, stmt(LD_W_ABS, 0)];
+    for (i, (code, k, to)) in checks.into_iter().enumerate() {
+        p.push(libc::sock_filter { code, jt: offset(3 + i, allow + to as usize), jf: 0, k });
     }
     p.push(stmt(RET_K, libc::SECCOMP_RET_ALLOW));
     p.push(stmt(RET_K, libc::SECCOMP_RET_USER_NOTIF));
+    p.push(stmt(RET_K, libc::SECCOMP_RET_ERRNO | libc::EPERM.cast_unsigned()));
     p.push(stmt(RET_K, libc::SECCOMP_RET_ERRNO | libc::ENOSYS.cast_unsigned()));
     p.push(stmt(RET_K, libc::SECCOMP_RET_KILL_PROCESS));
     p

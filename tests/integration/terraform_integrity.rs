@@ -337,3 +337,43 @@ fn a_local_exec_script_edited_between_plan_and_an_unattended_apply_is_refused() 
     assert!(out.contains("changed since plan"), "{out}");
     assert!(!tf.work().join("pwned").exists() && !tf.work().join("started").exists(), "terraform ran: {out}");
 }
+
+/// The human's own `guard terraform apply <id>` (no contained line: the scripts' copies are
+/// mounted in a namespace of terraform's own), with deploy.sh renamed over while terraform
+/// applies — the way an editor or atomic writer swaps a file. The rename detaches the mount;
+/// the script supervisor there stops the apply rather than let the provisioner read the new
+/// file.
+#[test]
+fn a_local_exec_script_renamed_over_during_an_apply_from_the_humans_terminal_does_not_run_its_new_content() {
+    let Some(tf) = Tf::new("local_exec", "") else { return };
+    tf.approver_init();
+    let script = tf.work().join("deploy.sh");
+    std::fs::write(&script, "echo approved >> out.txt\n").unwrap();
+    let id = tf.plan(&[]);
+    tf.approve(&id);
+    let child =
+        tf.cmd(&["terraform", "apply", &id]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    for _ in 0..1500 {
+        if tf.work().join("started").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(tf.work().join("started").exists(), "the apply never started");
+    let new = tf.work().join(".deploy.sh.new");
+    std::fs::write(&new, "echo SWAPPED >> out.txt\ntouch pwned\n").unwrap();
+    std::fs::rename(&new, &script).unwrap();
+    std::fs::write(tf.work().join("go"), "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let ran = std::fs::read_to_string(tf.work().join("out.txt")).unwrap_or_default();
+    // Wait for what the stopped apply left running (it can open and exec nothing).
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(!tf.work().join("pwned").exists(), "the swapped script ran: {err}");
+    assert!(!ran.contains("SWAPPED"), "{ran}");
+    match out.status.code() {
+        Some(77) => assert!(err.contains("was renamed, replaced or removed"), "{err}"),
+        Some(0) => assert_eq!(ran, "approved\n"),
+        other => panic!("exit {other:?}: {}{err}", stdout(&out)),
+    }
+}
