@@ -78,14 +78,67 @@ pub fn helper_main(argv: &[OsString]) -> u8 {
             return 70;
         }
     };
-    let args = argv.get(4..).unwrap_or_default();
-    if spec.mounts_only {
-        return mounts_only(&spec, Path::new(program), args);
+    contain_and_run(&spec, Path::new(program), argv.get(4..).unwrap_or_default(), None)
+}
+
+/// Starts the helper as a fork of this process, not a new exec of guard (that exec, the C
+/// library's and Rust's start-up and the profile's JSON were ~0.6 ms of every line): the child
+/// contains itself and runs `program` as [`helper_main`] does, with `env` as the program's whole
+/// environment. It dies with guard (`PR_SET_PDEATHSIG`), and the line with it. `None` when this
+/// process has more than one thread: a fork copies only the calling thread, whose locks another
+/// may hold, so the caller then starts the helper as an exec ([`super::run`]).
+pub fn fork_helper(
+    spec: &Spec,
+    program: &Path,
+    args: &[OsString],
+    env: &[(OsString, OsString)],
+) -> Option<Result<rustix::process::Pid, String>> {
+    if !single_threaded() {
+        return None;
     }
-    let started = enter(&spec).and_then(|rules| match fork()? {
-        None => std::process::exit(i32::from(init(&rules, Path::new(program), args))),
-        Some(init) => Ok(init),
-    });
+    let guard_pid = rustix::process::getpid();
+    Some(match fork() {
+        Err(e) => Err(e),
+        Ok(Some(helper)) => Ok(helper),
+        Ok(None) => {
+            let orphaned = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).is_err()
+                || rustix::process::getppid() != Some(guard_pid);
+            // Guard died before the death signal was set: nobody would audit or relay the line.
+            let code = if orphaned { 70 } else { contain_and_run(spec, program, args, Some(env)) };
+            std::process::exit(i32::from(code))
+        }
+    })
+}
+
+/// Whether this process runs one thread (`/proc/self/stat`'s 20th field; unknown is "no").
+fn single_threaded() -> bool {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return false };
+    // The command name (field 2) is in parentheses and may hold spaces: count from its end.
+    stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(17)).is_some_and(|n| n == "1")
+}
+
+/// The helper's work, from an exec ([`helper_main`]) or a fork ([`fork_helper`]): contains this
+/// process, runs `program` with `args` (and `env`, when given, as its whole environment) as the
+/// only child of the line's own init, and returns the exit code.
+fn contain_and_run(spec: &Spec, program: &Path, args: &[OsString], env: Option<&[(OsString, OsString)]>) -> u8 {
+    if spec.mounts_only {
+        return mounts_only(spec, program, args);
+    }
+    // Not dumpable from here on (after `enter` wrote the id maps, which a non-dumpable process
+    // cannot: its /proc files belong to root): the line's init is the program's parent, and
+    // its memory and `/proc/1/environ` — guard's own environment, credentials included, when
+    // the helper is a fork of guard — are no line's to read. The program's exec makes it
+    // dumpable again, as it was.
+    let started = enter(spec)
+        .and_then(|rules| {
+            rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+                .map_err(|e| format!("cannot make the helper non-dumpable: {e}"))
+                .map(|()| rules)
+        })
+        .and_then(|rules| match fork()? {
+            None => std::process::exit(i32::from(init(&rules, program, args, env))),
+            Some(init) => Ok(init),
+        });
     match started {
         Ok(init) => crate::exec::wait_for_pid(init).unwrap_or_else(|e| {
             eprintln!("guard: the sandbox helper lost its line: {e}");
@@ -137,7 +190,7 @@ fn mounts_only(spec: &Spec, program: &Path, args: &[OsString]) -> u8 {
         return 77;
     }
     if let Some(watch) = &watch {
-        return supervised(watch, &scripts, program, args);
+        return supervised(watch, &scripts, program, args, None);
     }
     let err = std::process::Command::new(program).args(args).exec();
     eprintln!("guard: cannot run {}: {err}", program.display());
@@ -176,7 +229,7 @@ fn mount_snapshot(snap: &crate::scripts::Snapshot) -> Result<(PathBuf, (u64, u64
 /// line outlives it. It mounts the namespace's own `/proc`, takes Landlock and the seccomp
 /// filter (the program inherits both), and runs the program, relaying the signals guard relays.
 /// It dies with the helper (`PR_SET_PDEATHSIG`), and the line with it.
-fn init(rules: &Rules, program: &Path, args: &[OsString]) -> u8 {
+fn init(rules: &Rules, program: &Path, args: &[OsString], env: Option<&[(OsString, OsString)]>) -> u8 {
     use rustix::mount::MountFlags as M;
     if rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).is_err() {
         return 77;
@@ -205,10 +258,13 @@ fn init(rules: &Rules, program: &Path, args: &[OsString]) -> u8 {
         return 77;
     }
     if let Some(watch) = &watch {
-        return supervised(watch, &rules.scripts, program, args);
+        return supervised(watch, &rules.scripts, program, args, env);
     }
     let mut command = std::process::Command::new(program);
     command.args(args);
+    if let Some(env) = env {
+        command.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
+    }
     match crate::exec::run_command(command, program, None, None, None) {
         Ok(outcome) => outcome.code,
         Err(crate::error::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
@@ -226,7 +282,13 @@ fn init(rules: &Rules, program: &Path, args: &[OsString]) -> u8 {
 /// ([`super::notify`]): the init forks the program's process itself, which takes the notifying
 /// filter and hands its listener to the init last before its exec (std's `spawn` would wait
 /// for an exec the init itself must answer). The init never runs under that filter.
-fn supervised(watch: &ScriptWatch, scripts: &[(PathBuf, (u64, u64))], program: &Path, args: &[OsString]) -> u8 {
+fn supervised(
+    watch: &ScriptWatch,
+    scripts: &[(PathBuf, (u64, u64))],
+    program: &Path,
+    args: &[OsString],
+    env: Option<&[(OsString, OsString)]>,
+) -> u8 {
     use super::notify;
     if let Err(cause) = notify::available() {
         eprintln!("{}", super::unavailable(&cause));
@@ -266,7 +328,12 @@ fn supervised(watch: &ScriptWatch, scripts: &[(PathBuf, (u64, u64))], program: &
                 std::process::exit(77);
             }
             drop(theirs);
-            let err = std::process::Command::new(program).args(args).exec();
+            let mut command = std::process::Command::new(program);
+            command.args(args);
+            if let Some(env) = env {
+                command.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
+            }
+            let err = command.exec();
             eprintln!("guard: cannot run {}: {err}", program.display());
             std::process::exit(if err.kind() == std::io::ErrorKind::NotFound { 127 } else { 126 })
         }
@@ -281,7 +348,7 @@ fn supervised(watch: &ScriptWatch, scripts: &[(PathBuf, (u64, u64))], program: &
                     return 77;
                 }
             };
-            crate::exec::wait_for_pid_serving(pid, Some(&supervisor)).unwrap_or_else(|e| {
+            crate::exec::wait_for_forked(pid, None, Some(&supervisor)).map(|o| o.code).unwrap_or_else(|e| {
                 eprintln!("guard: the line's init lost its program: {e}");
                 70
             })
@@ -363,11 +430,12 @@ impl ScriptWatch {
     }
 }
 
-/// The second unsafe call in guard: `fork(2)`, in the helper, to make the line's init, and in
-/// the init, to make the process of a program under the script supervisor. `None` in the child.
-/// Sound here: the helper is single-threaded (it unshared a user namespace, which the kernel
-/// refuses to multi-threaded callers), and so is the init it forks (it starts no thread), so no
-/// lock can be held by a thread that does not exist in the child.
+/// The second unsafe call in guard: `fork(2)`, to make the helper (from guard), the line's
+/// init (from the helper) and, under the script supervisor, the program's process (from the
+/// init, or from the helper for `mounts_only`). `None` in the child. Sound here: the caller is
+/// single-threaded — the helper unshared a user namespace, which the kernel refuses to
+/// multi-threaded callers, guard checks ([`single_threaded`]), and the init starts no thread —
+/// so no lock can be held by a thread that does not exist in the child.
 #[allow(unsafe_code)]
 fn fork() -> Result<Option<rustix::process::Pid>, String> {
     // SAFETY: single-threaded caller (see above); the child only runs guard's own code.
