@@ -323,7 +323,13 @@ fn supervised(
             if death_signal.is_err() || rustix::process::getppid() != Some(supervisor_pid) {
                 std::process::exit(77);
             }
-            if let Err(cause) = notify::install(&theirs) {
+            // The init is not dumpable (its memory is guard's); this copy of it must be, for the
+            // init to read its exec's path (`/proc/<pid>/mem`) — nothing of the line exists yet
+            // to read it, and the exec makes the program as dumpable as its binary allows.
+            let dumpable = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::Dumpable);
+            if let Err(cause) =
+                dumpable.map_err(|e| format!("cannot make the program's process dumpable: {e}")).and_then(|()| notify::install(&theirs))
+            {
                 eprintln!("{}", super::unavailable(&cause));
                 std::process::exit(77);
             }
