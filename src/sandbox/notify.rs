@@ -14,14 +14,18 @@
 //!    and resolves the path itself as the caller would — from its cwd or directory descriptor,
 //!    following symlinks unless asked not to, with `openat2`'s resolve flags, `/proc/self`
 //!    meaning the caller — to an `O_PATH` descriptor;
-//! 3. when that is a bound script — the mounted copy itself (device and inode), or a file at a
-//!    bound script's path (the mount was detached) — answers an open with a fresh descriptor of
-//!    the approved copy (`SECCOMP_IOCTL_NOTIF_ADDFD` with `SECCOMP_ADDFD_FLAG_SEND`, Linux 5.14):
-//!    the kernel looks no name up again, so no rename can win; a write open gets `EROFS`, as the
-//!    read-only mount gives;
-//! 4. lets every other call go on (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`), and an `execve` of a
-//!    bound script only while its name still is the mounted copy: the kernel reads the `#!` line
-//!    itself, so no descriptor can be handed over there (the window left is in the README).
+//! 3. when the call names a bound script — by its names (the path they spell from where the
+//!    lookup starts, or that last name in the script's directory), whatever file is there now,
+//!    or as the mounted copy itself (device and inode) — answers an open with a fresh
+//!    descriptor of the approved copy (`SECCOMP_IOCTL_NOTIF_ADDFD` with
+//!    `SECCOMP_ADDFD_FLAG_SEND`): the kernel looks no name up again, so no rename can win; a
+//!    write open gets `EROFS`, as the read-only mount gives;
+//! 4. lets an exec of a bound script go on only while its name is the copy, with the caller
+//!    stopped until the init has checked that what the kernel started is what the copy's `#!`
+//!    line names ([`Supervisor::exec_bound`]: the kernel reads that line itself, so no
+//!    descriptor can be handed over there);
+//! 5. lets every other call go on (`SECCOMP_USER_NOTIF_FLAG_CONTINUE`) after one more look at
+//!    the watch (the window that leaves is in the README, Still open).
 //!
 //! A kernel without it is refused (77): the supervisor is the closure, not an option.
 
