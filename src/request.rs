@@ -162,6 +162,9 @@ pub struct Context {
     /// Whether what is classified will run contained (the sandbox makes unknown code harmless
     /// outside the project, so the rules that only guard against unknown code stand down).
     pub contained: bool,
+    /// What git tracks in the project's work tree (`gitindex`), read only for a line that
+    /// deletes recursively inside the project (see `crate::judge`).
+    pub git: crate::gitindex::GitFacts,
 }
 
 impl Context {
@@ -185,6 +188,10 @@ impl Context {
                 ..KubeFacts::default()
             },
             contained: false,
+            git: crate::gitindex::GitFacts::Tracked {
+                root: PathBuf::from("/home/user/project"),
+                index: std::sync::Arc::new(crate::gitindex::Index::example()),
+            },
         }
     }
 

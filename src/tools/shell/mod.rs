@@ -36,6 +36,10 @@ const MAX_COMMANDS: usize = 4096;
 /// Deepest chain of wrappers (`sudo nice env … cmd`) guard follows.
 const MAX_WRAPPED: usize = 64;
 
+/// The rule for a recursive delete of the project's work (what git tracks, `.git`, the project
+/// root wholesale); the edge reads git's index when a verdict names it without the fact.
+pub const PROJECT_DELETE: &str = "shell.project-delete";
+
 /// Rules that keep guard honest about what it cannot see; they cannot be disabled.
 pub const INTEGRITY_RULES: &[&str] = &[
     "shell.parse-error",
@@ -181,6 +185,9 @@ pub(crate) struct Walker<'a> {
     /// Environment the line changes before guard/terraform/kubectl, scripts it runs (see
     /// `programs::LineFacts`).
     pub(crate) facts: programs::LineFacts,
+    /// While `find … -delete` or `-exec CMD {}` is judged: the stand-in for what find finds (the
+    /// text `{}` was replaced with) and the `-name` tests every found entry passes.
+    pub(crate) found: Option<(String, Vec<crate::gitindex::NamePattern>)>,
 }
 
 impl<'a> Walker<'a> {
@@ -201,6 +208,7 @@ impl<'a> Walker<'a> {
             trace: None,
             wrapped: 0,
             facts: programs::LineFacts::default(),
+            found: None,
         }
     }
 

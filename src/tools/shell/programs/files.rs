@@ -5,11 +5,15 @@
 
 use std::path::PathBuf;
 
-use super::super::places::{self, Place};
+use super::super::places::{self, GlobKind, Place};
 use super::super::words::Arg;
-use super::super::{Stdin, Walker};
-use super::{Judge, any_long_option, check_delete, check_option_targets, check_overwrite, check_write, has_short, judge_place, operands};
+use super::super::{PROJECT_DELETE, Stdin, Walker};
+use super::{
+    Judge, any_long_option, check_delete, check_moved, check_option_targets, check_overwrite, check_write, has_short, judge_place,
+    long_option, operands,
+};
 use crate::decision::Decision;
+use crate::gitindex::{GitFacts, NamePattern};
 
 #[rustfmt::skip]
 pub(super) const JUDGES: &[(&str, Judge)] = &[
@@ -70,13 +74,69 @@ pub(super) const PREFIXES: &[(&str, Judge)] = &[("mkfs", disk_format)];
 
 fn rm(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     let (opts, ops) = operands(rest);
-    let recursive = program == "rm" && has_short(&opts, &['r', 'R'], &["recursive"]);
-    if has_short(&opts, &[], &["no-preserve-root"]) {
+    // GNU rm takes any unambiguous prefix of a long option (`--rec`, `--no-pres`).
+    let long = |full: &str| opts.iter().any(|o| long_option(o.text(), full));
+    let recursive = program == "rm" && (has_short(&opts, &['r', 'R'], &[]) || long("--recursive"));
+    if long("--no-preserve-root") {
         w.flag(Decision::Block, "shell.rm-root", "rm --no-preserve-root exists only to delete /");
     }
     for t in ops {
         check_delete(w, t, program, recursive);
     }
+}
+
+/// A recursive delete inside the project (`rm -r`, `find -delete`, `find -exec rm -r {}`) that
+/// takes the project's work: the project root or every entry of it (in any repository or none),
+/// `.git`, or — from what git's index tracks (`gitindex`) — a directory holding tracked files, a
+/// submodule, or a glob or `find -name` reaching tracked files. Build outputs, caches and other
+/// untracked trees stay the agent's to delete. Whether it flagged (then the place needs no more).
+pub(super) fn project_delete(w: &mut Walker, arg: &Arg, what: &str) -> bool {
+    let Some((abs, kind)) = places::absolute_glob(arg, w.cwd.as_deref(), w.ctx.home.as_deref()) else { return false };
+    let shown = arg.text();
+    let names: Vec<NamePattern> = w.found.as_ref().filter(|(text, _)| text == shown).map(|(_, n)| n.clone()).unwrap_or_default();
+    let root = match &w.ctx.git {
+        GitFacts::Tracked { root, .. } | GitFacts::Unreadable { root, .. } => Some(root),
+        GitFacts::NotRead | GitFacts::NoRepo => None,
+    };
+    if names.is_empty() && kind != GlobKind::Some && (abs == w.ctx.cwd || root == Some(&abs)) {
+        let whole = if kind == GlobKind::All { "every entry of the project" } else { "the project itself" };
+        w.flag(Decision::Escalate, PROJECT_DELETE, format!("{what} {shown} deletes {whole} ({})", abs.display()));
+        return true;
+    }
+    let message = match &w.ctx.git {
+        GitFacts::NoRepo => return false,
+        GitFacts::NotRead => format!("{what} {shown} deletes recursively inside the project, and guard has not read what git tracks there"),
+        GitFacts::Unreadable { root, why } if abs.starts_with(root) => {
+            format!("{what} {shown} deletes recursively in the git work tree {}, whose index guard cannot read ({why})", root.display())
+        }
+        GitFacts::Unreadable { .. } => return false,
+        GitFacts::Tracked { root, index } => {
+            use std::os::unix::ffi::OsStrExt;
+            let Ok(rel) = abs.strip_prefix(root) else { return false };
+            let rel = rel.as_os_str().as_bytes();
+            let hit = if !names.is_empty() {
+                index.reached(rel, &[], &names)
+            } else if kind == GlobKind::Some {
+                // The glob's components after its fixed directory (`src*`, `*/cache`).
+                let text = shown.as_bytes();
+                let cut = text.iter().position(|b| b"*?[".contains(b)).unwrap_or(text.len());
+                let from = text.get(..cut).and_then(|f| f.iter().rposition(|&b| b == b'/')).map_or(0, |i| i + 1);
+                let pattern: Vec<&[u8]> = text.get(from..).unwrap_or_default().split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
+                if pattern.iter().any(|c| *c == b"..") { index.held_by(rel) } else { index.reached(rel, &pattern, &[]) }
+            } else {
+                index.held_by(rel)
+            };
+            match hit {
+                None => return false,
+                Some(t) if t == ".git" || t.starts_with(".git/") => {
+                    format!("{what} {shown} deletes {}/.git, git's own directory: the project's history", root.display())
+                }
+                Some(t) => format!("{what} {shown} deletes files git tracks in the project ({t} …): its work, not a build output"),
+            }
+        }
+    };
+    w.flag(Decision::Escalate, PROJECT_DELETE, message);
+    true
 }
 
 fn rmdir(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
@@ -265,7 +325,7 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     };
     for s in &sources {
         if program == "mv" {
-            check_delete(w, s, "mv", true);
+            check_moved(w, s, "mv");
         } else if program == "ln" {
             // A link to guard's files would let later writes through the link reach them.
             if let Place::Guarded(p) = places::place(s, w.cwd.as_deref(), w.ctx, true) {
@@ -475,6 +535,7 @@ fn find(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
         roots.push(Arg::Lit(".".into()));
     }
     let exprs = rest.get(i..).unwrap_or_default();
+    let names = find_names(exprs);
     let mut k = 0;
     while let Some(a) = exprs.get(k) {
         match a.text() {
@@ -485,7 +546,9 @@ fn find(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
                         Arg::Lit(p) | Arg::Glob(p) => Arg::Glob(format!("{}/*", p.trim_end_matches('/'))),
                         other => other.clone(),
                     };
+                    let outer = w.found.replace((found.text().to_string(), names.clone()));
                     check_delete(w, &found, "find -delete", true);
+                    w.found = outer;
                 }
             }
             "-exec" | "-execdir" | "-ok" | "-okdir" => {
@@ -506,7 +569,9 @@ fn find(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
                     };
                     let with_found: Vec<Arg> =
                         cmd.iter().map(|c| if c.text().contains("{}") { found.clone() } else { c.clone() }).collect();
+                    let outer = w.found.replace((found.text().to_string(), names.clone()));
                     w.command(with_found, stdin, depth + 1);
+                    w.found = outer;
                 }
             }
             "-fprint" | "-fprint0" | "-fprintf" | "-fls" => {
@@ -518,6 +583,55 @@ fn find(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
         }
         k += 1;
     }
+}
+
+/// The `-name`/`-iname` tests every entry a find expression acts on passes: only for an
+/// expression that is one conjunction (no `-o`, `,` or parentheses; a negated test is not
+/// one every entry passes), and none for
+/// a pattern known only at run time or matching every name. `-type d -empty` finds only empty
+/// directories, which hold nothing git tracks: a name no path has stands for that.
+fn find_names(exprs: &[Arg]) -> Vec<NamePattern> {
+    let texts: Vec<&str> = exprs.iter().map(Arg::text).collect();
+    let conjunction = !texts.iter().any(|t| matches!(*t, "-o" | "-or" | "," | "(" | ")" | "\\(" | "\\)"));
+    let negates = texts.iter().any(|t| matches!(*t, "!" | "-not"));
+    if conjunction && !negates && texts.contains(&"-empty") && texts.windows(2).any(|p| p == ["-type", "d"]) {
+        return vec![NamePattern { pattern: "/".into(), ignore_case: false }];
+    }
+    if !conjunction {
+        return Vec::new();
+    }
+    let mut names = Vec::new();
+    let mut it = exprs.iter();
+    let mut negated = false;
+    while let Some(a) = it.next() {
+        let t = a.text();
+        if matches!(t, "!" | "-not") {
+            negated = true;
+            continue;
+        }
+        if std::mem::take(&mut negated) {
+            if matches!(t, "-name" | "-iname" | "-path" | "-ipath" | "-regex" | "-iregex" | "-type" | "-newer" | "-user" | "-perm") {
+                it.next();
+            }
+            continue;
+        }
+        match t {
+            "-exec" | "-execdir" | "-ok" | "-okdir" => {
+                // The command's words are not tests.
+                for c in it.by_ref() {
+                    if matches!(c.text(), ";" | "+") {
+                        break;
+                    }
+                }
+            }
+            t @ ("-name" | "-iname") => match it.next() {
+                Some(Arg::Lit(p) | Arg::Glob(p)) if p != "*" => names.push(NamePattern { pattern: p.clone(), ignore_case: t == "-iname" }),
+                _ => return Vec::new(),
+            },
+            _ => {}
+        }
+    }
+    names
 }
 
 fn tar(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {

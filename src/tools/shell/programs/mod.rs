@@ -308,9 +308,26 @@ pub(super) fn check_overwrite(w: &mut Walker, arg: &Arg, what: &str) {
 }
 
 /// Checks a path the command deletes or moves away (`recursive` for whole trees).
+/// Checks a path a command moves away (`mv SRC …`): the source tree leaves its place, but its
+/// content lives on at the destination (judged as a write), so it is not the project's work lost.
+pub(super) fn check_moved(w: &mut Walker, arg: &Arg, what: &str) {
+    let arg = &through_links(w, arg, true);
+    let place = places::place(arg, w.cwd.as_deref(), w.ctx, true);
+    judge_place(w, &place, arg, what, true);
+}
+
 pub(super) fn check_delete(w: &mut Walker, arg: &Arg, what: &str, recursive: bool) {
     let arg = &through_links(w, arg, true);
     let place = places::place(arg, w.cwd.as_deref(), w.ctx, recursive);
+    // Inside the directory the line is in, or — after a `cd` below it — inside the project.
+    let in_project = match &place {
+        Place::Inside(_) | Place::Cwd(_) => true,
+        Place::Outside(p) | Place::Temp(p) => p.starts_with(&w.ctx.cwd),
+        _ => false,
+    };
+    if recursive && in_project && files::project_delete(w, arg, what) {
+        return;
+    }
     judge_place(w, &place, arg, what, recursive);
 }
 
