@@ -251,3 +251,42 @@ fn outside_any_repository_the_project_root_wholesale_escalates_and_a_directory_d
     assert_eq!(shell(&t, &p, "rm -rf build").0, Some(0));
     assert!(p.join("src/f").exists() && !p.join("build").exists());
 }
+
+/// Issue 15 item 5, replayed contained (the default): a command hidden in an option or a
+/// program's script is judged as the line's own, so it cannot take the project's work where
+/// the unknown-code rules stand down; the harmless spelling of each still runs.
+#[test]
+fn commands_hidden_in_options_and_scripts_cannot_delete_src() {
+    if !require_tool("git") {
+        return;
+    }
+    let t = Test::new();
+    let p = project(&t);
+    std::fs::write(p.join("notes.txt"), "a\n").unwrap();
+    for line in [
+        "make --ev='all:; rm -rf src'",
+        "make -f - <<< 'all:; rm -rf src'",
+        "tar -cf x.tar --checkpoint=1 --checkpoint-act=exec='rm -rf src' docs",
+        "split --fil='rm -rf src' notes.txt",
+        "sed --expr='1e rm -rf src' notes.txt",
+        "sed -ne '1e rm -rf src' notes.txt",
+        "awk 'BEGIN{system(\"rm -rf src\")}'",
+        "awk 'BEGIN{\"rm -rf src\" | getline}'",
+        "man -P 'rm -rf src' ls",
+        "LESSOPEN='|rm -rf src %s' less notes.txt",
+        "vim -c '!rm -rf src' -c q notes.txt",
+        "env -S'rm -rf src'",
+        "rm -rf \"$PWD/src\"",
+        "declare -n r=PWD; r=/tmp; rm -rf \"$PWD/src\"",
+        "shopt -s cdable_vars; h=src; cd h && rm -rf *",
+    ] {
+        let (code, out) = shell(&t, &p, line);
+        assert_eq!(code, Some(75), "{line}: {out}");
+        assert!(p.join("src/main.rs").exists(), "{line} deleted src");
+    }
+    for line in ["awk 'BEGIN{system(\"rm -rf target\")}'", "rm -rf \"$PWD/target\"", "sed --expression='s/a/b/' notes.txt"] {
+        let (code, out) = shell(&t, &p, line);
+        assert_eq!(code, Some(0), "{line}: {out}");
+    }
+    assert!(!p.join("target").exists());
+}

@@ -188,6 +188,8 @@ pub(crate) struct Walker<'a> {
     /// While `find … -delete` or `-exec CMD {}` is judged: the stand-in for what find finds (the
     /// text `{}` was replaced with) and the `-name` tests every found entry passes.
     pub(crate) found: Option<(String, Vec<crate::gitindex::NamePattern>)>,
+    /// `shopt -s cdable_vars` ran earlier in the line: `cd NAME` may follow a variable.
+    pub(crate) cdable_vars: bool,
 }
 
 impl<'a> Walker<'a> {
@@ -209,6 +211,7 @@ impl<'a> Walker<'a> {
             wrapped: 0,
             facts: programs::LineFacts::default(),
             found: None,
+            cdable_vars: false,
         }
     }
 
@@ -368,6 +371,9 @@ impl<'a> Walker<'a> {
                 if words.is_none() {
                     // `for x; do` iterates over the positional parameters: data guard cannot see.
                     values.push(Arg::dynamic("$@"));
+                }
+                if var == "PWD" {
+                    self.flag(Decision::Escalate, "shell.env-hijack", "a for loop over PWD changes what $PWD names");
                 }
                 for v in &values {
                     self.assigned(var, v, true);
@@ -695,6 +701,10 @@ impl<'a> Walker<'a> {
                     }
                     if param.plain.as_deref() == Some("HOME") {
                         r.text.push('~');
+                    } else if let (Some("PWD"), Some(c)) = (param.plain.as_deref(), &self.cwd) {
+                        // bash keeps PWD the working directory (`cd` sets it), known here as far
+                        // as relative paths are; every other write to PWD escalates (env-hijack).
+                        r.text.push_str(&c.to_string_lossy());
                     } else {
                         r.dynamic = true;
                         r.text.push_str(source);

@@ -32,16 +32,102 @@ pub(super) const JUDGES: &[(&str, Judge)] = &[
     ("split", split), ("make", make), ("gmake", make), ("less", pager), ("more", pager), ("man", pager),
 ];
 
+/// The command an option names (`--opt=CMD`, `--opt CMD`, `-xCMD`, `-x CMD`), judged as a line
+/// of its own: contained, the unknown-code rules stand down, but what the command does inside
+/// the sandbox's reach (`rm -rf src`, `git push --force`) is still the line's.
+fn option_command(w: &mut Walker, rest: &[Arg], i: usize, long: &str, short: Option<&str>, via: &str, depth: usize) {
+    let Some(a) = rest.get(i) else { return };
+    let t = a.text();
+    let value = if let Some((name, v)) = t.split_once('=').filter(|(n, _)| long_option(n, long)) {
+        let _ = name;
+        Some(Arg::Lit(v.to_string()))
+    } else if long_option(t, long) || short == Some(t) {
+        rest.get(i + 1).cloned()
+    } else {
+        short.and_then(|s| t.strip_prefix(s)).filter(|v| !v.is_empty()).map(|v| Arg::Lit(v.to_string()))
+    };
+    let value = match (a, value) {
+        (Arg::Lit(_), v) => v,
+        (other, Some(_)) => Some(other.clone()),
+        (_, None) => None,
+    };
+    if let Some(cmd) = value {
+        super::code::shell_string(w, &[cmd], via, depth);
+    }
+}
+
 /// `split --filter=CMD` pipes each piece into a shell command.
-fn split(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+fn split(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, depth: usize) {
     if let Some(o) = any_long_option(rest, &["--filter"]) {
         w.flag(Decision::Escalate, "shell.inline-code", format!("split {o} runs each piece through a shell command"));
+    }
+    if any_long_option(rest, &["--filter"]).is_none() {
+        return;
+    }
+    // split runs the filter with $FILE set to each piece's name: the prefix operand (`x` by
+    // default) and a suffix, where split would have written the piece.
+    let mut ops: Vec<&Arg> = Vec::new();
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        let t = a.text();
+        let takes_value = matches!(t, "-a" | "-b" | "-C" | "-l" | "-n" | "-t")
+            || (t.starts_with("--") && !t.contains('=') && {
+                let long =
+                    ["--filter", "--additional-suffix", "--suffix-length", "--bytes", "--line-bytes", "--lines", "--number", "--separator"];
+                long.iter().any(|o| t.len() > 3 && long_option(t, o))
+            });
+        if takes_value {
+            it.next();
+        } else if !t.starts_with('-') || t == "-" {
+            ops.push(a);
+        }
+    }
+    let prefix = match ops.get(1) {
+        Some(Arg::Lit(p)) => p.clone(),
+        Some(_) => return w.flag(Decision::Escalate, "shell.dynamic-target", "split writes pieces named at run time"),
+        None => "x".to_string(),
+    };
+    let piece = format!("{prefix}aa");
+    let named: Vec<Arg> = rest
+        .iter()
+        .map(|a| match a {
+            Arg::Lit(t) => Arg::Lit(t.replace("${FILE}", &piece).replace("$FILE", &piece)),
+            other => other.clone(),
+        })
+        .collect();
+    for i in 0..named.len() {
+        option_command(w, &named, i, "--filter", None, "split --filter", depth);
     }
 }
 
 /// make runs the project's Makefile (the project's own code, as `./build.sh` is); `--eval` and a
 /// makefile read from stdin run text the line itself supplies.
-fn make(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+fn make(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
+    // The recipes of rules the line gives (`--eval='all:; CMD'`, a makefile on stdin) are its
+    // own commands.
+    let mut texts: Vec<String> = Vec::new();
+    for (i, a) in rest.iter().enumerate() {
+        let t = a.text();
+        let v = match t.split_once('=') {
+            Some((n, v)) if long_option(n, "--eval") => Some(v.to_string()),
+            _ if long_option(t, "--eval") || t == "-E" => rest.get(i + 1).map(|n| n.text().to_string()),
+            _ => t.strip_prefix("-E").filter(|v| !v.is_empty()).map(str::to_string),
+        };
+        texts.extend(v);
+    }
+    let from_stdin = rest.iter().map(Arg::text).any(|t| matches!(t, "-f-" | "--file=-" | "--makefile=-"))
+        || rest.windows(2).any(|p| matches!(p, [f, d] if matches!(f.text(), "-f" | "--file" | "--makefile") && d.text() == "-"));
+    if let (true, Stdin::Text(Some(t)) | Stdin::Pipe { text: Some(t), .. }) = (from_stdin, stdin) {
+        texts.push(t.clone());
+    }
+    for text in texts {
+        for line in text.lines() {
+            let recipe = line.strip_prefix('\t').or_else(|| line.split_once(':').and_then(|(_, r)| r.split_once(';')).map(|(_, c)| c));
+            if let Some(cmd) = recipe.map(|c| c.trim_start_matches(['@', '-', '+'])) {
+                super::code::shell_string(w, &[Arg::Lit(cmd.to_string())], "a make recipe", depth);
+            }
+        }
+    }
     let mut it = rest.iter().map(Arg::text).peekable();
     while let Some(t) = it.next() {
         let stdin_file = matches!(t, "-f" | "--file" | "--makefile") && matches!(it.peek(), Some(&("-" | "/dev/stdin")))
@@ -54,7 +140,15 @@ fn make(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
 
 /// Pagers run commands: less's `+CMD` with a shell escape (`!`, `|`), man's `-P`/`--pager` and
 /// `-H`/`--html` (a browser).
-fn pager(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+fn pager(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, depth: usize) {
+    for (i, a) in rest.iter().enumerate() {
+        if program == "man" {
+            option_command(w, rest, i, "--pager", Some("-P"), "man --pager", depth);
+        } else if let Some(cmd) = a.text().strip_prefix('+').and_then(|c| c.split_once('!')).map(|(_, c)| c) {
+            // less `+!CMD` runs CMD through the shell.
+            super::code::shell_string(w, &[if matches!(a, Arg::Lit(_)) { Arg::Lit(cmd.to_string()) } else { a.clone() }], "less +!", depth);
+        }
+    }
     for t in rest.iter().map(Arg::text) {
         let shell_escape = t.starts_with('+') && t.contains(['!', '|']);
         let man_program = program == "man"
@@ -194,7 +288,7 @@ fn dd(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
 }
 
 /// `tee`, `touch`, `mkdir`, `truncate`, the editors and `patch`: their operands are written.
-fn edits(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+fn edits(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, depth: usize) {
     let with_value = ["-s", "--size", "-r", "--reference", "-m", "--mode", "-t", "-d", "--date", "-p", "-i", "-o", "-c"];
     let mut it = rest.iter();
     while let Some(a) = it.next() {
@@ -211,7 +305,10 @@ fn edits(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
         let editor = matches!(program, "vim" | "vi" | "nvim" | "ex");
         if editor && (matches!(t, "-c" | "--cmd" | "-S") || t.starts_with("-S") && t.len() > 2) {
             w.flag(Decision::Escalate, "shell.inline-code", format!("{program} {t} runs editor commands"));
-            it.next();
+            let value = it.next();
+            if t != "-S" {
+                ex_shell(w, program, value, depth);
+            }
             continue;
         }
         if t.starts_with('-') && t.len() > 1 {
@@ -225,6 +322,11 @@ fn edits(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
         }
         if t.starts_with('+') && matches!(program, "vim" | "vi" | "nvim" | "ex") {
             w.flag(Decision::Escalate, "shell.inline-code", format!("{program} {t} runs editor commands"));
+            let cmd = match a {
+                Arg::Lit(_) => Arg::Lit(t.get(1..).unwrap_or_default().to_string()),
+                other => other.clone(),
+            };
+            ex_shell(w, program, Some(&cmd), depth);
             continue;
         }
         let appends = rest.iter().any(|o| matches!(o.text(), "-a" | "--append"));
@@ -293,12 +395,25 @@ fn openssl(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
 fn copy_like(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     let mut ops: Vec<&Arg> = Vec::new();
     let mut target_dir: Option<&Arg> = None;
+    let mut glued_target: Option<Arg> = None;
     let mut it = rest.iter();
     let mut done = false;
     while let Some(a) = it.next() {
         let t = a.text();
         if !done && t == "--" {
             done = true;
+            continue;
+        }
+        // A short cluster naming the target directory (`ln -st DIR`, `cp -vt DIR`, `-tDIR`):
+        // the letters before `t` take no value.
+        let cluster_t = (!done && t.starts_with('-') && !t.starts_with("--") && t.len() > 2)
+            .then(|| t.get(1..).unwrap_or_default())
+            .and_then(|b| b.find('t').filter(|&k| !b.get(..k).unwrap_or_default().contains(['S', 'm', 'o', 'g'])).map(|k| (b, k)));
+        if let Some((body, k)) = cluster_t {
+            match body.get(k + 1..).filter(|d| !d.is_empty()) {
+                Some(d) => glued_target = Some(if matches!(a, Arg::Lit(_)) { Arg::Lit(d.to_string()) } else { a.clone() }),
+                None => target_dir = it.next(),
+            }
             continue;
         }
         if !done && t.starts_with('-') && t.len() > 1 {
@@ -314,7 +429,7 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
         ops.push(a);
     }
     let owned_target: Option<Arg> = rest.iter().find_map(|a| a.text().strip_prefix("--target-directory=").map(|d| Arg::Lit(d.to_string())));
-    let target_dir = target_dir.or(owned_target.as_ref());
+    let target_dir = target_dir.or(owned_target.as_ref()).or(glued_target.as_ref());
     let (sources, dest): (Vec<&Arg>, Option<&Arg>) = match target_dir {
         Some(d) => (ops.clone(), Some(d)),
         None if program == "ln" && ops.len() == 1 => (ops.clone(), None),
@@ -376,44 +491,91 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
 fn sed(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
     let mut in_place = false;
     let mut script_given = false;
+    let mut owned: Vec<Arg> = Vec::new();
     let mut scripts: Vec<&Arg> = Vec::new();
     let mut files: Vec<&Arg> = Vec::new();
     let mut it = rest.iter();
+    let glued = |a: &Arg, v: &str| match a {
+        Arg::Dyn { .. } => a.clone(),
+        Arg::Glob(_) => Arg::Glob(v.to_string()),
+        Arg::Lit(_) => Arg::Lit(v.to_string()),
+    };
     while let Some(a) = it.next() {
         let t = a.text();
-        if t == "-i"
-            || t.starts_with("-i") && !t.starts_with("-in")
-            || t.starts_with("--in-place")
-            || (t.starts_with('-') && !t.starts_with("--") && t.contains('i') && !t.contains('e') && t.len() <= 4)
-        {
-            in_place = true;
+        if t == "--" {
+            files.extend(it.by_ref());
+            break;
+        }
+        if let Some(long) = t.strip_prefix("--").filter(|l| !l.is_empty()) {
+            // GNU sed takes any unambiguous prefix, `=VALUE` or the next word as the value.
+            let value = long.split_once('=').map(|(_, v)| v);
+            let opt = format!("--{}", long.split_once('=').map_or(long, |(n, _)| n));
+            if long_option(&opt, "--expression") && opt.len() > 3 {
+                script_given = true;
+                match value {
+                    Some(v) => owned.push(glued(a, v)),
+                    None => scripts.extend(it.next()),
+                }
+            } else if long_option(&opt, "--file") && opt.len() > 3 {
+                script_given = true;
+                if value.is_none() {
+                    it.next();
+                }
+                w.flag(Decision::Escalate, "shell.inline-code", "sed --file runs a script file guard does not analyse");
+            } else if long_option(&opt, "--in-place") && opt.len() > 3 {
+                in_place = true;
+            } else if long_option(&opt, "--line-length") && opt.len() > 3 && value.is_none() {
+                it.next();
+            }
             continue;
         }
-        match t {
-            "-e" | "--expression" => {
-                script_given = true;
-                if let Some(s) = it.next() {
-                    scripts.push(s);
+        if t.starts_with('-') && t.len() > 1 {
+            // A cluster of short options (`-ne SCRIPT`, `-i.bak`, `-e1e cmd`): `i` takes the rest
+            // as its suffix, `e`, `f` and `l` the rest or the next word as their value.
+            let body = t.get(1..).unwrap_or_default();
+            for (k, ch) in body.char_indices() {
+                let tail = body.get(k + ch.len_utf8()..).unwrap_or_default();
+                match ch {
+                    'i' => {
+                        in_place = true;
+                        break;
+                    }
+                    'e' => {
+                        script_given = true;
+                        if tail.is_empty() {
+                            scripts.extend(it.next());
+                        } else {
+                            owned.push(glued(a, tail));
+                        }
+                        break;
+                    }
+                    'f' => {
+                        script_given = true;
+                        if tail.is_empty() {
+                            it.next();
+                        }
+                        w.flag(Decision::Escalate, "shell.inline-code", "sed -f runs a script file guard does not analyse");
+                        break;
+                    }
+                    'l' => {
+                        if tail.is_empty() {
+                            it.next();
+                        }
+                        break;
+                    }
+                    _ => {}
                 }
             }
-            "-f" | "--file" => {
-                script_given = true;
-                it.next();
-                w.flag(Decision::Escalate, "shell.inline-code", "sed -f runs a script file guard does not analyse");
-            }
-            "-s" | "-n" | "-E" | "-r" | "-z" | "-u" | "--quiet" | "--silent" | "--regexp-extended" | "--posix" | "--separate"
-            | "--null-data" | "--debug" | "--sandbox" => {}
-            "-l" | "--line-length" => {
-                it.next();
-            }
-            _ if t.starts_with('-') && t.len() > 1 => {}
-            _ if !script_given => {
-                script_given = true;
-                scripts.push(a);
-            }
-            _ => files.push(a),
+            continue;
+        }
+        if script_given {
+            files.push(a);
+        } else {
+            script_given = true;
+            scripts.push(a);
         }
     }
+    scripts.extend(owned.iter());
     for s in scripts {
         match s {
             Arg::Lit(text) | Arg::Glob(text) => {
@@ -480,7 +642,61 @@ fn sed_script_runs_or_writes(s: &str) -> bool {
     false
 }
 
-fn awk(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+/// The string literals an awk program runs as commands: `system("CMD")`, `print … | "CMD"`,
+/// `print … |& "CMD"`, `"CMD" | getline`, `"CMD" |& getline`. A command built from
+/// expressions (`system("rm " $1)`) is not a literal: the program escalates uncontained, and
+/// contained it is code the sandbox holds, as `python3 -c` is.
+fn awk_commands(program: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let bytes = program.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b != b'"' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut text = Vec::new();
+        i += 1;
+        while let Some(&c) = bytes.get(i) {
+            match c {
+                b'"' => break,
+                b'\\' => {
+                    i += 1;
+                    match bytes.get(i) {
+                        Some(b'n') => text.push(b'\n'),
+                        Some(b't') => text.push(b'\t'),
+                        Some(&e) => text.push(e),
+                        None => break,
+                    }
+                }
+                _ => text.push(c),
+            }
+            i += 1;
+        }
+        let before = program.get(..start).unwrap_or_default().trim_end();
+        let after = program.get((i + 1).min(program.len())..).unwrap_or_default().trim_start();
+        // The literal must be the whole command, not a piece of a concatenation
+        // (`system("kill " $2)`, `"geoiplookup " $2 | getline`).
+        let operand_ends = after.is_empty() || after.starts_with([';', '}', ')', '\n']);
+        let statement_starts = before.is_empty() || before.ends_with(['{', ';', '(', '\n']);
+        let to_getline = after.starts_with('|') && after.trim_start_matches(['|', '&']).trim_start().starts_with("getline");
+        let command = (before.ends_with("system(") && after.starts_with(')'))
+            || ((before.ends_with('|') || before.ends_with("|&")) && operand_ends)
+            || (statement_starts && to_getline);
+        let text = String::from_utf8_lossy(&text).into_owned();
+        // A shell fed the program's output runs code built at run time: contained, the sandbox
+        // holds it as it holds `python3 -c`; uncontained, the program already escalates.
+        let shell = matches!(text.trim(), "sh" | "bash" | "zsh" | "dash" | "ksh" | "/bin/sh" | "/bin/bash" | "/usr/bin/env bash");
+        if command && !shell {
+            out.push(text);
+        }
+        i += 1;
+    }
+    out
+}
+
+fn awk(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, depth: usize) {
     let mut it = rest.iter();
     let mut prog: Option<&Arg> = None;
     while let Some(a) = it.next() {
@@ -513,6 +729,25 @@ fn awk(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     };
     if runs || !matches!(p, Arg::Lit(_)) {
         w.flag(Decision::Escalate, "shell.inline-code", format!("the {program} program runs commands or writes files"));
+    }
+    if matches!(p, Arg::Lit(_)) {
+        for cmd in awk_commands(text) {
+            super::code::shell_string(w, &[Arg::Lit(cmd)], &format!("{program}'s command"), depth);
+        }
+    }
+}
+
+/// The shell command in a vim/ex command (`!CMD`, `:w !CMD`, `:r !CMD`, `%!CMD`): the text after
+/// its first `!`, judged as a line of its own (`:q!` leaves nothing to judge).
+fn ex_shell(w: &mut Walker, program: &str, cmd: Option<&Arg>, depth: usize) {
+    match cmd {
+        Some(Arg::Lit(c)) => {
+            if let Some((_, sh)) = c.split_once('!').filter(|(_, sh)| !sh.trim().is_empty()) {
+                super::code::shell_string(w, &[Arg::Lit(sh.to_string())], &format!("{program}'s ! command"), depth);
+            }
+        }
+        Some(other) => super::code::shell_string(w, std::slice::from_ref(other), &format!("{program}'s command"), depth),
+        None => {}
     }
 }
 
@@ -634,7 +869,7 @@ fn find_names(exprs: &[Arg]) -> Vec<NamePattern> {
     names
 }
 
-fn tar(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+fn tar(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, depth: usize) {
     let first = rest.first().map(Arg::text).unwrap_or_default();
     let mut extract = !first.starts_with('-') && first.contains('x');
     let mut create = !first.starts_with('-') && (first.contains('c') || first.contains('r') || first.contains('u'));
@@ -648,6 +883,18 @@ fn tar(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
             ["--to-command", "--checkpoint-action", "--use-compress-program", "--info-script", "--new-volume-script", "--rsh-command"];
         if t == "-I" || t == "-F" || runs.iter().any(|o| super::long_option(t, o)) {
             w.flag(Decision::Escalate, "shell.inline-code", format!("tar {t} runs a command"));
+            if let Some(cmd) = t.split_once('=').and_then(|(n, v)| long_option(n, "--checkpoint-action").then_some(v)) {
+                if let Some(c) = cmd.strip_prefix("exec=") {
+                    super::code::shell_string(
+                        w,
+                        &[if matches!(a, Arg::Lit(_)) { Arg::Lit(c.to_string()) } else { a.clone() }],
+                        "tar --checkpoint-action",
+                        depth,
+                    );
+                }
+            } else if long_option(t.split_once('=').map_or(t, |(n, _)| n), "--to-command") {
+                option_command(w, rest, i, "--to-command", None, "tar --to-command", depth);
+            }
         }
         if t == "-P" || t == "--absolute-names" {
             w.flag(Decision::Escalate, "shell.write-outside", "tar -P writes absolute paths");
