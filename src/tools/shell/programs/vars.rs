@@ -153,6 +153,12 @@ fn change_dir(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) 
         w.cwd = None;
         return;
     }
+    // `cd x | …` and `cd x &` run in a subshell — or, the last of a pipeline under `shopt -s
+    // lastpipe`, in this one: where later commands run is not known.
+    if w.fork_context {
+        w.cwd = None;
+        return;
+    }
     w.cwd = match (program, target, &w.cwd) {
         ("cd" | "pushd", None, _) => w.ctx.home.clone(),
         ("cd" | "pushd", Some(Arg::Lit(t)), _) if t != "-" => {
