@@ -438,7 +438,8 @@ pub fn context(paths: &Paths, tool: ToolName, argv: &[String]) -> Result<Context
     if tool == ToolName::Kubectl {
         kube.manifests = manifests::read_all(argv, &cwd);
     }
-    Ok(Context { cwd, home, guarded, kube, contained: false, git: gitindex::GitFacts::NotRead })
+    let cdpath = std::env::var_os("CDPATH").is_some_and(|v| !v.is_empty());
+    Ok(Context { cwd, home, guarded, kube, contained: false, git: gitindex::GitFacts::NotRead, cdpath })
 }
 
 /// The kubeconfig facts for a kubectl argv. `--kubeconfig` and `--context` come from the kubectl

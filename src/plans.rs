@@ -254,6 +254,7 @@ fn local_exec_in(module: &Value, dir: &Path, policy: &Policy, out: &mut BTreeMap
             kube: Default::default(),
             contained: false,
             git: Default::default(),
+            cdpath: false,
         };
         for script in crate::tools::shell::scripts_run(&argv, policy, &ctx) {
             let bound = crate::scripts::fingerprint(&script);

@@ -165,6 +165,8 @@ pub struct Context {
     /// What git tracks in the project's work tree (`gitindex`), read only for a line that
     /// deletes recursively inside the project (see `crate::judge`).
     pub git: crate::gitindex::GitFacts,
+    /// The environment sets `CDPATH`: `cd NAME` may go to a directory it lists, not `./NAME`.
+    pub cdpath: bool,
 }
 
 impl Context {
@@ -192,6 +194,7 @@ impl Context {
                 root: PathBuf::from("/home/user/project"),
                 index: std::sync::Arc::new(crate::gitindex::Index::example()),
             },
+            cdpath: false,
         }
     }
 

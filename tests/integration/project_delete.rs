@@ -290,3 +290,24 @@ fn commands_hidden_in_options_and_scripts_cannot_delete_src() {
     }
     assert!(!p.join("target").exists());
 }
+
+/// `CDPATH` in the agent's environment: `cd target` may land in a directory it lists (here the
+/// project's tracked `src/`, through a CDPATH entry holding a `target` link), so what `rm -rf *`
+/// deletes there is not known.
+#[test]
+fn cdpath_in_the_environment_makes_cd_name_unknown() {
+    if !require_tool("git") {
+        return;
+    }
+    let t = Test::new();
+    let p = project(&t);
+    let lure = t.dir.path().join("lure");
+    std::fs::create_dir_all(&lure).unwrap();
+    std::os::unix::fs::symlink(p.join("src"), lure.join("target")).unwrap();
+    let out = t.guard(&["shell", "-c", "cd target && rm -rf *"]).current_dir(&p).env("CDPATH", &lure).output().unwrap();
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(p.join("src/main.rs").exists());
+    let out = t.guard(&["shell", "-c", "cd target && rm -rf *"]).current_dir(&p).env_remove("CDPATH").output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(p.join("src/main.rs").exists() && !p.join("target/debug").exists());
+}

@@ -149,6 +149,12 @@ fn shopt(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
 /// `cd`, `pushd`, `popd`: later paths in the line are relative to the new directory, when known.
 fn change_dir(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     let target = rest.iter().find(|a| !a.text().starts_with('-') || a.text() == "-");
+    // With CDPATH set in the environment, `cd NAME` searches it first (`./NAME` only after).
+    let searched = |t: &str| !(t.starts_with('/') || t.starts_with("./") || t.starts_with("../") || t == "." || t == ".." || t == "-");
+    if w.ctx.cdpath && matches!(program, "cd" | "pushd") && target.is_some_and(|t| searched(t.text())) {
+        w.cwd = None;
+        return;
+    }
     if w.cdable_vars && target.is_some_and(|t| !t.text().contains('/') && !t.text().starts_with('.')) {
         w.cwd = None;
         return;
