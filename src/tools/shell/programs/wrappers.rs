@@ -351,9 +351,14 @@ fn parallel(w: &mut Walker, rest: &[Arg], depth: usize) {
         "--no-notice",
         "-r",
         "--no-run-if-empty",
-        "--halt-on-error",
         "--shuf",
         "--plain",
+        "--tty",
+        "--pipe",
+        "--files",
+        "--header",
+        "--silent",
+        "--noswap",
     ];
     const VALUED: &[&str] = &[
         "-j",
@@ -383,6 +388,7 @@ fn parallel(w: &mut Walker, rest: &[Arg], depth: usize) {
         "--memfree",
         "--load",
         "--halt",
+        "--halt-on-error",
         "--tagstring",
         "--tag-string",
         "-s",
@@ -430,12 +436,32 @@ fn parallel(w: &mut Walker, rest: &[Arg], depth: usize) {
             }
             continue;
         }
-        if t.len() > 2 && VALUED.iter().any(|v| v.len() == 2 && t.starts_with(v)) {
-            // A glued short value (`-j4`, `-I{}`).
-            if let Some(r) = t.strip_prefix("-I") {
-                replace = r.to_string();
+        if t.len() > 2 && !t.starts_with("--") {
+            // A cluster of short flags, the last letter perhaps taking a value (`-j4`, `-Xj1`,
+            // `-0X`, `-I{}`); a letter guard does not know ends the reading.
+            let body = t.get(1..).unwrap_or_default();
+            let mut known = true;
+            for (k, ch) in body.char_indices() {
+                let tail = body.get(k + ch.len_utf8()..).unwrap_or_default();
+                if "kvqu0Xmgr".contains(ch) {
+                    continue;
+                }
+                if "jPnNLIadECs".contains(ch) {
+                    if ch == 'I' {
+                        replace =
+                            if tail.is_empty() { rest.get(i).map(|r| r.text().to_string()).unwrap_or(replace) } else { tail.to_string() };
+                    }
+                    if tail.is_empty() {
+                        i += 1;
+                    }
+                    break;
+                }
+                known = false;
+                break;
             }
-            continue;
+            if known {
+                continue;
+            }
         }
         w.flag(
             Decision::Escalate,
