@@ -100,9 +100,15 @@ fn git(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
             }
         }
         "rm" => {
-            let (_, ops) = operands(args);
+            let (opts, ops) = operands(args);
+            // `git rm -r` deletes trees from the work tree (and `-f` their uncommitted changes);
+            // `--cached` and `--dry-run` leave the files where they are.
+            let short = |c: char| opts.iter().any(|o| !o.text().starts_with("--") && o.text().contains(c));
+            let long = |full: &str| opts.iter().any(|o| o.text().len() > 3 && super::long_option(o.text(), full));
+            let keeps_files = long("--cached") || long("--dry-run") || short('n');
+            let recursive = short('r') && !keeps_files;
             for t in ops {
-                check_delete(w, t, "git rm", false);
+                check_delete(w, t, if recursive { "git rm -r" } else { "git rm" }, recursive);
             }
         }
         _ => {}
