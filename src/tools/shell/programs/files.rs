@@ -474,6 +474,7 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     }
     match dest {
         Some(d) if program == "ln" => {
+            super::git_pointer(w, d, program);
             let place = places::place(d, w.cwd.as_deref(), w.ctx, false);
             judge_place(w, &place, d, program, false);
         }
