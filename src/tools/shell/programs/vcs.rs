@@ -11,6 +11,46 @@ use crate::decision::Decision;
 
 pub(super) const JUDGES: &[(&str, Judge)] = &[("git", git)];
 
+/// `git -c` keys that only change how git looks or what it records, never what it runs, reads or
+/// where it connects (not `core.pager`, `pager.*`, `alias.*`, `*.command`, `include.*`,
+/// `url.*`, `protocol.*`, `credential.*`, `http.*`, `remote.*`, …).
+fn harmless_config(key: &str) -> bool {
+    const KEYS: &[&str] = &[
+        "user.name",
+        "user.email",
+        "core.quotepath",
+        "core.autocrlf",
+        "core.safecrlf",
+        "core.filemode",
+        "core.ignorecase",
+        "core.whitespace",
+        "init.defaultbranch",
+        "commit.gpgsign",
+        "tag.gpgsign",
+        "pull.rebase",
+        "pull.ff",
+        "merge.ff",
+        "rebase.autosquash",
+        "rebase.autostash",
+        "diff.noprefix",
+        "diff.renames",
+        "diff.algorithm",
+        "diff.colormoved",
+        "status.showuntrackedfiles",
+        "gc.auto",
+        "maintenance.auto",
+        "fetch.prune",
+        "push.default",
+        "push.autosetupremote",
+        "column.ui",
+        "log.date",
+        "log.decorate",
+        "log.showsignature",
+        "advice.detachedhead",
+    ];
+    KEYS.contains(&key) || key.starts_with("color.") || key.starts_with("advice.")
+}
+
 /// git: global options are stripped, the subcommand is checked against what is known.
 fn git(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
     let mut i = 0;
@@ -28,7 +68,15 @@ fn git(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
                 i += 2;
             }
             "-c" => {
-                w.flag(Decision::Escalate, "shell.git-config", "git -c sets configuration that can run commands (aliases, hooks, pagers)");
+                let key = rest.get(i + 1).map(|kv| kv.text().split_once('=').map_or(kv.text(), |(k, _)| k).to_ascii_lowercase());
+                let literal = rest.get(i + 1).is_some_and(|kv| matches!(kv, Arg::Lit(_)));
+                if !(literal && key.as_deref().is_some_and(harmless_config)) {
+                    w.flag(
+                        Decision::Escalate,
+                        "shell.git-config",
+                        "git -c sets configuration that can run commands (aliases, hooks, pagers)",
+                    );
+                }
                 i += 2;
             }
             "--git-dir" | "--work-tree" | "--namespace" | "--super-prefix" | "--config-env" => i += 2,
