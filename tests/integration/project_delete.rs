@@ -311,3 +311,32 @@ fn cdpath_in_the_environment_makes_cd_name_unknown() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(p.join("src/main.rs").exists() && !p.join("target/debug").exists());
 }
+
+/// Through the agent's hook, the index is read for the session's directory (the payload's
+/// `cwd`, not where the hook runs): `rm -rf src` is refused naming the rule, `rm -rf target`
+/// is allowed (to run contained).
+#[test]
+fn a_hook_payload_deleting_src_is_refused_and_one_deleting_target_is_allowed() {
+    if !require_tool("git") {
+        return;
+    }
+    let t = Test::new();
+    let p = project(&t);
+    for (command, want) in [("rm -rf src", "\"deny\""), ("rm -rf target", "\"allow\"")] {
+        let payload = serde_json::json!({
+            "session_id": "s", "transcript_path": "/x", "cwd": p, "permission_mode": "default",
+            "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": command}, "tool_use_id": "t",
+        });
+        let mut c = t.guard(&["hook", "claude"]);
+        c.current_dir(t.dir.path()).stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        std::io::Write::write_all(child.stdin.as_mut().unwrap(), payload.to_string().as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let s = stdout(&out);
+        assert!(s.contains(want), "{command}: {s}");
+        if want == "\"deny\"" {
+            assert!(s.contains("shell.project-delete"), "{command}: {s}");
+        }
+    }
+    assert!(p.join("src/main.rs").exists());
+}
