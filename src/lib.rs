@@ -439,7 +439,9 @@ pub fn context(paths: &Paths, tool: ToolName, argv: &[String]) -> Result<Context
         kube.manifests = manifests::read_all(argv, &cwd);
     }
     let cdpath = std::env::var_os("CDPATH").is_some_and(|v| !v.is_empty());
-    Ok(Context { cwd, home, guarded, kube, contained: false, git: gitindex::GitFacts::NotRead, cdpath })
+    let git_env =
+        request::GIT_ENV.iter().filter(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty())).map(|k| (*k).to_string()).collect();
+    Ok(Context { cwd, home, guarded, kube, contained: false, git: gitindex::GitFacts::NotRead, cdpath, git_env })
 }
 
 /// The kubeconfig facts for a kubectl argv. `--kubeconfig` and `--context` come from the kubectl

@@ -255,6 +255,7 @@ fn local_exec_in(module: &Value, dir: &Path, policy: &Policy, out: &mut BTreeMap
             contained: false,
             git: Default::default(),
             cdpath: false,
+            git_env: Vec::new(),
         };
         for script in crate::tools::shell::scripts_run(&argv, policy, &ctx) {
             let bound = crate::scripts::fingerprint(&script);

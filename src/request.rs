@@ -167,7 +167,22 @@ pub struct Context {
     pub git: crate::gitindex::GitFacts,
     /// The environment sets `CDPATH`: `cd NAME` may go to a directory it lists, not `./NAME`.
     pub cdpath: bool,
+    /// Variables in the environment that give git configuration or programs the line does not
+    /// show (`GIT_CONFIG_COUNT`/`KEY_n`, `GIT_CONFIG_PARAMETERS`, `GIT_CONFIG_GLOBAL`,
+    /// `GIT_EXEC_PATH`, …): an alias or a pager from there can run anything.
+    pub git_env: Vec<String>,
 }
+
+/// The environment variables of [`Context::git_env`].
+pub const GIT_ENV: &[&str] = &[
+    "GIT_CONFIG_COUNT",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM",
+    "GIT_CONFIG",
+    "GIT_EXEC_PATH",
+    "GIT_TEMPLATE_DIR",
+];
 
 impl Context {
     /// The fixed context in which policy examples are checked, so they mean the same everywhere.
@@ -195,6 +210,7 @@ impl Context {
                 index: std::sync::Arc::new(crate::gitindex::Index::example()),
             },
             cdpath: false,
+            git_env: Vec::new(),
         }
     }
 

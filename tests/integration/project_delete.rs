@@ -340,3 +340,27 @@ fn a_hook_payload_deleting_src_is_refused_and_one_deleting_target_is_allowed() {
     }
     assert!(p.join("src/main.rs").exists());
 }
+
+/// git configuration from the environment (`GIT_CONFIG_COUNT`/`KEY_n`/`VALUE_n`, which is
+/// `git -c` by another name): an alias `st` that deletes src is refused, plain git still runs.
+#[test]
+fn a_git_alias_from_the_environment_cannot_delete_src() {
+    if !require_tool("git") {
+        return;
+    }
+    let t = Test::new();
+    let p = project(&t);
+    let out = t
+        .guard(&["shell", "-c", "git st"])
+        .current_dir(&p)
+        .env("GIT_CONFIG_COUNT", "1")
+        .env("GIT_CONFIG_KEY_0", "alias.st")
+        .env("GIT_CONFIG_VALUE_0", "!rm -rf src")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(75), "{}", stderr(&out));
+    assert!(stderr(&out).contains("GIT_CONFIG_COUNT"), "{}", stderr(&out));
+    assert!(p.join("src/main.rs").exists());
+    let out = t.guard(&["shell", "-c", "git status --short"]).current_dir(&p).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

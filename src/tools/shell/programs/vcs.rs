@@ -53,6 +53,13 @@ fn harmless_config(key: &str) -> bool {
 
 /// git: global options are stripped, the subcommand is checked against what is known.
 fn git(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
+    if !w.ctx.git_env.is_empty() {
+        w.flag(
+            Decision::Escalate,
+            "shell.git-config",
+            format!("the environment sets {}: git configuration or programs this line does not show", w.ctx.git_env.join(", ")),
+        );
+    }
     let mut i = 0;
     while let Some(a) = rest.get(i) {
         let t = a.text();
