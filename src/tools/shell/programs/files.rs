@@ -417,9 +417,11 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
             continue;
         }
         if !done && t.starts_with('-') && t.len() > 1 {
-            if t == "-t" || t == "--target-directory" {
+            // `--target-directory` in any prefix GNU takes (`--targ DIR`, `--ta=DIR`).
+            let target_long = t.len() > 2 && long_option(t, "--target-directory");
+            if t == "-t" || (target_long && !t.contains('=')) {
                 target_dir = it.next();
-            } else if t.starts_with("--target-directory=") {
+            } else if target_long {
                 // handled below as a literal
             } else if matches!(t, "-m" | "-o" | "-g" | "-S" | "--suffix" | "--mode" | "--owner" | "--group") {
                 it.next();
@@ -428,7 +430,10 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
         }
         ops.push(a);
     }
-    let owned_target: Option<Arg> = rest.iter().find_map(|a| a.text().strip_prefix("--target-directory=").map(|d| Arg::Lit(d.to_string())));
+    let owned_target: Option<Arg> = rest.iter().find_map(|a| {
+        let (name, dir) = a.text().split_once('=')?;
+        (name.len() > 2 && long_option(name, "--target-directory")).then(|| Arg::Lit(dir.to_string()))
+    });
     let target_dir = target_dir.or(owned_target.as_ref()).or(glued_target.as_ref());
     let (sources, dest): (Vec<&Arg>, Option<&Arg>) = match target_dir {
         Some(d) => (ops.clone(), Some(d)),
