@@ -477,16 +477,21 @@ fn within(p: &Path, root: &Path) -> bool {
 }
 
 /// `p` with symlinks resolved; a path that does not exist is its parent's resolved path joined
-/// with its name. Most of the policy's secrets do not exist on a given machine and share a few
-/// parents (`~`, `~/.config`), so the parents' answers are kept in `parents` (each `realpath`
-/// is a `readlink` per component).
+/// with its name. The policy's secrets share a few parents (`~`, `~/.config`) and most of them
+/// do not exist on a given machine, so each parent is resolved once (a `realpath` is a
+/// `readlink` per component) and kept in `parents`; a name is then one `lstat`, and resolved
+/// further only when it is a symlink.
 fn canonical(p: &Path, parents: &mut std::collections::HashMap<PathBuf, Option<PathBuf>>) -> PathBuf {
-    if let Ok(c) = std::fs::canonicalize(p) {
-        return c;
-    }
-    let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else { return p.to_path_buf() };
+    use std::path::Component;
+    let (Some(parent), Some(Component::Normal(name))) = (p.parent(), p.components().next_back()) else {
+        return std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    };
     let resolved = parents.entry(parent.to_path_buf()).or_insert_with(|| std::fs::canonicalize(parent).ok());
-    resolved.as_ref().map_or_else(|| p.to_path_buf(), |r| r.join(name))
+    let Some(joined) = resolved.as_ref().map(|r| r.join(name)) else { return p.to_path_buf() };
+    match std::fs::symlink_metadata(&joined) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&joined).unwrap_or(joined),
+        _ => joined,
+    }
 }
 
 /// Landlock grants whole trees and cannot take a subtree back, so a read grant on `dir` that
@@ -683,8 +688,35 @@ pub fn file_id(p: &Path) -> Option<(u64, u64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::within;
+    use super::{canonical, within};
     use std::path::Path;
+
+    /// A secret named through a symlinked directory, or itself a symlink, is hidden where it
+    /// really lies; one that does not exist is its resolved parent's.
+    #[test]
+    fn canonical_resolves_like_realpath_and_names_what_does_not_exist() {
+        fn ok<T>(r: std::io::Result<T>) -> T {
+            r.unwrap_or_else(|e| unreachable!("{e}"))
+        }
+        let t = ok(tempfile::tempdir());
+        let real = ok(std::fs::canonicalize(t.path()));
+        ok(std::fs::create_dir(real.join("dir")));
+        ok(std::fs::write(real.join("dir/key"), "k"));
+        ok(std::os::unix::fs::symlink(real.join("dir"), real.join("via")));
+        ok(std::os::unix::fs::symlink(real.join("dir/key"), real.join("dir/alias")));
+        let mut parents = std::collections::HashMap::new();
+        for (asked, expected) in [
+            ("via/key", "dir/key"),
+            ("dir/alias", "dir/key"),
+            ("via/alias", "dir/key"),
+            ("via/missing", "dir/missing"),
+            ("dir/../dir/key", "dir/key"),
+        ] {
+            assert_eq!(canonical(&real.join(asked), &mut parents), real.join(expected), "{asked}");
+        }
+        let gone = real.join("nowhere/deeper/x");
+        assert_eq!(canonical(&gone, &mut parents), gone);
+    }
 
     #[test]
     fn within_agrees_with_path_starts_with_on_canonical_paths() {
