@@ -2,9 +2,11 @@
 //! pid namespaces for the read-only pins and the line's lifetime, and a seccomp filter (or, on
 //! kernels whose Landlock cannot scope abstract sockets, a network namespace) for the network cut.
 //!
-//! It runs in the helper process (`guard __contain SPEC PROGRAM ARGS…`), a fresh, single-threaded
-//! exec of guard started by [`super::run`]: `unshare(CLONE_NEWUSER)` refuses multi-threaded
-//! callers, and a restriction taken here binds only this process and what it execs. The steps:
+//! It runs in the helper process: a fork of guard for a shell line ([`fork_helper`], when guard
+//! runs one thread), else a fresh exec of guard (`guard __contain SPEC PROGRAM ARGS…`, how
+//! brokered terraform is started). Either is single-threaded — `unshare(CLONE_NEWUSER)`
+//! refuses multi-threaded callers — and a restriction taken here binds only this process and
+//! what it starts. The steps:
 //! 1. user, mount and pid namespaces (the caller's uid and gid mapped to themselves), plus a
 //!    network namespace when the profile has no network and Landlock is older than ABI 6
 //!    (otherwise the seccomp filter of step 4 cuts the network: nothing outside is reachable,
