@@ -399,19 +399,37 @@ pub fn exit_code(status: ExitStatus) -> u8 {
 /// Waits for the process `pid` (a child that is no `std::process::Child`: the sandbox's init),
 /// relaying signals as [`run_command`] does; returns its exit code.
 pub(crate) fn wait_for_pid(pid: rustix::process::Pid) -> Result<u8> {
+    wait_for_forked(pid, None, None).map(|o| o.code)
+}
+
+/// Like [`run_command`], for a child this process forked itself (the sandbox helper): finishes
+/// `on_start` (or kills the child), then waits, relaying signals and serving `service`.
+pub(crate) fn wait_for_forked(pid: rustix::process::Pid, on_start: OnStart<'_>, service: Option<&dyn Service>) -> Result<Outcome> {
     use std::os::unix::process::ExitStatusExt;
-    let (read, write) = UnixStream::pair().map_err(|e| Error::Internal(format!("cannot make a socket pair: {e}")))?;
-    let mut signals = SignalDelivery::with_pipe(read, write, WithOrigin::default(), [SIGINT, SIGTERM, SIGHUP, SIGQUIT])
-        .map_err(|e| Error::Internal(format!("cannot install signal handlers: {e}")))?;
     let mut try_wait = || match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG) {
         Ok(Some((_, status))) => Ok(Some(ExitStatus::from_raw(status.as_raw()))),
         Ok(None) => Ok(None),
         Err(e) => Err(e.into()),
     };
+    let started = UnixStream::pair()
+        .map_err(|e| Error::Internal(format!("cannot make a socket pair: {e}")))
+        .and_then(|(read, write)| {
+            SignalDelivery::with_pipe(read, write, WithOrigin::default(), [SIGINT, SIGTERM, SIGHUP, SIGQUIT])
+                .map_err(|e| Error::Internal(format!("cannot install signal handlers: {e}")))
+        })
+        .and_then(|signals| on_start.map_or(Ok(()), |f| f()).map(|()| signals));
+    let mut signals = match started {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+            return Err(e);
+        }
+    };
     let status =
-        wait_relaying(pid, &mut try_wait, &mut signals, None).map_err(|e| Error::Internal(format!("cannot wait for the line: {e}")))?;
+        wait_relaying(pid, &mut try_wait, &mut signals, service).map_err(|e| Error::Internal(format!("cannot wait for the line: {e}")))?;
     signals.handle().close();
-    Ok(exit_code(status))
+    Ok(Outcome { code: exit_code(status), signal: status.signal() })
 }
 
 /// Waits for `pid` (`try_wait` reaps it), forwarding the signals another process sends to guard
@@ -427,9 +445,14 @@ fn wait_relaying(
     // Without pidfds (Linux < 5.3) the poll wakes every 20 ms to look for the child's exit.
     let pidfd = rustix::process::pidfd_open(pid, PidfdFlags::empty()).ok();
     let tick = Timespec { tv_sec: 0, tv_nsec: 20_000_000 };
+    // The init of a contained line (pid 1 of its own pid namespace) relays only what guard's
+    // side sends, whose pid it sees as 0: the line signalling its own init (`pkill guard`) is
+    // not turned into a signal to the program.
+    let from_outside_only = rustix::process::getpid().is_init();
     loop {
         for origin in signals.pending() {
-            let sent_by_process = matches!(origin.cause, Cause::Sent(Sent::User | Sent::TKill | Sent::Queue));
+            let sent_by_process = matches!(origin.cause, Cause::Sent(Sent::User | Sent::TKill | Sent::Queue))
+                && !(from_outside_only && origin.process.is_some_and(|p| p.pid != 0));
             if let (true, Some(sig)) = (sent_by_process, Signal::from_named_raw(origin.signal)) {
                 let _ = match &pidfd {
                     Some(fd) => rustix::process::pidfd_send_signal(fd, sig),

@@ -113,20 +113,29 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 /// std's `File::lock` (flock on Linux) is used rather than the `fs2` crate: it is in the
 /// standard library since Rust 1.89, maintained with it, and `fs2` has had no release since 2018.
 pub struct Lock {
-    _file: File,
+    file: File,
+}
+
+impl Drop for Lock {
+    /// Unlocked explicitly, not by the close: a lock belongs to the open file description, which
+    /// a forked process (the sandbox helper, see `sandbox::linux::fork_helper`) shares until it
+    /// ends, and a close here would leave the log locked for the whole line.
+    fn drop(&mut self) {
+        let _ = self.file.unlock();
+    }
 }
 
 impl Lock {
     pub fn exclusive(path: &Path) -> Result<Lock> {
         let file = open_lock_file(path)?;
         file.lock().map_err(|e| Error::io("cannot lock", path, e))?;
-        Ok(Lock { _file: file })
+        Ok(Lock { file })
     }
 
     pub fn shared(path: &Path) -> Result<Lock> {
         let file = open_lock_file(path)?;
         file.lock_shared().map_err(|e| Error::io("cannot lock", path, e))?;
-        Ok(Lock { _file: file })
+        Ok(Lock { file })
     }
 }
 

@@ -2,9 +2,11 @@
 //! pid namespaces for the read-only pins and the line's lifetime, and a seccomp filter (or, on
 //! kernels whose Landlock cannot scope abstract sockets, a network namespace) for the network cut.
 //!
-//! It runs in the helper process (`guard __contain SPEC PROGRAM ARGS…`), a fresh, single-threaded
-//! exec of guard started by [`super::run`]: `unshare(CLONE_NEWUSER)` refuses multi-threaded
-//! callers, and a restriction taken here binds only this process and what it execs. The steps:
+//! It runs in the helper process: a fork of guard for a shell line ([`fork_helper`], when guard
+//! runs one thread), else a fresh exec of guard (`guard __contain SPEC PROGRAM ARGS…`, how
+//! brokered terraform is started). Either is single-threaded — `unshare(CLONE_NEWUSER)`
+//! refuses multi-threaded callers — and a restriction taken here binds only this process and
+//! what it starts. The steps:
 //! 1. user, mount and pid namespaces (the caller's uid and gid mapped to themselves), plus a
 //!    network namespace when the profile has no network and Landlock is older than ABI 6
 //!    (otherwise the seccomp filter of step 4 cuts the network: nothing outside is reachable,
@@ -77,14 +79,67 @@ pub fn helper_main(argv: &[OsString]) -> u8 {
             return 70;
         }
     };
-    let args = argv.get(4..).unwrap_or_default();
-    if spec.mounts_only {
-        return mounts_only(&spec, Path::new(program), args);
+    contain_and_run(&spec, Path::new(program), argv.get(4..).unwrap_or_default(), None)
+}
+
+/// Starts the helper as a fork of this process, not a new exec of guard (that exec, the C
+/// library's and Rust's start-up and the profile's JSON were ~0.6 ms of every line): the child
+/// contains itself and runs `program` as [`helper_main`] does, with `env` as the program's whole
+/// environment. It dies with guard (`PR_SET_PDEATHSIG`), and the line with it. `None` when this
+/// process has more than one thread: a fork copies only the calling thread, whose locks another
+/// may hold, so the caller then starts the helper as an exec ([`super::run`]).
+pub fn fork_helper(
+    spec: &Spec,
+    program: &Path,
+    args: &[OsString],
+    env: &[(OsString, OsString)],
+) -> Option<Result<rustix::process::Pid, String>> {
+    if !single_threaded() {
+        return None;
     }
-    let started = enter(&spec).and_then(|rules| match fork()? {
-        None => std::process::exit(i32::from(init(&rules, Path::new(program), args))),
-        Some(init) => Ok(init),
-    });
+    let guard_pid = rustix::process::getpid();
+    Some(match fork() {
+        Err(e) => Err(e),
+        Ok(Some(helper)) => Ok(helper),
+        Ok(None) => {
+            let orphaned = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).is_err()
+                || rustix::process::getppid() != Some(guard_pid);
+            // Guard died before the death signal was set: nobody would audit or relay the line.
+            let code = if orphaned { 70 } else { contain_and_run(spec, program, args, Some(env)) };
+            std::process::exit(i32::from(code))
+        }
+    })
+}
+
+/// Whether this process runs one thread (`/proc/self/stat`'s 20th field; unknown is "no").
+fn single_threaded() -> bool {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return false };
+    // The command name (field 2) is in parentheses and may hold spaces: count from its end.
+    stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(17)).is_some_and(|n| n == "1")
+}
+
+/// The helper's work, from an exec ([`helper_main`]) or a fork ([`fork_helper`]): contains this
+/// process, runs `program` with `args` (and `env`, when given, as its whole environment) as the
+/// only child of the line's own init, and returns the exit code.
+fn contain_and_run(spec: &Spec, program: &Path, args: &[OsString], env: Option<&[(OsString, OsString)]>) -> u8 {
+    if spec.mounts_only {
+        return mounts_only(spec, program, args);
+    }
+    // Not dumpable from here on (after `enter` wrote the id maps, which a non-dumpable process
+    // cannot: its /proc files belong to root): the line's init is the program's parent, and
+    // its memory and `/proc/1/environ` — guard's own environment, credentials included, when
+    // the helper is a fork of guard — are no line's to read. The program's exec makes it
+    // dumpable again, as it was.
+    let started = enter(spec)
+        .and_then(|rules| {
+            rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+                .map_err(|e| format!("cannot make the helper non-dumpable: {e}"))
+                .map(|()| rules)
+        })
+        .and_then(|rules| match fork()? {
+            None => std::process::exit(i32::from(init(&rules, program, args, env))),
+            Some(init) => Ok(init),
+        });
     match started {
         Ok(init) => crate::exec::wait_for_pid(init).unwrap_or_else(|e| {
             eprintln!("guard: the sandbox helper lost its line: {e}");
@@ -162,7 +217,7 @@ fn mount_snapshot(snap: &crate::scripts::Snapshot) -> Result<(PathBuf, (u64, u64
 /// line outlives it. It mounts the namespace's own `/proc`, takes Landlock and the seccomp
 /// filter (the program inherits both), and runs the program, relaying the signals guard relays.
 /// It dies with the helper (`PR_SET_PDEATHSIG`), and the line with it.
-fn init(rules: &Rules, program: &Path, args: &[OsString]) -> u8 {
+fn init(rules: &Rules, program: &Path, args: &[OsString], env: Option<&[(OsString, OsString)]>) -> u8 {
     use rustix::mount::MountFlags as M;
     if rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).is_err() {
         return 77;
@@ -188,6 +243,9 @@ fn init(rules: &Rules, program: &Path, args: &[OsString]) -> u8 {
     }
     let mut command = std::process::Command::new(program);
     command.args(args);
+    if let Some(env) = env {
+        command.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
+    }
     let service = watch.as_ref().map(|w| w as &dyn crate::exec::Service);
     match crate::exec::run_command(command, program, None, None, service) {
         Ok(outcome) => outcome.code,
@@ -271,10 +329,11 @@ impl crate::exec::Service for ScriptWatch {
     }
 }
 
-/// The second unsafe call in guard: `fork(2)`, in the helper, to make the line's init. `None`
-/// in the child. Sound here: the helper is single-threaded (it unshared a user namespace, which
-/// the kernel refuses to multi-threaded callers), so no lock can be held by a thread that does
-/// not exist in the child.
+/// The second unsafe call in guard: `fork(2)`, to make the helper (from guard) and the line's
+/// init (from the helper). `None` in the child. Sound here: the caller is single-threaded — the
+/// helper unshared a user namespace, which the kernel refuses to multi-threaded callers, and
+/// guard checks ([`single_threaded`]) — so no lock can be held by a thread that does not exist
+/// in the child.
 #[allow(unsafe_code)]
 fn fork() -> Result<Option<rustix::process::Pid>, String> {
     // SAFETY: single-threaded caller (see above); the child only runs guard's own code.
@@ -420,16 +479,21 @@ fn within(p: &Path, root: &Path) -> bool {
 }
 
 /// `p` with symlinks resolved; a path that does not exist is its parent's resolved path joined
-/// with its name. Most of the policy's secrets do not exist on a given machine and share a few
-/// parents (`~`, `~/.config`), so the parents' answers are kept in `parents` (each `realpath`
-/// is a `readlink` per component).
+/// with its name. The policy's secrets share a few parents (`~`, `~/.config`) and most of them
+/// do not exist on a given machine, so each parent is resolved once (a `realpath` is a
+/// `readlink` per component) and kept in `parents`; a name is then one `lstat`, and resolved
+/// further only when it is a symlink.
 fn canonical(p: &Path, parents: &mut std::collections::HashMap<PathBuf, Option<PathBuf>>) -> PathBuf {
-    if let Ok(c) = std::fs::canonicalize(p) {
-        return c;
-    }
-    let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else { return p.to_path_buf() };
+    use std::path::Component;
+    let (Some(parent), Some(Component::Normal(name))) = (p.parent(), p.components().next_back()) else {
+        return std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    };
     let resolved = parents.entry(parent.to_path_buf()).or_insert_with(|| std::fs::canonicalize(parent).ok());
-    resolved.as_ref().map_or_else(|| p.to_path_buf(), |r| r.join(name))
+    let Some(joined) = resolved.as_ref().map(|r| r.join(name)) else { return p.to_path_buf() };
+    match std::fs::symlink_metadata(&joined) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&joined).unwrap_or(joined),
+        _ => joined,
+    }
 }
 
 /// Landlock grants whole trees and cannot take a subtree back, so a read grant on `dir` that
@@ -626,8 +690,35 @@ pub fn file_id(p: &Path) -> Option<(u64, u64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::within;
+    use super::{canonical, within};
     use std::path::Path;
+
+    /// A secret named through a symlinked directory, or itself a symlink, is hidden where it
+    /// really lies; one that does not exist is its resolved parent's.
+    #[test]
+    fn canonical_resolves_like_realpath_and_names_what_does_not_exist() {
+        fn ok<T>(r: std::io::Result<T>) -> T {
+            r.unwrap_or_else(|e| unreachable!("{e}"))
+        }
+        let t = ok(tempfile::tempdir());
+        let real = ok(std::fs::canonicalize(t.path()));
+        ok(std::fs::create_dir(real.join("dir")));
+        ok(std::fs::write(real.join("dir/key"), "k"));
+        ok(std::os::unix::fs::symlink(real.join("dir"), real.join("via")));
+        ok(std::os::unix::fs::symlink(real.join("dir/key"), real.join("dir/alias")));
+        let mut parents = std::collections::HashMap::new();
+        for (asked, expected) in [
+            ("via/key", "dir/key"),
+            ("dir/alias", "dir/key"),
+            ("via/alias", "dir/key"),
+            ("via/missing", "dir/missing"),
+            ("dir/../dir/key", "dir/key"),
+        ] {
+            assert_eq!(canonical(&real.join(asked), &mut parents), real.join(expected), "{asked}");
+        }
+        let gone = real.join("nowhere/deeper/x");
+        assert_eq!(canonical(&gone, &mut parents), gone);
+    }
 
     #[test]
     fn within_agrees_with_path_starts_with_on_canonical_paths() {

@@ -480,12 +480,20 @@ pub fn run(
         let copies = copies_dir(paths)?;
         let scripts = crate::scripts::snapshot(&authorized.request.target_env, copies.path())?;
         let spec = linux::Spec { profile: profile.clone(), temp: temp.clone(), scripts, mounts_only: false };
-        let spec = serde_json::to_string(&spec).map_err(|e| Error::Internal(format!("cannot encode the profile: {e}")))?;
-        // /proc/self/exe is the binary this process runs even if its file was replaced since.
-        let mut command = std::process::Command::new("/proc/self/exe");
-        command.arg(HELPER_ARG).arg(spec).arg(program).args(args).env_clear().envs(contained_env(profile, &broker, &temp));
+        let env = contained_env(profile, &broker, &temp);
         let redirects_before = git_redirects(profile);
-        let outcome = crate::exec::run_command(command, program, None, on_start, Some(&broker));
+        let os_args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        let outcome = match linux::fork_helper(&spec, program, &os_args, &env) {
+            Some(Ok(helper)) => crate::exec::wait_for_forked(helper, on_start, Some(&broker)),
+            Some(Err(cause)) => Err(Error::Internal(format!("cannot start the sandbox helper: {cause}"))),
+            None => {
+                let spec = serde_json::to_string(&spec).map_err(|e| Error::Internal(format!("cannot encode the profile: {e}")))?;
+                // /proc/self/exe is the binary this process runs even if its file was replaced since.
+                let mut command = std::process::Command::new("/proc/self/exe");
+                command.arg(HELPER_ARG).arg(spec).arg(program).args(args).env_clear().envs(env);
+                crate::exec::run_command(command, program, None, on_start, Some(&broker))
+            }
+        };
         undo_git_redirects(profile, &redirects_before);
         outcome
     })();

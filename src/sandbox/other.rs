@@ -25,6 +25,16 @@ pub fn helper_main(_argv: &[OsString]) -> u8 {
     77
 }
 
+/// No fork here: [`super::run`] starts the helper by exec, which refuses.
+pub fn fork_helper(
+    _spec: &Spec,
+    _program: &std::path::Path,
+    _args: &[OsString],
+    _env: &[(OsString, OsString)],
+) -> Option<Result<rustix::process::Pid, String>> {
+    None
+}
+
 pub fn contain(_spec: &Spec) -> Result<Vec<(u64, u64)>, String> {
     Err("guard has no sandbox for this operating system yet".into())
 }

