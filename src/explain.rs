@@ -158,6 +158,8 @@ fn jsonl(paths: &Paths, policy: &Policy) -> Result<u8> {
                         let mut c = crate::context(paths, if needs_kube { ToolName::Kubectl } else { ToolName::Terraform }, &[])?;
                         // Judged as they would run: contained (saves a context per line).
                         c.contained = crate::sandbox::enforced(policy);
+                        // Read once for the whole stream, not once per line that deletes.
+                        c.git = crate::gitindex::read(&c.cwd);
                         slot.insert(c)
                     }
                 };

@@ -6,11 +6,11 @@
 //!
 //! `run` is that pipeline and nothing else; [`gate::gate`] is the one place where "may this run?"
 //! is answered, and [`exec::run`] only accepts the [`gate::Authorized`] value the gate returns.
-// Four calls need `unsafe`, all in the sandbox: unshare(2) and fork(2) in the single-threaded
-// helper and init (`sandbox::linux::unshare`, `sandbox::linux::fork`), and seccomp(2) and the
-// seccomp listener's ioctl(2)s for the script supervisor (`sandbox::notify::seccomp`,
-// `sandbox::notify::ioctl`); everything else is forbidden it by `deny`, which those four
-// functions alone override.
+// Four calls need `unsafe`, all in the sandbox: unshare(2) and fork(2), made by single-threaded
+// processes only (guard, the helper, the init: `sandbox::linux::unshare`, `sandbox::linux::fork`),
+// and seccomp(2) and the seccomp listener's ioctl(2)s for the script supervisor
+// (`sandbox::notify::seccomp`, `sandbox::notify::ioctl`); everything else is forbidden it by
+// `deny`, which those four functions alone override.
 #![deny(unsafe_code)]
 
 pub mod approval;
@@ -26,6 +26,7 @@ pub mod error;
 pub mod exec;
 pub mod explain;
 pub mod gate;
+pub mod gitindex;
 pub mod hook;
 pub mod kubeconfig;
 pub mod manifests;
@@ -439,7 +440,10 @@ pub fn context(paths: &Paths, tool: ToolName, argv: &[String]) -> Result<Context
     if tool == ToolName::Kubectl {
         kube.manifests = manifests::read_all(argv, &cwd);
     }
-    Ok(Context { cwd, home, guarded, kube, contained: false })
+    let cdpath = std::env::var_os("CDPATH").is_some_and(|v| !v.is_empty());
+    let git_env =
+        request::GIT_ENV.iter().filter(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty())).map(|k| (*k).to_string()).collect();
+    Ok(Context { cwd, home, guarded, kube, contained: false, git: gitindex::GitFacts::NotRead, cdpath, git_env })
 }
 
 /// The kubeconfig facts for a kubectl argv. `--kubeconfig` and `--context` come from the kubectl
@@ -565,7 +569,7 @@ pub fn judge<'f>(
     if let (Some(c), ToolName::Kubectl | ToolName::Terraform) = (&cap, request.tool) {
         // Through the broker, the real tool runs outside the sandbox: what it would reach there
         // beyond the asking line's own trees needs a human.
-        let mut v = classify::classify(request, policy, ctx);
+        let mut v = classify_with_git(request, policy, ctx);
         for why in sandbox::broker_reach(request.tool, &request.argv, &request.cwd, c) {
             v.add(
                 decision::Decision::Escalate,
@@ -577,9 +581,9 @@ pub fn judge<'f>(
     }
     let contained = facts.is_some() && request.tool == ToolName::Shell && sandbox::enforced(policy);
     let mut verdict = if contained && !ctx.contained {
-        classify::classify(request, policy, &Context { contained: true, ..ctx.clone() })
+        classify_with_git(request, policy, &Context { contained: true, ..ctx.clone() })
     } else {
-        classify::classify(request, policy, ctx)
+        classify_with_git(request, policy, ctx)
     };
     let Some(facts) = facts.filter(|_| contained) else {
         return (verdict, None);
@@ -615,6 +619,20 @@ pub fn judge<'f>(
         }
     }
     (verdict, Some(profile))
+}
+
+/// Classification, with what git tracks in the project read (edge I/O, once) when the verdict
+/// leaned on it without having it: only a line that deletes recursively inside the project pays
+/// for reading the index, and the classifier itself stays pure.
+fn classify_with_git(request: &Request, policy: &Policy, ctx: &Context) -> Verdict {
+    let v = classify::classify(request, policy, ctx);
+    if request.tool == ToolName::Shell
+        && matches!(ctx.git, gitindex::GitFacts::NotRead)
+        && v.reasons.iter().any(|r| r.rule == tools::shell::PROJECT_DELETE)
+    {
+        return classify::classify(request, policy, &Context { git: gitindex::read(&ctx.cwd), ..ctx.clone() });
+    }
+    v
 }
 
 /// `guard run [--] COMMAND [ARGS…]`: the agent runs contained for its whole life.

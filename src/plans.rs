@@ -253,6 +253,9 @@ fn local_exec_in(module: &Value, dir: &Path, policy: &Policy, out: &mut BTreeMap
             guarded: Vec::new(),
             kube: Default::default(),
             contained: false,
+            git: Default::default(),
+            cdpath: false,
+            git_env: Vec::new(),
         };
         for script in crate::tools::shell::scripts_run(&argv, policy, &ctx) {
             let bound = crate::scripts::fingerprint(&script);

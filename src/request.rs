@@ -162,7 +162,27 @@ pub struct Context {
     /// Whether what is classified will run contained (the sandbox makes unknown code harmless
     /// outside the project, so the rules that only guard against unknown code stand down).
     pub contained: bool,
+    /// What git tracks in the project's work tree (`gitindex`), read only for a line that
+    /// deletes recursively inside the project (see `crate::judge`).
+    pub git: crate::gitindex::GitFacts,
+    /// The environment sets `CDPATH`: `cd NAME` may go to a directory it lists, not `./NAME`.
+    pub cdpath: bool,
+    /// Variables in the environment that give git configuration or programs the line does not
+    /// show (`GIT_CONFIG_COUNT`/`KEY_n`, `GIT_CONFIG_PARAMETERS`, `GIT_CONFIG_GLOBAL`,
+    /// `GIT_EXEC_PATH`, …): an alias or a pager from there can run anything.
+    pub git_env: Vec<String>,
 }
+
+/// The environment variables of [`Context::git_env`].
+pub const GIT_ENV: &[&str] = &[
+    "GIT_CONFIG_COUNT",
+    "GIT_CONFIG_PARAMETERS",
+    "GIT_CONFIG_GLOBAL",
+    "GIT_CONFIG_SYSTEM",
+    "GIT_CONFIG",
+    "GIT_EXEC_PATH",
+    "GIT_TEMPLATE_DIR",
+];
 
 impl Context {
     /// The fixed context in which policy examples are checked, so they mean the same everywhere.
@@ -185,6 +205,12 @@ impl Context {
                 ..KubeFacts::default()
             },
             contained: false,
+            git: crate::gitindex::GitFacts::Tracked {
+                root: PathBuf::from("/home/user/project"),
+                index: std::sync::Arc::new(crate::gitindex::Index::example()),
+            },
+            cdpath: false,
+            git_env: Vec::new(),
         }
     }
 

@@ -2,9 +2,11 @@
 //! pid namespaces for the read-only pins and the line's lifetime, and a seccomp filter (or, on
 //! kernels whose Landlock cannot scope abstract sockets, a network namespace) for the network cut.
 //!
-//! It runs in the helper process (`guard __contain SPEC PROGRAM ARGS…`), a fresh, single-threaded
-//! exec of guard started by [`super::run`]: `unshare(CLONE_NEWUSER)` refuses multi-threaded
-//! callers, and a restriction taken here binds only this process and what it execs. The steps:
+//! It runs in the helper process: a fork of guard for a shell line ([`fork_helper`], when guard
+//! runs one thread), else a fresh exec of guard (`guard __contain SPEC PROGRAM ARGS…`, how
+//! brokered terraform is started). Either is single-threaded — `unshare(CLONE_NEWUSER)`
+//! refuses multi-threaded callers — and a restriction taken here binds only this process and
+//! what it starts. The steps:
 //! 1. user, mount and pid namespaces (the caller's uid and gid mapped to themselves), plus a
 //!    network namespace when the profile has no network and Landlock is older than ABI 6
 //!    (otherwise the seccomp filter of step 4 cuts the network: nothing outside is reachable,
@@ -589,16 +591,21 @@ fn within(p: &Path, root: &Path) -> bool {
 }
 
 /// `p` with symlinks resolved; a path that does not exist is its parent's resolved path joined
-/// with its name. Most of the policy's secrets do not exist on a given machine and share a few
-/// parents (`~`, `~/.config`), so the parents' answers are kept in `parents` (each `realpath`
-/// is a `readlink` per component).
+/// with its name. The policy's secrets share a few parents (`~`, `~/.config`) and most of them
+/// do not exist on a given machine, so each parent is resolved once (a `realpath` is a
+/// `readlink` per component) and kept in `parents`; a name is then one `lstat`, and resolved
+/// further only when it is a symlink.
 fn canonical(p: &Path, parents: &mut std::collections::HashMap<PathBuf, Option<PathBuf>>) -> PathBuf {
-    if let Ok(c) = std::fs::canonicalize(p) {
-        return c;
-    }
-    let (Some(parent), Some(name)) = (p.parent(), p.file_name()) else { return p.to_path_buf() };
+    use std::path::Component;
+    let (Some(parent), Some(Component::Normal(name))) = (p.parent(), p.components().next_back()) else {
+        return std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    };
     let resolved = parents.entry(parent.to_path_buf()).or_insert_with(|| std::fs::canonicalize(parent).ok());
-    resolved.as_ref().map_or_else(|| p.to_path_buf(), |r| r.join(name))
+    let Some(joined) = resolved.as_ref().map(|r| r.join(name)) else { return p.to_path_buf() };
+    match std::fs::symlink_metadata(&joined) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&joined).unwrap_or(joined),
+        _ => joined,
+    }
 }
 
 /// Landlock grants whole trees and cannot take a subtree back, so a read grant on `dir` that
@@ -795,8 +802,35 @@ pub fn file_id(p: &Path) -> Option<(u64, u64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::within;
+    use super::{canonical, within};
     use std::path::Path;
+
+    /// A secret named through a symlinked directory, or itself a symlink, is hidden where it
+    /// really lies; one that does not exist is its resolved parent's.
+    #[test]
+    fn canonical_resolves_like_realpath_and_names_what_does_not_exist() {
+        fn ok<T>(r: std::io::Result<T>) -> T {
+            r.unwrap_or_else(|e| unreachable!("{e}"))
+        }
+        let t = ok(tempfile::tempdir());
+        let real = ok(std::fs::canonicalize(t.path()));
+        ok(std::fs::create_dir(real.join("dir")));
+        ok(std::fs::write(real.join("dir/key"), "k"));
+        ok(std::os::unix::fs::symlink(real.join("dir"), real.join("via")));
+        ok(std::os::unix::fs::symlink(real.join("dir/key"), real.join("dir/alias")));
+        let mut parents = std::collections::HashMap::new();
+        for (asked, expected) in [
+            ("via/key", "dir/key"),
+            ("dir/alias", "dir/key"),
+            ("via/alias", "dir/key"),
+            ("via/missing", "dir/missing"),
+            ("dir/../dir/key", "dir/key"),
+        ] {
+            assert_eq!(canonical(&real.join(asked), &mut parents), real.join(expected), "{asked}");
+        }
+        let gone = real.join("nowhere/deeper/x");
+        assert_eq!(canonical(&gone, &mut parents), gone);
+    }
 
     #[test]
     fn within_agrees_with_path_starts_with_on_canonical_paths() {

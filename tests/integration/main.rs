@@ -19,6 +19,7 @@ mod mcp;
 mod never_panics;
 mod passphrase;
 mod policy;
+mod project_delete;
 mod real_binaries;
 mod review;
 mod sandbox;

@@ -36,6 +36,10 @@ const MAX_COMMANDS: usize = 4096;
 /// Deepest chain of wrappers (`sudo nice env … cmd`) guard follows.
 const MAX_WRAPPED: usize = 64;
 
+/// The rule for a recursive delete of the project's work (what git tracks, `.git`, the project
+/// root wholesale); the edge reads git's index when a verdict names it without the fact.
+pub const PROJECT_DELETE: &str = "shell.project-delete";
+
 /// Rules that keep guard honest about what it cannot see; they cannot be disabled.
 pub const INTEGRITY_RULES: &[&str] = &[
     "shell.parse-error",
@@ -126,6 +130,26 @@ pub fn classify_line(line: &str, policy: &Policy, ctx: &Context) -> Verdict {
     w.finish()
 }
 
+/// A value that expands to itself quoted or not: no spaces (word splitting), glob characters,
+/// quotes, `~` or `$`.
+fn plain_value(v: &str) -> bool {
+    !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || "._/-+@%:,=".contains(c))
+}
+
+/// Mentions of the variable `name` in `text` other than its expansions (`$name`, `${name…}`):
+/// the places a write to it could hide. Generous: a word `d` in `find -type d` counts too.
+fn mentions_of(text: &str, name: &str) -> usize {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(name)
+        .filter(|(i, _)| {
+            let before = text.get(..*i).unwrap_or_default();
+            let after = text.get(i + name.len()..).unwrap_or_default();
+            let expansion = before.ends_with('$') || before.ends_with("${");
+            !expansion && !before.ends_with(ident) && !after.starts_with(ident)
+        })
+        .count()
+}
+
 /// Where a command's standard input comes from, as far as guard can tell.
 #[derive(Clone, Debug)]
 pub(crate) enum Stdin {
@@ -169,7 +193,7 @@ pub(crate) struct Walker<'a> {
     /// Functions whose bodies are being walked, to spot self-calls (fork bombs).
     fn_stack: Vec<String>,
     /// Whether the command being walked runs in a pipeline or in the background.
-    fork_context: bool,
+    pub(crate) fork_context: bool,
     /// Commands still to classify in this line (see `command`).
     commands_left: usize,
     /// Which variables hold numbers, for arithmetic (see `arith`).
@@ -181,6 +205,22 @@ pub(crate) struct Walker<'a> {
     /// Environment the line changes before guard/terraform/kubectl, scripts it runs (see
     /// `programs::LineFacts`).
     pub(crate) facts: programs::LineFacts,
+    /// While `find … -delete` or `-exec CMD {}` is judged: the stand-in for what find finds (the
+    /// text `{}` was replaced with) and the `-name` tests every found entry passes.
+    pub(crate) found: Option<(String, Vec<crate::gitindex::NamePattern>)>,
+    /// `shopt -s cdable_vars` ran earlier in the line: `cd NAME` may follow a variable.
+    pub(crate) cdable_vars: bool,
+    /// Loop variables over literal words, with the value of the iteration being walked
+    /// (`for d in target dist; do rm -rf "$d"; done` is walked once per value).
+    loop_values: HashMap<String, String>,
+    /// How many loop headers resolved each variable, and whether an expansion used one: checked
+    /// against every mention of the name in the line when it is done (see `finish`).
+    loop_headers: HashMap<String, usize>,
+    loop_used: HashSet<String>,
+    /// Every text walked (the line and the strings it hands to shells), for that check.
+    walked: Vec<String>,
+    /// The line runs shell code guard cannot read (`source`, `enable -f`): it may write any variable.
+    pub(crate) opaque: bool,
 }
 
 impl<'a> Walker<'a> {
@@ -201,6 +241,13 @@ impl<'a> Walker<'a> {
             trace: None,
             wrapped: 0,
             facts: programs::LineFacts::default(),
+            found: None,
+            cdable_vars: false,
+            loop_values: HashMap::new(),
+            loop_headers: HashMap::new(),
+            loop_used: HashSet::new(),
+            walked: Vec::new(),
+            opaque: false,
         }
     }
 
@@ -208,6 +255,26 @@ impl<'a> Walker<'a> {
     fn finish(mut self) -> Verdict {
         for name in self.ints.late_taint().into_iter().map(str::to_string).collect::<Vec<_>>() {
             self.flag_arith(&name);
+        }
+        // A loop variable guard resolved holds the loop's value only if nothing else in the line
+        // can write it: every mention of its name outside `$name`/`${name…}` (an assignment, a
+        // `read`, a nameref, `{name}>file`, a function or trap body, anywhere, in any order) and
+        // code guard cannot read undo the resolution.
+        let mut used: Vec<&String> = self.loop_used.iter().collect();
+        used.sort();
+        let mut stale = Vec::new();
+        for name in used {
+            let mentions: usize = self.walked.iter().map(|t| mentions_of(t, name)).sum();
+            if self.opaque || self.ints.nameref || mentions != self.loop_headers.get(name).copied().unwrap_or(0) {
+                stale.push(name.clone());
+            }
+        }
+        for name in stale {
+            self.flag(
+                Decision::Escalate,
+                "shell.dynamic-target",
+                format!("the loop variable {name} may be changed elsewhere in the line, so what it names is known only at run time"),
+            );
         }
         self.verdict
     }
@@ -273,6 +340,7 @@ impl<'a> Walker<'a> {
 
     /// Parses and walks a line (top level, or the string of `bash -c`, `eval`, a pipe into a shell).
     pub(crate) fn line(&mut self, line: &str, depth: usize) {
+        self.walked.push(line.to_string());
         if depth > MAX_DEPTH {
             self.flag(Decision::Escalate, "shell.too-complex", format!("nesting deeper than {MAX_DEPTH} levels is not analysed"));
             return;
@@ -361,10 +429,30 @@ impl<'a> Walker<'a> {
                     // `for x; do` iterates over the positional parameters: data guard cannot see.
                     values.push(Arg::dynamic("$@"));
                 }
+                if var == "PWD" {
+                    self.flag(Decision::Escalate, "shell.env-hijack", "a for loop over PWD changes what $PWD names");
+                }
                 for v in &values {
                     self.assigned(var, v, true);
                 }
-                self.list(body, depth);
+                // Literal words (at most 16, plain path characters): the body is walked once per
+                // value, with the variable known (see `finish` for what undoes that).
+                let literal = words.is_some()
+                    && !values.is_empty()
+                    && values.len() <= 16
+                    && values.iter().all(|v| matches!(v, Arg::Lit(t) if plain_value(t)));
+                if !literal {
+                    self.list(body, depth);
+                    return;
+                }
+                *self.loop_headers.entry(var.clone()).or_default() += 1;
+                for v in &values {
+                    self.loop_values.insert(var.clone(), v.text().to_string());
+                    self.list(body, depth);
+                }
+                // After the loop (a `break`, an inner loop over the same name) the value is
+                // whichever ran last: not known.
+                self.loop_values.remove(var);
             }
             Compound::Case { word, arms } => {
                 let _ = self.word(word, depth);
@@ -687,6 +775,17 @@ impl<'a> Walker<'a> {
                     }
                     if param.plain.as_deref() == Some("HOME") {
                         r.text.push('~');
+                    } else if let (Some("PWD"), Some(c)) = (param.plain.as_deref(), &self.cwd)
+                        && plain_value(&c.to_string_lossy())
+                    {
+                        // bash keeps PWD the working directory (`cd` sets it), known here as far
+                        // as relative paths are; every other write to PWD escalates (env-hijack).
+                        r.text.push_str(&c.to_string_lossy());
+                    } else if let Some((name, value)) =
+                        param.plain.as_deref().and_then(|n| self.loop_values.get(n).map(|v| (n.to_string(), v.clone())))
+                    {
+                        self.loop_used.insert(name);
+                        r.text.push_str(&value);
                     } else {
                         r.dynamic = true;
                         r.text.push_str(source);

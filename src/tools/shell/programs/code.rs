@@ -37,6 +37,7 @@ fn source(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     } else {
         w.flag(Decision::Escalate, "shell.source", format!("{program} runs a script guard does not analyse"));
         note_script(w, rest.first());
+        w.opaque = true;
     }
 }
 
@@ -88,6 +89,7 @@ fn trap(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, depth: usize) {
 
 fn enable(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     if rest.iter().any(|a| a.text() == "-f") {
+        w.opaque = true;
         w.flag(Decision::Escalate, "shell.inline-code", "enable -f loads a shared object into the shell")
     } else {
         known_or_unknown(w, program);

@@ -5,11 +5,15 @@
 
 use std::path::PathBuf;
 
-use super::super::places::{self, Place};
+use super::super::places::{self, GlobKind, Place};
 use super::super::words::Arg;
-use super::super::{Stdin, Walker};
-use super::{Judge, any_long_option, check_delete, check_option_targets, check_overwrite, check_write, has_short, judge_place, operands};
+use super::super::{PROJECT_DELETE, Stdin, Walker};
+use super::{
+    Judge, any_long_option, check_delete, check_moved, check_option_targets, check_overwrite, check_write, has_short, judge_place,
+    long_option, operands,
+};
 use crate::decision::Decision;
+use crate::gitindex::{GitFacts, NamePattern};
 
 #[rustfmt::skip]
 pub(super) const JUDGES: &[(&str, Judge)] = &[
@@ -28,16 +32,102 @@ pub(super) const JUDGES: &[(&str, Judge)] = &[
     ("split", split), ("make", make), ("gmake", make), ("less", pager), ("more", pager), ("man", pager),
 ];
 
+/// The command an option names (`--opt=CMD`, `--opt CMD`, `-xCMD`, `-x CMD`), judged as a line
+/// of its own: contained, the unknown-code rules stand down, but what the command does inside
+/// the sandbox's reach (`rm -rf src`, `git push --force`) is still the line's.
+fn option_command(w: &mut Walker, rest: &[Arg], i: usize, long: &str, short: Option<&str>, via: &str, depth: usize) {
+    let Some(a) = rest.get(i) else { return };
+    let t = a.text();
+    let value = if let Some((name, v)) = t.split_once('=').filter(|(n, _)| long_option(n, long)) {
+        let _ = name;
+        Some(Arg::Lit(v.to_string()))
+    } else if long_option(t, long) || short == Some(t) {
+        rest.get(i + 1).cloned()
+    } else {
+        short.and_then(|s| t.strip_prefix(s)).filter(|v| !v.is_empty()).map(|v| Arg::Lit(v.to_string()))
+    };
+    let value = match (a, value) {
+        (Arg::Lit(_), v) => v,
+        (other, Some(_)) => Some(other.clone()),
+        (_, None) => None,
+    };
+    if let Some(cmd) = value {
+        super::code::shell_string(w, &[cmd], via, depth);
+    }
+}
+
 /// `split --filter=CMD` pipes each piece into a shell command.
-fn split(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+fn split(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, depth: usize) {
     if let Some(o) = any_long_option(rest, &["--filter"]) {
         w.flag(Decision::Escalate, "shell.inline-code", format!("split {o} runs each piece through a shell command"));
+    }
+    if any_long_option(rest, &["--filter"]).is_none() {
+        return;
+    }
+    // split runs the filter with $FILE set to each piece's name: the prefix operand (`x` by
+    // default) and a suffix, where split would have written the piece.
+    let mut ops: Vec<&Arg> = Vec::new();
+    let mut it = rest.iter();
+    while let Some(a) = it.next() {
+        let t = a.text();
+        let takes_value = matches!(t, "-a" | "-b" | "-C" | "-l" | "-n" | "-t")
+            || (t.starts_with("--") && !t.contains('=') && {
+                let long =
+                    ["--filter", "--additional-suffix", "--suffix-length", "--bytes", "--line-bytes", "--lines", "--number", "--separator"];
+                long.iter().any(|o| t.len() > 3 && long_option(t, o))
+            });
+        if takes_value {
+            it.next();
+        } else if !t.starts_with('-') || t == "-" {
+            ops.push(a);
+        }
+    }
+    let prefix = match ops.get(1) {
+        Some(Arg::Lit(p)) => p.clone(),
+        Some(_) => return w.flag(Decision::Escalate, "shell.dynamic-target", "split writes pieces named at run time"),
+        None => "x".to_string(),
+    };
+    let piece = format!("{prefix}aa");
+    let named: Vec<Arg> = rest
+        .iter()
+        .map(|a| match a {
+            Arg::Lit(t) => Arg::Lit(t.replace("${FILE}", &piece).replace("$FILE", &piece)),
+            other => other.clone(),
+        })
+        .collect();
+    for i in 0..named.len() {
+        option_command(w, &named, i, "--filter", None, "split --filter", depth);
     }
 }
 
 /// make runs the project's Makefile (the project's own code, as `./build.sh` is); `--eval` and a
 /// makefile read from stdin run text the line itself supplies.
-fn make(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+fn make(w: &mut Walker, program: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
+    // The recipes of rules the line gives (`--eval='all:; CMD'`, a makefile on stdin) are its
+    // own commands.
+    let mut texts: Vec<String> = Vec::new();
+    for (i, a) in rest.iter().enumerate() {
+        let t = a.text();
+        let v = match t.split_once('=') {
+            Some((n, v)) if long_option(n, "--eval") => Some(v.to_string()),
+            _ if long_option(t, "--eval") || t == "-E" => rest.get(i + 1).map(|n| n.text().to_string()),
+            _ => t.strip_prefix("-E").filter(|v| !v.is_empty()).map(str::to_string),
+        };
+        texts.extend(v);
+    }
+    let from_stdin = rest.iter().map(Arg::text).any(|t| matches!(t, "-f-" | "--file=-" | "--makefile=-"))
+        || rest.windows(2).any(|p| matches!(p, [f, d] if matches!(f.text(), "-f" | "--file" | "--makefile") && d.text() == "-"));
+    if let (true, Stdin::Text(Some(t)) | Stdin::Pipe { text: Some(t), .. }) = (from_stdin, stdin) {
+        texts.push(t.clone());
+    }
+    for text in texts {
+        for line in text.lines() {
+            let recipe = line.strip_prefix('\t').or_else(|| line.split_once(':').and_then(|(_, r)| r.split_once(';')).map(|(_, c)| c));
+            if let Some(cmd) = recipe.map(|c| c.trim_start_matches(['@', '-', '+'])) {
+                super::code::shell_string(w, &[Arg::Lit(cmd.to_string())], "a make recipe", depth);
+            }
+        }
+    }
     let mut it = rest.iter().map(Arg::text).peekable();
     while let Some(t) = it.next() {
         let stdin_file = matches!(t, "-f" | "--file" | "--makefile") && matches!(it.peek(), Some(&("-" | "/dev/stdin")))
@@ -50,7 +140,15 @@ fn make(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
 
 /// Pagers run commands: less's `+CMD` with a shell escape (`!`, `|`), man's `-P`/`--pager` and
 /// `-H`/`--html` (a browser).
-fn pager(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+fn pager(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, depth: usize) {
+    for (i, a) in rest.iter().enumerate() {
+        if program == "man" {
+            option_command(w, rest, i, "--pager", Some("-P"), "man --pager", depth);
+        } else if let Some(cmd) = a.text().strip_prefix('+').and_then(|c| c.split_once('!')).map(|(_, c)| c) {
+            // less `+!CMD` runs CMD through the shell.
+            super::code::shell_string(w, &[if matches!(a, Arg::Lit(_)) { Arg::Lit(cmd.to_string()) } else { a.clone() }], "less +!", depth);
+        }
+    }
     for t in rest.iter().map(Arg::text) {
         let shell_escape = t.starts_with('+') && t.contains(['!', '|']);
         let man_program = program == "man"
@@ -70,13 +168,69 @@ pub(super) const PREFIXES: &[(&str, Judge)] = &[("mkfs", disk_format)];
 
 fn rm(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     let (opts, ops) = operands(rest);
-    let recursive = program == "rm" && has_short(&opts, &['r', 'R'], &["recursive"]);
-    if has_short(&opts, &[], &["no-preserve-root"]) {
+    // GNU rm takes any unambiguous prefix of a long option (`--rec`, `--no-pres`).
+    let long = |full: &str| opts.iter().any(|o| long_option(o.text(), full));
+    let recursive = program == "rm" && (has_short(&opts, &['r', 'R'], &[]) || long("--recursive"));
+    if long("--no-preserve-root") {
         w.flag(Decision::Block, "shell.rm-root", "rm --no-preserve-root exists only to delete /");
     }
     for t in ops {
         check_delete(w, t, program, recursive);
     }
+}
+
+/// A recursive delete inside the project (`rm -r`, `find -delete`, `find -exec rm -r {}`) that
+/// takes the project's work: the project root or every entry of it (in any repository or none),
+/// `.git`, or — from what git's index tracks (`gitindex`) — a directory holding tracked files, a
+/// submodule, or a glob or `find -name` reaching tracked files. Build outputs, caches and other
+/// untracked trees stay the agent's to delete. Whether it flagged (then the place needs no more).
+pub(super) fn project_delete(w: &mut Walker, arg: &Arg, what: &str) -> bool {
+    let Some((abs, kind)) = places::absolute_glob(arg, w.cwd.as_deref(), w.ctx.home.as_deref()) else { return false };
+    let shown = arg.text();
+    let names: Vec<NamePattern> = w.found.as_ref().filter(|(text, _)| text == shown).map(|(_, n)| n.clone()).unwrap_or_default();
+    let root = match &w.ctx.git {
+        GitFacts::Tracked { root, .. } | GitFacts::Unreadable { root, .. } => Some(root),
+        GitFacts::NotRead | GitFacts::NoRepo => None,
+    };
+    if names.is_empty() && kind != GlobKind::Some && (abs == w.ctx.cwd || root == Some(&abs)) {
+        let whole = if kind == GlobKind::All { "every entry of the project" } else { "the project itself" };
+        w.flag(Decision::Escalate, PROJECT_DELETE, format!("{what} {shown} deletes {whole} ({})", abs.display()));
+        return true;
+    }
+    let message = match &w.ctx.git {
+        GitFacts::NoRepo => return false,
+        GitFacts::NotRead => format!("{what} {shown} deletes recursively inside the project, and guard has not read what git tracks there"),
+        GitFacts::Unreadable { root, why } if abs.starts_with(root) => {
+            format!("{what} {shown} deletes recursively in the git work tree {}, whose index guard cannot read ({why})", root.display())
+        }
+        GitFacts::Unreadable { .. } => return false,
+        GitFacts::Tracked { root, index } => {
+            use std::os::unix::ffi::OsStrExt;
+            let Ok(rel) = abs.strip_prefix(root) else { return false };
+            let rel = rel.as_os_str().as_bytes();
+            let hit = if !names.is_empty() {
+                index.reached(rel, &[], &names)
+            } else if kind == GlobKind::Some {
+                // The glob's components after its fixed directory (`src*`, `*/cache`).
+                let text = shown.as_bytes();
+                let cut = text.iter().position(|b| b"*?[".contains(b)).unwrap_or(text.len());
+                let from = text.get(..cut).and_then(|f| f.iter().rposition(|&b| b == b'/')).map_or(0, |i| i + 1);
+                let pattern: Vec<&[u8]> = text.get(from..).unwrap_or_default().split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
+                if pattern.iter().any(|c| *c == b"..") { index.held_by(rel) } else { index.reached(rel, &pattern, &[]) }
+            } else {
+                index.held_by(rel)
+            };
+            match hit {
+                None => return false,
+                Some(t) if t == ".git" || t.starts_with(".git/") => {
+                    format!("{what} {shown} deletes {}/.git, git's own directory: the project's history", root.display())
+                }
+                Some(t) => format!("{what} {shown} deletes files git tracks in the project ({t} …): its work, not a build output"),
+            }
+        }
+    };
+    w.flag(Decision::Escalate, PROJECT_DELETE, message);
+    true
 }
 
 fn rmdir(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
@@ -134,7 +288,7 @@ fn dd(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
 }
 
 /// `tee`, `touch`, `mkdir`, `truncate`, the editors and `patch`: their operands are written.
-fn edits(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+fn edits(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, depth: usize) {
     let with_value = ["-s", "--size", "-r", "--reference", "-m", "--mode", "-t", "-d", "--date", "-p", "-i", "-o", "-c"];
     let mut it = rest.iter();
     while let Some(a) = it.next() {
@@ -151,7 +305,10 @@ fn edits(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
         let editor = matches!(program, "vim" | "vi" | "nvim" | "ex");
         if editor && (matches!(t, "-c" | "--cmd" | "-S") || t.starts_with("-S") && t.len() > 2) {
             w.flag(Decision::Escalate, "shell.inline-code", format!("{program} {t} runs editor commands"));
-            it.next();
+            let value = it.next();
+            if t != "-S" {
+                ex_shell(w, program, value, depth);
+            }
             continue;
         }
         if t.starts_with('-') && t.len() > 1 {
@@ -165,6 +322,11 @@ fn edits(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
         }
         if t.starts_with('+') && matches!(program, "vim" | "vi" | "nvim" | "ex") {
             w.flag(Decision::Escalate, "shell.inline-code", format!("{program} {t} runs editor commands"));
+            let cmd = match a {
+                Arg::Lit(_) => Arg::Lit(t.get(1..).unwrap_or_default().to_string()),
+                other => other.clone(),
+            };
+            ex_shell(w, program, Some(&cmd), depth);
             continue;
         }
         let appends = rest.iter().any(|o| matches!(o.text(), "-a" | "--append"));
@@ -233,6 +395,7 @@ fn openssl(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
 fn copy_like(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     let mut ops: Vec<&Arg> = Vec::new();
     let mut target_dir: Option<&Arg> = None;
+    let mut glued_target: Option<Arg> = None;
     let mut it = rest.iter();
     let mut done = false;
     while let Some(a) = it.next() {
@@ -241,10 +404,24 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
             done = true;
             continue;
         }
+        // A short cluster naming the target directory (`ln -st DIR`, `cp -vt DIR`, `-tDIR`):
+        // the letters before `t` take no value.
+        let cluster_t = (!done && t.starts_with('-') && !t.starts_with("--") && t.len() > 2)
+            .then(|| t.get(1..).unwrap_or_default())
+            .and_then(|b| b.find('t').filter(|&k| !b.get(..k).unwrap_or_default().contains(['S', 'm', 'o', 'g'])).map(|k| (b, k)));
+        if let Some((body, k)) = cluster_t {
+            match body.get(k + 1..).filter(|d| !d.is_empty()) {
+                Some(d) => glued_target = Some(if matches!(a, Arg::Lit(_)) { Arg::Lit(d.to_string()) } else { a.clone() }),
+                None => target_dir = it.next(),
+            }
+            continue;
+        }
         if !done && t.starts_with('-') && t.len() > 1 {
-            if t == "-t" || t == "--target-directory" {
+            // `--target-directory` in any prefix GNU takes (`--targ DIR`, `--ta=DIR`).
+            let target_long = t.len() > 2 && long_option(t, "--target-directory");
+            if t == "-t" || (target_long && !t.contains('=')) {
                 target_dir = it.next();
-            } else if t.starts_with("--target-directory=") {
+            } else if target_long {
                 // handled below as a literal
             } else if matches!(t, "-m" | "-o" | "-g" | "-S" | "--suffix" | "--mode" | "--owner" | "--group") {
                 it.next();
@@ -253,8 +430,11 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
         }
         ops.push(a);
     }
-    let owned_target: Option<Arg> = rest.iter().find_map(|a| a.text().strip_prefix("--target-directory=").map(|d| Arg::Lit(d.to_string())));
-    let target_dir = target_dir.or(owned_target.as_ref());
+    let owned_target: Option<Arg> = rest.iter().find_map(|a| {
+        let (name, dir) = a.text().split_once('=')?;
+        (name.len() > 2 && long_option(name, "--target-directory")).then(|| Arg::Lit(dir.to_string()))
+    });
+    let target_dir = target_dir.or(owned_target.as_ref()).or(glued_target.as_ref());
     let (sources, dest): (Vec<&Arg>, Option<&Arg>) = match target_dir {
         Some(d) => (ops.clone(), Some(d)),
         None if program == "ln" && ops.len() == 1 => (ops.clone(), None),
@@ -265,7 +445,7 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     };
     for s in &sources {
         if program == "mv" {
-            check_delete(w, s, "mv", true);
+            check_moved(w, s, "mv");
         } else if program == "ln" {
             // A link to guard's files would let later writes through the link reach them.
             if let Place::Guarded(p) = places::place(s, w.cwd.as_deref(), w.ctx, true) {
@@ -299,6 +479,7 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     }
     match dest {
         Some(d) if program == "ln" => {
+            super::git_pointer(w, d, program);
             let place = places::place(d, w.cwd.as_deref(), w.ctx, false);
             judge_place(w, &place, d, program, false);
         }
@@ -316,44 +497,91 @@ fn copy_like(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
 fn sed(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
     let mut in_place = false;
     let mut script_given = false;
+    let mut owned: Vec<Arg> = Vec::new();
     let mut scripts: Vec<&Arg> = Vec::new();
     let mut files: Vec<&Arg> = Vec::new();
     let mut it = rest.iter();
+    let glued = |a: &Arg, v: &str| match a {
+        Arg::Dyn { .. } => a.clone(),
+        Arg::Glob(_) => Arg::Glob(v.to_string()),
+        Arg::Lit(_) => Arg::Lit(v.to_string()),
+    };
     while let Some(a) = it.next() {
         let t = a.text();
-        if t == "-i"
-            || t.starts_with("-i") && !t.starts_with("-in")
-            || t.starts_with("--in-place")
-            || (t.starts_with('-') && !t.starts_with("--") && t.contains('i') && !t.contains('e') && t.len() <= 4)
-        {
-            in_place = true;
+        if t == "--" {
+            files.extend(it.by_ref());
+            break;
+        }
+        if let Some(long) = t.strip_prefix("--").filter(|l| !l.is_empty()) {
+            // GNU sed takes any unambiguous prefix, `=VALUE` or the next word as the value.
+            let value = long.split_once('=').map(|(_, v)| v);
+            let opt = format!("--{}", long.split_once('=').map_or(long, |(n, _)| n));
+            if long_option(&opt, "--expression") && opt.len() > 3 {
+                script_given = true;
+                match value {
+                    Some(v) => owned.push(glued(a, v)),
+                    None => scripts.extend(it.next()),
+                }
+            } else if long_option(&opt, "--file") && opt.len() > 3 {
+                script_given = true;
+                if value.is_none() {
+                    it.next();
+                }
+                w.flag(Decision::Escalate, "shell.inline-code", "sed --file runs a script file guard does not analyse");
+            } else if long_option(&opt, "--in-place") && opt.len() > 3 {
+                in_place = true;
+            } else if long_option(&opt, "--line-length") && opt.len() > 3 && value.is_none() {
+                it.next();
+            }
             continue;
         }
-        match t {
-            "-e" | "--expression" => {
-                script_given = true;
-                if let Some(s) = it.next() {
-                    scripts.push(s);
+        if t.starts_with('-') && t.len() > 1 {
+            // A cluster of short options (`-ne SCRIPT`, `-i.bak`, `-e1e cmd`): `i` takes the rest
+            // as its suffix, `e`, `f` and `l` the rest or the next word as their value.
+            let body = t.get(1..).unwrap_or_default();
+            for (k, ch) in body.char_indices() {
+                let tail = body.get(k + ch.len_utf8()..).unwrap_or_default();
+                match ch {
+                    'i' => {
+                        in_place = true;
+                        break;
+                    }
+                    'e' => {
+                        script_given = true;
+                        if tail.is_empty() {
+                            scripts.extend(it.next());
+                        } else {
+                            owned.push(glued(a, tail));
+                        }
+                        break;
+                    }
+                    'f' => {
+                        script_given = true;
+                        if tail.is_empty() {
+                            it.next();
+                        }
+                        w.flag(Decision::Escalate, "shell.inline-code", "sed -f runs a script file guard does not analyse");
+                        break;
+                    }
+                    'l' => {
+                        if tail.is_empty() {
+                            it.next();
+                        }
+                        break;
+                    }
+                    _ => {}
                 }
             }
-            "-f" | "--file" => {
-                script_given = true;
-                it.next();
-                w.flag(Decision::Escalate, "shell.inline-code", "sed -f runs a script file guard does not analyse");
-            }
-            "-s" | "-n" | "-E" | "-r" | "-z" | "-u" | "--quiet" | "--silent" | "--regexp-extended" | "--posix" | "--separate"
-            | "--null-data" | "--debug" | "--sandbox" => {}
-            "-l" | "--line-length" => {
-                it.next();
-            }
-            _ if t.starts_with('-') && t.len() > 1 => {}
-            _ if !script_given => {
-                script_given = true;
-                scripts.push(a);
-            }
-            _ => files.push(a),
+            continue;
+        }
+        if script_given {
+            files.push(a);
+        } else {
+            script_given = true;
+            scripts.push(a);
         }
     }
+    scripts.extend(owned.iter());
     for s in scripts {
         match s {
             Arg::Lit(text) | Arg::Glob(text) => {
@@ -420,7 +648,61 @@ fn sed_script_runs_or_writes(s: &str) -> bool {
     false
 }
 
-fn awk(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+/// The string literals an awk program runs as commands: `system("CMD")`, `print … | "CMD"`,
+/// `print … |& "CMD"`, `"CMD" | getline`, `"CMD" |& getline`. A command built from
+/// expressions (`system("rm " $1)`) is not a literal: the program escalates uncontained, and
+/// contained it is code the sandbox holds, as `python3 -c` is.
+fn awk_commands(program: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let bytes = program.as_bytes();
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        if b != b'"' {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut text = Vec::new();
+        i += 1;
+        while let Some(&c) = bytes.get(i) {
+            match c {
+                b'"' => break,
+                b'\\' => {
+                    i += 1;
+                    match bytes.get(i) {
+                        Some(b'n') => text.push(b'\n'),
+                        Some(b't') => text.push(b'\t'),
+                        Some(&e) => text.push(e),
+                        None => break,
+                    }
+                }
+                _ => text.push(c),
+            }
+            i += 1;
+        }
+        let before = program.get(..start).unwrap_or_default().trim_end();
+        let after = program.get((i + 1).min(program.len())..).unwrap_or_default().trim_start();
+        // The literal must be the whole command, not a piece of a concatenation
+        // (`system("kill " $2)`, `"geoiplookup " $2 | getline`).
+        let operand_ends = after.is_empty() || after.starts_with([';', '}', ')', '\n']);
+        let statement_starts = before.is_empty() || before.ends_with(['{', ';', '(', '\n']);
+        let to_getline = after.starts_with('|') && after.trim_start_matches(['|', '&']).trim_start().starts_with("getline");
+        let command = (before.ends_with("system(") && after.starts_with(')'))
+            || ((before.ends_with('|') || before.ends_with("|&")) && operand_ends)
+            || (statement_starts && to_getline);
+        let text = String::from_utf8_lossy(&text).into_owned();
+        // A shell fed the program's output runs code built at run time: contained, the sandbox
+        // holds it as it holds `python3 -c`; uncontained, the program already escalates.
+        let shell = matches!(text.trim(), "sh" | "bash" | "zsh" | "dash" | "ksh" | "/bin/sh" | "/bin/bash" | "/usr/bin/env bash");
+        if command && !shell {
+            out.push(text);
+        }
+        i += 1;
+    }
+    out
+}
+
+fn awk(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, depth: usize) {
     let mut it = rest.iter();
     let mut prog: Option<&Arg> = None;
     while let Some(a) = it.next() {
@@ -454,6 +736,25 @@ fn awk(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     if runs || !matches!(p, Arg::Lit(_)) {
         w.flag(Decision::Escalate, "shell.inline-code", format!("the {program} program runs commands or writes files"));
     }
+    if matches!(p, Arg::Lit(_)) {
+        for cmd in awk_commands(text) {
+            super::code::shell_string(w, &[Arg::Lit(cmd)], &format!("{program}'s command"), depth);
+        }
+    }
+}
+
+/// The shell command in a vim/ex command (`!CMD`, `:w !CMD`, `:r !CMD`, `%!CMD`): the text after
+/// its first `!`, judged as a line of its own (`:q!` leaves nothing to judge).
+fn ex_shell(w: &mut Walker, program: &str, cmd: Option<&Arg>, depth: usize) {
+    match cmd {
+        Some(Arg::Lit(c)) => {
+            if let Some((_, sh)) = c.split_once('!').filter(|(_, sh)| !sh.trim().is_empty()) {
+                super::code::shell_string(w, &[Arg::Lit(sh.to_string())], &format!("{program}'s ! command"), depth);
+            }
+        }
+        Some(other) => super::code::shell_string(w, std::slice::from_ref(other), &format!("{program}'s command"), depth),
+        None => {}
+    }
 }
 
 fn find(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
@@ -475,6 +776,7 @@ fn find(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
         roots.push(Arg::Lit(".".into()));
     }
     let exprs = rest.get(i..).unwrap_or_default();
+    let names = find_names(exprs);
     let mut k = 0;
     while let Some(a) = exprs.get(k) {
         match a.text() {
@@ -485,7 +787,9 @@ fn find(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
                         Arg::Lit(p) | Arg::Glob(p) => Arg::Glob(format!("{}/*", p.trim_end_matches('/'))),
                         other => other.clone(),
                     };
+                    let outer = w.found.replace((found.text().to_string(), names.clone()));
                     check_delete(w, &found, "find -delete", true);
+                    w.found = outer;
                 }
             }
             "-exec" | "-execdir" | "-ok" | "-okdir" => {
@@ -506,7 +810,9 @@ fn find(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
                     };
                     let with_found: Vec<Arg> =
                         cmd.iter().map(|c| if c.text().contains("{}") { found.clone() } else { c.clone() }).collect();
+                    let outer = w.found.replace((found.text().to_string(), names.clone()));
                     w.command(with_found, stdin, depth + 1);
+                    w.found = outer;
                 }
             }
             "-fprint" | "-fprint0" | "-fprintf" | "-fls" => {
@@ -520,7 +826,56 @@ fn find(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
     }
 }
 
-fn tar(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+/// The `-name`/`-iname` tests every entry a find expression acts on passes: only for an
+/// expression that is one conjunction (no `-o`, `,` or parentheses; a negated test is not
+/// one every entry passes), and none for
+/// a pattern known only at run time or matching every name. `-type d -empty` finds only empty
+/// directories, which hold nothing git tracks: a name no path has stands for that.
+fn find_names(exprs: &[Arg]) -> Vec<NamePattern> {
+    let texts: Vec<&str> = exprs.iter().map(Arg::text).collect();
+    let conjunction = !texts.iter().any(|t| matches!(*t, "-o" | "-or" | "," | "(" | ")" | "\\(" | "\\)"));
+    let negates = texts.iter().any(|t| matches!(*t, "!" | "-not"));
+    if conjunction && !negates && texts.contains(&"-empty") && texts.windows(2).any(|p| p == ["-type", "d"]) {
+        return vec![NamePattern { pattern: "/".into(), ignore_case: false }];
+    }
+    if !conjunction {
+        return Vec::new();
+    }
+    let mut names = Vec::new();
+    let mut it = exprs.iter();
+    let mut negated = false;
+    while let Some(a) = it.next() {
+        let t = a.text();
+        if matches!(t, "!" | "-not") {
+            negated = true;
+            continue;
+        }
+        if std::mem::take(&mut negated) {
+            if matches!(t, "-name" | "-iname" | "-path" | "-ipath" | "-regex" | "-iregex" | "-type" | "-newer" | "-user" | "-perm") {
+                it.next();
+            }
+            continue;
+        }
+        match t {
+            "-exec" | "-execdir" | "-ok" | "-okdir" => {
+                // The command's words are not tests.
+                for c in it.by_ref() {
+                    if matches!(c.text(), ";" | "+") {
+                        break;
+                    }
+                }
+            }
+            t @ ("-name" | "-iname") => match it.next() {
+                Some(Arg::Lit(p) | Arg::Glob(p)) if p != "*" => names.push(NamePattern { pattern: p.clone(), ignore_case: t == "-iname" }),
+                _ => return Vec::new(),
+            },
+            _ => {}
+        }
+    }
+    names
+}
+
+fn tar(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, depth: usize) {
     let first = rest.first().map(Arg::text).unwrap_or_default();
     let mut extract = !first.starts_with('-') && first.contains('x');
     let mut create = !first.starts_with('-') && (first.contains('c') || first.contains('r') || first.contains('u'));
@@ -534,6 +889,18 @@ fn tar(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
             ["--to-command", "--checkpoint-action", "--use-compress-program", "--info-script", "--new-volume-script", "--rsh-command"];
         if t == "-I" || t == "-F" || runs.iter().any(|o| super::long_option(t, o)) {
             w.flag(Decision::Escalate, "shell.inline-code", format!("tar {t} runs a command"));
+            if let Some(cmd) = t.split_once('=').and_then(|(n, v)| long_option(n, "--checkpoint-action").then_some(v)) {
+                if let Some(c) = cmd.strip_prefix("exec=") {
+                    super::code::shell_string(
+                        w,
+                        &[if matches!(a, Arg::Lit(_)) { Arg::Lit(c.to_string()) } else { a.clone() }],
+                        "tar --checkpoint-action",
+                        depth,
+                    );
+                }
+            } else if long_option(t.split_once('=').map_or(t, |(n, _)| n), "--to-command") {
+                option_command(w, rest, i, "--to-command", None, "tar --to-command", depth);
+            }
         }
         if t == "-P" || t == "--absolute-names" {
             w.flag(Decision::Escalate, "shell.write-outside", "tar -P writes absolute paths");

@@ -288,6 +288,7 @@ fn through_links(w: &Walker, arg: &Arg, acts_on_link_itself: bool) -> Arg {
 
 pub(super) fn check_write(w: &mut Walker, arg: &Arg, what: &str) {
     let arg = &through_links(w, arg, false);
+    git_pointer(w, arg, what);
     let place = places::place(arg, w.cwd.as_deref(), w.ctx, false);
     judge_place(w, &place, arg, what, false);
 }
@@ -297,6 +298,7 @@ pub(super) fn check_write(w: &mut Walker, arg: &Arg, what: &str) {
 /// append or an edit (`>> ~/.bashrc`, `sed -i`) only escalates.
 pub(super) fn check_overwrite(w: &mut Walker, arg: &Arg, what: &str) {
     let arg = &through_links(w, arg, false);
+    git_pointer(w, arg, what);
     let place = places::place(arg, w.cwd.as_deref(), w.ctx, false);
     if let (Place::Startup(p), Some(home)) = (&place, w.ctx.home.as_deref())
         && let Ok(rel) = p.strip_prefix(home)
@@ -308,9 +310,47 @@ pub(super) fn check_overwrite(w: &mut Walker, arg: &Arg, what: &str) {
 }
 
 /// Checks a path the command deletes or moves away (`recursive` for whole trees).
+/// Checks a path a command moves away (`mv SRC …`): the source tree leaves its place, but its
+/// content lives on at the destination (judged as a write), so it is not the project's work lost.
+pub(super) fn check_moved(w: &mut Walker, arg: &Arg, what: &str) {
+    let arg = &through_links(w, arg, true);
+    git_pointer(w, arg, what);
+    let place = places::place(arg, w.cwd.as_deref(), w.ctx, true);
+    judge_place(w, &place, arg, what, true);
+}
+
+/// Moving or rewriting the project's `.git` (the directory, or a worktree's `gitdir:` file)
+/// takes the history away or points guard at another index, an empty one the agent made:
+/// after that, what git tracks says nothing. Contained, `.git` is pinned; uncontained, it
+/// escalates here.
+pub(super) fn git_pointer(w: &mut Walker, arg: &Arg, what: &str) {
+    let Some((abs, _)) = places::absolute(arg, w.cwd.as_deref(), w.ctx.home.as_deref()) else { return };
+    let root = match &w.ctx.git {
+        crate::gitindex::GitFacts::Tracked { root, .. } | crate::gitindex::GitFacts::Unreadable { root, .. } => Some(root.as_path()),
+        _ => None,
+    };
+    let parent = abs.parent();
+    if abs.file_name().is_some_and(|n| n == ".git") && (parent == Some(w.ctx.cwd.as_path()) || parent.is_some_and(|p| Some(p) == root)) {
+        w.flag(
+            Decision::Escalate,
+            super::PROJECT_DELETE,
+            format!("{what} moves or rewrites {}, which holds or names the project's history", abs.display()),
+        );
+    }
+}
+
 pub(super) fn check_delete(w: &mut Walker, arg: &Arg, what: &str, recursive: bool) {
     let arg = &through_links(w, arg, true);
     let place = places::place(arg, w.cwd.as_deref(), w.ctx, recursive);
+    // Inside the directory the line is in, or — after a `cd` below it — inside the project.
+    let in_project = match &place {
+        Place::Inside(_) | Place::Cwd(_) => true,
+        Place::Outside(p) | Place::Temp(p) => p.starts_with(&w.ctx.cwd),
+        _ => false,
+    };
+    if recursive && in_project && files::project_delete(w, arg, what) {
+        return;
+    }
     judge_place(w, &place, arg, what, recursive);
 }
 

@@ -62,6 +62,77 @@ fn http(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     let mut it = rest.iter();
     while let Some(a) = it.next() {
         let t = a.text();
+        // curl and wget take any unambiguous prefix of a long option (`--up`, `--req`,
+        // `--post-f`), and curl clusters short ones (`-sSd @f`, `-sX POST`, `-fsSLo out`).
+        let long = |full: &str| {
+            let name = t.split_once('=').map_or(t, |(n, _)| n);
+            name.len() > 3 && super::long_option(name, full)
+        };
+        if program == "curl" && t.starts_with('-') && !t.starts_with("--") && t.len() > 2 {
+            let body = t.get(1..).unwrap_or_default();
+            for (k, ch) in body.char_indices() {
+                let tail = body.get(k + 1..).unwrap_or_default();
+                match ch {
+                    'd' | 'F' | 'T' => {
+                        w.flag(Decision::Escalate, "shell.http-write", format!("{program} uploads data ({t})"));
+                        break;
+                    }
+                    'X' => {
+                        let m = if tail.is_empty() { it.next().map(|m| m.text().to_string()) } else { Some(tail.to_string()) };
+                        if let Some(m) = m.map(|m| m.to_ascii_uppercase()).filter(|m| !matches!(m.as_str(), "GET" | "HEAD" | "OPTIONS")) {
+                            w.flag(Decision::Escalate, "shell.http-write", format!("{program} sends an HTTP {m} request"));
+                        }
+                        break;
+                    }
+                    'o' => {
+                        let o = if tail.is_empty() { it.next().cloned() } else { Some(Arg::Lit(tail.to_string())) };
+                        if let Some(o) = o.filter(|o| o.text() != "-") {
+                            check_write(w, &o, program);
+                        }
+                        break;
+                    }
+                    'K' => {
+                        w.flag(Decision::Escalate, "shell.http-write", "curl -K reads options guard cannot see");
+                        break;
+                    }
+                    // Options that take a value end the cluster: the rest is the value.
+                    c if "AbcCDeEHmPQruUwxyYzth".contains(c) => break,
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        let abbreviated = if program == "curl" {
+            [
+                "--data",
+                "--data-binary",
+                "--data-raw",
+                "--data-ascii",
+                "--data-urlencode",
+                "--form",
+                "--form-string",
+                "--upload-file",
+                "--json",
+            ]
+            .iter()
+            .any(|f| long(f))
+        } else {
+            ["--post-data", "--post-file", "--body-data", "--body-file"].iter().any(|f| long(f))
+        };
+        if abbreviated {
+            w.flag(Decision::Escalate, "shell.http-write", format!("{program} uploads data ({t})"));
+            continue;
+        }
+        if let Some(m) = (long("--request") || long("--method"))
+            .then(|| t.split_once('=').map(|(_, m)| m.to_string()).or_else(|| it.next().map(|m| m.text().to_string())))
+            .flatten()
+            .map(|m| m.to_ascii_uppercase())
+        {
+            if !matches!(m.as_str(), "GET" | "HEAD" | "OPTIONS") {
+                w.flag(Decision::Escalate, "shell.http-write", format!("{program} sends an HTTP {m} request"));
+            }
+            continue;
+        }
         let method = if program == "curl" && (t == "-X" || t == "--request") {
             it.next().map(|m| m.text().to_ascii_uppercase())
         } else if let Some(m) = t

@@ -11,7 +11,7 @@ use crate::decision::Decision;
 #[rustfmt::skip]
 pub(super) const JUDGES: &[(&str, Judge)] = &[
     ("export", declare), ("declare", declare), ("typeset", declare), ("local", declare), ("readonly", declare),
-    ("let", let_), ("cd", change_dir), ("pushd", change_dir), ("popd", change_dir), ("hash", hash),
+    ("let", let_), ("cd", change_dir), ("pushd", change_dir), ("popd", change_dir), ("hash", hash), ("shopt", shopt),
 ];
 
 /// `hash -p /usr/bin/rm ls` makes `ls` run rm for the rest of the line (see `resolve_program`).
@@ -39,7 +39,11 @@ const HIJACK_VARS: &[&str] = &[
     "BASHOPTS", "GLOBIGNORE", "CDPATH", "PYTHONPATH", "PYTHONSTARTUP", "NODE_OPTIONS", "PERL5OPT", "PERL5LIB", "RUBYOPT",
     "GIT_SSH_COMMAND", "GIT_EXEC_PATH", "GIT_CONFIG_GLOBAL", "GIT_CONFIG_PARAMETERS", "GIT_EXTERNAL_DIFF", "GIT_PAGER", "PAGER",
     "EDITOR", "VISUAL", "SUDO_ASKPASS", "KUBECONFIG", "TF_CLI_ARGS", "GUARD_HOME", "GUARD_POLICY", "GUARD_TERRAFORM",
-    "GUARD_KUBECTL", "DYLD_INSERT_LIBRARIES", "HOME",
+    "GUARD_KUBECTL", "DYLD_INSERT_LIBRARIES", "HOME", "PWD",
+    // Programs that run a command they name: less's input filters and options (`+!cmd`), man's
+    // and systemd's pagers, git's editors and askpass helpers, rsync's shell, tar's options.
+    "LESSOPEN", "LESSCLOSE", "LESS", "MANPAGER", "MANOPT", "SYSTEMD_PAGER", "GIT_EDITOR", "GIT_SEQUENCE_EDITOR", "GIT_ASKPASS",
+    "SSH_ASKPASS", "GIT_SSH", "RSYNC_RSH", "BROWSER", "TAR_OPTIONS",
 ];
 
 /// A variable name a builtin takes: its subscript is arithmetic, and a name known only at run time
@@ -52,6 +56,9 @@ pub(in crate::tools::shell) fn variable_name(w: &mut Walker, program: &str, name
     // A name glued to its option (`-vNAME`, `-aNAME`): names never start with `-`.
     let t = name.text();
     let t = t.strip_prefix('-').and_then(|o| o.get(1..)).unwrap_or(t);
+    if t == "PWD" && !matches!(program, "test" | "[" | "[[ -v ]]") {
+        w.flag(Decision::Escalate, "shell.env-hijack", format!("{program} PWD changes what $PWD names"));
+    }
     match name {
         Arg::Dyn { .. } => w.flag(
             Decision::Escalate,
@@ -69,6 +76,17 @@ pub(in crate::tools::shell) fn variable_name(w: &mut Walker, program: &str, name
 /// `declare`, `local`, `export`, …: assignments, and the attributes that change what they mean.
 fn declare(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
     let (mut integer, mut assoc) = (false, false);
+    // A nameref bound to PWD, or to a name set later (`declare -n r; r=PWD`), writes PWD, which
+    // guard reads as the working directory: wherever in the line it is, the line escalates.
+    let nameref = rest.iter().any(|a| a.text().starts_with('-') && !a.text().contains('=') && a.text().contains('n'));
+    if nameref
+        && rest
+            .iter()
+            .filter(|a| !a.text().starts_with('-'))
+            .any(|a| a.text().split_once('=').is_none_or(|(_, v)| v == "PWD" || v.is_empty()))
+    {
+        w.flag(Decision::Escalate, "shell.env-hijack", "a nameref that may name PWD changes what $PWD names");
+    }
     for a in rest {
         let t = a.text();
         let static_name = t.split_once('=').is_some_and(|(n, _)| !n.is_empty() && !n.contains('$') && !n.contains('`'));
@@ -119,9 +137,34 @@ pub(in crate::tools::shell) fn check_assignment(w: &mut Walker, name: &str) {
     }
 }
 
+/// `shopt -s cdable_vars` (or any option set known only at run time): from then on `cd NAME`
+/// may go where a variable NAME points (`h=/; cd h`), not to `./NAME`.
+fn shopt(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    let sets = rest.iter().any(|a| a.text() == "-s");
+    if sets && rest.iter().any(|a| a.text() == "cdable_vars" || !matches!(a, Arg::Lit(_))) {
+        w.cdable_vars = true;
+    }
+}
+
 /// `cd`, `pushd`, `popd`: later paths in the line are relative to the new directory, when known.
 fn change_dir(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
     let target = rest.iter().find(|a| !a.text().starts_with('-') || a.text() == "-");
+    // With CDPATH set in the environment, `cd NAME` searches it first (`./NAME` only after).
+    let searched = |t: &str| !(t.starts_with('/') || t.starts_with("./") || t.starts_with("../") || t == "." || t == ".." || t == "-");
+    if w.ctx.cdpath && matches!(program, "cd" | "pushd") && target.is_some_and(|t| searched(t.text())) {
+        w.cwd = None;
+        return;
+    }
+    if w.cdable_vars && target.is_some_and(|t| !t.text().contains('/') && !t.text().starts_with('.')) {
+        w.cwd = None;
+        return;
+    }
+    // `cd x | …` and `cd x &` run in a subshell — or, the last of a pipeline under `shopt -s
+    // lastpipe`, in this one: where later commands run is not known.
+    if w.fork_context {
+        w.cwd = None;
+        return;
+    }
     w.cwd = match (program, target, &w.cwd) {
         ("cd" | "pushd", None, _) => w.ctx.home.clone(),
         ("cd" | "pushd", Some(Arg::Lit(t)), _) if t != "-" => {

@@ -11,8 +11,55 @@ use crate::decision::Decision;
 
 pub(super) const JUDGES: &[(&str, Judge)] = &[("git", git)];
 
+/// `git -c` keys that only change how git looks or what it records, never what it runs, reads or
+/// where it connects (not `core.pager`, `pager.*`, `alias.*`, `*.command`, `include.*`,
+/// `url.*`, `protocol.*`, `credential.*`, `http.*`, `remote.*`, …).
+fn harmless_config(key: &str) -> bool {
+    const KEYS: &[&str] = &[
+        "user.name",
+        "user.email",
+        "core.quotepath",
+        "core.autocrlf",
+        "core.safecrlf",
+        "core.filemode",
+        "core.ignorecase",
+        "core.whitespace",
+        "init.defaultbranch",
+        "commit.gpgsign",
+        "tag.gpgsign",
+        "pull.rebase",
+        "pull.ff",
+        "merge.ff",
+        "rebase.autosquash",
+        "rebase.autostash",
+        "diff.noprefix",
+        "diff.renames",
+        "diff.algorithm",
+        "diff.colormoved",
+        "status.showuntrackedfiles",
+        "gc.auto",
+        "maintenance.auto",
+        "fetch.prune",
+        "push.default",
+        "push.autosetupremote",
+        "column.ui",
+        "log.date",
+        "log.decorate",
+        "log.showsignature",
+        "advice.detachedhead",
+    ];
+    KEYS.contains(&key) || key.starts_with("color.") || key.starts_with("advice.")
+}
+
 /// git: global options are stripped, the subcommand is checked against what is known.
 fn git(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
+    if !w.ctx.git_env.is_empty() {
+        w.flag(
+            Decision::Escalate,
+            "shell.git-config",
+            format!("the environment sets {}: git configuration or programs this line does not show", w.ctx.git_env.join(", ")),
+        );
+    }
     let mut i = 0;
     while let Some(a) = rest.get(i) {
         let t = a.text();
@@ -28,7 +75,15 @@ fn git(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
                 i += 2;
             }
             "-c" => {
-                w.flag(Decision::Escalate, "shell.git-config", "git -c sets configuration that can run commands (aliases, hooks, pagers)");
+                let key = rest.get(i + 1).map(|kv| kv.text().split_once('=').map_or(kv.text(), |(k, _)| k).to_ascii_lowercase());
+                let literal = rest.get(i + 1).is_some_and(|kv| matches!(kv, Arg::Lit(_)));
+                if !(literal && key.as_deref().is_some_and(harmless_config)) {
+                    w.flag(
+                        Decision::Escalate,
+                        "shell.git-config",
+                        "git -c sets configuration that can run commands (aliases, hooks, pagers)",
+                    );
+                }
                 i += 2;
             }
             "--git-dir" | "--work-tree" | "--namespace" | "--super-prefix" | "--config-env" => i += 2,
@@ -100,9 +155,15 @@ fn git(w: &mut Walker, _: &str, rest: &[Arg], stdin: &Stdin, depth: usize) {
             }
         }
         "rm" => {
-            let (_, ops) = operands(args);
+            let (opts, ops) = operands(args);
+            // `git rm -r` deletes trees from the work tree (and `-f` their uncommitted changes);
+            // `--cached` and `--dry-run` leave the files where they are.
+            let short = |c: char| opts.iter().any(|o| !o.text().starts_with("--") && o.text().contains(c));
+            let long = |full: &str| opts.iter().any(|o| o.text().len() > 3 && super::long_option(o.text(), full));
+            let keeps_files = long("--cached") || long("--dry-run") || short('n');
+            let recursive = short('r') && !keeps_files;
             for t in ops {
-                check_delete(w, t, "git rm", false);
+                check_delete(w, t, if recursive { "git rm -r" } else { "git rm" }, recursive);
             }
         }
         _ => {}
