@@ -364,3 +364,106 @@ fn a_git_alias_from_the_environment_cannot_delete_src() {
     let out = t.guard(&["shell", "-c", "git status --short"]).current_dir(&p).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// Red team: an empty `.git` directory a contained line plants in a subdirectory (`mkdir
+/// src/.git`, no human needed) is a repository without commits and without an index, so from
+/// that subdirectory guard reads "nothing is tracked" and lets a delete of the outer project's
+/// tracked files run.
+#[test]
+#[ignore = "red: an empty .git planted in a subdirectory makes its tracked files look untracked (rm -rf runs, no human)"]
+fn red_an_empty_git_dir_planted_in_a_subdirectory_hides_the_tracked_files_from_a_delete() {
+    if !require_tool("git") {
+        return;
+    }
+    let t = Test::new();
+    let p = project(&t);
+    let (code, out) = shell(&t, &p, "mkdir src/.git");
+    assert_eq!(code, Some(0), "{out}");
+    let (code, out) = shell(&t, &p.join("src"), "rm -rf lib main.rs");
+    assert_eq!(code, Some(75), "a delete of tracked files ran without a human: {out}");
+    assert!(p.join("src/main.rs").exists() && p.join("src/lib/mod.rs").exists(), "the project's tracked files are gone");
+}
+
+/// Waits up to a minute for `child`, killing it then: `None` when it never ended.
+fn wait_bounded(mut child: std::process::Child) -> Option<std::process::Output> {
+    for _ in 0..600 {
+        if child.try_wait().unwrap().is_some() {
+            return Some(child.wait_with_output().unwrap());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// Red team: a contained line (no human) replaces `.git/index` with a FIFO; guard's reader
+/// opens it to read and blocks for ever, so every later line whose verdict needs the index
+/// hangs instead of escalating with a `guard:` line.
+#[test]
+#[ignore = "red: a FIFO as .git/index hangs guard (no guard: line, no exit)"]
+fn red_a_fifo_as_the_index_hangs_guard_instead_of_escalating() {
+    if !require_tool("git") {
+        return;
+    }
+    let t = Test::new();
+    let p = project(&t);
+    let (code, out) = shell(&t, &p, "rm .git/index && mkfifo .git/index");
+    assert_eq!(code, Some(0), "{out}");
+    let child = t
+        .guard(&["explain", "shell", "rm -rf src"])
+        .current_dir(&p)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = wait_bounded(child).expect("guard explain hung on a FIFO as the index");
+    assert!(stdout(&out).contains("escalate"), "{}", stdout(&out));
+}
+
+/// A version 4 index of `n` entries where each path is the previous one plus one byte (strip
+/// 0): `n * 65` bytes of file, `n² / 2` bytes of paths once expanded.
+fn growing_v4_index(n: u32) -> Vec<u8> {
+    let mut b = b"DIRC".to_vec();
+    b.extend_from_slice(&4u32.to_be_bytes());
+    b.extend_from_slice(&n.to_be_bytes());
+    for i in 0..n {
+        b.extend_from_slice(&[0; 24]);
+        b.extend_from_slice(&0o100644u32.to_be_bytes());
+        b.extend_from_slice(&[0; 32]);
+        b.extend_from_slice(&1u16.to_be_bytes());
+        b.push(0);
+        b.extend_from_slice(if i == 0 { b"src/a" } else { b"a" });
+        b.push(0);
+    }
+    b.extend_from_slice(&[0; 20]);
+    b
+}
+
+/// Red team: v4's prefix compression lets a 5 MB index (which a contained line may write)
+/// expand to 3 GB of paths in guard's parser; under a 2 GB address-space limit guard aborts
+/// ("memory allocation failed", SIGABRT) rather than escalating with a `guard:` line, and
+/// without one the OOM killer ends it.
+#[test]
+#[ignore = "red: a v4 index with growing paths costs quadratic memory (5 MB index -> abort under 2 GB)"]
+fn red_a_v4_index_whose_paths_grow_by_a_byte_each_exhausts_guard_s_memory() {
+    if !require_tool("git") {
+        return;
+    }
+    let t = Test::new();
+    let p = project(&t);
+    std::fs::write(p.join(".git/index"), growing_v4_index(80_000)).unwrap();
+    let cmd = t.guard(&["explain", "shell", "rm -rf src"]);
+    let mut limited = Command::new("bash");
+    limited.args(["-c", "ulimit -v 2000000; exec \"$@\"", "bash", crate::support::guard_bin(), "explain", "shell", "rm -rf src"]);
+    limited.current_dir(&p);
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => limited.env(k, v),
+            None => limited.env_remove(k),
+        };
+    }
+    let out = limited.output().unwrap();
+    assert!(out.status.code().is_some(), "guard died of a signal: {}", stderr(&out));
+    assert!(stdout(&out).contains("escalate"), "{}{}", stdout(&out), stderr(&out));
+}
