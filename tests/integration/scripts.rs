@@ -400,3 +400,51 @@ fn a_line_without_bound_scripts_has_no_supervisor() {
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "1", "{}", String::from_utf8_lossy(&out.stderr));
     }
 }
+
+/// Red team: an `O_PATH` open of a bound script in a supervised line fails with `EBADF`. The
+/// supervisor answers it with `SECCOMP_IOCTL_NOTIF_ADDFD` of an `O_PATH` copy, which the kernel
+/// refuses (`fget` skips `O_PATH` files) and the caller gets the ioctl's errno; outside guard
+/// (and in a line without bound scripts) the same open works.
+#[test]
+#[ignore = "red: O_PATH open of a bound script fails with EBADF under the supervisor"]
+fn red_an_o_path_open_of_a_bound_script_fails_with_ebadf() {
+    if !crate::support::require_tool("python3") {
+        return;
+    }
+    let t = contained();
+    std::fs::write(
+        t.work().join("opath.py"),
+        "import os\ntry:\n    os.open('x.sh', os.O_PATH)\n    print('opath ok')\nexcept OSError as e:\n    print('opath errno', e.errno)\n",
+    )
+    .unwrap();
+    let line = "bash x.sh; python3 opath.py";
+    approve(&t, line);
+    let out = t.guard(&["shell", "--network", "-c", line]).output().unwrap();
+    let (stdout, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout} {err}");
+    assert!(stdout.contains("opath ok"), "{stdout} {err}");
+}
+
+/// Red team: a path of 4096 bytes or more (`./././…/x.sh`) is one the kernel refuses
+/// (`ENAMETOOLONG`); the supervisor reads up to a page past `PATH_MAX`, folds the `.`s by name
+/// and hands the caller a descriptor of the copy: a call the kernel denies gets through (and an
+/// exec of such a path stops the line as "replaced").
+#[test]
+#[ignore = "red: an overlong path to a bound script gets a descriptor where the kernel gives ENAMETOOLONG"]
+fn red_an_overlong_path_to_a_bound_script_is_answered_where_the_kernel_refuses_it() {
+    if !crate::support::require_tool("python3") {
+        return;
+    }
+    let t = contained();
+    std::fs::write(
+        t.work().join("long.py"),
+        "import os\np = '/'.join(['.'] * 2100) + '/x.sh'\ntry:\n    os.open(p, 0)\n    print('long opened')\nexcept OSError as e:\n    print('long errno', e.errno)\n",
+    )
+    .unwrap();
+    let line = "bash x.sh; python3 long.py";
+    approve(&t, line);
+    let out = t.guard(&["shell", "--network", "-c", line]).output().unwrap();
+    let (stdout, err) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stdout} {err}");
+    assert!(stdout.contains(&format!("long errno {}", libc::ENAMETOOLONG)), "{stdout} {err}");
+}
