@@ -124,6 +124,14 @@ pub fn run(paths: &Paths, as_json: bool) -> Result<u8> {
                     ),
                 });
             }
+            checks.push(match crate::sandbox::script_supervisor() {
+                Ok(d) => check("script supervisor", Status::Ok, d),
+                Err(d) => check(
+                    "script supervisor",
+                    Status::Warn,
+                    format!("{d}; approved lines that run scripts are refused (77), other lines run contained"),
+                ),
+            });
         }
         None => {}
     }

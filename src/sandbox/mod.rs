@@ -662,6 +662,16 @@ pub fn doctor_checks() -> Vec<(&'static str, std::result::Result<String, String>
     vec![("landlock", abi), ("containment self-test", self_test())]
 }
 
+/// `guard doctor`'s check of the script supervisor ([`notify`]): lines that run approved
+/// scripts need it, and are refused (77) without it; other lines do not.
+pub fn script_supervisor() -> std::result::Result<String, String> {
+    #[cfg(target_os = "linux")]
+    let available = notify::available();
+    #[cfg(not(target_os = "linux"))]
+    let available: std::result::Result<(), String> = Err("guard has no sandbox for this operating system yet".into());
+    available.map(|()| "seccomp user notification: an approved line reads only the approved copies of its scripts".into())
+}
+
 fn self_test() -> std::result::Result<String, String> {
     let base = private_temp().map_err(|e| e.to_string())?;
     let result = (|| {

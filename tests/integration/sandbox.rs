@@ -446,6 +446,8 @@ fn doctor_reports_landlock_and_the_contained_write_self_test() {
     let text = stdout(&out);
     assert!(text.contains("ok   landlock: Landlock ABI"), "{text}");
     assert!(text.contains("ok   containment self-test"), "{text}");
+    // Linux 6.18 here: the script supervisor's seccomp user notification is there.
+    assert!(text.contains("ok   script supervisor: seccomp user notification"), "{text}");
     let out = j.command(&["doctor"]).env(sandbox_off_switch(), "1").output().unwrap();
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert!(stdout(&out).contains("FAIL containment self-test"), "{}", stdout(&out));
