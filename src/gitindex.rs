@@ -19,6 +19,8 @@ use std::sync::Arc;
 const MAX_ENTRIES: u32 = 10_000_000;
 /// Largest index file guard reads.
 const MAX_INDEX_BYTES: u64 = 1 << 30;
+/// The longest path an entry may have (Linux's `PATH_MAX`: no longer one can be checked out).
+const MAX_PATH: usize = 4096;
 
 /// What the edge learned about git in the project, for the classifier.
 #[derive(Clone, Debug, Default)]
@@ -216,18 +218,47 @@ fn bracket(pat: &[u8], p: usize, c: u8) -> Option<(bool, usize)> {
     }
 }
 
-/// Finds the git work tree holding `dir` and reads what its index tracks (edge I/O).
+/// Finds the git work trees holding `dir` and reads what their indexes track (edge I/O). Every
+/// enclosing repository counts, not only the nearest: a `.git` a line plants in a subdirectory
+/// (`mkdir src/.git`, `git init src`) must not make the outer repository's tracked files there
+/// look untracked. A `.git` directory that is no repository (no `HEAD`, `objects`, `refs`) is
+/// passed over, as git passes it over. The facts are rooted at the outermost work tree, its
+/// index holding every repository's entries (inner ones under their directory).
 pub fn read(dir: &Path) -> GitFacts {
-    let Some((root, dot_git)) = dir.ancestors().find_map(|d| {
-        let g = d.join(".git");
-        std::fs::symlink_metadata(&g).ok().map(|_| (d.to_path_buf(), g))
-    }) else {
-        return GitFacts::NoRepo;
-    };
-    match git_dir(&root, &dot_git).and_then(|g| read_index(&g)) {
-        Ok(index) => GitFacts::Tracked { root, index: Arc::new(index) },
-        Err(why) => GitFacts::Unreadable { root, why },
+    let repos: Vec<(PathBuf, PathBuf)> = dir
+        .ancestors()
+        .filter_map(|d| {
+            let g = d.join(".git");
+            let meta = std::fs::symlink_metadata(&g).ok()?;
+            (!meta.is_dir() || is_git_dir(&g)).then(|| (d.to_path_buf(), g))
+        })
+        .collect();
+    let Some((root, _)) = repos.last().cloned() else { return GitFacts::NoRepo };
+    let mut entries = Vec::new();
+    for (work_tree, dot_git) in &repos {
+        let read = git_dir(work_tree, dot_git).and_then(|g| read_index(&g));
+        match read {
+            Ok(index) => {
+                let prefix = work_tree.strip_prefix(&root).map(|p| p.as_os_str().as_encoded_bytes().to_vec()).unwrap_or_default();
+                entries.extend(index.entries.into_iter().filter(|(_, k)| *k != Kind::GitDir).map(|(p, k)| {
+                    if prefix.is_empty() { (p, k) } else { ([prefix.as_slice(), b"/", p.as_slice()].concat(), k) }
+                }));
+                if work_tree != &root {
+                    // The inner repository's own history is the project's too.
+                    entries.push(([prefix.as_slice(), b"/.git"].concat(), Kind::GitDir));
+                }
+            }
+            Err(why) => return GitFacts::Unreadable { root, why },
+        }
     }
+    GitFacts::Tracked { root, index: Arc::new(Index::new(entries)) }
+}
+
+/// Whether `dot_git` is a repository directory as git judges one: `HEAD`, `objects` and `refs`.
+fn is_git_dir(dot_git: &Path) -> bool {
+    std::fs::symlink_metadata(dot_git.join("HEAD")).is_ok_and(|m| m.is_file() || m.is_symlink())
+        && dot_git.join("objects").is_dir()
+        && dot_git.join("refs").is_dir()
 }
 
 /// The repository directory `.git` names: itself, or what its `gitdir:` file points at.
@@ -236,7 +267,7 @@ fn git_dir(root: &Path, dot_git: &Path) -> Result<PathBuf, String> {
     if meta.is_dir() {
         return Ok(dot_git.to_path_buf());
     }
-    let text = std::fs::read_to_string(dot_git).map_err(|e| format!("cannot read {}: {e}", dot_git.display()))?;
+    let text = read_text(dot_git).map_err(|e| format!("cannot read {}: {e}", dot_git.display()))?;
     let target = text
         .strip_prefix("gitdir:")
         .map(str::trim)
@@ -281,12 +312,24 @@ fn read_index(git_dir: &Path) -> Result<Index, String> {
         entries.extend(base.entries);
     }
     entries.retain(|(p, _)| !p.is_empty());
+    // An index emptied by an allowed git command (`git read-tree --empty`) in a repository with
+    // commits: what the work tree holds is the last commit's and the edits since, not nothing.
+    if entries.is_empty() && has_commits(git_dir) {
+        return Err(format!("{} tracks nothing, and the repository has commits", path.display()));
+    }
     Ok(Index::new(entries))
 }
 
+/// Reads a regular file of at most [`MAX_INDEX_BYTES`]. Opened non-blocking and refused unless
+/// regular: a FIFO or a device the agent put in `.git` (`mkfifo .git/index`, a link to
+/// `/dev/zero` or `/dev/stdin`) must not hang guard or feed it without end.
 fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let f = std::fs::File::open(path)?;
+    use std::os::unix::fs::OpenOptionsExt;
+    let f = std::fs::OpenOptions::new().read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32).open(path)?;
+    if !f.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
     let mut bytes = Vec::new();
     f.take(MAX_INDEX_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_INDEX_BYTES {
@@ -295,9 +338,16 @@ fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// A small text file of git's (`.git` as a `gitdir:` file, `HEAD`, `commondir`), read as
+/// [`read_capped`] reads.
+fn read_text(path: &Path) -> std::io::Result<String> {
+    let bytes = read_capped(path)?;
+    String::from_utf8(bytes).map_err(|_| std::io::Error::other("not text"))
+}
+
 /// A worktree's or submodule's `commondir` (the main repository's directory), else itself.
 fn common_dir(git_dir: &Path) -> PathBuf {
-    match std::fs::read_to_string(git_dir.join("commondir")) {
+    match read_text(&git_dir.join("commondir")) {
         Ok(t) => git_dir.join(t.trim()),
         Err(_) => git_dir.to_path_buf(),
     }
@@ -307,7 +357,7 @@ fn common_dir(git_dir: &Path) -> PathBuf {
 fn has_commits(git_dir: &Path) -> bool {
     let common = common_dir(git_dir);
     let packed = std::fs::metadata(common.join("packed-refs")).is_ok_and(|m| m.len() > 0);
-    let head = std::fs::read_to_string(git_dir.join("HEAD")).unwrap_or_default();
+    let head = read_text(&git_dir.join("HEAD")).unwrap_or_default();
     let detached = head.len() >= 40 && !head.starts_with("ref:");
     let heads = std::fs::read_dir(common.join("refs/heads")).is_ok_and(|mut d| d.next().is_some());
     packed || detached || heads
@@ -419,8 +469,13 @@ fn parse_with(bytes: &[u8], hash: usize) -> Result<Parsed, String> {
         let path = if version == 4 {
             let strip = c.varint()?;
             let keep = previous.len().checked_sub(strip).ok_or("a v4 path strips more than the previous path holds")?;
+            let rest = c.until_nul()?;
+            // Prefix compression lets each entry grow the last one: n entries, n² bytes.
+            if keep + rest.len() > MAX_PATH {
+                return Err(format!("a path longer than {MAX_PATH} bytes"));
+            }
             let mut p = previous.get(..keep).unwrap_or_default().to_vec();
-            p.extend_from_slice(c.until_nul()?);
+            p.extend_from_slice(rest);
             p
         } else {
             let p = c.until_nul()?.to_vec();

@@ -365,12 +365,12 @@ fn a_git_alias_from_the_environment_cannot_delete_src() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
 
-/// Red team: an empty `.git` directory a contained line plants in a subdirectory (`mkdir
+/// Red team (fixed: every enclosing repository counts, and a `.git` that is no repository is
+/// passed over): an empty `.git` directory a contained line plants in a subdirectory (`mkdir
 /// src/.git`, no human needed) is a repository without commits and without an index, so from
 /// that subdirectory guard reads "nothing is tracked" and lets a delete of the outer project's
 /// tracked files run.
 #[test]
-#[ignore = "red: an empty .git planted in a subdirectory makes its tracked files look untracked (rm -rf runs, no human)"]
 fn red_an_empty_git_dir_planted_in_a_subdirectory_hides_the_tracked_files_from_a_delete() {
     if !require_tool("git") {
         return;
@@ -382,6 +382,30 @@ fn red_an_empty_git_dir_planted_in_a_subdirectory_hides_the_tracked_files_from_a
     let (code, out) = shell(&t, &p.join("src"), "rm -rf lib main.rs");
     assert_eq!(code, Some(75), "a delete of tracked files ran without a human: {out}");
     assert!(p.join("src/main.rs").exists() && p.join("src/lib/mod.rs").exists(), "the project's tracked files are gone");
+}
+
+/// The other ways a line plants a repository in a subdirectory (a real nested repository with
+/// no commits, a `gitdir:` file pointing nowhere, one deeper down), and an index emptied by an
+/// allowed git command: the outer repository's tracked files stay the project's work.
+#[test]
+fn a_repository_planted_inside_the_project_or_an_emptied_index_hides_no_tracked_file() {
+    if !require_tool("git") {
+        return;
+    }
+    for (plant, from, delete) in [
+        ("git init -q src", "src", "rm -rf lib main.rs"),
+        ("echo 'gitdir: /tmp/nowhere-at-all' > src/.git", "src", "rm -rf lib main.rs"),
+        ("mkdir -p src/lib/.git", "src/lib", "cd ../.. && rm -rf src"),
+        ("git read-tree --empty", "", "rm -rf src"),
+    ] {
+        let t = Test::new();
+        let p = project(&t);
+        let (code, out) = shell(&t, &p, plant);
+        assert_eq!(code, Some(0), "{plant}: {out}");
+        let (code, out) = shell(&t, &p.join(from), delete);
+        assert_eq!(code, Some(75), "{plant}; {delete}: a delete of tracked files ran without a human: {out}");
+        assert!(p.join("src/main.rs").exists() && p.join("src/lib/mod.rs").exists(), "{plant}: the project's tracked files are gone");
+    }
 }
 
 /// Waits up to a minute for `child`, killing it then: `None` when it never ended.
@@ -397,11 +421,11 @@ fn wait_bounded(mut child: std::process::Child) -> Option<std::process::Output> 
     None
 }
 
-/// Red team: a contained line (no human) replaces `.git/index` with a FIFO; guard's reader
+/// Red team (fixed: git's files are read non-blocking, regular files only): a contained line
+/// (no human) replaces `.git/index` with a FIFO; guard's reader
 /// opens it to read and blocks for ever, so every later line whose verdict needs the index
 /// hangs instead of escalating with a `guard:` line.
 #[test]
-#[ignore = "red: a FIFO as .git/index hangs guard (no guard: line, no exit)"]
 fn red_a_fifo_as_the_index_hangs_guard_instead_of_escalating() {
     if !require_tool("git") {
         return;
@@ -440,12 +464,11 @@ fn growing_v4_index(n: u32) -> Vec<u8> {
     b
 }
 
-/// Red team: v4's prefix compression lets a 5 MB index (which a contained line may write)
+/// Red team (fixed: a path may be at most 4096 bytes): v4's prefix compression lets a 5 MB index (which a contained line may write)
 /// expand to 3 GB of paths in guard's parser; under a 2 GB address-space limit guard aborts
 /// ("memory allocation failed", SIGABRT) rather than escalating with a `guard:` line, and
 /// without one the OOM killer ends it.
 #[test]
-#[ignore = "red: a v4 index with growing paths costs quadratic memory (5 MB index -> abort under 2 GB)"]
 fn red_a_v4_index_whose_paths_grow_by_a_byte_each_exhausts_guard_s_memory() {
     if !require_tool("git") {
         return;
