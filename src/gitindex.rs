@@ -240,9 +240,13 @@ pub fn read(dir: &Path) -> GitFacts {
         match read {
             Ok(index) => {
                 let prefix = work_tree.strip_prefix(&root).map(|p| p.as_os_str().as_encoded_bytes().to_vec()).unwrap_or_default();
-                entries.extend(index.entries.into_iter().filter(|(_, k)| *k != Kind::GitDir).map(|(p, k)| {
-                    if prefix.is_empty() { (p, k) } else { ([prefix.as_slice(), b"/", p.as_slice()].concat(), k) }
-                }));
+                entries.extend(
+                    index
+                        .entries
+                        .into_iter()
+                        .filter(|(_, k)| *k != Kind::GitDir)
+                        .map(|(p, k)| if prefix.is_empty() { (p, k) } else { ([prefix.as_slice(), b"/", p.as_slice()].concat(), k) }),
+                );
                 if work_tree != &root {
                     // The inner repository's own history is the project's too.
                     entries.push(([prefix.as_slice(), b"/.git"].concat(), Kind::GitDir));
