@@ -137,8 +137,15 @@ fn contain_and_run(spec: &Spec, program: &Path, args: &[OsString], env: Option<&
                 .map_err(|e| format!("cannot make the helper non-dumpable: {e}"))
                 .map(|()| rules)
         })
-        .and_then(|rules| match fork()? {
-            None => std::process::exit(i32::from(init(&rules, program, args, env))),
+        .and_then(|rules| {
+            // The init's way to tell whether the helper is still there once its death signal is
+            // set: its parent is outside its pid namespace, so `getppid` says 0 either way.
+            let helper = rustix::process::pidfd_open(rustix::process::getpid(), rustix::process::PidfdFlags::empty())
+                .map_err(|e| format!("cannot open the helper's pidfd: {e}"))?;
+            Ok((rules, helper))
+        })
+        .and_then(|(rules, helper)| match fork()? {
+            None => std::process::exit(i32::from(init(&rules, &helper, program, args, env))),
             Some(init) => Ok(init),
         });
     match started {
@@ -231,10 +238,17 @@ fn mount_snapshot(snap: &crate::scripts::Snapshot) -> Result<(PathBuf, (u64, u64
 /// line outlives it. It mounts the namespace's own `/proc`, takes Landlock and the seccomp
 /// filter (the program inherits both), and runs the program, relaying the signals guard relays.
 /// It dies with the helper (`PR_SET_PDEATHSIG`), and the line with it.
-fn init(rules: &Rules, program: &Path, args: &[OsString], env: Option<&[(OsString, OsString)]>) -> u8 {
+fn init(rules: &Rules, helper: &std::os::fd::OwnedFd, program: &Path, args: &[OsString], env: Option<&[(OsString, OsString)]>) -> u8 {
+    use rustix::event::{PollFd, PollFlags, Timespec};
     use rustix::mount::MountFlags as M;
     if rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).is_err() {
         return 77;
+    }
+    // The helper died before the death signal was set (its pidfd is readable once it has):
+    // nobody would wait for, relay or audit the line.
+    let mut gone = [PollFd::new(helper, PollFlags::IN)];
+    if rustix::event::poll(&mut gone, Some(&Timespec { tv_sec: 0, tv_nsec: 0 })).map_or(true, |n| n > 0) {
+        return 70;
     }
     // Best effort: where the kernel refuses a new procfs (a host /proc with parts masked), the
     // line sees the host's pids, which Landlock's scoping already keeps it from signalling.
