@@ -103,13 +103,19 @@ pub fn fork_helper(
         Err(e) => Err(e),
         Ok(Some(helper)) => Ok(helper),
         Ok(None) => {
-            let orphaned = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).is_err()
-                || rustix::process::getppid() != Some(guard_pid);
             // Guard died before the death signal was set: nobody would audit or relay the line.
-            let code = if orphaned { 70 } else { contain_and_run(spec, program, args, Some(env)) };
+            let code = if !dies_with(guard_pid) { 70 } else { contain_and_run(spec, program, args, Some(env)) };
             std::process::exit(i32::from(code))
         }
     })
+}
+
+/// In a forked child: takes `SIGKILL` as its death signal, and says whether its parent is still
+/// `parent` (it may have died before the signal was set, and nobody would then wait for it).
+/// Not for a pid namespace's init, whose parent's pid it sees as 0 (see [`init`]).
+fn dies_with(parent: rustix::process::Pid) -> bool {
+    rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).is_ok()
+        && rustix::process::getppid() == Some(parent)
 }
 
 /// Whether this process runs one thread (`/proc/self/stat`'s 20th field; unknown is "no").
@@ -335,8 +341,7 @@ fn supervised(
             // Where there is no pid namespace to end with the supervisor (`mounts_only`), the
             // program ends with it; what it started can then open and exec nothing (a filter
             // whose listener is gone fails those calls with ENOSYS).
-            let death_signal = rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
-            if death_signal.is_err() || rustix::process::getppid() != Some(supervisor_pid) {
+            if !dies_with(supervisor_pid) {
                 std::process::exit(77);
             }
             // The init is not dumpable (its memory is guard's); this copy of it must be, for the

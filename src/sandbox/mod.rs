@@ -489,10 +489,8 @@ pub fn run(
             Some(Ok(helper)) => crate::exec::wait_for_forked(helper, on_start, Some(&broker)),
             Some(Err(cause)) => Err(Error::Internal(format!("cannot start the sandbox helper: {cause}"))),
             None => {
-                let spec = serde_json::to_string(&spec).map_err(|e| Error::Internal(format!("cannot encode the profile: {e}")))?;
-                // /proc/self/exe is the binary this process runs even if its file was replaced since.
-                let mut command = std::process::Command::new("/proc/self/exe");
-                command.arg(HELPER_ARG).arg(spec).arg(program).args(args).env_clear().envs(env);
+                let mut command = helper_command(&spec, program, args)?;
+                command.env_clear().envs(env);
                 crate::exec::run_command(command, program, None, on_start, Some(&broker))
             }
         };
@@ -557,6 +555,17 @@ pub fn tool_profile(policy: &Policy, facts: &Facts, line: &Profile, staging: &Pa
     p
 }
 
+/// The sandbox helper as a new exec of guard, `guard __contain SPEC PROGRAM ARGS…`: how brokered
+/// terraform, guard's own `terraform apply`, doctor's self-test and (when guard runs threads) a
+/// line start it. /proc/self/exe is the binary this process runs even if its file was replaced
+/// since.
+fn helper_command<A: AsRef<std::ffi::OsStr>>(spec: &linux::Spec, program: &Path, args: &[A]) -> Result<std::process::Command> {
+    let spec = serde_json::to_string(spec).map_err(|e| Error::Internal(format!("cannot encode the sandbox helper's spec: {e}")))?;
+    let mut command = std::process::Command::new("/proc/self/exe");
+    command.arg(HELPER_ARG).arg(spec).arg(program).args(args);
+    Ok(command)
+}
+
 /// A command that runs `program ARGS…` contained under `profile` in this process's own
 /// environment (a brokered tool: see [`tool_profile`]), and its private temp dir, removed when
 /// the returned guard drops.
@@ -570,9 +579,7 @@ pub fn tool_command(
 ) -> Result<(std::process::Command, TempDir)> {
     let temp = TempDir(private_temp()?);
     let spec = linux::Spec { profile: profile.clone(), temp: temp.0.clone(), scripts, mounts_only: false };
-    let spec = serde_json::to_string(&spec).map_err(|e| Error::Internal(format!("cannot encode the profile: {e}")))?;
-    let mut command = std::process::Command::new("/proc/self/exe");
-    command.arg(HELPER_ARG).arg(spec).arg(program).args(args);
+    let mut command = helper_command(&spec, program, args)?;
     for t in ["TMPDIR", "TMP", "TEMP", "TEMPDIR"] {
         command.env(t, &temp.0);
     }
@@ -584,10 +591,7 @@ pub fn tool_command(
 /// itself, not through the broker).
 pub fn mounts_command(program: &Path, args: &[String], scripts: Vec<crate::scripts::Snapshot>) -> Result<std::process::Command> {
     let spec = linux::Spec { profile: Profile::default(), temp: std::env::temp_dir(), scripts, mounts_only: true };
-    let spec = serde_json::to_string(&spec).map_err(|e| Error::Internal(format!("cannot encode the helper's spec: {e}")))?;
-    let mut command = std::process::Command::new("/proc/self/exe");
-    command.arg(HELPER_ARG).arg(spec).arg(program).args(args);
-    Ok(command)
+    helper_command(&spec, program, args)
 }
 
 /// Where the approved copies of a run's scripts go: `$GUARD_HOME/run/c-…` (the state dir is
@@ -687,10 +691,9 @@ fn self_test() -> std::result::Result<String, String> {
             mounts_only: false,
         };
         std::fs::create_dir_all(&spec.temp).map_err(|e| format!("cannot set up: {e}"))?;
-        let spec = serde_json::to_string(&spec).map_err(|e| e.to_string())?;
         let script = "echo x > ../outside/written; echo y > ok; cat ../outside/secret; exec 3<>/dev/tcp/127.0.0.1/9 && echo net";
-        let out = std::process::Command::new("/proc/self/exe")
-            .args([HELPER_ARG, &spec, "/bin/sh", "-c", script])
+        let out = helper_command(&spec, Path::new("/bin/sh"), &["-c", script])
+            .map_err(|e| e.to_string())?
             .current_dir(&allowed)
             .stdin(std::process::Stdio::null())
             .output()

@@ -35,10 +35,6 @@ pub fn fork_helper(
     None
 }
 
-pub fn contain(_spec: &Spec) -> Result<Vec<(u64, u64)>, String> {
-    Err("guard has no sandbox for this operating system yet".into())
-}
-
 pub fn landlock_abi() -> Result<i32, String> {
     Err("Landlock is Linux's; this operating system has no sandbox in guard yet".into())
 }
