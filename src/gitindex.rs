@@ -37,6 +37,16 @@ pub enum GitFacts {
     Tracked { root: PathBuf, index: Arc<Index> },
 }
 
+impl GitFacts {
+    /// The work tree's root, when there is one (read or not).
+    pub fn root(&self) -> Option<&Path> {
+        match self {
+            GitFacts::Tracked { root, .. } | GitFacts::Unreadable { root, .. } => Some(root),
+            GitFacts::NotRead | GitFacts::NoRepo => None,
+        }
+    }
+}
+
 /// What an entry of the index is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -329,11 +339,7 @@ fn read_index(git_dir: &Path) -> Result<Index, String> {
 /// `/dev/zero` or `/dev/stdin`) must not hang guard or feed it without end.
 fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    use std::os::unix::fs::OpenOptionsExt;
-    let f = std::fs::OpenOptions::new().read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32).open(path)?;
-    if !f.metadata()?.is_file() {
-        return Err(std::io::Error::other("not a regular file"));
-    }
+    let f = crate::state::open_regular(path)?.ok_or_else(|| std::io::Error::other("not a regular file"))?;
     let mut bytes = Vec::new();
     f.take(MAX_INDEX_BYTES + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > MAX_INDEX_BYTES {

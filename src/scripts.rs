@@ -31,13 +31,6 @@ fn unreadable(e: &std::io::Error) -> String {
 }
 const NOT_REGULAR: &str = "not a regular file";
 
-/// Opens `path` to read as a script: following symlinks, as bash does, but never blocking on a
-/// FIFO or a device (`O_NONBLOCK`); `None` when it is not a regular file.
-fn open_regular(path: &Path) -> std::io::Result<Option<std::fs::File>> {
-    let f = std::fs::OpenOptions::new().read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32).open(path)?;
-    Ok(f.metadata()?.is_file().then_some(f))
-}
-
 /// Copies `from` to `to` (when given) while hashing; returns the hex SHA-256 of what was copied.
 fn copy_hashing(mut from: std::fs::File, mut to: Option<&mut std::fs::File>) -> std::io::Result<String> {
     let mut h = Sha256::new();
@@ -56,7 +49,7 @@ fn copy_hashing(mut from: std::fs::File, mut to: Option<&mut std::fs::File>) -> 
 /// The value a script's binding holds: its SHA-256, or why there is none.
 #[must_use]
 pub fn fingerprint(path: &Path) -> String {
-    match open_regular(path) {
+    match crate::state::open_regular(path) {
         Ok(Some(f)) => copy_hashing(f, None).unwrap_or_else(|e| unreadable(&e)),
         Ok(None) => NOT_REGULAR.into(),
         Err(e) => unreadable(&e),
@@ -89,7 +82,7 @@ pub fn snapshot(target_env: &std::collections::BTreeMap<String, String>, dir: &P
                 short(now)
             ))
         };
-        let file = match open_regular(&path) {
+        let file = match crate::state::open_regular(&path) {
             Ok(Some(f)) => f,
             Ok(None) if want == NOT_REGULAR => continue,
             Ok(None) => return Err(changed(NOT_REGULAR)),

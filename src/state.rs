@@ -108,6 +108,14 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(|e| Error::io("cannot sync directory", dir, e))
 }
 
+/// Opens `path` to read a file the agent may have planted (a script, `.git/index`): following
+/// symlinks, but never blocking on a FIFO or a device (`O_NONBLOCK`); `None` when it is not a
+/// regular file.
+pub fn open_regular(path: &Path) -> std::io::Result<Option<File>> {
+    let f = OpenOptions::new().read(true).custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32).open(path)?;
+    Ok(f.metadata()?.is_file().then_some(f))
+}
+
 /// An exclusive advisory lock on a lock file, held until dropped.
 ///
 /// std's `File::lock` (flock on Linux) is used rather than the `fs2` crate: it is in the

@@ -188,11 +188,7 @@ pub(super) fn project_delete(w: &mut Walker, arg: &Arg, what: &str) -> bool {
     let Some((abs, kind)) = places::absolute_glob(arg, w.cwd.as_deref(), w.ctx.home.as_deref()) else { return false };
     let shown = arg.text();
     let names: Vec<NamePattern> = w.found.as_ref().filter(|(text, _)| text == shown).map(|(_, n)| n.clone()).unwrap_or_default();
-    let root = match &w.ctx.git {
-        GitFacts::Tracked { root, .. } | GitFacts::Unreadable { root, .. } => Some(root),
-        GitFacts::NotRead | GitFacts::NoRepo => None,
-    };
-    if names.is_empty() && kind != GlobKind::Some && (abs == w.ctx.cwd || root == Some(&abs)) {
+    if names.is_empty() && kind != GlobKind::Some && (abs == w.ctx.cwd || w.ctx.git.root() == Some(abs.as_path())) {
         let whole = if kind == GlobKind::All { "every entry of the project" } else { "the project itself" };
         w.flag(Decision::Escalate, PROJECT_DELETE, format!("{what} {shown} deletes {whole} ({})", abs.display()));
         return true;

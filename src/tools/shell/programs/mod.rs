@@ -309,7 +309,6 @@ pub(super) fn check_overwrite(w: &mut Walker, arg: &Arg, what: &str) {
     judge_place(w, &place, arg, what, false);
 }
 
-/// Checks a path the command deletes or moves away (`recursive` for whole trees).
 /// Checks a path a command moves away (`mv SRC …`): the source tree leaves its place, but its
 /// content lives on at the destination (judged as a write), so it is not the project's work lost.
 pub(super) fn check_moved(w: &mut Walker, arg: &Arg, what: &str) {
@@ -325,10 +324,7 @@ pub(super) fn check_moved(w: &mut Walker, arg: &Arg, what: &str) {
 /// escalates here.
 pub(super) fn git_pointer(w: &mut Walker, arg: &Arg, what: &str) {
     let Some((abs, _)) = places::absolute(arg, w.cwd.as_deref(), w.ctx.home.as_deref()) else { return };
-    let root = match &w.ctx.git {
-        crate::gitindex::GitFacts::Tracked { root, .. } | crate::gitindex::GitFacts::Unreadable { root, .. } => Some(root.as_path()),
-        _ => None,
-    };
+    let root = w.ctx.git.root();
     let parent = abs.parent();
     if abs.file_name().is_some_and(|n| n == ".git") && (parent == Some(w.ctx.cwd.as_path()) || parent.is_some_and(|p| Some(p) == root)) {
         w.flag(

@@ -11,21 +11,29 @@ pub(super) const JUDGES: &[(&str, Judge)] = &[("terraform", route_tool), ("kubec
 
 /// `terraform`, `kubectl` run by the line: judged by their own classifiers.
 fn route_tool(w: &mut Walker, program: &str, rest: &[Arg], _: &Stdin, _: usize) {
+    // A terraform binary run by the line: nothing of guard's resolves plan ids there.
+    classify_routed(w, program, program, rest, true);
+    tool_runs(w, if program == "terraform" { "terraform" } else { "kubectl" });
+}
+
+/// Judges terraform's or kubectl's arguments `rest` (`shown` as the line names the command) by
+/// that tool's own classifier, in the line's working directory; `raw` for terraform itself
+/// rather than `guard terraform`.
+fn classify_routed(w: &mut Walker, shown: &str, tool: &str, rest: &[Arg], raw: bool) {
     if rest.iter().any(|a| !matches!(a, Arg::Lit(_))) {
-        w.flag(Decision::Escalate, "shell.dynamic-args", format!("{program} arguments known only at run time are not analysed"));
+        w.flag(Decision::Escalate, "shell.dynamic-args", format!("{shown} arguments known only at run time are not analysed"));
     }
     let argv: Vec<String> = rest.iter().map(|a| a.text().to_string()).collect();
     let mut ctx = w.ctx.clone();
     if let Some(c) = &w.cwd {
         ctx.cwd = c.clone();
     }
-    let v = match program {
-        // A terraform binary run by the line: nothing of guard's resolves plan ids there.
-        "terraform" => crate::tools::terraform::classify_raw(&argv, w.policy, &ctx),
+    let v = match tool {
+        "terraform" if raw => crate::tools::terraform::classify_raw(&argv, w.policy, &ctx),
+        "terraform" => crate::tools::terraform::classify(&argv, w.policy, &ctx),
         _ => crate::tools::kubectl::classify(&argv, w.policy, &ctx),
     };
     w.verdict.merge(v);
-    tool_runs(w, if program == "terraform" { "terraform" } else { "kubectl" });
 }
 
 /// `guard terraform|kubectl …` in a line is guard's own pipeline (which re-checks everything
@@ -40,20 +48,7 @@ fn route_guard(w: &mut Walker, _: &str, rest: &[Arg], _: &Stdin, _: usize) {
     }
     match first {
         Some(tool @ ("terraform" | "kubectl")) => {
-            let tail = rest.get(1..).unwrap_or_default();
-            if tail.iter().any(|a| !matches!(a, Arg::Lit(_))) {
-                w.flag(Decision::Escalate, "shell.dynamic-args", format!("guard {tool} arguments known only at run time are not analysed"));
-            }
-            let argv: Vec<String> = tail.iter().map(|a| a.text().to_string()).collect();
-            let mut ctx = w.ctx.clone();
-            if let Some(c) = &w.cwd {
-                ctx.cwd = c.clone();
-            }
-            let v = match tool {
-                "terraform" => crate::tools::terraform::classify(&argv, w.policy, &ctx),
-                _ => crate::tools::kubectl::classify(&argv, w.policy, &ctx),
-            };
-            w.verdict.merge(v);
+            classify_routed(w, &format!("guard {tool}"), tool, rest.get(1..).unwrap_or_default(), false);
         }
         _ => w.flag(Decision::Escalate, "shell.unknown-command", "guard is not a command guard knows to be safe in a line"),
     }
