@@ -2,11 +2,11 @@
 //! pid namespaces for the read-only pins and the line's lifetime, and a seccomp filter (or, on
 //! kernels whose Landlock cannot scope abstract sockets, a network namespace) for the network cut.
 //!
-//! It runs in the helper process: a fork of guard for a shell line ([`fork_helper`], when guard
-//! runs one thread), else a fresh exec of guard (`guard __contain SPEC PROGRAM ARGS…`, how
-//! brokered terraform is started). Either is single-threaded — `unshare(CLONE_NEWUSER)`
-//! refuses multi-threaded callers — and a restriction taken here binds only this process and
-//! what it starts. The steps:
+//! It runs in the line's init, which guard clones straight into the line's namespaces: from
+//! guard itself for a shell line ([`fork_helper`], when guard runs one thread), else from a
+//! fresh exec of guard (`guard __contain SPEC PROGRAM ARGS…`, how brokered terraform is
+//! started). Either caller is single-threaded, and a restriction taken in the init binds only
+//! it and what it starts. The steps:
 //! 1. user, mount and pid namespaces (the caller's uid and gid mapped to themselves), plus a
 //!    network namespace when the profile has no network and Landlock is older than ABI 6
 //!    (otherwise the seccomp filter of step 4 cuts the network: nothing outside is reachable,
@@ -22,11 +22,11 @@
 //!    so the pins hold even for root inside.
 //! 4. a seccomp filter refusing `TIOCSTI`/`TIOCLINUX` (no typing into the human's terminal) and,
 //!    without the network, every socket but unix and netlink ones, and io_uring;
-//! 5. run the program under the line's own init, pid 1 of a pid namespace made in step 1, which
-//!    takes steps 3 and 4 for itself and the program, checks each bound script's path is its
-//!    copy, and starts the program — where the line binds scripts, under the script supervisor
-//!    ([`super::notify`]), which answers the program's opens and execs of the scripts' names
-//!    and watches the names while it runs: when it ends, every process of the line ends with it.
+//! 5. run the program: the init is pid 1 of the line's pid namespace; it takes steps 3 and 4
+//!    for itself and the program, checks each bound script's path is its copy, and starts the
+//!    program — where the line binds scripts, under the script supervisor ([`super::notify`]),
+//!    which answers the program's opens and execs of the scripts' names and watches the names
+//!    while it runs: when it ends, every process of the line ends with it.
 //!
 //! It must never fall back to running uncontained: any failure is a `guard:` line and exit 77.
 
@@ -80,15 +80,15 @@ pub fn helper_main(argv: &[OsString]) -> u8 {
             return 70;
         }
     };
-    contain_and_run(&spec, Path::new(program), argv.get(4..).unwrap_or_default(), None)
+    contain_and_run(&spec, Path::new(program), argv.get(4..).unwrap_or_default())
 }
 
-/// Starts the helper as a fork of this process, not a new exec of guard (that exec, the C
-/// library's and Rust's start-up and the profile's JSON were ~0.6 ms of every line): the child
-/// contains itself and runs `program` as [`helper_main`] does, with `env` as the program's whole
-/// environment. It dies with guard (`PR_SET_PDEATHSIG`), and the line with it. `None` when this
-/// process has more than one thread: a fork copies only the calling thread, whose locks another
-/// may hold, so the caller then starts the helper as an exec ([`super::run`]).
+/// Starts the line's init as a child of this process (see [`start_init`]), not through a new
+/// exec of guard (that exec, the C library's and Rust's start-up and the profile's JSON were
+/// ~0.6 ms of every line), with `env` as the program's whole environment; the caller waits for
+/// the init, whose exit code is the line's. `None` when this process has more than one thread:
+/// a fork copies only the calling thread, whose locks another may hold, so the caller then
+/// starts the helper as an exec ([`super::run`]).
 pub fn fork_helper(
     spec: &Spec,
     program: &Path,
@@ -98,16 +98,31 @@ pub fn fork_helper(
     if !single_threaded() {
         return None;
     }
-    let guard_pid = rustix::process::getpid();
-    Some(match fork() {
-        Err(e) => Err(e),
-        Ok(Some(helper)) => Ok(helper),
-        Ok(None) => {
-            // Guard died before the death signal was set: nobody would audit or relay the line.
-            let code = if !dies_with(guard_pid) { 70 } else { contain_and_run(spec, program, args, Some(env)) };
-            std::process::exit(i32::from(code))
-        }
-    })
+    Some(start_init(spec, program, args, Some(env)))
+}
+
+/// Reads the rules, then clones the line's init straight into its namespaces (user, mount, pid
+/// and, where [`Rules::cut_network_by_filter`] is false and the profile has no network, network):
+/// pid 1 of the line's pid namespace and a child of this process, which dies with this process
+/// (`PR_SET_PDEATHSIG`), and the line with it. One process fewer than an `unshare` would need
+/// (a pid namespace takes only the unsharer's children), and so one fork and one exit fewer on
+/// every line. Returns the init's pid; the init's own failures are its exit code (77: nothing
+/// ran).
+fn start_init(
+    spec: &Spec,
+    program: &Path,
+    args: &[OsString],
+    env: Option<&[(OsString, OsString)]>,
+) -> Result<rustix::process::Pid, String> {
+    let rules = rules(spec)?;
+    // The init's way to tell whether this process is still there once its death signal is set:
+    // its parent is outside its pid namespace, so `getppid` says 0 either way.
+    let parent = rustix::process::pidfd_open(rustix::process::getpid(), rustix::process::PidfdFlags::empty())
+        .map_err(|e| format!("cannot open guard's own pidfd: {e}"))?;
+    match clone_init(rules.namespaces())? {
+        Some(init) => Ok(init),
+        None => std::process::exit(i32::from(init(spec, &rules, &parent, program, args, env))),
+    }
 }
 
 /// In a forked child: takes `SIGKILL` as its death signal, and says whether its parent is still
@@ -125,36 +140,13 @@ fn single_threaded() -> bool {
     stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(17)).is_some_and(|n| n == "1")
 }
 
-/// The helper's work, from an exec ([`helper_main`]) or a fork ([`fork_helper`]): contains this
-/// process, runs `program` with `args` (and `env`, when given, as its whole environment) as the
-/// only child of the line's own init, and returns the exit code.
-fn contain_and_run(spec: &Spec, program: &Path, args: &[OsString], env: Option<&[(OsString, OsString)]>) -> u8 {
+/// The exec'd helper's work ([`helper_main`]): starts the line's init ([`start_init`]), waits
+/// for it and returns its exit code.
+fn contain_and_run(spec: &Spec, program: &Path, args: &[OsString]) -> u8 {
     if spec.mounts_only {
         return mounts_only(spec, program, args);
     }
-    // Not dumpable from here on (after `enter` wrote the id maps, which a non-dumpable process
-    // cannot: its /proc files belong to root): the line's init is the program's parent, and
-    // its memory and `/proc/1/environ` — guard's own environment, credentials included, when
-    // the helper is a fork of guard — are no line's to read. The program's exec makes it
-    // dumpable again, as it was.
-    let started = enter(spec)
-        .and_then(|rules| {
-            rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
-                .map_err(|e| format!("cannot make the helper non-dumpable: {e}"))
-                .map(|()| rules)
-        })
-        .and_then(|rules| {
-            // The init's way to tell whether the helper is still there once its death signal is
-            // set: its parent is outside its pid namespace, so `getppid` says 0 either way.
-            let helper = rustix::process::pidfd_open(rustix::process::getpid(), rustix::process::PidfdFlags::empty())
-                .map_err(|e| format!("cannot open the helper's pidfd: {e}"))?;
-            Ok((rules, helper))
-        })
-        .and_then(|(rules, helper)| match fork()? {
-            None => std::process::exit(i32::from(init(&rules, &helper, program, args, env))),
-            Some(init) => Ok(init),
-        });
-    match started {
+    match start_init(spec, program, args, None) {
         Ok(init) => crate::exec::wait_for_pid(init).unwrap_or_else(|e| {
             eprintln!("guard: the sandbox helper lost its line: {e}");
             70
@@ -171,17 +163,31 @@ pub struct Rules {
     reads: Vec<(PathBuf, bool)>,
     listable: Vec<PathBuf>,
     writes: Vec<(PathBuf, bool)>,
-    /// Each bound script's path and the device and inode of its mounted copy.
-    scripts: Vec<(PathBuf, (u64, u64))>,
+    /// The pins and the masked sockets that exist, mounted over in the line's mount namespace.
+    pins: Vec<PathBuf>,
+    masks: Vec<PathBuf>,
     /// The network is cut by the seccomp filter (see [`seccomp_filter`]) rather than a network
     /// namespace of the line's own.
     cut_network_by_filter: bool,
+    /// A network namespace of the line's own: the profile has no network and the filter cannot
+    /// cut it.
+    own_network: bool,
+    /// The caller's uid and gid outside, mapped to themselves inside.
+    ids: (u32, u32),
+}
+
+impl Rules {
+    /// The namespaces the line's init is cloned into.
+    fn namespaces(&self) -> i32 {
+        let own_network = if self.own_network { libc::CLONE_NEWNET } else { 0 };
+        libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWPID | own_network
+    }
 }
 
 /// A user and mount namespace with the scripts' copies mounted over them, then exec: a
 /// `terraform apply` whose `local-exec` provisioners run the approved scripts.
 fn mounts_only(spec: &Spec, program: &Path, args: &[OsString]) -> u8 {
-    let mounted = namespaces(false, true, false).and_then(|()| spec.scripts.iter().map(mount_snapshot).collect::<Result<Vec<_>, _>>());
+    let mounted = mount_namespace().and_then(|()| spec.scripts.iter().map(mount_snapshot).collect::<Result<Vec<_>, _>>());
     let scripts = match mounted {
         Ok(s) => s,
         Err(cause) => {
@@ -243,24 +249,38 @@ fn mount_snapshot(snap: &crate::scripts::Snapshot) -> Result<(PathBuf, (u64, u64
 /// kernel kills every process the line left behind (a daemon, a `setsid … &`): nothing of a
 /// line outlives it. It mounts the namespace's own `/proc`, takes Landlock and the seccomp
 /// filter (the program inherits both), and runs the program, relaying the signals guard relays.
-/// It dies with the helper (`PR_SET_PDEATHSIG`), and the line with it.
-fn init(rules: &Rules, helper: &std::os::fd::OwnedFd, program: &Path, args: &[OsString], env: Option<&[(OsString, OsString)]>) -> u8 {
+/// It dies with its parent (`PR_SET_PDEATHSIG`; `parent` is its pidfd), and the line with it.
+fn init(
+    spec: &Spec,
+    rules: &Rules,
+    parent: &std::os::fd::OwnedFd,
+    program: &Path,
+    args: &[OsString],
+    env: Option<&[(OsString, OsString)]>,
+) -> u8 {
     use rustix::event::{PollFd, PollFlags, Timespec};
     use rustix::mount::MountFlags as M;
     if rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).is_err() {
         return 77;
     }
-    // The helper died before the death signal was set (its pidfd is readable once it has):
+    // The parent died before the death signal was set (its pidfd is readable once it has):
     // nobody would wait for, relay or audit the line.
-    let mut gone = [PollFd::new(helper, PollFlags::IN)];
+    let mut gone = [PollFd::new(parent, PollFlags::IN)];
     if rustix::event::poll(&mut gone, Some(&Timespec { tv_sec: 0, tv_nsec: 0 })).map_or(true, |n| n > 0) {
         return 70;
     }
+    let scripts = match enter(spec, rules) {
+        Ok(s) => s,
+        Err(cause) => {
+            eprintln!("{}", super::unavailable(&cause));
+            return 77;
+        }
+    };
     // Best effort: where the kernel refuses a new procfs (a host /proc with parts masked), the
     // line sees the host's pids, which Landlock's scoping already keeps it from signalling.
     let _ = rustix::mount::mount("proc", "/proc", "proc", M::NOSUID | M::NODEV | M::NOEXEC, None);
     // io_uring's own `openat` would pass the script supervisor by: refused where it serves.
-    let no_io_uring = rules.cut_network_by_filter || !rules.scripts.is_empty();
+    let no_io_uring = rules.cut_network_by_filter || !scripts.is_empty();
     if let Err(cause) =
         landlock(&rules.reads, &rules.listable, &rules.writes).and_then(|()| seccomp_filter(rules.cut_network_by_filter, no_io_uring))
     {
@@ -268,19 +288,19 @@ fn init(rules: &Rules, helper: &std::os::fd::OwnedFd, program: &Path, args: &[Os
         return 77;
     }
     // Watched from before the check on: a rename after it stops the line (see `ScriptWatch`).
-    let watch = match ScriptWatch::new(&rules.scripts) {
+    let watch = match ScriptWatch::new(&scripts) {
         Ok(w) => w,
         Err(e) => {
             eprintln!("guard: cannot watch the approved scripts' names: {e}; nothing ran");
             return 77;
         }
     };
-    if let Err(why) = scripts_in_place(&rules.scripts) {
+    if let Err(why) = scripts_in_place(&scripts) {
         eprintln!("{why}");
         return 77;
     }
     if let Some(watch) = &watch {
-        return supervised(watch, &rules.scripts, program, args, env);
+        return supervised(watch, &scripts, program, args, env);
     }
     let mut command = std::process::Command::new(program);
     command.args(args);
@@ -457,31 +477,50 @@ impl ScriptWatch {
     }
 }
 
-/// The second unsafe call in guard: `fork(2)`, to make the helper (from guard), the line's
-/// init (from the helper) and, under the script supervisor, the program's process (from the
-/// init, or from the helper for `mounts_only`). `None` in the child. Sound here: the caller is
-/// single-threaded — the helper unshared a user namespace, which the kernel refuses to
-/// multi-threaded callers, guard checks ([`single_threaded`]), and the init starts no thread —
-/// so no lock can be held by a thread that does not exist in the child.
+/// The second unsafe call in guard: `fork(2)`, to make the program's process under the script
+/// supervisor (from the line's init, or from the helper for `mounts_only`). `None` in the
+/// child. Sound here: the caller is single-threaded — the init starts no thread, and the helper
+/// unshared a user namespace, which the kernel refuses to multi-threaded callers — so no lock
+/// can be held by a thread that does not exist in the child.
 #[allow(unsafe_code)]
 fn fork() -> Result<Option<rustix::process::Pid>, String> {
     // SAFETY: single-threaded caller (see above); the child only runs guard's own code.
     match unsafe { libc::fork() } {
-        -1 => Err(format!("cannot fork the line's init: {}", std::io::Error::last_os_error())),
+        -1 => Err(format!("cannot fork the line's program: {}", std::io::Error::last_os_error())),
         0 => Ok(None),
         pid => Ok(rustix::process::Pid::from_raw(pid)),
     }
 }
 
-/// Sets up the namespaces and mounts for this process (steps 1 and 2), or says why it cannot;
-/// returns what the line's init restricts itself to.
-pub fn enter(spec: &Spec) -> Result<Rules, String> {
+/// The fifth unsafe call in guard: `clone(2)` with `flags` (new namespaces) and `SIGCHLD`, no
+/// stack (the child runs on a copy of the caller's, as after a fork), to make the line's init:
+/// from guard, which checks it runs one thread ([`single_threaded`]), or from the exec'd
+/// helper, which starts none. `None` in the child. Sound here as [`fork`] is — no lock can be
+/// held by a thread the child lacks — and the C library's state holds: without `CLONE_VM` the
+/// child's memory is a copy, as after `fork(2)`. What the C library's own `fork` would do
+/// besides is run `pthread_atfork` handlers (guard registers none) and put the child's tid in
+/// its thread block, which only mutex ownership and `pthread_kill` of another thread read: the
+/// init is single-threaded, and `raise`/`abort` on the calling thread ask the kernel for its
+/// tid (glibc ≥ 2.34). bubblewrap makes its pid 1 the same way.
+#[allow(unsafe_code)]
+fn clone_init(flags: i32) -> Result<Option<rustix::process::Pid>, String> {
+    let flags = libc::c_ulong::try_from(flags | libc::SIGCHLD).map_err(|e| format!("bad clone flags: {e}"))?;
+    // SAFETY: single-threaded caller, no CLONE_VM (see above); the child only runs guard's code.
+    match unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) } {
+        -1 => Err(refused(std::io::Error::last_os_error())),
+        0 => Ok(None),
+        pid => i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw).map(Some).ok_or_else(|| format!("clone(2) returned {pid}")),
+    }
+}
+
+/// What the line's init restricts itself to, or why it cannot be contained, read before the
+/// namespaces change anything.
+fn rules(spec: &Spec) -> Result<Rules, String> {
     if std::env::var_os(super::SIMULATE_UNAVAILABLE_ENV).is_some_and(|v| !v.is_empty()) {
         return Err(format!("Landlock is not available (simulated by {})", super::SIMULATE_UNAVAILABLE_ENV));
     }
     let p = &spec.profile;
-    let pins: Vec<&PathBuf> = p.pinned.iter().filter(|f| std::fs::symlink_metadata(f).is_ok()).collect();
-    // Rules are computed before the namespaces change anything.
+    let pins = p.pinned.iter().filter(|f| std::fs::symlink_metadata(f).is_ok()).cloned().collect();
     let mut parents = std::collections::HashMap::new();
     let mut hidden: Vec<PathBuf> = p.hidden.iter().map(|h| canonical(h, &mut parents)).collect();
     hidden.push(PathBuf::from("/dev"));
@@ -499,23 +538,36 @@ pub fn enter(spec: &Spec) -> Result<Rules, String> {
             writes.push((w.to_path_buf(), m.is_dir()));
         }
     }
-
-    let masks: Vec<&PathBuf> = p.masked.iter().filter(|m| std::fs::symlink_metadata(m).is_ok_and(|t| !t.is_dir())).collect();
-    // A network namespace costs more than anything else the helper does (the kernel registers
-    // a loopback device and its sysctls: ~0.7 ms of CPU per line, and more to tear down). Where
-    // Landlock scopes abstract unix sockets (ABI 6) — the one reach of the host's network
-    // namespace a socket filter cannot see — the seccomp filter cuts the network instead.
+    let masks = p.masked.iter().filter(|m| std::fs::symlink_metadata(m).is_ok_and(|t| !t.is_dir())).cloned().collect();
+    // A network namespace costs more than anything else the line's set-up does (the kernel
+    // registers a loopback device and its sysctls: ~0.7 ms of CPU per line, and more to tear
+    // down). Where Landlock scopes abstract unix sockets (ABI 6) — the one reach of the host's
+    // network namespace a socket filter cannot see — the seccomp filter cuts the network instead.
     let cut_network_by_filter = !p.network && abstract_sockets_scoped();
-    namespaces(!p.network && !cut_network_by_filter, true, true)?;
+    let own_network = !p.network && !cut_network_by_filter;
+    Ok(Rules { reads, listable, writes, pins, masks, cut_network_by_filter, own_network, ids: own_ids() })
+}
+
+/// In the line's init, just cloned into its namespaces: maps the caller's uid and gid to
+/// themselves, makes the init non-dumpable, and mounts (step 2); returns each bound script's
+/// path and the device and inode of its mounted copy.
+///
+/// Not dumpable from the id maps on (which a non-dumpable process cannot write: its /proc files
+/// belong to root): the init is the program's parent, and its memory and `/proc/1/environ` —
+/// guard's own environment, credentials included — are no line's to read. The program's exec
+/// makes it dumpable again, as it was.
+fn enter(spec: &Spec, rules: &Rules) -> Result<Vec<(PathBuf, (u64, u64))>, String> {
+    map_ids(rules.ids)?;
+    rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+        .map_err(|e| format!("cannot make the line's init non-dumpable: {e}"))?;
     private_ptys()?;
-    for pin in &pins {
+    for pin in &rules.pins {
         pin_read_only(pin)?;
     }
-    for socket in &masks {
-        rustix::mount::mount_bind("/dev/null", *socket).map_err(|e| format!("cannot mask {}: {e}", socket.display()))?;
+    for socket in &rules.masks {
+        rustix::mount::mount_bind("/dev/null", socket).map_err(|e| format!("cannot mask {}: {e}", socket.display()))?;
     }
-    let scripts = spec.scripts.iter().map(mount_snapshot).collect::<Result<Vec<_>, _>>()?;
-    Ok(Rules { reads, listable, writes, scripts, cut_network_by_filter })
+    spec.scripts.iter().map(mount_snapshot).collect()
 }
 
 /// Whether this kernel's Landlock scopes abstract unix sockets (ABI 6), so that a line without a
@@ -680,33 +732,39 @@ fn unshare(flags: rustix::thread::UnshareFlags) -> rustix::io::Result<()> {
     unsafe { rustix::thread::unshare_unsafe(flags) }
 }
 
-fn namespaces(cut_network: bool, mounts: bool, pids: bool) -> Result<(), String> {
+/// A user and mount namespace for this process (`mounts_only`), its uid and gid mapped to
+/// themselves.
+fn mount_namespace() -> Result<(), String> {
     use rustix::thread::UnshareFlags;
-    let uid = rustix::process::getuid().as_raw();
-    let gid = rustix::process::getgid().as_raw();
-    let mut flags = UnshareFlags::NEWUSER;
-    if pids {
-        flags |= UnshareFlags::NEWPID;
-    }
-    if cut_network {
-        flags |= UnshareFlags::NEWNET;
-    }
-    if mounts {
-        flags |= UnshareFlags::NEWNS;
-    }
-    unshare(flags).map_err(|e| {
-        format!("the kernel refused a user namespace ({e}; unprivileged user namespaces may be disabled, e.g. kernel.unprivileged_userns_clone=0 or an AppArmor restriction)")
-    })?;
+    let ids = own_ids();
+    unshare(UnshareFlags::NEWUSER | UnshareFlags::NEWNS).map_err(refused)?;
+    map_ids(ids)
+}
+
+/// This process's uid and gid, as its parent user namespace knows them: read before it enters
+/// a user namespace of its own, where they are unmapped (65534) until [`map_ids`].
+fn own_ids() -> (u32, u32) {
+    (rustix::process::getuid().as_raw(), rustix::process::getgid().as_raw())
+}
+
+/// Why the kernel gave no user namespace.
+fn refused(e: impl std::fmt::Display) -> String {
+    format!(
+        "the kernel refused a user namespace ({e}; unprivileged user namespaces may be disabled, e.g. kernel.unprivileged_userns_clone=0 or an AppArmor restriction)"
+    )
+}
+
+/// Maps this process's uid and gid, in the user namespace it just entered, to themselves.
+///
+/// No `mount --make-rprivate /` is needed (it walks every mount, a cost on each line): a mount
+/// namespace made in a new user namespace is less privileged, and the kernel turns its shared
+/// mounts into slaves of the host's, so nothing mounted in here propagates out
+/// (mount_namespaces(7), "Restrictions on mount namespaces").
+fn map_ids((uid, gid): (u32, u32)) -> Result<(), String> {
     let write = |file: &str, text: String| std::fs::write(file, text).map_err(|e| format!("cannot write {file}: {e}"));
     write("/proc/self/setgroups", "deny".into())?;
     write("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
-    write("/proc/self/gid_map", format!("{gid} {gid} 1"))?;
-    // No `mount --make-rprivate /` is needed (it walks every mount, a cost on each line): a mount
-    // namespace made in a new user namespace is less privileged, and the kernel turns its shared
-    // mounts into slaves of the host's, so nothing mounted in here propagates out
-    // (mount_namespaces(7), "Restrictions on mount namespaces").
-    let _ = mounts;
-    Ok(())
+    write("/proc/self/gid_map", format!("{gid} {gid} 1"))
 }
 
 /// A devpts of the sandbox's own on `/dev/pts` (and `/dev/ptmx` pointing into it): terminals

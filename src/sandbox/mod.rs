@@ -486,8 +486,8 @@ pub fn run(
         let redirects_before = git_redirects(profile);
         let os_args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
         let outcome = match linux::fork_helper(&spec, program, &os_args, &env) {
-            Some(Ok(helper)) => crate::exec::wait_for_forked(helper, on_start, Some(&broker)),
-            Some(Err(cause)) => Err(Error::Internal(format!("cannot start the sandbox helper: {cause}"))),
+            Some(Ok(init)) => crate::exec::wait_for_forked(init, on_start, Some(&broker)),
+            Some(Err(cause)) => Err(unavailable(&cause)),
             None => {
                 let mut command = helper_command(&spec, program, args)?;
                 command.env_clear().envs(env);
