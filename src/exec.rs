@@ -9,6 +9,7 @@
 
 use std::ffi::OsString;
 use std::io::Read;
+use std::os::fd::BorrowedFd;
 use std::os::unix::net::UnixStream;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
@@ -74,7 +75,7 @@ pub fn find_real_explained(
     let trust = Trust::of_process();
     if let Some(p) = override_var.filter(|v| !v.is_empty()).map(PathBuf::from) {
         let var = format!("${}", override_var_name(name));
-        return (explicit(name, &p, guard_exe, &var, Some(&trust)), skipped);
+        return (explicit(name, &p, guard_exe, &var, Some(trust)), skipped);
     }
     for dir in std::env::split_paths(&path_var.unwrap_or_default()) {
         if dir.as_os_str().is_empty() || !dir.is_absolute() {
@@ -137,7 +138,14 @@ struct Trust {
 }
 
 impl Trust {
-    fn of_process() -> Trust {
+    /// This process's: read once (a line looks up bash, then the broker `sh`, each with the
+    /// same ids and homes).
+    fn of_process() -> &'static Trust {
+        static TRUST: std::sync::OnceLock<Trust> = std::sync::OnceLock::new();
+        TRUST.get_or_init(Trust::read)
+    }
+
+    fn read() -> Trust {
         use rustix::process::{getegid, geteuid, getgid, getgroups};
         let euid = geteuid().as_raw();
         let mut groups: Vec<u32> = getgroups().unwrap_or_default().into_iter().map(|g| g.as_raw()).collect();
@@ -247,6 +255,13 @@ pub fn real_tool(tool: crate::policy::ToolName, policy: &crate::policy::Policy) 
 pub struct Outcome {
     pub code: u8,
     pub signal: Option<i32>,
+}
+
+impl Outcome {
+    /// A process that exited with `code`.
+    pub fn exited(code: u8) -> Outcome {
+        Outcome { code, signal: None }
+    }
 }
 
 /// Work to finish once the child has started, before guard waits for it: the decision record's
@@ -368,7 +383,12 @@ pub(crate) fn run_command(
         Ok(mut child) => match on_start.map_or(Ok(()), |f| f()) {
             Ok(()) => {
                 let pid = rustix::process::Pid::from_child(&child);
-                wait_relaying(pid, &mut || child.try_wait(), &mut signals, service).map_err(|e| Error::io("cannot wait for", name, e))
+                wait_relaying(pid, &mut || child.try_wait(), &mut signals, service, None)
+                    .and_then(|ended| match ended {
+                        Ended::Exited(status) => Ok(status),
+                        Ended::Reported(_) => Err(std::io::Error::other("a report without a report descriptor")),
+                    })
+                    .map_err(|e| Error::io("cannot wait for", name, e))
             }
             Err(e) => {
                 let _ = child.kill();
@@ -399,12 +419,19 @@ pub fn exit_code(status: ExitStatus) -> u8 {
 /// Waits for the process `pid` (a child that is no `std::process::Child`: the sandbox's init),
 /// relaying signals as [`run_command`] does; returns its exit code.
 pub(crate) fn wait_for_pid(pid: rustix::process::Pid) -> Result<u8> {
-    wait_for_forked(pid, None, None).map(|o| o.code)
+    wait_for_forked(pid, None, None, None).map(|o| o.code)
 }
 
-/// Like [`run_command`], for a child this process forked itself (the sandbox helper): finishes
-/// `on_start` (or kills the child), then waits, relaying signals and serving `service`.
-pub(crate) fn wait_for_forked(pid: rustix::process::Pid, on_start: OnStart<'_>, service: Option<&dyn Service>) -> Result<Outcome> {
+/// Like [`run_command`], for a child this process forked itself (the line's init): finishes
+/// `on_start` (or kills the child), then waits, relaying signals and serving `service`. With
+/// `report`, the child may say how its program ended before it ends itself (see
+/// [`report_outcome`]): the outcome is then returned at once and the child is still to be reaped.
+pub(crate) fn wait_for_forked(
+    pid: rustix::process::Pid,
+    on_start: OnStart<'_>,
+    service: Option<&dyn Service>,
+    report: Option<BorrowedFd<'_>>,
+) -> Result<Outcome> {
     use std::os::unix::process::ExitStatusExt;
     let mut try_wait = || match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG) {
         Ok(Some((_, status))) => Ok(Some(ExitStatus::from_raw(status.as_raw()))),
@@ -426,10 +453,35 @@ pub(crate) fn wait_for_forked(pid: rustix::process::Pid, on_start: OnStart<'_>, 
             return Err(e);
         }
     };
-    let status =
-        wait_relaying(pid, &mut try_wait, &mut signals, service).map_err(|e| Error::Internal(format!("cannot wait for the line: {e}")))?;
+    let ended = wait_relaying(pid, &mut try_wait, &mut signals, service, report)
+        .map_err(|e| Error::Internal(format!("cannot wait for the line: {e}")))?;
     signals.handle().close();
-    Ok(Outcome { code: exit_code(status), signal: status.signal() })
+    Ok(match ended {
+        Ended::Exited(status) => Outcome { code: exit_code(status), signal: status.signal() },
+        Ended::Reported(outcome) => outcome,
+    })
+}
+
+/// How a wait ended: the child exited (and is reaped), or it reported its program's outcome.
+enum Ended {
+    Exited(ExitStatus),
+    Reported(Outcome),
+}
+
+/// Tells the parent, through `to` (its `report` in [`wait_for_forked`]), how the program ended:
+/// the exit code and the signal (0: none), two bytes in one write.
+pub(crate) fn report_outcome(to: BorrowedFd<'_>, outcome: &Outcome) {
+    let signal = outcome.signal.and_then(|s| u8::try_from(s).ok()).unwrap_or(0);
+    let _ = rustix::io::write(to, &[outcome.code, signal]);
+}
+
+/// The outcome read from a report descriptor: `None` at its end (the child closed it unsaid).
+fn read_report(from: BorrowedFd<'_>) -> Option<Outcome> {
+    let mut bytes = [0u8; 2];
+    match rustix::io::read(from, &mut bytes) {
+        Ok(n) if n >= 1 => Some(Outcome { code: bytes[0], signal: (n == 2 && bytes[1] != 0).then(|| i32::from(bytes[1])) }),
+        _ => None,
+    }
 }
 
 /// Waits for `pid` (`try_wait` reaps it), forwarding the signals another process sends to guard
@@ -439,7 +491,8 @@ fn wait_relaying(
     try_wait: &mut dyn FnMut() -> std::io::Result<Option<ExitStatus>>,
     signals: &mut SignalDelivery<UnixStream, WithOrigin>,
     service: Option<&dyn Service>,
-) -> std::io::Result<ExitStatus> {
+    mut report: Option<BorrowedFd<'_>>,
+) -> std::io::Result<Ended> {
     use rustix::event::{PollFd, PollFlags, Timespec};
     use rustix::process::{PidfdFlags, Signal};
     // Without pidfds (Linux < 5.3) the poll wakes every 20 ms to look for the child's exit.
@@ -461,22 +514,33 @@ fn wait_relaying(
             }
         }
         if let Some(status) = try_wait()? {
-            return Ok(status);
+            return Ok(Ended::Exited(status));
         }
         let read = signals.get_read();
         let mut set = vec![PollFd::new(read, PollFlags::IN)];
         if let Some(fd) = &pidfd {
             set.push(PollFd::new(fd, PollFlags::IN));
         }
+        if let Some(fd) = report {
+            set.push(PollFd::from_borrowed_fd(fd, PollFlags::IN));
+        }
         if let Some(s) = service {
             set.push(PollFd::from_borrowed_fd(s.fd(), PollFlags::IN));
         }
         let polled = rustix::event::poll(&mut set, if pidfd.is_some() { None } else { Some(&tick) });
         let serve = service.is_some() && set.last().is_some_and(|p| p.revents().contains(PollFlags::IN));
+        let reported = report.is_some() && set.get(if pidfd.is_some() { 2 } else { 1 }).is_some_and(|p| !p.revents().is_empty());
         drop(set);
         match polled {
             Ok(_) | Err(rustix::io::Errno::INTR) => {}
             Err(e) => return Err(e.into()),
+        }
+        if let (true, Some(fd)) = (reported, report) {
+            match read_report(fd) {
+                Some(outcome) => return Ok(Ended::Reported(outcome)),
+                // Closed unsaid: the child's own exit says how it ended.
+                None => report = None,
+            }
         }
         if let (true, Some(s)) = (serve, service) {
             s.ready();

@@ -683,16 +683,17 @@ fn run_contained(paths: &Paths, args: Vec<String>) -> Result<u8> {
     let t = std::time::Instant::now();
     // The contained `bash` and `sh` are the real ones, whatever the agent is.
     let bash = exec::real_tool(ToolName::Shell, &policy)?;
-    let outcome = sandbox::run(&authorized, paths, &program, args.get(1..).unwrap_or_default(), &bash, None);
-    let mut m = Map::new();
-    m.insert("run_seq".into(), json!(started.seq));
-    m.insert("duration_ms".into(), json!(u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)));
-    match &outcome {
-        Ok(o) => m.insert("exit_code".into(), json!(o.code)),
-        Err(e) => m.insert("error".into(), json!(e.to_string())),
+    let record_exec = |outcome: &Result<exec::Outcome>| {
+        let mut m = Map::new();
+        m.insert("run_seq".into(), json!(started.seq));
+        m.insert("duration_ms".into(), json!(u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)));
+        match outcome {
+            Ok(o) => m.insert("exit_code".into(), json!(o.code)),
+            Err(e) => m.insert("error".into(), json!(e.to_string())),
+        };
+        audit::append(paths, "exec", m).map(|_| ())
     };
-    audit::append(paths, "exec", m)?;
-    Ok(outcome?.code)
+    Ok(sandbox::run(&authorized, paths, &program, args.get(1..).unwrap_or_default(), &bash, None, &record_exec)?.code)
 }
 
 /// What a terraform invocation is, for the plan-id flow.
@@ -809,6 +810,25 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     let program = exec::real_tool(tool, &policy)?;
     let init_args = (tool == ToolName::Terraform).then(|| tools::terraform::noninteractive_init(&request.argv)).flatten();
     let started = std::time::Instant::now();
+    let record_exec = |outcome: &Result<exec::Outcome>| {
+        let mut m = Map::new();
+        m.insert("tool".into(), json!(tool.as_str()));
+        m.insert("decision_seq".into(), json!(decided.seq));
+        m.insert("program".into(), json!(program.to_string_lossy()));
+        m.insert("duration_ms".into(), json!(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)));
+        match outcome {
+            Ok(o) => {
+                m.insert("exit_code".into(), json!(o.code));
+                if let Some(s) = o.signal {
+                    m.insert("signal".into(), json!(s));
+                }
+            }
+            Err(e) => {
+                m.insert("error".into(), json!(e.to_string()));
+            }
+        }
+        audit::append(paths, "exec", m).map(|_| ())
+    };
     let outcome = match op {
         TerraformOp::Plan { json } => {
             return plans::plan(paths, &policy, &program, &authorized, json, staging.as_ref().map(sandbox::TempDir::path));
@@ -853,29 +873,15 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
             exec::run_args(&authorized, &program, &argv, None, on_start(unsynced))
         }
         TerraformOp::Other if tool == ToolName::Shell && authorized.profile().is_some() => {
-            sandbox::run(&authorized, paths, &program, &authorized.request.argv, &program, on_start(unsynced))
+            // The exec record is written as the line's program ends (see `sandbox::run`).
+            let argv = &authorized.request.argv;
+            return Ok(sandbox::run(&authorized, paths, &program, argv, &program, on_start(unsynced), &record_exec)?.code);
         }
         TerraformOp::Other if init_args.is_some() => {
             exec::run_args(&authorized, &program, init_args.as_deref().unwrap_or_default(), None, on_start(unsynced))
         }
         TerraformOp::Other => exec::run(&authorized, &program, None, on_start(unsynced)),
     };
-    let mut m = Map::new();
-    m.insert("tool".into(), json!(tool.as_str()));
-    m.insert("decision_seq".into(), json!(decided.seq));
-    m.insert("program".into(), json!(program.to_string_lossy()));
-    m.insert("duration_ms".into(), json!(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)));
-    match &outcome {
-        Ok(o) => {
-            m.insert("exit_code".into(), json!(o.code));
-            if let Some(s) = o.signal {
-                m.insert("signal".into(), json!(s));
-            }
-        }
-        Err(e) => {
-            m.insert("error".into(), json!(e.to_string()));
-        }
-    }
-    audit::append(paths, "exec", m)?;
+    record_exec(&outcome)?;
     Ok(outcome?.code)
 }

@@ -44,8 +44,6 @@ struct Wire {
 pub struct Broker {
     listener: UnixListener,
     sock: PathBuf,
-    bin: PathBuf,
-    token: String,
     job: std::sync::Arc<Job>,
 }
 
@@ -58,22 +56,54 @@ struct Job {
     children: std::sync::Mutex<Vec<u32>>,
 }
 
-impl Broker {
-    /// Starts listening on a socket of this line's own (`$GUARD_HOME/run/s-….sock`) and finds
-    /// or makes the `bin/` links. `cap` is the contained process's profile.
-    pub fn start(paths: &Paths, cap: &Profile, bash: &Path) -> Result<Broker> {
+/// Where a line's broker will be, chosen before the line's init starts (the line's environment
+/// names the socket, its token and the `bin/`): [`Plan::start`] then makes them while the init
+/// sets itself up.
+pub struct Plan {
+    exe: PathBuf,
+    run: PathBuf,
+    /// The `bin/` links: name and target.
+    links: Vec<(&'static str, PathBuf)>,
+    bin: PathBuf,
+    sock: PathBuf,
+    token: String,
+}
+
+impl Plan {
+    /// A socket of the line's own (`$GUARD_HOME/run/s-….sock`) and the `bin/` links for `bash`
+    /// (the real bash) and the real `sh`.
+    pub fn new(paths: &Paths, bash: &Path) -> Result<Plan> {
         let exe = std::env::current_exe().map_err(|e| Error::Internal(format!("cannot find guard's own binary: {e}")))?;
-        paths.ensure_home()?;
         let run = paths.home.join("run");
-        crate::state::ensure_private_dir(&run)?;
         let sh = crate::exec::find_real("sh", None, None, std::env::var_os("PATH"), Some(&exe)).ok();
-        let mut links: Vec<(&str, &Path)> = vec![("guard", &exe), ("terraform", &exe), ("kubectl", &exe), ("bash", bash)];
-        links.extend(sh.as_deref().map(|sh| ("sh", sh)));
-        let bin = links_dir(&run, &links)?;
+        let mut links: Vec<(&'static str, PathBuf)> =
+            vec![("guard", exe.clone()), ("terraform", exe.clone()), ("kubectl", exe.clone()), ("bash", bash.to_path_buf())];
+        links.extend(sh.map(|sh| ("sh", sh)));
+        let bin = links_dir_name(&run, &links);
         let sock = run.join(format!("s-{}.sock", crate::digest::random_hex(8)?));
+        let token = crate::digest::random_hex(16)?;
+        Ok(Plan { exe, run, links, bin, sock, token })
+    }
+
+    /// The variables that point a contained guard at this broker.
+    pub fn contained_env(&self) -> [(OsString, OsString); 2] {
+        [(BROKER_ENV.into(), self.sock.clone().into()), (BROKER_TOKEN_ENV.into(), self.token.clone().into())]
+    }
+
+    /// The `bin/` to put first on the contained `PATH`.
+    pub fn bin(&self) -> &Path {
+        &self.bin
+    }
+
+    /// Starts listening on the socket and finds or makes the `bin/` links. `cap` is the
+    /// contained process's profile.
+    pub fn start(self, paths: &Paths, cap: &Profile) -> Result<Broker> {
+        let Plan { exe, run, links, bin, sock, token } = self;
+        paths.ensure_home()?;
+        crate::state::ensure_private_dir(&run)?;
+        make_links(&bin, &run, &links)?;
         let listener = UnixListener::bind(&sock).map_err(|e| Error::io("cannot listen on", &sock, e))?;
         listener.set_nonblocking(true).map_err(|e| Error::io("cannot listen on", &sock, e))?;
-        let token = crate::digest::random_hex(16)?;
         let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
             .filter(|(k, _)| ![BROKER_ENV, BROKER_TOKEN_ENV, CAP_ENV, "GUARD_HOME", "GUARD_POLICY", "PATH"].iter().any(|n| k == n))
             .collect();
@@ -89,18 +119,11 @@ impl Broker {
         let cap = serde_json::to_string(cap).map_err(|e| Error::Internal(format!("cannot encode the profile: {e}")))?;
         env.push((CAP_ENV.into(), cap.into()));
         let job = std::sync::Arc::new(Job { token: token.clone(), exe, env, children: std::sync::Mutex::new(Vec::new()) });
-        Ok(Broker { listener, sock, bin, token, job })
+        Ok(Broker { listener, sock, job })
     }
+}
 
-    /// The variables that point a contained guard at this broker, and the `bin/` to put first on `PATH`.
-    pub fn contained_env(&self) -> [(OsString, OsString); 2] {
-        [(BROKER_ENV.into(), self.sock.clone().into()), (BROKER_TOKEN_ENV.into(), self.token.clone().into())]
-    }
-
-    pub fn bin(&self) -> PathBuf {
-        self.bin.clone()
-    }
-
+impl Broker {
     pub fn fd(&self) -> BorrowedFd<'_> {
         self.listener.as_fd()
     }
@@ -134,12 +157,16 @@ impl Drop for Broker {
 /// guard outside a sandbox can write the state dir, but a wrong or half-made directory is
 /// replaced, never trusted. Making six inodes per line and deleting them again cost ext4 more
 /// than the rest of the parent's set-up.
-fn links_dir(run: &Path, links: &[(&str, &Path)]) -> Result<PathBuf> {
+fn links_dir_name(run: &Path, links: &[(&str, PathBuf)]) -> PathBuf {
     let key: String = links.iter().map(|(n, t)| format!("{n}\0{}\0", t.display())).collect();
-    let dir = run.join(format!("bin-{}", crate::digest::sha256_hex(key.as_bytes()).get(..16).unwrap_or_default()));
+    run.join(format!("bin-{}", crate::digest::sha256_hex(key.as_bytes()).get(..16).unwrap_or_default()))
+}
+
+/// Checks the links in `dir` (named by [`links_dir_name`]), or makes them.
+fn make_links(dir: &Path, run: &Path, links: &[(&str, PathBuf)]) -> Result<()> {
     let holds_them = |d: &Path| links.iter().all(|(n, t)| std::fs::read_link(d.join(n)).is_ok_and(|l| l == *t));
-    if holds_them(&dir) {
-        return Ok(dir);
+    if holds_them(dir) {
+        return Ok(());
     }
     let fresh = run.join(format!("bin-new-{}", crate::digest::random_hex(8)?));
     crate::state::ensure_private_dir(&fresh)?;
@@ -147,13 +174,13 @@ fn links_dir(run: &Path, links: &[(&str, &Path)]) -> Result<PathBuf> {
         std::os::unix::fs::symlink(target, fresh.join(name)).map_err(|e| Error::io("cannot link", fresh.join(name), e))?;
     }
     // A wrong directory goes first; a concurrent guard that made the same one wins the rename.
-    if std::fs::symlink_metadata(&dir).is_ok() && !holds_them(&dir) {
-        let _ = std::fs::remove_dir_all(&dir);
+    if std::fs::symlink_metadata(dir).is_ok() && !holds_them(dir) {
+        let _ = std::fs::remove_dir_all(dir);
     }
-    if std::fs::rename(&fresh, &dir).is_err() {
+    if std::fs::rename(&fresh, dir).is_err() {
         let _ = std::fs::remove_dir_all(&fresh);
     }
-    if holds_them(&dir) { Ok(dir) } else { Err(Error::Internal(format!("cannot make the links in {}", dir.display()))) }
+    if holds_them(dir) { Ok(()) } else { Err(Error::Internal(format!("cannot make the links in {}", dir.display()))) }
 }
 
 /// Why `argv` (guard's arguments, without the program name) is not served from inside.

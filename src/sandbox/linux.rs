@@ -41,7 +41,7 @@ use landlock::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::Profile;
+use super::{Profile, within};
 
 /// The newest Landlock ABI guard is tested with; newer kernels are used at this level.
 const TARGET_ABI: ABI = ABI::V7;
@@ -88,17 +88,28 @@ pub fn helper_main(argv: &[OsString]) -> u8 {
 /// ~0.6 ms of every line), with `env` as the program's whole environment; the caller waits for
 /// the init, whose exit code is the line's. `None` when this process has more than one thread:
 /// a fork copies only the calling thread, whose locks another may hold, so the caller then
-/// starts the helper as an exec ([`super::run`]).
+/// starts the helper as an exec ([`super::run`]). The init reports how the program ended
+/// through `report` before it ends itself ([`crate::exec::report_outcome`]), and waits for a
+/// byte on `go` before it takes Landlock: the caller makes the line's temp dir and broker
+/// meanwhile.
 pub fn fork_helper(
     spec: &Spec,
     program: &Path,
     args: &[OsString],
     env: &[(OsString, OsString)],
+    report: std::os::fd::OwnedFd,
+    go: std::os::fd::OwnedFd,
 ) -> Option<Result<rustix::process::Pid, String>> {
     if !single_threaded() {
         return None;
     }
-    Some(start_init(spec, program, args, Some(env)))
+    Some(start_init(spec, program, args, Some(env), Some(Handoff { report, go })))
+}
+
+/// The init's two sockets to the guard that forked it (see [`fork_helper`]).
+struct Handoff {
+    report: std::os::fd::OwnedFd,
+    go: std::os::fd::OwnedFd,
 }
 
 /// Reads the rules, then clones the line's init straight into its namespaces (user, mount, pid
@@ -113,6 +124,7 @@ fn start_init(
     program: &Path,
     args: &[OsString],
     env: Option<&[(OsString, OsString)]>,
+    handoff: Option<Handoff>,
 ) -> Result<rustix::process::Pid, String> {
     let rules = rules(spec)?;
     // The init's way to tell whether this process is still there once its death signal is set:
@@ -121,7 +133,7 @@ fn start_init(
         .map_err(|e| format!("cannot open guard's own pidfd: {e}"))?;
     match clone_init(rules.namespaces())? {
         Some(init) => Ok(init),
-        None => std::process::exit(i32::from(init(spec, &rules, &parent, program, args, env))),
+        None => std::process::exit(i32::from(init(spec, &rules, &parent, program, args, env, handoff.as_ref()))),
     }
 }
 
@@ -146,7 +158,7 @@ fn contain_and_run(spec: &Spec, program: &Path, args: &[OsString]) -> u8 {
     if spec.mounts_only {
         return mounts_only(spec, program, args);
     }
-    match start_init(spec, program, args, None) {
+    match start_init(spec, program, args, None, None) {
         Ok(init) => crate::exec::wait_for_pid(init).unwrap_or_else(|e| {
             eprintln!("guard: the sandbox helper lost its line: {e}");
             70
@@ -157,6 +169,9 @@ fn contain_and_run(spec: &Spec, program: &Path, args: &[OsString]) -> u8 {
         }
     }
 }
+
+/// A bound script's path and the device and inode of the approved copy mounted over it.
+type BoundScript = (PathBuf, (u64, u64));
 
 /// What the line's init restricts itself to, computed before the namespaces change anything.
 pub struct Rules {
@@ -211,7 +226,7 @@ fn mounts_only(spec: &Spec, program: &Path, args: &[OsString]) -> u8 {
         return 77;
     }
     if let Some(watch) = &watch {
-        return supervised(watch, &scripts, program, args, None);
+        return supervised(watch, &scripts, program, args, None).code;
     }
     let err = std::process::Command::new(program).args(args).exec();
     eprintln!("guard: cannot run {}: {err}", program.display());
@@ -257,8 +272,18 @@ fn init(
     program: &Path,
     args: &[OsString],
     env: Option<&[(OsString, OsString)]>,
+    handoff: Option<&Handoff>,
 ) -> u8 {
     use rustix::event::{PollFd, PollFlags, Timespec};
+    use std::os::fd::AsFd;
+    // Said before the init ends: its end (the kernel killing what the line left, the mount
+    // namespace's teardown) then overlaps guard's exec record.
+    let ended = |outcome: crate::exec::Outcome| {
+        if let Some(h) = handoff {
+            crate::exec::report_outcome(h.report.as_fd(), &outcome);
+        }
+        outcome.code
+    };
     use rustix::mount::MountFlags as M;
     if rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL)).is_err() {
         return 77;
@@ -279,6 +304,13 @@ fn init(
     // Best effort: where the kernel refuses a new procfs (a host /proc with parts masked), the
     // line sees the host's pids, which Landlock's scoping already keeps it from signalling.
     let _ = rustix::mount::mount("proc", "/proc", "proc", M::NOSUID | M::NODEV | M::NOEXEC, None);
+    // Guard's word that the line's temp dir and broker are there (its end: guard gave up).
+    if let Some(h) = handoff {
+        let mut word = [0u8; 1];
+        if !matches!(rustix::io::read(&h.go, &mut word), Ok(1)) {
+            return 70;
+        }
+    }
     // io_uring's own `openat` would pass the script supervisor by: refused where it serves.
     let no_io_uring = rules.cut_network_by_filter || !scripts.is_empty();
     if let Err(cause) =
@@ -300,7 +332,7 @@ fn init(
         return 77;
     }
     if let Some(watch) = &watch {
-        return supervised(watch, &scripts, program, args, env);
+        return ended(supervised(watch, &scripts, program, args, env));
     }
     let mut command = std::process::Command::new(program);
     command.args(args);
@@ -308,7 +340,7 @@ fn init(
         command.env_clear().envs(env.iter().map(|(k, v)| (k, v)));
     }
     match crate::exec::run_command(command, program, None, None, None) {
-        Ok(outcome) => outcome.code,
+        Ok(outcome) => ended(outcome),
         Err(crate::error::Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             eprintln!("guard: cannot run {}: {source}", program.display());
             127
@@ -330,31 +362,31 @@ fn supervised(
     program: &Path,
     args: &[OsString],
     env: Option<&[(OsString, OsString)]>,
-) -> u8 {
+) -> crate::exec::Outcome {
     use super::notify;
     if let Err(cause) = notify::available() {
         eprintln!("{}", super::unavailable(&cause));
-        return 77;
+        return crate::exec::Outcome::exited(77);
     }
     let bound = match notify::bind(scripts) {
         Ok(b) => b,
         Err(why) => {
             eprintln!("{why}");
-            return 77;
+            return crate::exec::Outcome::exited(77);
         }
     };
     let (ours, theirs) = match notify::handoff() {
         Ok(pair) => pair,
         Err(cause) => {
             eprintln!("{}", super::unavailable(&cause));
-            return 77;
+            return crate::exec::Outcome::exited(77);
         }
     };
     let supervisor_pid = rustix::process::getpid();
     match fork() {
         Err(cause) => {
             eprintln!("{}", super::unavailable(&cause));
-            77
+            crate::exec::Outcome::exited(77)
         }
         Ok(None) => {
             drop(ours);
@@ -392,12 +424,12 @@ fn supervised(
                     eprintln!("{}", super::unavailable(&cause));
                     // The program waits at its first call for an answer that never comes.
                     let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-                    return 77;
+                    return crate::exec::Outcome::exited(77);
                 }
             };
-            crate::exec::wait_for_forked(pid, None, Some(&supervisor)).map(|o| o.code).unwrap_or_else(|e| {
+            crate::exec::wait_for_forked(pid, None, Some(&supervisor), None).unwrap_or_else(|e| {
                 eprintln!("guard: the line's init lost its program: {e}");
-                70
+                crate::exec::Outcome::exited(70)
             })
         }
     }
@@ -531,9 +563,10 @@ fn rules(spec: &Spec) -> Result<Rules, String> {
             reads.push((r.clone(), m.is_dir()));
         }
     }
-    let mut writes: Vec<(PathBuf, bool)> = Vec::new();
+    // The temp dir may be made while the init starts (see `fork_helper`): it is a directory.
+    let mut writes: Vec<(PathBuf, bool)> = vec![(spec.temp.clone(), true)];
     let device_dirs = DEVICE_DIRS.iter().map(Path::new);
-    for w in p.write.iter().map(PathBuf::as_path).chain(std::iter::once(spec.temp.as_path())).chain(device_dirs) {
+    for w in p.write.iter().map(PathBuf::as_path).chain(device_dirs) {
         if let Ok(m) = std::fs::metadata(w) {
             writes.push((w.to_path_buf(), m.is_dir()));
         }
@@ -556,7 +589,7 @@ fn rules(spec: &Spec) -> Result<Rules, String> {
 /// belong to root): the init is the program's parent, and its memory and `/proc/1/environ` —
 /// guard's own environment, credentials included — are no line's to read. The program's exec
 /// makes it dumpable again, as it was.
-fn enter(spec: &Spec, rules: &Rules) -> Result<Vec<(PathBuf, (u64, u64))>, String> {
+fn enter(spec: &Spec, rules: &Rules) -> Result<Vec<BoundScript>, String> {
     map_ids(rules.ids)?;
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
         .map_err(|e| format!("cannot make the line's init non-dumpable: {e}"))?;
@@ -651,32 +684,29 @@ fn seccomp_filter(_cut_network: bool, _no_io_uring: bool) -> Result<(), String> 
     Err("guard has no seccomp filter against terminal injection for this architecture".into())
 }
 
-/// `p.starts_with(root)` for canonical absolute paths, compared as bytes: `Path::starts_with`
-/// walks components, and `split_reads` asks it for every directory entry against every hidden
-/// path (it was a tenth of a contained line's CPU).
-fn within(p: &Path, root: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let (p, r) = (p.as_os_str().as_bytes(), root.as_os_str().as_bytes());
-    let r = if r.len() > 1 { r.strip_suffix(b"/").unwrap_or(r) } else { r };
-    p.starts_with(r) && (p.len() == r.len() || r == b"/" || p.get(r.len()) == Some(&b'/'))
-}
-
 /// `p` with symlinks resolved; a path that does not exist is its parent's resolved path joined
 /// with its name. The policy's secrets share a few parents (`~`, `~/.config`) and most of them
-/// do not exist on a given machine, so each parent is resolved once (a `realpath` is a
-/// `readlink` per component) and kept in `parents`; a name is then one `lstat`, and resolved
+/// do not exist on a given machine, so each directory on the way is resolved once and kept in
+/// `resolved` (a `realpath` is a `readlink` per component, and the secrets' ~20 parents would
+/// repeat `/home` and `~` each time): a name is one `lstat` after its parent, and resolved
 /// further only when it is a symlink.
-fn canonical(p: &Path, parents: &mut std::collections::HashMap<PathBuf, Option<PathBuf>>) -> PathBuf {
+fn canonical(p: &Path, resolved: &mut std::collections::HashMap<PathBuf, PathBuf>) -> PathBuf {
     use std::path::Component;
-    let (Some(parent), Some(Component::Normal(name))) = (p.parent(), p.components().next_back()) else {
-        return std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
-    };
-    let resolved = parents.entry(parent.to_path_buf()).or_insert_with(|| std::fs::canonicalize(parent).ok());
-    let Some(joined) = resolved.as_ref().map(|r| r.join(name)) else { return p.to_path_buf() };
-    match std::fs::symlink_metadata(&joined) {
-        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&joined).unwrap_or(joined),
-        _ => joined,
+    if let Some(r) = resolved.get(p) {
+        return r.clone();
     }
+    let r = match (p.parent(), p.components().next_back()) {
+        (Some(parent), Some(Component::Normal(name))) if parent.is_absolute() => {
+            let joined = canonical(parent, resolved).join(name);
+            match std::fs::symlink_metadata(&joined) {
+                Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&joined).unwrap_or(joined),
+                _ => joined,
+            }
+        }
+        _ => std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()),
+    };
+    resolved.insert(p.to_path_buf(), r.clone());
+    r
 }
 
 /// Landlock grants whole trees and cannot take a subtree back, so a read grant on `dir` that
@@ -901,7 +931,9 @@ mod tests {
             ("dir/alias", "dir/key"),
             ("via/alias", "dir/key"),
             ("via/missing", "dir/missing"),
+            ("via/missing/deeper", "dir/missing/deeper"),
             ("dir/../dir/key", "dir/key"),
+            ("via", "dir"),
         ] {
             assert_eq!(canonical(&real.join(asked), &mut parents), real.join(expected), "{asked}");
         }

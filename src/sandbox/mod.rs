@@ -194,12 +194,16 @@ pub fn profile(policy: &Policy, facts: &Facts, programs: &BTreeSet<String>, agen
         pinned.extend(own_pins);
         env_keep.extend(a.env_keep.iter().cloned());
     }
+    // Compared as bytes (`within`) once written as their components are (`normal`): ten caches
+    // against ~150 paths, component by component, were a tenth of a millisecond of every line.
+    let (forbidden, hidden_n, path_dirs) = (normal(&forbidden), normal(&hidden), normal(&facts.path_dirs));
     for dir in extra {
         // A cache that holds something never writable is dropped, not split: Landlock grants
         // whole trees, so a tree can only be given whole.
-        let holds = |f: &PathBuf| f.starts_with(&dir) && !pinned.contains(f);
-        let inside_hidden = hidden.iter().any(|h| dir.starts_with(h));
-        if forbidden.iter().any(holds) || inside_hidden || facts.path_dirs.iter().any(|d| d.starts_with(&dir)) || dir.parent().is_none() {
+        let d = dir.components().collect::<PathBuf>();
+        let holds = |f: &PathBuf| within(f, &d) && !pinned.contains(f);
+        let inside_hidden = hidden_n.iter().any(|h| within(&d, h));
+        if forbidden.iter().any(holds) || inside_hidden || path_dirs.iter().any(|p| within(p, &d)) || dir.parent().is_none() {
             notes.push(format!("{} is not writable: it holds files guard protects", dir.display()));
             continue;
         }
@@ -208,6 +212,22 @@ pub fn profile(policy: &Policy, facts: &Facts, programs: &BTreeSet<String>, agen
     let uid = facts.uid.to_string();
     let masked = sb.hidden_sockets.iter().map(|s| PathBuf::from(s.replace("$UID", &uid))).collect();
     Profile { network, write, pinned, hidden, readable, masked, env_remove: sb.env_remove.clone(), env_keep, notes }
+}
+
+/// Each path written as its components are (no `.` or doubled `/`), so that [`within`] on two
+/// of them is `Path::starts_with`.
+fn normal(paths: &[PathBuf]) -> Vec<PathBuf> {
+    paths.iter().map(|p| p.components().collect()).collect()
+}
+
+/// `p.starts_with(root)` for paths written as their components are (canonical ones, or see
+/// [`normal`]), compared as bytes: `Path::starts_with` walks components, and the profile and
+/// Landlock's rules ask it for many paths against many.
+pub(crate) fn within(p: &Path, root: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let (p, r) = (p.as_os_str().as_bytes(), root.as_os_str().as_bytes());
+    let r = if r.len() > 1 { r.strip_suffix(b"/").unwrap_or(r) } else { r };
+    p.starts_with(r) && (p.len() == r.len() || r == b"/" || p.get(r.len()) == Some(&b'/'))
 }
 
 /// Never writable, however spelled: guard's files, start-up files, harness settings, `hidden`.
@@ -385,8 +405,14 @@ pub fn removed(name: &str, profile: &Profile) -> bool {
 
 /// Whether a glob of `remove` matches `name` and none of `keep` does, case-insensitively.
 fn removed_by<R: AsRef<str>, K: AsRef<str>>(remove: &[R], keep: &[K], name: &str) -> bool {
+    use std::borrow::Cow;
     let upper = name.to_ascii_uppercase();
-    let matches = |p: &str| glob(&p.to_ascii_uppercase(), &upper);
+    // The policy's globs are upper case already: copied only when they are not (this runs for
+    // every variable against every glob on every contained line).
+    fn upper_case(p: &str) -> Cow<'_, str> {
+        if p.bytes().any(|b| b.is_ascii_lowercase()) { Cow::Owned(p.to_ascii_uppercase()) } else { Cow::Borrowed(p) }
+    }
+    let matches = |p: &str| glob(&upper_case(p), &upper);
     remove.iter().any(|p| matches(p.as_ref())) && !keep.iter().any(|p| matches(p.as_ref()))
 }
 
@@ -462,6 +488,9 @@ impl crate::exec::Service for broker::Broker {
 
 /// Runs `program ARGS…` contained under the profile the gate authorized, with the broker
 /// serving it until it exits. `bash` is the real bash the contained `bash`/`sh` links name.
+/// `on_end` (guard's exec record) is called once with the outcome: as soon as the line's init
+/// reports how the program ended, so that it overlaps the init's own end (the kernel killing
+/// what the line left behind, the namespaces' teardown); the line is gone when this returns.
 pub fn run(
     authorized: &crate::gate::Authorized<'_>,
     paths: &crate::state::Paths,
@@ -469,26 +498,62 @@ pub fn run(
     args: &[String],
     bash: &Path,
     on_start: crate::exec::OnStart<'_>,
+    on_end: &dyn Fn(&Result<crate::exec::Outcome>) -> Result<()>,
 ) -> Result<crate::exec::Outcome> {
     let profile = authorized.profile().ok_or_else(|| Error::Internal("a contained run without a profile".into()))?;
-    let temp = private_temp()?;
+    let temp = match temp_name() {
+        Ok(t) => t,
+        Err(e) => {
+            let failed = Err(e);
+            on_end(&failed)?;
+            return failed;
+        }
+    };
+    let mut recorded = false;
     let result = (|| {
-        let broker = broker::Broker::start(paths, profile, bash)?;
+        let plan = broker::Plan::new(paths, bash)?;
         for note in &profile.notes {
             eprintln!("guard: note: {note}");
         }
-        // The bytes the request binds, copied where the line cannot reach them; the helper
+        // The bytes the request binds, copied where the line cannot reach them; the init
         // mounts each copy over its script.
         let copies = copies_dir(paths)?;
         let scripts = crate::scripts::snapshot(&authorized.request.target_env, copies.path())?;
         let spec = linux::Spec { profile: profile.clone(), temp: temp.clone(), scripts, mounts_only: false };
-        let env = contained_env(profile, &broker, &temp);
+        let env = contained_env(profile, &plan, &temp);
         let redirects_before = git_redirects(profile);
         let os_args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
-        let outcome = match linux::fork_helper(&spec, program, &os_args, &env) {
-            Some(Ok(init)) => crate::exec::wait_for_forked(init, on_start, Some(&broker)),
+        let pair = || std::os::unix::net::UnixStream::pair().map_err(|e| Error::Internal(format!("cannot make a socket pair: {e}")));
+        let ((report, reported), (go, gone)) = (pair()?, pair()?);
+        let outcome = match linux::fork_helper(&spec, program, &os_args, &env, reported.into(), gone.into()) {
+            Some(Ok(init)) => {
+                use std::os::fd::AsFd;
+                // Made while the init sets itself up, which waits for the word before Landlock
+                // (the temp dir is one of its writable trees) and so before the program starts.
+                let ready = crate::state::ensure_private_dir(&temp).and_then(|()| plan.start(paths, profile)).and_then(|broker| {
+                    std::io::Write::write_all(&mut &go, &[1]).map_err(|e| Error::Internal(format!("cannot start the line: {e}")))?;
+                    Ok(broker)
+                });
+                match ready {
+                    Ok(broker) => {
+                        let outcome = crate::exec::wait_for_forked(init, on_start, Some(&broker), Some(report.as_fd()));
+                        recorded = true;
+                        let said = on_end(&outcome);
+                        // The line is gone only once its init is (a reported outcome comes before).
+                        let _ = rustix::process::waitpid(Some(init), rustix::process::WaitOptions::empty());
+                        said.and(outcome)
+                    }
+                    Err(e) => {
+                        let _ = rustix::process::kill_process(init, rustix::process::Signal::KILL);
+                        let _ = rustix::process::waitpid(Some(init), rustix::process::WaitOptions::empty());
+                        Err(e)
+                    }
+                }
+            }
             Some(Err(cause)) => Err(unavailable(&cause)),
             None => {
+                crate::state::ensure_private_dir(&temp)?;
+                let broker = plan.start(paths, profile)?;
                 let mut command = helper_command(&spec, program, args)?;
                 command.env_clear().envs(env);
                 crate::exec::run_command(command, program, None, on_start, Some(&broker))
@@ -498,6 +563,9 @@ pub fn run(
         outcome
     })();
     let _ = std::fs::remove_dir_all(&temp);
+    if !recorded {
+        on_end(&result)?;
+    }
     result
 }
 
@@ -622,14 +690,19 @@ impl Drop for TempDir {
 
 /// A temp dir of the contained process's own (0700), removed when it ends.
 fn private_temp() -> Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("guard-{}", crate::digest::random_hex(8)?));
+    let dir = temp_name()?;
     crate::state::ensure_private_dir(&dir)?;
     Ok(dir)
 }
 
+/// A fresh name for one, under the system temp dir.
+fn temp_name() -> Result<PathBuf> {
+    Ok(std::env::temp_dir().join(format!("guard-{}", crate::digest::random_hex(8)?)))
+}
+
 /// The contained process's environment: guard's own, without credential-shaped variables, with
 /// the broker's `bin/` first on `PATH` and the private temp dir as `TMPDIR`.
-fn contained_env(profile: &Profile, broker: &broker::Broker, temp: &Path) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+fn contained_env(profile: &Profile, broker: &broker::Plan, temp: &Path) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
     let own = [BROKER_ENV, BROKER_TOKEN_ENV, CAP_ENV, "PATH", "TMPDIR", "TMP", "TEMP", "TEMPDIR"];
     let mut env: Vec<(std::ffi::OsString, std::ffi::OsString)> = std::env::vars_os()
         .filter(|(k, v)| {
@@ -637,7 +710,7 @@ fn contained_env(profile: &Profile, broker: &broker::Broker, temp: &Path) -> Vec
             !own.contains(&name.as_ref()) && !removed(&name, profile) && !holds_url_password(&v.to_string_lossy())
         })
         .collect();
-    let mut path = vec![broker.bin()];
+    let mut path = vec![broker.bin().to_path_buf()];
     path.extend(std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default());
     env.push(("PATH".into(), std::env::join_paths(path).unwrap_or_default()));
     for t in ["TMPDIR", "TMP", "TEMP", "TEMPDIR"] {

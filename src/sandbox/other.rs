@@ -31,6 +31,8 @@ pub fn fork_helper(
     _program: &std::path::Path,
     _args: &[OsString],
     _env: &[(OsString, OsString)],
+    _report: std::os::fd::OwnedFd,
+    _go: std::os::fd::OwnedFd,
 ) -> Option<Result<rustix::process::Pid, String>> {
     None
 }
