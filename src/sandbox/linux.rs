@@ -89,27 +89,95 @@ pub fn helper_main(argv: &[OsString]) -> u8 {
 /// the init, whose exit code is the line's. `None` when this process has more than one thread:
 /// a fork copies only the calling thread, whose locks another may hold, so the caller then
 /// starts the helper as an exec ([`super::run`]). The init reports how the program ended
-/// through `report` before it ends itself ([`crate::exec::report_outcome`]), and waits for a
-/// byte on `go` before it takes Landlock: the caller makes the line's temp dir and broker
-/// meanwhile.
+/// through `report` before it ends itself ([`crate::exec::report_outcome`]), and waits on `go`
+/// before it takes Landlock for the program's whole environment ([`send_go`]): the caller makes
+/// the line's temp dir and broker meanwhile.
 pub fn fork_helper(
     spec: &Spec,
     program: &Path,
     args: &[OsString],
-    env: &[(OsString, OsString)],
     report: std::os::fd::OwnedFd,
     go: std::os::fd::OwnedFd,
 ) -> Option<Result<rustix::process::Pid, String>> {
     if !single_threaded() {
         return None;
     }
-    Some(start_init(spec, program, args, Some(env), Some(Handoff { report, go })))
+    let cpus = rustix::thread::sched_getaffinity(None).ok();
+    Some(start_init(spec, program, args, None, Some(Handoff { report, go, cpus })))
 }
 
-/// The init's two sockets to the guard that forked it (see [`fork_helper`]).
+/// The most environment [`send_go`] sends (the kernel takes at most 2 MiB of arguments and
+/// environment for an exec anyway).
+const MAX_ENV: usize = 8 << 20;
+
+/// Tells the line's init (its `go` in [`fork_helper`]) to go on, with the program's whole
+/// environment: its length, then each name and value, each a length and its bytes (lengths as
+/// little-endian u32s).
+pub fn send_go(go: &std::os::unix::net::UnixStream, env: &[(OsString, OsString)]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::ffi::OsStrExt;
+    let mut body = Vec::new();
+    for (k, v) in env {
+        for part in [k.as_bytes(), v.as_bytes()] {
+            let len = u32::try_from(part.len()).map_err(|_| std::io::Error::other("a variable too long to send"))?;
+            body.extend_from_slice(&len.to_le_bytes());
+            body.extend_from_slice(part);
+        }
+    }
+    if body.len() > MAX_ENV {
+        return Err(std::io::Error::other("an environment too large to send"));
+    }
+    let len = u32::try_from(body.len()).map_err(|_| std::io::Error::other("an environment too large to send"))?;
+    let mut go = go;
+    go.write_all(&len.to_le_bytes())?;
+    go.write_all(&body)
+}
+
+/// What [`send_go`] sent, or `None` when guard gave up first (the socket's end) or sent less.
+fn receive_go(go: &std::os::fd::OwnedFd) -> Option<Vec<(OsString, OsString)>> {
+    use std::io::Read;
+    use std::os::unix::ffi::OsStringExt;
+    let mut from = std::fs::File::from(go.try_clone().ok()?);
+    let mut len = [0u8; 4];
+    from.read_exact(&mut len).ok()?;
+    let len = usize::try_from(u32::from_le_bytes(len)).ok().filter(|n| *n <= MAX_ENV)?;
+    let mut body = vec![0u8; len];
+    from.read_exact(&mut body).ok()?;
+    let mut rest = body.as_slice();
+    let mut part = || -> Option<Vec<u8>> {
+        let (n, tail) = rest.split_first_chunk::<4>()?;
+        let n = usize::try_from(u32::from_le_bytes(*n)).ok()?;
+        let (bytes, tail) = (tail.get(..n)?, tail.get(n..)?);
+        rest = tail;
+        Some(bytes.to_vec())
+    };
+    let mut env = Vec::new();
+    while let Some(k) = part() {
+        env.push((OsString::from_vec(k), OsString::from_vec(part()?)));
+    }
+    Some(env)
+}
+
+/// The init's two sockets to the guard that forked it (see [`fork_helper`]), and the CPUs it
+/// may run on.
 struct Handoff {
     report: std::os::fd::OwnedFd,
     go: std::os::fd::OwnedFd,
+    cpus: Option<rustix::thread::CpuSet>,
+}
+
+/// Keeps the just-cloned init off this CPU until guard's word to go (the init then takes all of
+/// `cpus` back: the line runs where it may, see [`init`]). The scheduler often queues a new
+/// child on its parent's CPU, where it then waits for guard's own set-up (the broker, the temp
+/// dir) instead of doing its own alongside; on this project's 2-CPU test machine that was half
+/// the runs, 0.3 ms each.
+fn elsewhere(init: rustix::process::Pid, cpus: &rustix::thread::CpuSet) {
+    let here = rustix::thread::sched_getcpu();
+    if cpus.count() > 1 && cpus.is_set(here) {
+        let mut others = *cpus;
+        others.unset(here);
+        let _ = rustix::thread::sched_setaffinity(Some(init), &others);
+    }
 }
 
 /// Reads the rules, then clones the line's init straight into its namespaces (user, mount, pid
@@ -126,14 +194,19 @@ fn start_init(
     env: Option<&[(OsString, OsString)]>,
     handoff: Option<Handoff>,
 ) -> Result<rustix::process::Pid, String> {
-    let rules = rules(spec)?;
+    let basis = basis(spec)?;
     // The init's way to tell whether this process is still there once its death signal is set:
     // its parent is outside its pid namespace, so `getppid` says 0 either way.
     let parent = rustix::process::pidfd_open(rustix::process::getpid(), rustix::process::PidfdFlags::empty())
         .map_err(|e| format!("cannot open guard's own pidfd: {e}"))?;
-    match clone_init(rules.namespaces())? {
-        Some(init) => Ok(init),
-        None => std::process::exit(i32::from(init(spec, &rules, &parent, program, args, env, handoff.as_ref()))),
+    match clone_init(basis.namespaces())? {
+        Some(init) => {
+            if let Some(cpus) = handoff.as_ref().and_then(|h| h.cpus.as_ref()) {
+                elsewhere(init, cpus);
+            }
+            Ok(init)
+        }
+        None => std::process::exit(i32::from(init(spec, &basis, &parent, program, args, env, handoff.as_ref()))),
     }
 }
 
@@ -181,6 +254,10 @@ pub struct Rules {
     /// The pins and the masked sockets that exist, mounted over in the line's mount namespace.
     pins: Vec<PathBuf>,
     masks: Vec<PathBuf>,
+}
+
+/// What is settled before the line's init is cloned: its namespaces and its ids.
+struct Basis {
     /// The network is cut by the seccomp filter (see [`seccomp_filter`]) rather than a network
     /// namespace of the line's own.
     cut_network_by_filter: bool,
@@ -191,7 +268,7 @@ pub struct Rules {
     ids: (u32, u32),
 }
 
-impl Rules {
+impl Basis {
     /// The namespaces the line's init is cloned into.
     fn namespaces(&self) -> i32 {
         let own_network = if self.own_network { libc::CLONE_NEWNET } else { 0 };
@@ -267,7 +344,7 @@ fn mount_snapshot(snap: &crate::scripts::Snapshot) -> Result<(PathBuf, (u64, u64
 /// It dies with its parent (`PR_SET_PDEATHSIG`; `parent` is its pidfd), and the line with it.
 fn init(
     spec: &Spec,
-    rules: &Rules,
+    basis: &Basis,
     parent: &std::os::fd::OwnedFd,
     program: &Path,
     args: &[OsString],
@@ -294,8 +371,8 @@ fn init(
     if rustix::event::poll(&mut gone, Some(&Timespec { tv_sec: 0, tv_nsec: 0 })).map_or(true, |n| n > 0) {
         return 70;
     }
-    let scripts = match enter(spec, rules) {
-        Ok(s) => s,
+    let (rules, scripts) = match enter(spec, basis) {
+        Ok(entered) => entered,
         Err(cause) => {
             eprintln!("{}", super::unavailable(&cause));
             return 77;
@@ -304,17 +381,22 @@ fn init(
     // Best effort: where the kernel refuses a new procfs (a host /proc with parts masked), the
     // line sees the host's pids, which Landlock's scoping already keeps it from signalling.
     let _ = rustix::mount::mount("proc", "/proc", "proc", M::NOSUID | M::NODEV | M::NOEXEC, None);
-    // Guard's word that the line's temp dir and broker are there (its end: guard gave up).
-    if let Some(h) = handoff {
-        let mut word = [0u8; 1];
-        if !matches!(rustix::io::read(&h.go, &mut word), Ok(1)) {
-            return 70;
-        }
+    // Guard's word that the line's temp dir and broker are there, with the program's
+    // environment (the socket's end instead: guard gave up).
+    let received = match handoff.map(|h| receive_go(&h.go)) {
+        Some(None) => return 70,
+        Some(Some(env)) => Some(env),
+        None => None,
+    };
+    let env = received.as_deref().or(env);
+    // Guard moved it off its own CPU before the word (see `elsewhere`): the line runs anywhere.
+    if let Some(cpus) = handoff.and_then(|h| h.cpus.as_ref()) {
+        let _ = rustix::thread::sched_setaffinity(None, cpus);
     }
     // io_uring's own `openat` would pass the script supervisor by: refused where it serves.
-    let no_io_uring = rules.cut_network_by_filter || !scripts.is_empty();
+    let no_io_uring = basis.cut_network_by_filter || !scripts.is_empty();
     if let Err(cause) =
-        landlock(&rules.reads, &rules.listable, &rules.writes).and_then(|()| seccomp_filter(rules.cut_network_by_filter, no_io_uring))
+        landlock(&rules.reads, &rules.listable, &rules.writes).and_then(|()| seccomp_filter(basis.cut_network_by_filter, no_io_uring))
     {
         eprintln!("{}", super::unavailable(&cause));
         return 77;
@@ -545,12 +627,23 @@ fn clone_init(flags: i32) -> Result<Option<rustix::process::Pid>, String> {
     }
 }
 
-/// What the line's init restricts itself to, or why it cannot be contained, read before the
-/// namespaces change anything.
-fn rules(spec: &Spec) -> Result<Rules, String> {
+/// The line's namespaces and ids, or why it cannot be contained.
+fn basis(spec: &Spec) -> Result<Basis, String> {
     if std::env::var_os(super::SIMULATE_UNAVAILABLE_ENV).is_some_and(|v| !v.is_empty()) {
         return Err(format!("Landlock is not available (simulated by {})", super::SIMULATE_UNAVAILABLE_ENV));
     }
+    let network = spec.profile.network;
+    // A network namespace costs more than anything else the line's set-up does (the kernel
+    // registers a loopback device and its sysctls: ~0.7 ms of CPU per line, and more to tear
+    // down). Where Landlock scopes abstract unix sockets (ABI 6) — the one reach of the host's
+    // network namespace a socket filter cannot see — the seccomp filter cuts the network instead.
+    let cut_network_by_filter = !network && abstract_sockets_scoped();
+    Ok(Basis { cut_network_by_filter, own_network: !network && !cut_network_by_filter, ids: own_ids() })
+}
+
+/// What the line's init restricts itself to, read in the init once its ids are mapped (they
+/// map to themselves: it reads what guard would) and before it mounts anything.
+fn rules(spec: &Spec) -> Rules {
     let p = &spec.profile;
     let pins = p.pinned.iter().filter(|f| std::fs::symlink_metadata(f).is_ok()).cloned().collect();
     let mut parents = std::collections::HashMap::new();
@@ -572,25 +665,20 @@ fn rules(spec: &Spec) -> Result<Rules, String> {
         }
     }
     let masks = p.masked.iter().filter(|m| std::fs::symlink_metadata(m).is_ok_and(|t| !t.is_dir())).cloned().collect();
-    // A network namespace costs more than anything else the line's set-up does (the kernel
-    // registers a loopback device and its sysctls: ~0.7 ms of CPU per line, and more to tear
-    // down). Where Landlock scopes abstract unix sockets (ABI 6) — the one reach of the host's
-    // network namespace a socket filter cannot see — the seccomp filter cuts the network instead.
-    let cut_network_by_filter = !p.network && abstract_sockets_scoped();
-    let own_network = !p.network && !cut_network_by_filter;
-    Ok(Rules { reads, listable, writes, pins, masks, cut_network_by_filter, own_network, ids: own_ids() })
+    Rules { reads, listable, writes, pins, masks }
 }
 
 /// In the line's init, just cloned into its namespaces: maps the caller's uid and gid to
-/// themselves, makes the init non-dumpable, and mounts (step 2); returns each bound script's
-/// path and the device and inode of its mounted copy.
+/// themselves, reads the rules, makes the init non-dumpable, and mounts (step 2); returns the
+/// rules and each bound script's path and the device and inode of its mounted copy.
 ///
 /// Not dumpable from the id maps on (which a non-dumpable process cannot write: its /proc files
 /// belong to root): the init is the program's parent, and its memory and `/proc/1/environ` —
 /// guard's own environment, credentials included — are no line's to read. The program's exec
 /// makes it dumpable again, as it was.
-fn enter(spec: &Spec, rules: &Rules) -> Result<Vec<BoundScript>, String> {
-    map_ids(rules.ids)?;
+fn enter(spec: &Spec, basis: &Basis) -> Result<(Rules, Vec<BoundScript>), String> {
+    map_ids(basis.ids)?;
+    let rules = rules(spec);
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
         .map_err(|e| format!("cannot make the line's init non-dumpable: {e}"))?;
     private_ptys()?;
@@ -600,7 +688,7 @@ fn enter(spec: &Spec, rules: &Rules) -> Result<Vec<BoundScript>, String> {
     for socket in &rules.masks {
         rustix::mount::mount_bind("/dev/null", socket).map_err(|e| format!("cannot mask {}: {e}", socket.display()))?;
     }
-    spec.scripts.iter().map(mount_snapshot).collect()
+    Ok((rules, spec.scripts.iter().map(mount_snapshot).collect::<Result<_, _>>()?))
 }
 
 /// Whether this kernel's Landlock scopes abstract unix sockets (ABI 6), so that a line without a

@@ -511,7 +511,6 @@ pub fn run(
     };
     let mut recorded = false;
     let result = (|| {
-        let plan = broker::Plan::new(paths, bash)?;
         for note in &profile.notes {
             eprintln!("guard: note: {note}");
         }
@@ -520,18 +519,25 @@ pub fn run(
         let copies = copies_dir(paths)?;
         let scripts = crate::scripts::snapshot(&authorized.request.target_env, copies.path())?;
         let spec = linux::Spec { profile: profile.clone(), temp: temp.clone(), scripts, mounts_only: false };
-        let env = contained_env(profile, &plan, &temp);
         let redirects_before = git_redirects(profile);
         let os_args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        // The broker, the temp dir and the program's environment (which names both).
+        let prepare = || -> Result<(broker::Broker, Vec<(std::ffi::OsString, std::ffi::OsString)>)> {
+            let plan = broker::Plan::new(paths, bash)?;
+            let env = contained_env(profile, &plan, &temp);
+            crate::state::ensure_private_dir(&temp)?;
+            Ok((plan.start(paths, profile)?, env))
+        };
         let pair = || std::os::unix::net::UnixStream::pair().map_err(|e| Error::Internal(format!("cannot make a socket pair: {e}")));
         let ((report, reported), (go, gone)) = (pair()?, pair()?);
-        let outcome = match linux::fork_helper(&spec, program, &os_args, &env, reported.into(), gone.into()) {
+        let outcome = match linux::fork_helper(&spec, program, &os_args, reported.into(), gone.into()) {
             Some(Ok(init)) => {
                 use std::os::fd::AsFd;
-                // Made while the init sets itself up, which waits for the word before Landlock
-                // (the temp dir is one of its writable trees) and so before the program starts.
-                let ready = crate::state::ensure_private_dir(&temp).and_then(|()| plan.start(paths, profile)).and_then(|broker| {
-                    std::io::Write::write_all(&mut &go, &[1]).map_err(|e| Error::Internal(format!("cannot start the line: {e}")))?;
+                // Made while the init sets itself up, which waits for the word to go — and the
+                // environment with it — before Landlock (the temp dir is one of its writable
+                // trees), and so before the program starts.
+                let ready = prepare().and_then(|(broker, env)| {
+                    linux::send_go(&go, &env).map_err(|e| Error::Internal(format!("cannot start the line: {e}")))?;
                     Ok(broker)
                 });
                 match ready {
@@ -552,8 +558,7 @@ pub fn run(
             }
             Some(Err(cause)) => Err(unavailable(&cause)),
             None => {
-                crate::state::ensure_private_dir(&temp)?;
-                let broker = plan.start(paths, profile)?;
+                let (broker, env) = prepare()?;
                 let mut command = helper_command(&spec, program, args)?;
                 command.env_clear().envs(env);
                 crate::exec::run_command(command, program, None, on_start, Some(&broker))

@@ -30,7 +30,6 @@ pub fn fork_helper(
     _spec: &Spec,
     _program: &std::path::Path,
     _args: &[OsString],
-    _env: &[(OsString, OsString)],
     _report: std::os::fd::OwnedFd,
     _go: std::os::fd::OwnedFd,
 ) -> Option<Result<rustix::process::Pid, String>> {

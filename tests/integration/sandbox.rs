@@ -1204,3 +1204,44 @@ fn red_terraform_local_exec_approved_through_the_broker_runs_outside_the_sandbox
     assert!(!stolen.contains("SSH-KEY-CANARY"), "the provisioner copied ~/.ssh/id_rsa");
     j.assert_intact("terraform_local_exec");
 }
+
+/// guard keeps a line's new init off guard's own CPU until its set-up is done (the scheduler
+/// queued it behind guard half the time); the line itself must then run wherever guard may.
+#[test]
+fn a_contained_line_runs_on_every_cpu_guard_may() {
+    let allowed = |status: &str| {
+        status.lines().find(|l| l.starts_with("Cpus_allowed_list:")).map(|l| l.split_whitespace().nth(1).unwrap_or("").to_string())
+    };
+    let ours = allowed(&std::fs::read_to_string("/proc/self/status").unwrap()).unwrap();
+    let j = Jail::new();
+    for _ in 0..5 {
+        let out = j.shell("cat /proc/self/status; cat /proc/1/status");
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let text = stdout(&out);
+        let lists: Vec<String> = text.lines().filter(|l| l.starts_with("Cpus_allowed_list:")).map(|l| allowed(l).unwrap()).collect();
+        assert_eq!(lists, vec![ours.clone(), ours.clone()], "the line (then its init) may run on fewer CPUs than guard");
+    }
+}
+
+/// The init reports how the program ended before it ends itself; the exec record and guard's
+/// exit code are the program's, and nothing of the line is left when guard returns.
+#[test]
+fn a_contained_lines_exec_record_is_its_programs_exit_and_guard_returns_after_the_line() {
+    let j = Jail::new();
+    for (line, code, signal) in [("exit 3", 3, None), ("kill -TERM $$", 143, Some(15)), ("true", 0, None)] {
+        let out = j.shell(line);
+        assert_eq!(out.status.code(), Some(code), "{line}: {}", stderr(&out));
+        let log = std::fs::read_to_string(j.t.state().join("audit.jsonl")).unwrap();
+        let exec: serde_json::Value =
+            log.lines().rev().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).find(|r| r["kind"] == "exec").unwrap();
+        assert_eq!(exec["exit_code"], code, "{line}: {exec}");
+        assert_eq!(exec["signal"].as_i64(), signal, "{line}: {exec}");
+    }
+    // A background process the program left (no `setsid`) dies with the line, before guard returns.
+    let out = j.shell("sleep 0.3 && python3 -c 'open(\"late.txt\", \"w\")' &");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::thread::sleep(Duration::from_millis(800));
+    assert!(!j.t.work().join("late.txt").exists(), "a process of the line ran on after guard returned");
+    let verify = j.command(&["audit", "verify"]).output().unwrap();
+    assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
+}
