@@ -266,6 +266,9 @@ struct Basis {
     own_network: bool,
     /// The caller's uid and gid outside, mapped to themselves inside.
     ids: (u32, u32),
+    /// The hidden paths as the caller resolves them, where it searches further than the init
+    /// ([`resolved_outside`]).
+    resolved: Vec<PathBuf>,
 }
 
 impl Basis {
@@ -638,16 +641,22 @@ fn basis(spec: &Spec) -> Result<Basis, String> {
     // down). Where Landlock scopes abstract unix sockets (ABI 6) — the one reach of the host's
     // network namespace a socket filter cannot see — the seccomp filter cuts the network instead.
     let cut_network_by_filter = !network && abstract_sockets_scoped();
-    Ok(Basis { cut_network_by_filter, own_network: !network && !cut_network_by_filter, ids: own_ids() })
+    Ok(Basis { cut_network_by_filter, own_network: !network && !cut_network_by_filter, ids: own_ids(), resolved: resolved_outside(spec) })
 }
 
 /// What the line's init restricts itself to, read in the init once its ids are mapped (they
-/// map to themselves: it reads what guard would) and before it mounts anything.
-fn rules(spec: &Spec) -> Rules {
+/// map to themselves) and before it mounts anything; `resolved` are the hidden paths as the
+/// caller resolved them ([`resolved_outside`]), hidden as well.
+fn rules(spec: &Spec, resolved: &[PathBuf]) -> Rules {
     let p = &spec.profile;
     let pins = p.pinned.iter().filter(|f| std::fs::symlink_metadata(f).is_ok()).cloned().collect();
     let mut parents = std::collections::HashMap::new();
     let mut hidden: Vec<PathBuf> = p.hidden.iter().map(|h| canonical(h, &mut parents)).collect();
+    for r in resolved {
+        if !hidden.contains(r) {
+            hidden.push(r.clone());
+        }
+    }
     hidden.push(PathBuf::from("/dev"));
     let (mut reads, mut listable) = (Vec::new(), vec![PathBuf::from("/")]);
     split_reads(Path::new("/"), &hidden, &mut reads, &mut listable, 0);
@@ -668,6 +677,25 @@ fn rules(spec: &Spec) -> Rules {
     Rules { reads, listable, writes, pins, masks }
 }
 
+/// The hidden paths with symlinks resolved by the caller, before the init is cloned, where the
+/// caller can search directories the init cannot: the init is root in a user namespace that
+/// maps only the caller's ids, and its capabilities reach only inodes of mapped owners, while
+/// a caller with `CAP_DAC_OVERRIDE` or `CAP_DAC_READ_SEARCH` (root, `sudo`) searches every
+/// directory. A secret that is a symlink behind another user's 0700 home (`sudo` keeping that
+/// user's `HOME`; `~/.kube` → `/etc/kubernetes`) would otherwise be hidden by its name only,
+/// and its target, which root inside can read, not at all. Without those capabilities the init
+/// searches all the caller can (and its own ids' unsearchable directories besides): nothing to
+/// do here.
+fn resolved_outside(spec: &Spec) -> Vec<PathBuf> {
+    use rustix::thread::CapabilitySet as C;
+    let privileged = rustix::thread::capabilities(None).map_or(true, |c| c.effective.intersects(C::DAC_OVERRIDE | C::DAC_READ_SEARCH));
+    if !privileged {
+        return Vec::new();
+    }
+    let mut parents = std::collections::HashMap::new();
+    spec.profile.hidden.iter().map(|h| canonical(h, &mut parents)).collect()
+}
+
 /// In the line's init, just cloned into its namespaces: maps the caller's uid and gid to
 /// themselves, reads the rules, makes the init non-dumpable, and mounts (step 2); returns the
 /// rules and each bound script's path and the device and inode of its mounted copy.
@@ -678,7 +706,7 @@ fn rules(spec: &Spec) -> Rules {
 /// makes it dumpable again, as it was.
 fn enter(spec: &Spec, basis: &Basis) -> Result<(Rules, Vec<BoundScript>), String> {
     map_ids(basis.ids)?;
-    let rules = rules(spec);
+    let rules = rules(spec, &basis.resolved);
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
         .map_err(|e| format!("cannot make the line's init non-dumpable: {e}"))?;
     private_ptys()?;

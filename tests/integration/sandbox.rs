@@ -1245,3 +1245,74 @@ fn a_contained_lines_exec_record_is_its_programs_exit_and_guard_returns_after_th
     let verify = j.command(&["audit", "verify"]).output().unwrap();
     assert_eq!(verify.status.code(), Some(0), "{}", stderr(&verify));
 }
+
+/// The last exec record in the audit log.
+fn last_exec(j: &Jail) -> serde_json::Value {
+    let log = std::fs::read_to_string(j.t.state().join("audit.jsonl")).unwrap();
+    log.lines().rev().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()).find(|r| r["kind"] == "exec").unwrap()
+}
+
+/// The agent makes the line's init refuse before guard's word to go (`.git/config` a dangling
+/// symlink: the pin cannot be mounted) while guard sends an environment larger than the
+/// socket's buffer: guard's send fails, the init being gone. The line must still end as the
+/// init said — 77, its own reason, the exec record's exit code — not as guard's "internal
+/// error: cannot start the line: Broken pipe" (70), as it did with any environment whenever
+/// the init was quicker than guard's broker.
+#[test]
+fn a_line_refused_before_the_word_to_go_exits_77_with_the_inits_reason() {
+    if !require_tool("git") {
+        return;
+    }
+    let j = Jail::new();
+    let w = j.t.work();
+    assert!(Command::new("git").args(["init", "-q"]).current_dir(&w).status().unwrap().success());
+    std::fs::remove_file(w.join(".git/config")).unwrap();
+    std::os::unix::fs::symlink("/nonexistent/guard-test-config", w.join(".git/config")).unwrap();
+    let pad = "x".repeat(100_000);
+    for _ in 0..3 {
+        let out = j.command(&["shell", "-c", "true"]).env("PAD_A", &pad).env("PAD_B", &pad).env("PAD_C", &pad).output().unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(77), "{err}");
+        assert!(err.contains("cannot pin") && !err.contains("internal error"), "{err}");
+        assert_eq!(err.lines().filter(|l| l.starts_with("guard:")).count(), 1, "{err}");
+        assert_eq!(last_exec(&j)["exit_code"], 77, "{}", last_exec(&j));
+    }
+}
+
+/// Root runs guard with a home only its owner may search (`sudo` keeping the user's `HOME`),
+/// and a secret there is a symlink (`~/.kube` → the cluster's admin config elsewhere). The
+/// line's init is root only in a user namespace that maps root alone: it cannot search that
+/// home, so it cannot resolve the symlink, and hid only its name — while the target, by its
+/// own path, stayed readable to root inside. The target must be hidden as guard resolves it.
+#[test]
+fn a_secret_symlinked_behind_a_home_only_its_owner_may_search_stays_hidden_from_root() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    if !require_tool("make") {
+        return;
+    }
+    if std::fs::metadata("/proc/self").unwrap().uid() != 0 {
+        eprintln!("skipped: needs root (a home owned by another user)");
+        return;
+    }
+    let mut j = Jail::new();
+    let h = j.t.home();
+    let real = j.outside().join("kube-real");
+    std::fs::create_dir_all(&real).unwrap();
+    std::fs::remove_dir_all(h.join(".kube")).unwrap();
+    std::fs::write(real.join("config"), "# KUBE-CANARY\n").unwrap();
+    std::os::unix::fs::symlink(&real, h.join(".kube")).unwrap();
+    j.snapshot();
+    std::os::unix::fs::chown(&h, Some(4242), Some(4242)).unwrap();
+    std::fs::set_permissions(&h, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let out = j.make(&format!("cat {}/config > stolen; cat {}/canary.txt > seen", real.display(), j.outside().display()));
+    std::os::unix::fs::chown(&h, Some(0), Some(0)).unwrap();
+    std::fs::set_permissions(&h, std::fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The line could read outside its project at all: the test can fail.
+    assert_eq!(std::fs::read_to_string(j.t.work().join("seen")).unwrap_or_default(), "OUTSIDE-ORIGINAL");
+    assert!(
+        !std::fs::read_to_string(j.t.work().join("stolen")).unwrap_or_default().contains("KUBE-CANARY"),
+        "read through the symlink's target"
+    );
+    j.assert_intact("secret_symlinked_behind_an_unsearchable_home");
+}
