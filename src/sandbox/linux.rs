@@ -110,19 +110,20 @@ pub fn fork_helper(
 /// environment for an exec anyway).
 const MAX_ENV: usize = 8 << 20;
 
-/// Tells the line's init (its `go` in [`fork_helper`]) to go on, with the program's whole
-/// environment: its length, then each name and value, each a length and its bytes (lengths as
-/// little-endian u32s).
-pub fn send_go(go: &std::os::unix::net::UnixStream, env: &[(OsString, OsString)]) -> std::io::Result<()> {
+/// Tells the line's init (its `go` in [`fork_helper`]) to go on, with the hidden paths as guard
+/// resolved them ([`resolved_outside`]) and the program's whole environment: the length of
+/// what follows, the number of paths, each path, then each name and value, each a length and
+/// its bytes (lengths and the number as little-endian u32s).
+pub fn send_go(go: &std::os::unix::net::UnixStream, hidden: &[PathBuf], env: &[(OsString, OsString)]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::ffi::OsStrExt;
-    let mut body = Vec::new();
-    for (k, v) in env {
-        for part in [k.as_bytes(), v.as_bytes()] {
-            let len = u32::try_from(part.len()).map_err(|_| std::io::Error::other("a variable too long to send"))?;
-            body.extend_from_slice(&len.to_le_bytes());
-            body.extend_from_slice(part);
-        }
+    let count = u32::try_from(hidden.len()).map_err(|_| std::io::Error::other("too many hidden paths to send"))?;
+    let mut body = count.to_le_bytes().to_vec();
+    let paths = hidden.iter().map(|h| h.as_os_str().as_bytes());
+    for part in paths.chain(env.iter().flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()])) {
+        let len = u32::try_from(part.len()).map_err(|_| std::io::Error::other("a variable too long to send"))?;
+        body.extend_from_slice(&len.to_le_bytes());
+        body.extend_from_slice(part);
     }
     if body.len() > MAX_ENV {
         return Err(std::io::Error::other("an environment too large to send"));
@@ -134,7 +135,7 @@ pub fn send_go(go: &std::os::unix::net::UnixStream, env: &[(OsString, OsString)]
 }
 
 /// What [`send_go`] sent, or `None` when guard gave up first (the socket's end) or sent less.
-fn receive_go(go: &std::os::fd::OwnedFd) -> Option<Vec<(OsString, OsString)>> {
+fn receive_go(go: &std::os::fd::OwnedFd) -> Option<Go> {
     use std::io::Read;
     use std::os::unix::ffi::OsStringExt;
     let mut from = std::fs::File::from(go.try_clone().ok()?);
@@ -143,7 +144,7 @@ fn receive_go(go: &std::os::fd::OwnedFd) -> Option<Vec<(OsString, OsString)>> {
     let len = usize::try_from(u32::from_le_bytes(len)).ok().filter(|n| *n <= MAX_ENV)?;
     let mut body = vec![0u8; len];
     from.read_exact(&mut body).ok()?;
-    let mut rest = body.as_slice();
+    let (count, mut rest) = body.split_first_chunk::<4>()?;
     let mut part = || -> Option<Vec<u8>> {
         let (n, tail) = rest.split_first_chunk::<4>()?;
         let n = usize::try_from(u32::from_le_bytes(*n)).ok()?;
@@ -151,11 +152,21 @@ fn receive_go(go: &std::os::fd::OwnedFd) -> Option<Vec<(OsString, OsString)>> {
         rest = tail;
         Some(bytes.to_vec())
     };
+    let mut hidden = Vec::new();
+    for _ in 0..u32::from_le_bytes(*count) {
+        hidden.push(PathBuf::from(OsString::from_vec(part()?)));
+    }
     let mut env = Vec::new();
     while let Some(k) = part() {
         env.push((OsString::from_vec(k), OsString::from_vec(part()?)));
     }
-    Some(env)
+    Some(Go { hidden, env })
+}
+
+/// Guard's word to go ([`send_go`]).
+struct Go {
+    hidden: Vec<PathBuf>,
+    env: Vec<(OsString, OsString)>,
 }
 
 /// The init's two sockets to the guard that forked it (see [`fork_helper`]), and the CPUs it
@@ -194,7 +205,12 @@ fn start_init(
     env: Option<&[(OsString, OsString)]>,
     handoff: Option<Handoff>,
 ) -> Result<rustix::process::Pid, String> {
-    let basis = basis(spec)?;
+    let mut basis = basis(spec)?;
+    // A guard that forks the init sends these with its word to go, resolved while the init
+    // sets itself up ([`send_go`]); the exec'd helper has the time.
+    if handoff.is_none() {
+        basis.resolved = resolved_outside(spec);
+    }
     // The init's way to tell whether this process is still there once its death signal is set:
     // its parent is outside its pid namespace, so `getppid` says 0 either way.
     let parent = rustix::process::pidfd_open(rustix::process::getpid(), rustix::process::PidfdFlags::empty())
@@ -248,6 +264,8 @@ type BoundScript = (PathBuf, (u64, u64));
 
 /// What the line's init restricts itself to, computed before the namespaces change anything.
 pub struct Rules {
+    /// The hidden paths, symlinks resolved.
+    hidden: Vec<PathBuf>,
     reads: Vec<(PathBuf, bool)>,
     listable: Vec<PathBuf>,
     writes: Vec<(PathBuf, bool)>,
@@ -267,7 +285,7 @@ struct Basis {
     /// The caller's uid and gid outside, mapped to themselves inside.
     ids: (u32, u32),
     /// The hidden paths as the caller resolves them, where it searches further than the init
-    /// ([`resolved_outside`]).
+    /// ([`resolved_outside`]): here for the exec'd helper, with the word to go from guard.
     resolved: Vec<PathBuf>,
 }
 
@@ -388,10 +406,15 @@ fn init(
     // environment (the socket's end instead: guard gave up).
     let received = match handoff.map(|h| receive_go(&h.go)) {
         Some(None) => return 70,
-        Some(Some(env)) => Some(env),
+        Some(Some(go)) => Some(go),
         None => None,
     };
-    let env = received.as_deref().or(env);
+    let env = received.as_ref().map(|go| go.env.as_slice()).or(env);
+    // Hidden as guard resolved them too (see `resolved_outside`).
+    let mut rules = rules;
+    if let Some(go) = &received {
+        rules.hide(&go.hidden, &spec.profile);
+    }
     // Guard moved it off its own CPU before the word (see `elsewhere`): the line runs anywhere.
     if let Some(cpus) = handoff.and_then(|h| h.cpus.as_ref()) {
         let _ = rustix::thread::sched_setaffinity(None, cpus);
@@ -641,7 +664,7 @@ fn basis(spec: &Spec) -> Result<Basis, String> {
     // down). Where Landlock scopes abstract unix sockets (ABI 6) — the one reach of the host's
     // network namespace a socket filter cannot see — the seccomp filter cuts the network instead.
     let cut_network_by_filter = !network && abstract_sockets_scoped();
-    Ok(Basis { cut_network_by_filter, own_network: !network && !cut_network_by_filter, ids: own_ids(), resolved: resolved_outside(spec) })
+    Ok(Basis { cut_network_by_filter, own_network: !network && !cut_network_by_filter, ids: own_ids(), resolved: Vec::new() })
 }
 
 /// What the line's init restricts itself to, read in the init once its ids are mapped (they
@@ -652,19 +675,13 @@ fn rules(spec: &Spec, resolved: &[PathBuf]) -> Rules {
     let pins = p.pinned.iter().filter(|f| std::fs::symlink_metadata(f).is_ok()).cloned().collect();
     let mut parents = std::collections::HashMap::new();
     let mut hidden: Vec<PathBuf> = p.hidden.iter().map(|h| canonical(h, &mut parents)).collect();
+    hidden.push(PathBuf::from("/dev"));
     for r in resolved {
         if !hidden.contains(r) {
             hidden.push(r.clone());
         }
     }
-    hidden.push(PathBuf::from("/dev"));
-    let (mut reads, mut listable) = (Vec::new(), vec![PathBuf::from("/")]);
-    split_reads(Path::new("/"), &hidden, &mut reads, &mut listable, 0);
-    for r in &p.readable {
-        if let Ok(m) = std::fs::metadata(r) {
-            reads.push((r.clone(), m.is_dir()));
-        }
-    }
+    let (reads, listable) = reads(&hidden, p);
     // The temp dir may be made while the init starts (see `fork_helper`): it is a directory.
     let mut writes: Vec<(PathBuf, bool)> = vec![(spec.temp.clone(), true)];
     let device_dirs = DEVICE_DIRS.iter().map(Path::new);
@@ -674,11 +691,38 @@ fn rules(spec: &Spec, resolved: &[PathBuf]) -> Rules {
         }
     }
     let masks = p.masked.iter().filter(|m| std::fs::symlink_metadata(m).is_ok_and(|t| !t.is_dir())).cloned().collect();
-    Rules { reads, listable, writes, pins, masks }
+    Rules { hidden, reads, listable, writes, pins, masks }
 }
 
-/// The hidden paths with symlinks resolved by the caller, before the init is cloned, where the
-/// caller can search directories the init cannot: the init is root in a user namespace that
+/// The read grants and the listable directories: everything but `hidden` ([`split_reads`]),
+/// and the profile's `readable` inside it.
+fn reads(hidden: &[PathBuf], p: &Profile) -> (Vec<(PathBuf, bool)>, Vec<PathBuf>) {
+    let (mut reads, mut listable) = (Vec::new(), vec![PathBuf::from("/")]);
+    split_reads(Path::new("/"), hidden, &mut reads, &mut listable, 0);
+    for r in &p.readable {
+        if let Ok(m) = std::fs::metadata(r) {
+            reads.push((r.clone(), m.is_dir()));
+        }
+    }
+    (reads, listable)
+}
+
+impl Rules {
+    /// Hides `more` as well: the reads are split again only when one of them is new (guard's
+    /// resolution reached what the init's could not, see [`resolved_outside`]).
+    fn hide(&mut self, more: &[PathBuf], p: &Profile) {
+        let new: Vec<PathBuf> = more.iter().filter(|h| !self.hidden.contains(h)).cloned().collect();
+        if new.is_empty() {
+            return;
+        }
+        self.hidden.extend(new);
+        (self.reads, self.listable) = reads(&self.hidden, p);
+    }
+}
+
+/// The hidden paths with symlinks resolved by the caller, outside the line's user namespace
+/// (while the init sets itself up, sent with the word to go; before the clone in the exec'd
+/// helper), where the caller can search directories the init cannot: the init is root in a user namespace that
 /// maps only the caller's ids, and its capabilities reach only inodes of mapped owners, while
 /// a caller with `CAP_DAC_OVERRIDE` or `CAP_DAC_READ_SEARCH` (root, `sudo`) searches every
 /// directory. A secret that is a symlink behind another user's 0700 home (`sudo` keeping that
@@ -686,7 +730,7 @@ fn rules(spec: &Spec, resolved: &[PathBuf]) -> Rules {
 /// and its target, which root inside can read, not at all. Without those capabilities the init
 /// searches all the caller can (and its own ids' unsearchable directories besides): nothing to
 /// do here.
-fn resolved_outside(spec: &Spec) -> Vec<PathBuf> {
+pub fn resolved_outside(spec: &Spec) -> Vec<PathBuf> {
     use rustix::thread::CapabilitySet as C;
     let privileged = rustix::thread::capabilities(None).map_or(true, |c| c.effective.intersects(C::DAC_OVERRIDE | C::DAC_READ_SEARCH));
     if !privileged {
@@ -1055,6 +1099,30 @@ mod tests {
         }
         let gone = real.join("nowhere/deeper/x");
         assert_eq!(canonical(&gone, &mut parents), gone);
+    }
+
+    /// Guard's word to go carries the hidden paths and every variable byte for byte: `=` in a
+    /// value, empty ones, names and values that are not UTF-8, one larger than the socket's
+    /// buffer.
+    #[test]
+    fn the_word_to_go_carries_paths_and_odd_variables_intact() {
+        use std::ffi::OsString;
+        use std::os::unix::ffi::OsStringExt;
+        use std::path::PathBuf;
+        let os = |b: &[u8]| OsString::from_vec(b.to_vec());
+        let hidden = vec![PathBuf::from("/home/u/.ssh"), PathBuf::from(os(b"/home/u/\xff\xfe"))];
+        let env: Vec<(OsString, OsString)> =
+            [(&b"A"[..], &b"b=c="[..]), (b"EMPTY", b""), (b"\xffNAME", b"\xfe\x01value"), (b"BIG", &[b'x'; 300_000][..])]
+                .iter()
+                .map(|(k, v)| (os(k), os(v)))
+                .collect();
+        let (to, from) = std::os::unix::net::UnixStream::pair().unwrap_or_else(|e| unreachable!("{e}"));
+        let (h, e) = (hidden.clone(), env.clone());
+        let sender = std::thread::spawn(move || super::send_go(&to, &h, &e));
+        let got = super::receive_go(&from.into()).unwrap_or_else(|| unreachable!("nothing received"));
+        assert!(sender.join().is_ok_and(|r| r.is_ok()));
+        assert_eq!(got.hidden, hidden);
+        assert_eq!(got.env, env);
     }
 
     #[test]

@@ -536,7 +536,7 @@ pub fn run(
                 // Made while the init sets itself up, which waits for the word to go — and the
                 // environment with it — before Landlock (the temp dir is one of its writable
                 // trees), and so before the program starts.
-                let ready = prepare().and_then(|(broker, env)| match linux::send_go(&go, &env) {
+                let ready = prepare().and_then(|(broker, env)| match linux::send_go(&go, &linux::resolved_outside(&spec), &env) {
                     // Only the init holds the other end: it ended before the word (a mount it
                     // could not make), saying why. Its exit is the line's (77), not this error.
                     Err(e) if matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset) => Ok(broker),

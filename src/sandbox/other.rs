@@ -36,6 +36,16 @@ pub fn fork_helper(
     None
 }
 
+/// Never reached: [`fork_helper`] starts no init here to tell.
+pub fn send_go(_go: &std::os::unix::net::UnixStream, _hidden: &[PathBuf], _env: &[(OsString, OsString)]) -> std::io::Result<()> {
+    Err(std::io::Error::other("this operating system has no sandbox in guard yet"))
+}
+
+/// Nothing to resolve: nothing is contained here.
+pub fn resolved_outside(_spec: &Spec) -> Vec<PathBuf> {
+    Vec::new()
+}
+
 pub fn landlock_abi() -> Result<i32, String> {
     Err("Landlock is Linux's; this operating system has no sandbox in guard yet".into())
 }
