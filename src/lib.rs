@@ -693,7 +693,7 @@ fn run_contained(paths: &Paths, args: Vec<String>) -> Result<u8> {
         };
         audit::append(paths, "exec", m).map(|_| ())
     };
-    Ok(sandbox::run(&authorized, paths, &program, args.get(1..).unwrap_or_default(), &bash, None, &record_exec)?.code)
+    Ok(sandbox::run(&authorized, paths, &program, args.get(1..).unwrap_or_default(), &bash, None, &record_exec, None)?.code)
 }
 
 /// What a terraform invocation is, for the plan-id flow.
@@ -782,6 +782,15 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     if let Some(p) = &profile {
         request.target_env.extend(sandbox::binding(p));
     }
+    // A shell line allowed outright: its init starts now and sets itself up while guard writes
+    // the decision record and passes the gate; it waits for the word to go, which only
+    // `sandbox::run` gives, with the gate's `Authorized` (see `sandbox::start_early`).
+    let early = match (&profile, verdict.decision, &op) {
+        (Some(p), decision::Decision::Allow, TerraformOp::Other) if tool == ToolName::Shell && sandbox::enforced(&policy) => {
+            exec::real_tool(tool, &policy).ok().and_then(|bash| sandbox::start_early(p, &bash, &request.argv))
+        }
+        _ => None,
+    };
     let (decided, unsynced) = audit::append_unsynced(paths, "decision", decision_record(&request, &verdict))?;
     // An allowed command starts while the decision record is forced to disk (the record is in
     // the log before the command starts; guard kills the command if the fdatasync fails). Any
@@ -875,7 +884,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
         TerraformOp::Other if tool == ToolName::Shell && authorized.profile().is_some() => {
             // The exec record is written as the line's program ends (see `sandbox::run`).
             let argv = &authorized.request.argv;
-            return Ok(sandbox::run(&authorized, paths, &program, argv, &program, on_start(unsynced), &record_exec)?.code);
+            return Ok(sandbox::run(&authorized, paths, &program, argv, &program, on_start(unsynced), &record_exec, early)?.code);
         }
         TerraformOp::Other if init_args.is_some() => {
             exec::run_args(&authorized, &program, init_args.as_deref().unwrap_or_default(), None, on_start(unsynced))

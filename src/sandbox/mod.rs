@@ -486,11 +486,76 @@ impl crate::exec::Service for broker::Broker {
     }
 }
 
+/// A contained line's init, started and waiting for guard's word to go (see [`Init::start`]).
+/// Dropped without the word, it is killed: nothing of the line ever ran.
+pub struct Init {
+    pid: Option<rustix::process::Pid>,
+    spec: linux::Spec,
+    program: PathBuf,
+    args: Vec<String>,
+    /// The git redirects there were before the line (see [`undo_git_redirects`]).
+    redirects_before: Vec<PathBuf>,
+    report: std::os::unix::net::UnixStream,
+    go: std::os::unix::net::UnixStream,
+}
+
+impl Init {
+    /// Clones the init of a line that runs `program ARGS…` under `profile`, with `scripts`'
+    /// copies mounted over them. It sets itself up (namespaces, rules, mounts) and waits for
+    /// [`run`]'s word — which an `Authorized` of the same profile, program and arguments
+    /// requires — before Landlock and the program. `None` when guard runs more than one thread
+    /// (then the helper is an exec: see [`run`]).
+    fn start(profile: &Profile, scripts: Vec<crate::scripts::Snapshot>, program: &Path, args: &[String]) -> Result<Option<Init>> {
+        let spec = linux::Spec { profile: profile.clone(), temp: temp_name()?, scripts, mounts_only: false };
+        let redirects_before = git_redirects(profile);
+        let os_args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
+        let pair = || std::os::unix::net::UnixStream::pair().map_err(|e| Error::Internal(format!("cannot make a socket pair: {e}")));
+        let ((report, reported), (go, gone)) = (pair()?, pair()?);
+        match linux::fork_helper(&spec, program, &os_args, reported.into(), gone.into()) {
+            Some(Ok(pid)) => {
+                Ok(Some(Init { pid: Some(pid), spec, program: program.to_path_buf(), args: args.to_vec(), redirects_before, report, go }))
+            }
+            Some(Err(cause)) => Err(unavailable(&cause)),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether this init was started for what `run` was authorized to run.
+    fn serves(&self, profile: &Profile, program: &Path, args: &[String]) -> bool {
+        self.spec.profile == *profile && self.program == program && self.args == args && self.spec.scripts.is_empty()
+    }
+
+    /// The init's pid, no longer this value's to kill.
+    fn take(&mut self) -> Option<rustix::process::Pid> {
+        self.pid.take()
+    }
+}
+
+impl Drop for Init {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid.take() {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+        }
+    }
+}
+
+/// Starts the init of a shell line allowed outright before guard writes its decision record
+/// and passes the gate, so that the init's set-up runs alongside theirs (about 0.3 ms of every
+/// line). The word to go comes only from [`run`], with the gate's `Authorized`. `None` where it
+/// cannot start so (`run` then starts it itself, and says why if it cannot either).
+pub fn start_early(profile: &Profile, program: &Path, args: &[String]) -> Option<Init> {
+    Init::start(profile, Vec::new(), program, args).ok().flatten()
+}
+
 /// Runs `program ARGS…` contained under the profile the gate authorized, with the broker
 /// serving it until it exits. `bash` is the real bash the contained `bash`/`sh` links name.
-/// `on_end` (guard's exec record) is called once with the outcome: as soon as the line's init
-/// reports how the program ended, so that it overlaps the init's own end (the kernel killing
-/// what the line left behind, the namespaces' teardown); the line is gone when this returns.
+/// `early` is the line's init when [`start_early`] started it (used only if it serves this
+/// profile, program and arguments). `on_end` (guard's exec record) is called once with the
+/// outcome: as soon as the line's init reports how the program ended, so that it overlaps the
+/// init's own end (the kernel killing what the line left behind, the namespaces' teardown);
+/// the line is gone when this returns.
+#[allow(clippy::too_many_arguments)]
 pub fn run(
     authorized: &crate::gate::Authorized<'_>,
     paths: &crate::state::Paths,
@@ -499,17 +564,11 @@ pub fn run(
     bash: &Path,
     on_start: crate::exec::OnStart<'_>,
     on_end: &dyn Fn(&Result<crate::exec::Outcome>) -> Result<()>,
+    early: Option<Init>,
 ) -> Result<crate::exec::Outcome> {
     let profile = authorized.profile().ok_or_else(|| Error::Internal("a contained run without a profile".into()))?;
-    let temp = match temp_name() {
-        Ok(t) => t,
-        Err(e) => {
-            let failed = Err(e);
-            on_end(&failed)?;
-            return failed;
-        }
-    };
     let mut recorded = false;
+    let mut temp = None;
     let result = (|| {
         for note in &profile.notes {
             eprintln!("guard: note: {note}");
@@ -517,63 +576,71 @@ pub fn run(
         // The bytes the request binds, copied where the line cannot reach them; the init
         // mounts each copy over its script.
         let copies = copies_dir(paths)?;
-        let scripts = crate::scripts::snapshot(&authorized.request.target_env, copies.path())?;
-        let spec = linux::Spec { profile: profile.clone(), temp: temp.clone(), scripts, mounts_only: false };
-        let redirects_before = git_redirects(profile);
-        let os_args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
-        // The broker, the temp dir and the program's environment (which names both).
-        let prepare = || -> Result<(broker::Broker, Vec<(std::ffi::OsString, std::ffi::OsString)>)> {
-            let plan = broker::Plan::new(paths, bash)?;
-            let env = contained_env(profile, &plan, &temp);
-            crate::state::ensure_private_dir(&temp)?;
-            Ok((plan.start(paths, profile)?, env))
-        };
-        let pair = || std::os::unix::net::UnixStream::pair().map_err(|e| Error::Internal(format!("cannot make a socket pair: {e}")));
-        let ((report, reported), (go, gone)) = (pair()?, pair()?);
-        let outcome = match linux::fork_helper(&spec, program, &os_args, reported.into(), gone.into()) {
-            Some(Ok(init)) => {
-                use std::os::fd::AsFd;
-                // Made while the init sets itself up, which waits for the word to go — and the
-                // environment with it — before Landlock (the temp dir is one of its writable
-                // trees), and so before the program starts.
-                let ready = prepare().and_then(|(broker, env)| match linux::send_go(&go, &linux::resolved_outside(&spec), &env) {
-                    // Only the init holds the other end: it ended before the word (a mount it
-                    // could not make), saying why. Its exit is the line's (77), not this error.
-                    Err(e) if matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset) => Ok(broker),
-                    sent => sent.map(|()| broker).map_err(|e| Error::Internal(format!("cannot start the line: {e}"))),
-                });
-                match ready {
-                    Ok(broker) => {
-                        let outcome = crate::exec::wait_for_forked(init, on_start, Some(&broker), Some(report.as_fd()));
-                        recorded = true;
-                        let said = on_end(&outcome);
-                        // The line is gone only once its init is (a reported outcome comes before).
-                        let _ = rustix::process::waitpid(Some(init), rustix::process::WaitOptions::empty());
-                        said.and(outcome)
-                    }
-                    Err(e) => {
-                        let _ = rustix::process::kill_process(init, rustix::process::Signal::KILL);
-                        let _ = rustix::process::waitpid(Some(init), rustix::process::WaitOptions::empty());
-                        Err(e)
+        let mut init = match early.filter(|e| e.serves(profile, program, args)) {
+            Some(init) => init,
+            None => {
+                let scripts = crate::scripts::snapshot(&authorized.request.target_env, copies.path())?;
+                match Init::start(profile, scripts.clone(), program, args)? {
+                    Some(init) => init,
+                    None => {
+                        // More than one thread: the helper is an exec of guard.
+                        let spec = linux::Spec { profile: profile.clone(), temp: temp_name()?, scripts, mounts_only: false };
+                        temp = Some(spec.temp.clone());
+                        let redirects_before = git_redirects(profile);
+                        let (broker, env) = prepare(paths, profile, bash, &spec.temp)?;
+                        let mut command = helper_command(&spec, program, args)?;
+                        command.env_clear().envs(env);
+                        let outcome = crate::exec::run_command(command, program, None, on_start, Some(&broker));
+                        undo_git_redirects(profile, &redirects_before);
+                        return outcome;
                     }
                 }
             }
-            Some(Err(cause)) => Err(unavailable(&cause)),
-            None => {
-                let (broker, env) = prepare()?;
-                let mut command = helper_command(&spec, program, args)?;
-                command.env_clear().envs(env);
-                crate::exec::run_command(command, program, None, on_start, Some(&broker))
-            }
         };
-        undo_git_redirects(profile, &redirects_before);
-        outcome
+        temp = Some(init.spec.temp.clone());
+        // Made while the init sets itself up, which waits for the word to go — and the
+        // environment with it — before Landlock (the temp dir is one of its writable trees),
+        // and so before the program starts.
+        let broker = prepare(paths, profile, bash, &init.spec.temp).and_then(|(broker, env)| {
+            match linux::send_go(&init.go, &linux::resolved_outside(&init.spec), &env) {
+                // Only the init holds the other end: it ended before the word (a mount it could
+                // not make), saying why. Its exit is the line's (77), not this error.
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset) => Ok(broker),
+                sent => sent.map(|()| broker).map_err(|e| Error::Internal(format!("cannot start the line: {e}"))),
+            }
+        })?;
+        let pid = init.take().ok_or_else(|| Error::Internal("the line's init is gone".into()))?;
+        let outcome = {
+            use std::os::fd::AsFd;
+            crate::exec::wait_for_forked(pid, on_start, Some(&broker), Some(init.report.as_fd()))
+        };
+        recorded = true;
+        let said = on_end(&outcome);
+        // The line is gone only once its init is (a reported outcome comes before).
+        let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+        undo_git_redirects(profile, &init.redirects_before);
+        said.and(outcome)
     })();
-    let _ = std::fs::remove_dir_all(&temp);
+    if let Some(t) = temp {
+        let _ = std::fs::remove_dir_all(t);
+    }
     if !recorded {
         on_end(&result)?;
     }
     result
+}
+
+/// The broker, the temp dir and the program's environment (which names both).
+fn prepare(
+    paths: &crate::state::Paths,
+    profile: &Profile,
+    bash: &Path,
+    temp: &Path,
+) -> Result<(broker::Broker, Vec<(std::ffi::OsString, std::ffi::OsString)>)> {
+    let plan = broker::Plan::new(paths, bash)?;
+    let env = contained_env(profile, &plan, temp);
+    crate::state::ensure_private_dir(temp)?;
+    Ok((plan.start(paths, profile)?, env))
 }
 
 /// Files in a pinned `.git` directory that point git elsewhere for its config and hooks. In a

@@ -1316,3 +1316,20 @@ fn a_secret_symlinked_behind_a_home_only_its_owner_may_search_stays_hidden_from_
     );
     j.assert_intact("secret_symlinked_behind_an_unsearchable_home");
 }
+
+/// A line allowed outright has its init started before guard writes the decision record (its
+/// set-up then overlaps the record's); when the record cannot be written, that init must die
+/// unused: the program never runs.
+#[test]
+fn a_line_whose_decision_record_cannot_be_written_never_runs_though_its_init_started_early() {
+    let j = Jail::new();
+    let warm = j.shell("true");
+    assert_eq!(warm.status.code(), Some(0), "{}", stderr(&warm));
+    let log = j.t.state().join("audit.jsonl");
+    std::fs::rename(&log, j.t.state().join("audit.jsonl.kept")).unwrap();
+    std::fs::create_dir(&log).unwrap();
+    let out = j.shell("python3 -c 'open(\"ran.txt\", \"w\")'");
+    assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!j.t.work().join("ran.txt").exists(), "the line ran without its decision record");
+}
