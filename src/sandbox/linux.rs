@@ -191,8 +191,8 @@ fn elsewhere(init: rustix::process::Pid, cpus: &rustix::thread::CpuSet) {
     }
 }
 
-/// Reads the rules, then clones the line's init straight into its namespaces (user, mount, pid
-/// and, where [`Rules::cut_network_by_filter`] is false and the profile has no network, network):
+/// Clones the line's init straight into its namespaces (user, mount, pid and, where
+/// [`Basis::cut_network_by_filter`] is false and the profile has no network, network):
 /// pid 1 of the line's pid namespace and a child of this process, which dies with this process
 /// (`PR_SET_PDEATHSIG`), and the line with it. One process fewer than an `unshare` would need
 /// (a pid namespace takes only the unsharer's children), and so one fork and one exit fewer on
