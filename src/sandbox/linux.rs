@@ -402,6 +402,20 @@ fn init(
     // Best effort: where the kernel refuses a new procfs (a host /proc with parts masked), the
     // line sees the host's pids, which Landlock's scoping already keeps it from signalling.
     let _ = rustix::mount::mount("proc", "/proc", "proc", M::NOSUID | M::NODEV | M::NOEXEC, None);
+    // Built while guard may still be making the line's temp dir and broker (taken after its
+    // word): the Landlock ruleset but for the temp dir, and the seccomp program. io_uring's own
+    // `openat` would pass the script supervisor by: refused where it serves.
+    let no_io_uring = basis.cut_network_by_filter || !scripts.is_empty();
+    let mut rules = rules;
+    let built = ruleset(&rules.reads, &rules.listable, &rules.writes)
+        .and_then(|r| seccomp_program(basis.cut_network_by_filter, no_io_uring).map(|bpf| (r, bpf)));
+    let (mut landlock, bpf) = match built {
+        Ok(b) => b,
+        Err(cause) => {
+            eprintln!("{}", super::unavailable(&cause));
+            return 77;
+        }
+    };
     // Guard's word that the line's temp dir and broker are there, with the program's
     // environment (the socket's end instead: guard gave up).
     let received = match handoff.map(|h| receive_go(&h.go)) {
@@ -410,20 +424,24 @@ fn init(
         None => None,
     };
     let env = received.as_ref().map(|go| go.env.as_slice()).or(env);
-    // Hidden as guard resolved them too (see `resolved_outside`).
-    let mut rules = rules;
-    if let Some(go) = &received {
-        rules.hide(&go.hidden, &spec.profile);
+    // Hidden as guard resolved them too (see `resolved_outside`): the ruleset again if that
+    // hid more.
+    if received.as_ref().is_some_and(|go| rules.hide(&go.hidden, &spec.profile)) {
+        landlock = match ruleset(&rules.reads, &rules.listable, &rules.writes) {
+            Ok(r) => r,
+            Err(cause) => {
+                eprintln!("{}", super::unavailable(&cause));
+                return 77;
+            }
+        };
     }
     // Guard moved it off its own CPU before the word (see `elsewhere`): the line runs anywhere.
     if let Some(cpus) = handoff.and_then(|h| h.cpus.as_ref()) {
         let _ = rustix::thread::sched_setaffinity(None, cpus);
     }
-    // io_uring's own `openat` would pass the script supervisor by: refused where it serves.
-    let no_io_uring = basis.cut_network_by_filter || !scripts.is_empty();
-    if let Err(cause) =
-        landlock(&rules.reads, &rules.listable, &rules.writes).and_then(|()| seccomp_filter(basis.cut_network_by_filter, no_io_uring))
-    {
+    let taken = restrict(landlock, &spec.temp)
+        .and_then(|()| seccompiler::apply_filter(&bpf).map_err(|e| format!("cannot install the seccomp filter: {e}")));
+    if let Err(cause) = taken {
         eprintln!("{}", super::unavailable(&cause));
         return 77;
     }
@@ -682,8 +700,8 @@ fn rules(spec: &Spec, resolved: &[PathBuf]) -> Rules {
         }
     }
     let (reads, listable) = reads(&hidden, p);
-    // The temp dir may be made while the init starts (see `fork_helper`): it is a directory.
-    let mut writes: Vec<(PathBuf, bool)> = vec![(spec.temp.clone(), true)];
+    // The temp dir is added last (see `restrict`): guard may make it while the init starts.
+    let mut writes: Vec<(PathBuf, bool)> = Vec::new();
     let device_dirs = DEVICE_DIRS.iter().map(Path::new);
     for w in p.write.iter().map(PathBuf::as_path).chain(device_dirs) {
         if let Ok(m) = std::fs::metadata(w) {
@@ -710,13 +728,15 @@ fn reads(hidden: &[PathBuf], p: &Profile) -> (Vec<(PathBuf, bool)>, Vec<PathBuf>
 impl Rules {
     /// Hides `more` as well: the reads are split again only when one of them is new (guard's
     /// resolution reached what the init's could not, see [`resolved_outside`]).
-    fn hide(&mut self, more: &[PathBuf], p: &Profile) {
+    /// Says whether it did.
+    fn hide(&mut self, more: &[PathBuf], p: &Profile) -> bool {
         let new: Vec<PathBuf> = more.iter().filter(|h| !self.hidden.contains(h)).cloned().collect();
         if new.is_empty() {
-            return;
+            return false;
         }
         self.hidden.extend(new);
         (self.reads, self.listable) = reads(&self.hidden, p);
+        true
     }
 }
 
@@ -803,7 +823,7 @@ const LOCAL_FAMILIES: [u64; 2] = [1, 16];
 /// a network namespace of the line's own gives, at a fraction of its cost. Everything else is
 /// allowed: Landlock and the namespaces are the sandbox.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64"))]
-fn seccomp_filter(cut_network: bool, no_io_uring: bool) -> Result<(), String> {
+fn seccomp_program(cut_network: bool, no_io_uring: bool) -> Result<seccompiler::BpfProgram, String> {
     use seccompiler::{SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule};
     let err = |e: seccompiler::Error| format!("cannot build the seccomp filter: {e}");
     let backend = |e| err(seccompiler::Error::Backend(e));
@@ -835,12 +855,11 @@ fn seccomp_filter(cut_network: bool, no_io_uring: bool) -> Result<(), String> {
     let arch = std::env::consts::ARCH.try_into().map_err(|e| err(seccompiler::Error::Backend(e)))?;
     let filter =
         SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(1), arch).map_err(|e| err(seccompiler::Error::Backend(e)))?;
-    let program: seccompiler::BpfProgram = filter.try_into().map_err(|e| err(seccompiler::Error::Backend(e)))?;
-    seccompiler::apply_filter(&program).map_err(|e| format!("cannot install the seccomp filter: {e}"))
+    filter.try_into().map_err(|e| err(seccompiler::Error::Backend(e)))
 }
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64", target_arch = "riscv64")))]
-fn seccomp_filter(_cut_network: bool, _no_io_uring: bool) -> Result<(), String> {
+fn seccomp_program(_cut_network: bool, _no_io_uring: bool) -> Result<seccompiler::BpfProgram, String> {
     Err("guard has no seccomp filter against terminal injection for this architecture".into())
 }
 
@@ -1002,8 +1021,10 @@ fn bind_read_only(source: &Path, path: &Path) -> Result<(), String> {
     rustix::mount::mount_remount(path, flags, "").map_err(|e| format!("cannot make it read-only: {e}"))
 }
 
-fn landlock(reads: &[(PathBuf, bool)], listable: &[PathBuf], writes: &[(PathBuf, bool)]) -> Result<(), String> {
-    let err = |e: landlock::RulesetError| format!("Landlock refused the ruleset: {e}");
+/// The line's Landlock ruleset, every rule in it but the temp dir's (which guard may still be
+/// making: see [`restrict`]).
+fn ruleset(reads: &[(PathBuf, bool)], listable: &[PathBuf], writes: &[(PathBuf, bool)]) -> Result<landlock::RulesetCreated, String> {
+    let err = landlock_refused;
     let all = AccessFs::from_all(TARGET_ABI);
     let file_rights = AccessFs::from_file(TARGET_ABI);
     let read = AccessFs::from_read(TARGET_ABI);
@@ -1033,6 +1054,18 @@ fn landlock(reads: &[(PathBuf, bool)], listable: &[PathBuf], writes: &[(PathBuf,
     for d in DEVICES {
         add(Path::new(d), false, all & file_rights)?;
     }
+    Ok(ruleset)
+}
+
+fn landlock_refused(e: landlock::RulesetError) -> String {
+    format!("Landlock refused the ruleset: {e}")
+}
+
+/// Adds the temp dir's rule (a writable tree) to `ruleset` and takes it for this process.
+fn restrict(mut ruleset: landlock::RulesetCreated, temp: &Path) -> Result<(), String> {
+    let err = landlock_refused;
+    let fd = PathFd::new(temp).map_err(|e| format!("cannot open the line's temp dir {}: {e}", temp.display()))?;
+    (&mut ruleset).add_rule(PathBeneath::new(fd, AccessFs::from_all(TARGET_ABI))).map_err(err)?;
     let status = ruleset.restrict_self().map_err(err)?;
     match (status.ruleset, status.landlock) {
         (RulesetStatus::NotEnforced, _) | (_, LandlockStatus::NotEnabled | LandlockStatus::NotImplemented) => {
