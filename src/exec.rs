@@ -419,19 +419,20 @@ pub fn exit_code(status: ExitStatus) -> u8 {
 /// Waits for the process `pid` (a child that is no `std::process::Child`: the sandbox's init),
 /// relaying signals as [`run_command`] does; returns its exit code.
 pub(crate) fn wait_for_pid(pid: rustix::process::Pid) -> Result<u8> {
-    wait_for_forked(pid, None, None, None).map(|o| o.code)
+    wait_for_forked(pid, None, None, None).map(|(o, _)| o.code)
 }
 
 /// Like [`run_command`], for a child this process forked itself (the line's init): finishes
 /// `on_start` (or kills the child), then waits, relaying signals and serving `service`. With
 /// `report`, the child may say how its program ended before it ends itself (see
-/// [`report_outcome`]): the outcome is then returned at once and the child is still to be reaped.
+/// [`report_outcome`]): the outcome is then returned at once and the child is still to be
+/// reaped. Says whether it reaped the child; a wait that fails kills it (and reaps it).
 pub(crate) fn wait_for_forked(
     pid: rustix::process::Pid,
     on_start: OnStart<'_>,
     service: Option<&dyn Service>,
     report: Option<BorrowedFd<'_>>,
-) -> Result<Outcome> {
+) -> Result<(Outcome, bool)> {
     use std::os::unix::process::ExitStatusExt;
     let mut try_wait = || match rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG) {
         Ok(Some((_, status))) => Ok(Some(ExitStatus::from_raw(status.as_raw()))),
@@ -453,13 +454,18 @@ pub(crate) fn wait_for_forked(
             return Err(e);
         }
     };
-    let ended = wait_relaying(pid, &mut try_wait, &mut signals, service, report)
-        .map_err(|e| Error::Internal(format!("cannot wait for the line: {e}")))?;
+    let ended = wait_relaying(pid, &mut try_wait, &mut signals, service, report);
     signals.handle().close();
-    Ok(match ended {
-        Ended::Exited(status) => Outcome { code: exit_code(status), signal: status.signal() },
-        Ended::Reported(outcome) => outcome,
-    })
+    match ended {
+        Ok(Ended::Exited(status)) => Ok((Outcome { code: exit_code(status), signal: status.signal() }, true)),
+        Ok(Ended::Reported(outcome)) => Ok((outcome, false)),
+        Err(e) => {
+            // Nothing relays or serves the child any more: it must not run on unattended.
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+            Err(Error::Internal(format!("cannot wait for the line: {e}")))
+        }
+    }
 }
 
 /// How a wait ended: the child exited (and is reaped), or it reported its program's outcome.

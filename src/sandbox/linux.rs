@@ -28,7 +28,13 @@
 //!    which answers the program's opens and execs of the scripts' names and watches the names
 //!    while it runs: when it ends, every process of the line ends with it.
 //!
-//! It must never fall back to running uncontained: any failure is a `guard:` line and exit 77.
+//! The init goes no further than its mounts and its built ruleset until guard's word to go
+//! ([`send_go`]), which only `sandbox::run` sends, with the gate's `Authorized`: so guard may
+//! start it before its decision record (`sandbox::start_early`). It reports how the program
+//! ended before it ends itself.
+//!
+//! It must never fall back to running uncontained: any failure is a `guard:` line and exit 77
+//! (70 when guard itself is gone or gave up).
 
 use std::ffi::OsString;
 use std::os::unix::fs::MetadataExt;
@@ -85,13 +91,13 @@ pub fn helper_main(argv: &[OsString]) -> u8 {
 
 /// Starts the line's init as a child of this process (see [`start_init`]), not through a new
 /// exec of guard (that exec, the C library's and Rust's start-up and the profile's JSON were
-/// ~0.6 ms of every line), with `env` as the program's whole environment; the caller waits for
-/// the init, whose exit code is the line's. `None` when this process has more than one thread:
-/// a fork copies only the calling thread, whose locks another may hold, so the caller then
-/// starts the helper as an exec ([`super::run`]). The init reports how the program ended
-/// through `report` before it ends itself ([`crate::exec::report_outcome`]), and waits on `go`
-/// before it takes Landlock for the program's whole environment ([`send_go`]): the caller makes
-/// the line's temp dir and broker meanwhile.
+/// ~0.6 ms of every line); the caller waits for the init, whose exit code is the line's.
+/// `None` when this process has more than one thread: a clone copies only the calling thread,
+/// whose locks another may hold, so the caller then starts the helper as an exec
+/// ([`super::run`]). The init sets itself up and then waits on `go` for the word to go, which
+/// brings the program's whole environment ([`send_go`]), before it takes Landlock; the caller
+/// makes the line's temp dir and broker meanwhile. The init reports how the program ended
+/// through `report` before it ends itself ([`crate::exec::report_outcome`]).
 pub fn fork_helper(
     spec: &Spec,
     program: &Path,
@@ -103,7 +109,7 @@ pub fn fork_helper(
         return None;
     }
     let cpus = rustix::thread::sched_getaffinity(None).ok();
-    Some(start_init(spec, program, args, None, Some(Handoff { report, go, cpus })))
+    Some(start_init(spec, program, args, Some(Handoff { report, go, cpus })))
 }
 
 /// The most environment [`send_go`] sends (the kernel takes at most 2 MiB of arguments and
@@ -134,7 +140,8 @@ pub fn send_go(go: &std::os::unix::net::UnixStream, hidden: &[PathBuf], env: &[(
     go.write_all(&body)
 }
 
-/// What [`send_go`] sent, or `None` when guard gave up first (the socket's end) or sent less.
+/// What [`send_go`] sent, or `None` when it sent less (the init holds a copy of guard's end of
+/// the socket too, so guard giving up shows as the init's death, not as the socket's end).
 fn receive_go(go: &std::os::fd::OwnedFd) -> Option<Go> {
     use std::io::Read;
     use std::os::unix::ffi::OsStringExt;
@@ -197,14 +204,8 @@ fn elsewhere(init: rustix::process::Pid, cpus: &rustix::thread::CpuSet) {
 /// (`PR_SET_PDEATHSIG`), and the line with it. One process fewer than an `unshare` would need
 /// (a pid namespace takes only the unsharer's children), and so one fork and one exit fewer on
 /// every line. Returns the init's pid; the init's own failures are its exit code (77: nothing
-/// ran).
-fn start_init(
-    spec: &Spec,
-    program: &Path,
-    args: &[OsString],
-    env: Option<&[(OsString, OsString)]>,
-    handoff: Option<Handoff>,
-) -> Result<rustix::process::Pid, String> {
+/// ran; 70: guard was gone or gave up first).
+fn start_init(spec: &Spec, program: &Path, args: &[OsString], handoff: Option<Handoff>) -> Result<rustix::process::Pid, String> {
     let mut basis = basis(spec)?;
     // A guard that forks the init sends these with its word to go, resolved while the init
     // sets itself up ([`send_go`]); the exec'd helper has the time.
@@ -222,7 +223,7 @@ fn start_init(
             }
             Ok(init)
         }
-        None => std::process::exit(i32::from(init(spec, &basis, &parent, program, args, env, handoff.as_ref()))),
+        None => std::process::exit(i32::from(init(spec, &basis, &parent, program, args, handoff.as_ref()))),
     }
 }
 
@@ -247,7 +248,7 @@ fn contain_and_run(spec: &Spec, program: &Path, args: &[OsString]) -> u8 {
     if spec.mounts_only {
         return mounts_only(spec, program, args);
     }
-    match start_init(spec, program, args, None, None) {
+    match start_init(spec, program, args, None) {
         Ok(init) => crate::exec::wait_for_pid(init).unwrap_or_else(|e| {
             eprintln!("guard: the sandbox helper lost its line: {e}");
             70
@@ -262,7 +263,7 @@ fn contain_and_run(spec: &Spec, program: &Path, args: &[OsString]) -> u8 {
 /// A bound script's path and the device and inode of the approved copy mounted over it.
 type BoundScript = (PathBuf, (u64, u64));
 
-/// What the line's init restricts itself to, computed before the namespaces change anything.
+/// What the line's init restricts itself to, read by the init once its ids are mapped ([`rules`]).
 pub struct Rules {
     /// The hidden paths, symlinks resolved.
     hidden: Vec<PathBuf>,
@@ -276,7 +277,7 @@ pub struct Rules {
 
 /// What is settled before the line's init is cloned: its namespaces and its ids.
 struct Basis {
-    /// The network is cut by the seccomp filter (see [`seccomp_filter`]) rather than a network
+    /// The network is cut by the seccomp filter (see [`seccomp_program`]) rather than a network
     /// namespace of the line's own.
     cut_network_by_filter: bool,
     /// A network namespace of the line's own: the profile has no network and the filter cannot
@@ -363,15 +364,7 @@ fn mount_snapshot(snap: &crate::scripts::Snapshot) -> Result<(PathBuf, (u64, u64
 /// line outlives it. It mounts the namespace's own `/proc`, takes Landlock and the seccomp
 /// filter (the program inherits both), and runs the program, relaying the signals guard relays.
 /// It dies with its parent (`PR_SET_PDEATHSIG`; `parent` is its pidfd), and the line with it.
-fn init(
-    spec: &Spec,
-    basis: &Basis,
-    parent: &std::os::fd::OwnedFd,
-    program: &Path,
-    args: &[OsString],
-    env: Option<&[(OsString, OsString)]>,
-    handoff: Option<&Handoff>,
-) -> u8 {
+fn init(spec: &Spec, basis: &Basis, parent: &std::os::fd::OwnedFd, program: &Path, args: &[OsString], handoff: Option<&Handoff>) -> u8 {
     use rustix::event::{PollFd, PollFlags, Timespec};
     use std::os::fd::AsFd;
     // Said before the init ends: its end (the kernel killing what the line left, the mount
@@ -390,6 +383,7 @@ fn init(
     // nobody would wait for, relay or audit the line.
     let mut gone = [PollFd::new(parent, PollFlags::IN)];
     if rustix::event::poll(&mut gone, Some(&Timespec { tv_sec: 0, tv_nsec: 0 })).map_or(true, |n| n > 0) {
+        eprintln!("guard: the line's init lost guard before it started the program; nothing ran");
         return 70;
     }
     let (rules, scripts) = match enter(spec, basis) {
@@ -417,13 +411,17 @@ fn init(
         }
     };
     // Guard's word that the line's temp dir and broker are there, with the program's
-    // environment (the socket's end instead: guard gave up).
+    // environment. Guard gives up by killing the init (`sandbox::Init`'s drop) or by dying (the
+    // death signal); a word cut short is the same.
     let received = match handoff.map(|h| receive_go(&h.go)) {
-        Some(None) => return 70,
+        Some(None) => {
+            eprintln!("guard: the line's init got no word to go from guard; nothing ran");
+            return 70;
+        }
         Some(Some(go)) => Some(go),
         None => None,
     };
-    let env = received.as_ref().map(|go| go.env.as_slice()).or(env);
+    let env = received.as_ref().map(|go| go.env.as_slice());
     // Hidden as guard resolved them too (see `resolved_outside`): the ruleset again if that
     // hid more.
     if received.as_ref().is_some_and(|go| rules.hide(&go.hidden, &spec.profile)) {
@@ -553,7 +551,7 @@ fn supervised(
                     return crate::exec::Outcome::exited(77);
                 }
             };
-            crate::exec::wait_for_forked(pid, None, Some(&supervisor), None).unwrap_or_else(|e| {
+            crate::exec::wait_for_forked(pid, None, Some(&supervisor), None).map(|(o, _)| o).unwrap_or_else(|e| {
                 eprintln!("guard: the line's init lost its program: {e}");
                 crate::exec::Outcome::exited(70)
             })
@@ -770,9 +768,9 @@ pub fn resolved_outside(spec: &Spec) -> Vec<PathBuf> {
 /// makes it dumpable again, as it was.
 fn enter(spec: &Spec, basis: &Basis) -> Result<(Rules, Vec<BoundScript>), String> {
     map_ids(basis.ids)?;
-    let rules = rules(spec, &basis.resolved);
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
         .map_err(|e| format!("cannot make the line's init non-dumpable: {e}"))?;
+    let rules = rules(spec, &basis.resolved);
     private_ptys()?;
     for pin in &rules.pins {
         pin_read_only(pin)?;
@@ -932,9 +930,10 @@ fn split_reads(dir: &Path, hidden: &[PathBuf], out: &mut Vec<(PathBuf, bool)>, l
     }
 }
 
-/// The one unsafe call in guard, isolated here: `unshare(2)`. rustix marks it unsafe only
-/// because `CLONE_FILES` could leave other threads with stale descriptors; guard never passes
-/// `CLONE_FILES`, and this runs in the single-threaded helper before anything else.
+/// The first unsafe call in guard, isolated here: `unshare(2)`, for `mounts_only`. rustix marks
+/// it unsafe only because `CLONE_FILES` could leave other threads with stale descriptors;
+/// guard never passes `CLONE_FILES`, and this runs in the single-threaded exec'd helper before
+/// anything else.
 #[allow(unsafe_code)]
 fn unshare(flags: rustix::thread::UnshareFlags) -> rustix::io::Result<()> {
     // SAFETY: no CLONE_FILES in `flags` (see above); the process has one thread.

@@ -7,9 +7,10 @@
 //! gate authorizes it. It must never widen a profile because of anything the contained side says.
 //!
 //! ```text
-//! guard (outside, broker) ──spawn──► guard __contain PROFILE PROGRAM ARGS… (namespaces, Landlock)
-//!        ▲                                   └─exec─► bash -c LINE … kubectl (a guard shim)
+//! guard (outside, broker) ──clone──► the line's init, pid 1 (namespaces, Landlock, seccomp)
+//!        ▲                                   └─spawn─► bash -c LINE … kubectl (a guard shim)
 //!        └──────── unix socket, argv + stdio fds ◄───────────────┘
+//! (guard with threads, and brokered terraform: an exec of `guard __contain` clones the init)
 //! ```
 
 pub mod broker;
@@ -520,9 +521,14 @@ impl Init {
         }
     }
 
-    /// Whether this init was started for what `run` was authorized to run.
-    fn serves(&self, profile: &Profile, program: &Path, args: &[String]) -> bool {
-        self.spec.profile == *profile && self.program == program && self.args == args && self.spec.scripts.is_empty()
+    /// Whether this init was started for what `run` was authorized to run: the same profile,
+    /// program and arguments, and no script the request binds (an early init mounts no copies).
+    fn serves(&self, authorized: &crate::gate::Authorized<'_>, profile: &Profile, program: &Path, args: &[String]) -> bool {
+        self.spec.profile == *profile
+            && self.program == program
+            && self.args == args
+            && self.spec.scripts.is_empty()
+            && crate::scripts::bound(&authorized.request.target_env).is_empty()
     }
 
     /// The init's pid, no longer this value's to kill.
@@ -566,17 +572,17 @@ pub fn run(
     on_end: &dyn Fn(&Result<crate::exec::Outcome>) -> Result<()>,
     early: Option<Init>,
 ) -> Result<crate::exec::Outcome> {
-    let profile = authorized.profile().ok_or_else(|| Error::Internal("a contained run without a profile".into()))?;
     let mut recorded = false;
     let mut temp = None;
     let result = (|| {
+        let profile = authorized.profile().ok_or_else(|| Error::Internal("a contained run without a profile".into()))?;
         for note in &profile.notes {
             eprintln!("guard: note: {note}");
         }
         // The bytes the request binds, copied where the line cannot reach them; the init
         // mounts each copy over its script.
         let copies = copies_dir(paths)?;
-        let mut init = match early.filter(|e| e.serves(profile, program, args)) {
+        let mut init = match early.filter(|e| e.serves(authorized, profile, program, args)) {
             Some(init) => init,
             None => {
                 let scripts = crate::scripts::snapshot(&authorized.request.target_env, copies.path())?;
@@ -610,14 +616,18 @@ pub fn run(
             }
         })?;
         let pid = init.take().ok_or_else(|| Error::Internal("the line's init is gone".into()))?;
-        let outcome = {
+        let waited = {
             use std::os::fd::AsFd;
             crate::exec::wait_for_forked(pid, on_start, Some(&broker), Some(init.report.as_fd()))
         };
+        let reaped = waited.as_ref().map_or(true, |(_, reaped)| *reaped);
+        let outcome = waited.map(|(o, _)| o);
         recorded = true;
         let said = on_end(&outcome);
         // The line is gone only once its init is (a reported outcome comes before).
-        let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+        if !reaped {
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+        }
         undo_git_redirects(profile, &init.redirects_before);
         said.and(outcome)
     })();
