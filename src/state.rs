@@ -126,7 +126,7 @@ pub struct Lock {
 
 impl Drop for Lock {
     /// Unlocked explicitly, not by the close: a lock belongs to the open file description, which
-    /// a forked process (the sandbox helper, see `sandbox::linux::fork_helper`) shares until it
+    /// a cloned process (the line's init, see `sandbox::linux::clone_line`) shares until it
     /// ends, and a close here would leave the log locked for the whole line.
     fn drop(&mut self) {
         let _ = self.file.unlock();

@@ -3,7 +3,7 @@
 //! kernels whose Landlock cannot scope abstract sockets, a network namespace) for the network cut.
 //!
 //! It runs in the line's init, which guard clones straight into the line's namespaces: from
-//! guard itself for a shell line ([`fork_helper`], when guard runs one thread), else from a
+//! guard itself for a shell line ([`clone_line`], when guard runs one thread), else from a
 //! fresh exec of guard (`guard __contain SPEC PROGRAM ARGS…`, how brokered terraform is
 //! started). Either caller is single-threaded, and a restriction taken in the init binds only
 //! it and what it starts. The steps:
@@ -98,7 +98,7 @@ pub fn helper_main(argv: &[OsString]) -> u8 {
 /// brings the program's whole environment ([`send_go`]), before it takes Landlock; the caller
 /// makes the line's temp dir and broker meanwhile. The init reports how the program ended
 /// through `report` before it ends itself ([`crate::exec::report_outcome`]).
-pub fn fork_helper(
+pub fn clone_line(
     spec: &Spec,
     program: &Path,
     args: &[OsString],
@@ -116,7 +116,7 @@ pub fn fork_helper(
 /// environment for an exec anyway).
 const MAX_ENV: usize = 8 << 20;
 
-/// Tells the line's init (its `go` in [`fork_helper`]) to go on, with the hidden paths as guard
+/// Tells the line's init (its `go` in [`clone_line`]) to go on, with the hidden paths as guard
 /// resolved them ([`resolved_outside`]) and the program's whole environment: the length of
 /// what follows, the number of paths, each path, then each name and value, each a length and
 /// its bytes (lengths and the number as little-endian u32s).
@@ -176,7 +176,7 @@ struct Go {
     env: Vec<(OsString, OsString)>,
 }
 
-/// The init's two sockets to the guard that forked it (see [`fork_helper`]), and the CPUs it
+/// The init's two sockets to the guard that forked it (see [`clone_line`]), and the CPUs it
 /// may run on.
 struct Handoff {
     report: std::os::fd::OwnedFd,

@@ -512,7 +512,7 @@ impl Init {
         let os_args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
         let pair = || std::os::unix::net::UnixStream::pair().map_err(|e| Error::Internal(format!("cannot make a socket pair: {e}")));
         let ((report, reported), (go, gone)) = (pair()?, pair()?);
-        match linux::fork_helper(&spec, program, &os_args, reported.into(), gone.into()) {
+        match linux::clone_line(&spec, program, &os_args, reported.into(), gone.into()) {
             Some(Ok(pid)) => {
                 Ok(Some(Init { pid: Some(pid), spec, program: program.to_path_buf(), args: args.to_vec(), redirects_before, report, go }))
             }

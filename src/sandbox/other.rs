@@ -25,8 +25,8 @@ pub fn helper_main(_argv: &[OsString]) -> u8 {
     77
 }
 
-/// No fork here: [`super::run`] starts the helper by exec, which refuses.
-pub fn fork_helper(
+/// No clone here: [`super::run`] starts the helper by exec, which refuses.
+pub fn clone_line(
     _spec: &Spec,
     _program: &std::path::Path,
     _args: &[OsString],
@@ -36,7 +36,7 @@ pub fn fork_helper(
     None
 }
 
-/// Never reached: [`fork_helper`] starts no init here to tell.
+/// Never reached: [`clone_line`] starts no init here to tell.
 pub fn send_go(_go: &std::os::unix::net::UnixStream, _hidden: &[PathBuf], _env: &[(OsString, OsString)]) -> std::io::Result<()> {
     Err(std::io::Error::other("this operating system has no sandbox in guard yet"))
 }
