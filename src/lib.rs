@@ -688,21 +688,32 @@ fn run_contained(paths: &Paths, args: Vec<String>) -> Result<u8> {
     let record_exec = |outcome: &Result<exec::Outcome>| {
         let mut m = Map::new();
         m.insert("run_seq".into(), json!(started.seq));
-        m.insert("duration_ms".into(), json!(u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX)));
-        match outcome {
-            Ok(o) => {
-                m.insert("exit_code".into(), json!(o.code));
-                if let Some(s) = o.signal {
-                    m.insert("signal".into(), json!(s));
-                }
-            }
-            Err(e) => {
-                m.insert("error".into(), json!(e.to_string()));
-            }
-        }
-        audit::append(paths, "exec", m).map(|_| ())
+        append_exec(paths, m, t, outcome)
     };
     Ok(sandbox::run(&authorized, paths, &program, args.get(1..).unwrap_or_default(), &bash, None, &record_exec, None)?.code)
+}
+
+/// Appends the `exec` record: `m`'s fields, the run's duration since `started`, and how it
+/// ended (exit code and signal, or the error).
+fn append_exec(
+    paths: &Paths,
+    mut m: Map<String, serde_json::Value>,
+    started: std::time::Instant,
+    outcome: &Result<exec::Outcome>,
+) -> Result<()> {
+    m.insert("duration_ms".into(), json!(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)));
+    match outcome {
+        Ok(o) => {
+            m.insert("exit_code".into(), json!(o.code));
+            if let Some(s) = o.signal {
+                m.insert("signal".into(), json!(s));
+            }
+        }
+        Err(e) => {
+            m.insert("error".into(), json!(e.to_string()));
+        }
+    }
+    audit::append(paths, "exec", m).map(|_| ())
 }
 
 /// What a terraform invocation is, for the plan-id flow.
@@ -833,19 +844,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
         m.insert("tool".into(), json!(tool.as_str()));
         m.insert("decision_seq".into(), json!(decided.seq));
         m.insert("program".into(), json!(program.to_string_lossy()));
-        m.insert("duration_ms".into(), json!(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)));
-        match outcome {
-            Ok(o) => {
-                m.insert("exit_code".into(), json!(o.code));
-                if let Some(s) = o.signal {
-                    m.insert("signal".into(), json!(s));
-                }
-            }
-            Err(e) => {
-                m.insert("error".into(), json!(e.to_string()));
-            }
-        }
-        audit::append(paths, "exec", m).map(|_| ())
+        append_exec(paths, m, started, outcome)
     };
     let outcome = match op {
         TerraformOp::Plan { json } => {
