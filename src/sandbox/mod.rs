@@ -501,23 +501,22 @@ pub struct Init {
 }
 
 impl Init {
-    /// Clones the init of a line that runs `program ARGS…` under `profile`, with `scripts`'
-    /// copies mounted over them. It sets itself up (namespaces, rules, mounts) and waits for
-    /// [`run`]'s word — which an `Authorized` of the same profile, program and arguments
-    /// requires — before Landlock and the program. `None` when guard runs more than one thread
-    /// (then the helper is an exec: see [`run`]).
-    fn start(profile: &Profile, scripts: Vec<crate::scripts::Snapshot>, program: &Path, args: &[String]) -> Result<Option<Init>> {
-        let spec = linux::Spec { profile: profile.clone(), temp: temp_name()?, scripts, mounts_only: false };
-        let redirects_before = git_redirects(profile);
+    /// Clones the init of a line that runs `program ARGS…` under `spec` (see [`line_spec`]). It
+    /// sets itself up (namespaces, rules, mounts) and waits for [`run`]'s word — which an
+    /// `Authorized` of the same profile, program and arguments requires — before Landlock and
+    /// the program. `Ok(Err(spec))`, the spec back, when guard runs more than one thread (then
+    /// the helper is an exec: see [`run`]).
+    fn start(spec: linux::Spec, program: &Path, args: &[String]) -> Result<std::result::Result<Init, linux::Spec>> {
         let os_args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
         let pair = || std::os::unix::net::UnixStream::pair().map_err(|e| Error::Internal(format!("cannot make a socket pair: {e}")));
         let ((report, reported), (go, gone)) = (pair()?, pair()?);
+        let redirects_before = git_redirects(&spec.profile);
         match linux::clone_line(&spec, program, &os_args, reported.into(), gone.into()) {
             Some(Ok(pid)) => {
-                Ok(Some(Init { pid: Some(pid), spec, program: program.to_path_buf(), args: args.to_vec(), redirects_before, report, go }))
+                Ok(Ok(Init { pid: Some(pid), spec, program: program.to_path_buf(), args: args.to_vec(), redirects_before, report, go }))
             }
             Some(Err(cause)) => Err(unavailable(&cause)),
-            None => Ok(None),
+            None => Ok(Err(spec)),
         }
     }
 
@@ -551,7 +550,12 @@ impl Drop for Init {
 /// line). The word to go comes only from [`run`], with the gate's `Authorized`. `None` where it
 /// cannot start so (`run` then starts it itself, and says why if it cannot either).
 pub fn start_early(profile: &Profile, program: &Path, args: &[String]) -> Option<Init> {
-    Init::start(profile, Vec::new(), program, args).ok().flatten()
+    Init::start(line_spec(profile, Vec::new()).ok()?, program, args).ok()?.ok()
+}
+
+/// What a line's init is told: `profile`, a fresh temp dir's name and `scripts`' copies.
+fn line_spec(profile: &Profile, scripts: Vec<crate::scripts::Snapshot>) -> Result<linux::Spec> {
+    Ok(linux::Spec { profile: profile.clone(), temp: temp_name()?, scripts, mounts_only: false })
 }
 
 /// Runs `program ARGS…` contained under the profile the gate authorized, with the broker
@@ -586,11 +590,10 @@ pub fn run(
             Some(init) => init,
             None => {
                 let scripts = crate::scripts::snapshot(&authorized.request.target_env, copies.path())?;
-                match Init::start(profile, scripts.clone(), program, args)? {
-                    Some(init) => init,
-                    None => {
+                match Init::start(line_spec(profile, scripts)?, program, args)? {
+                    Ok(init) => init,
+                    Err(spec) => {
                         // More than one thread: the helper is an exec of guard.
-                        let spec = linux::Spec { profile: profile.clone(), temp: temp_name()?, scripts, mounts_only: false };
                         temp = Some(spec.temp.clone());
                         let redirects_before = git_redirects(profile);
                         let (broker, env) = prepare(paths, profile, bash, &spec.temp)?;
