@@ -246,8 +246,17 @@ pub fn real_tool(tool: crate::policy::ToolName, policy: &crate::policy::Policy) 
         ToolName::Kubectl => ("kubectl", policy.tools.kubectl.as_deref(), "GUARD_KUBECTL"),
         ToolName::Shell => ("bash", policy.tools.bash.as_deref(), "GUARD_BASH"),
     };
-    let exe = std::env::current_exe().ok();
-    find_real(name, configured, std::env::var_os(var), std::env::var_os("PATH"), exe.as_deref())
+    find_real(name, configured, std::env::var_os(var), std::env::var_os("PATH"), own_exe().ok())
+}
+
+/// This binary's path as the kernel has it (`/proc/self/exe`, free of symlinks), read once:
+/// a line asks for it four times (the tools' lookups, the broker's links, the guarded paths).
+pub fn own_exe() -> std::io::Result<&'static Path> {
+    static EXE: std::sync::OnceLock<std::result::Result<PathBuf, std::io::ErrorKind>> = std::sync::OnceLock::new();
+    match EXE.get_or_init(|| std::env::current_exe().map_err(|e| e.kind())) {
+        Ok(p) => Ok(p.as_path()),
+        Err(kind) => Err(std::io::Error::from(*kind)),
+    }
 }
 
 /// How a child ended, in the contract's terms.

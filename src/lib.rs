@@ -417,11 +417,11 @@ pub fn context(paths: &Paths, tool: ToolName, argv: &[String]) -> Result<Context
         guarded.push(c.join("guard"));
     }
     // The kernel's path of the running binary is already free of symlinks.
-    if let Ok(exe) = std::env::current_exe() {
+    if let Ok(exe) = exec::own_exe() {
         if let Some(share) = exe.parent().and_then(Path::parent).map(|p| p.join("share/guard")) {
             guarded.push(share);
         }
-        guarded.push(exe);
+        guarded.push(exe.to_path_buf());
     }
     if let Some(s) = std::env::var_os("GUARD_SHIMS").filter(|v| !v.is_empty()) {
         guarded.push(PathBuf::from(s));
@@ -805,9 +805,11 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
     // A shell line allowed outright: its init starts now and sets itself up while guard writes
     // the decision record and passes the gate; it waits for the word to go, which only
     // `sandbox::run` gives, with the gate's `Authorized` (see `sandbox::start_early`).
-    let early = match (&profile, verdict.decision, &op) {
-        (Some(p), decision::Decision::Allow, TerraformOp::Other) if tool == ToolName::Shell && sandbox::enforced(&policy) => {
-            exec::real_tool(tool, &policy).ok().and_then(|bash| sandbox::start_early(p, &bash, &request.argv))
+    // Looked up once: what the gate authorizes below is run with it.
+    let program = exec::real_tool(tool, &policy);
+    let early = match (&profile, verdict.decision, &op, &program) {
+        (Some(p), decision::Decision::Allow, TerraformOp::Other, Ok(bash)) if tool == ToolName::Shell && sandbox::enforced(&policy) => {
+            sandbox::start_early(p, bash, &request.argv)
         }
         _ => None,
     };
@@ -836,7 +838,7 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
         None
     };
     let authorized = gate::gate(&request, &verdict, proof.as_ref(), profile.or(tool_profile))?;
-    let program = exec::real_tool(tool, &policy)?;
+    let program = program?;
     let init_args = (tool == ToolName::Terraform).then(|| tools::terraform::noninteractive_init(&request.argv)).flatten();
     let started = std::time::Instant::now();
     let record_exec = |outcome: &Result<exec::Outcome>| {

@@ -105,6 +105,18 @@ fn wildcard(pattern: &str, text: &str) -> bool {
     if !pattern.contains(['*', '?']) {
         return pattern == text;
     }
+    // `X*`, `*X` and `*X*` with a literal X — nearly every pattern of the policy's lists (the
+    // environment's `AWS_*`, `*_TOKEN`, `*SECRET*` are matched against every variable of
+    // every contained line): a prefix, suffix or substring test.
+    let inner = pattern.trim_matches('*');
+    if !inner.contains(['*', '?']) {
+        return match (pattern.starts_with('*'), pattern.ends_with('*')) {
+            (true, true) => text.contains(inner),
+            (true, false) => text.ends_with(inner),
+            (false, true) => text.starts_with(inner),
+            (false, false) => pattern == text,
+        };
+    }
     let at = |s: &str, i: usize| s.get(i..).and_then(|r| r.chars().next());
     let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;

@@ -44,7 +44,8 @@ struct Wire {
 pub struct Broker {
     listener: UnixListener,
     sock: PathBuf,
-    job: std::sync::Arc<Job>,
+    /// `None` while it only listens ([`Listening`]).
+    job: Option<std::sync::Arc<Job>>,
 }
 
 /// What every connection's handler needs, shared with its thread.
@@ -73,7 +74,7 @@ impl Plan {
     /// A socket of the line's own (`$GUARD_HOME/run/s-….sock`) and the `bin/` links for `bash`
     /// (the real bash) and the real `sh`.
     pub fn new(paths: &Paths, bash: &Path) -> Result<Plan> {
-        let exe = std::env::current_exe().map_err(|e| Error::Internal(format!("cannot find guard's own binary: {e}")))?;
+        let exe = crate::exec::own_exe().map_err(|e| Error::Internal(format!("cannot find guard's own binary: {e}")))?.to_path_buf();
         let run = paths.home.join("run");
         let sh = crate::exec::find_real("sh", None, None, std::env::var_os("PATH"), Some(&exe)).ok();
         let mut links: Vec<(&'static str, PathBuf)> =
@@ -95,15 +96,40 @@ impl Plan {
         &self.bin
     }
 
-    /// Starts listening on the socket and finds or makes the `bin/` links. `cap` is the
-    /// contained process's profile.
+    /// Starts listening on the socket and finds or makes the `bin/` links; then
+    /// [`Listening::serve`] with `cap`, the contained process's profile.
     pub fn start(self, paths: &Paths, cap: &Profile) -> Result<Broker> {
+        self.listen(paths)?.serve(paths, cap)
+    }
+
+    /// What must be there before the contained process starts: the socket, listening, and
+    /// the `bin/` links. Nothing is accepted before [`Listening::serve`].
+    pub fn listen(self, paths: &Paths) -> Result<Listening> {
         let Plan { exe, run, links, bin, sock, token } = self;
         paths.ensure_home()?;
         crate::state::ensure_private_dir(&run)?;
         make_links(&bin, &run, &links)?;
         let listener = UnixListener::bind(&sock).map_err(|e| Error::io("cannot listen on", &sock, e))?;
-        listener.set_nonblocking(true).map_err(|e| Error::io("cannot listen on", &sock, e))?;
+        // From here on the socket's name is removed with it (see `Broker`'s drop).
+        let listening = Listening { broker: Broker { listener, sock, job: None }, exe, token };
+        listening.broker.listener.set_nonblocking(true).map_err(|e| Error::io("cannot listen on", &listening.broker.sock, e))?;
+        Ok(listening)
+    }
+}
+
+/// A broker's socket that listens but serves nobody yet ([`Plan::listen`]).
+pub struct Listening {
+    broker: Broker,
+    exe: PathBuf,
+    token: String,
+}
+
+impl Listening {
+    /// The broker, serving with its own environment and `cap` as the cap on what the contained
+    /// process may start: made while a contained line's init takes Landlock and starts the
+    /// program (its connections wait in the socket's backlog until then).
+    pub fn serve(self, paths: &Paths, cap: &Profile) -> Result<Broker> {
+        let Listening { mut broker, exe, token } = self;
         let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
             .filter(|(k, _)| ![BROKER_ENV, BROKER_TOKEN_ENV, CAP_ENV, "GUARD_HOME", "GUARD_POLICY", "PATH"].iter().any(|n| k == n))
             .collect();
@@ -118,8 +144,8 @@ impl Plan {
         }
         let cap = serde_json::to_string(cap).map_err(|e| Error::Internal(format!("cannot encode the profile: {e}")))?;
         env.push((CAP_ENV.into(), cap.into()));
-        let job = std::sync::Arc::new(Job { token: token.clone(), exe, env, children: std::sync::Mutex::new(Vec::new()) });
-        Ok(Broker { listener, sock, job })
+        broker.job = Some(std::sync::Arc::new(Job { token, exe, env, children: std::sync::Mutex::new(Vec::new()) }));
+        Ok(broker)
     }
 }
 
@@ -130,8 +156,9 @@ impl Broker {
 
     /// Accepts every pending connection; each is served on a thread of its own.
     pub fn accept_ready(&self) {
+        let Some(job) = &self.job else { return };
         while let Ok((conn, _)) = self.listener.accept() {
-            let job = self.job.clone();
+            let job = job.clone();
             let _ = std::thread::Builder::new().spawn(move || serve(&job, conn));
         }
     }
@@ -140,7 +167,7 @@ impl Broker {
 impl Drop for Broker {
     fn drop(&mut self) {
         // Brokered commands of background jobs that outlived the line lose their client anyway.
-        if let Ok(children) = self.job.children.lock() {
+        if let Some(Ok(children)) = self.job.as_ref().map(|j| j.children.lock()) {
             for pid in children.iter() {
                 if let Some(pid) = rustix::process::Pid::from_raw(i32::try_from(*pid).unwrap_or(0)) {
                     let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);

@@ -62,7 +62,10 @@ const DEVICE_DIRS: &[&str] = &["/dev/pts", "/dev/shm"];
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Spec {
     pub profile: Profile,
-    pub temp: PathBuf,
+    /// The exec'd helper's temp dir, which guard claimed for it; a line's init that guard
+    /// clones gets its temp dir with the word to go instead ([`send_go`]).
+    #[serde(default)]
+    pub temp: Option<PathBuf>,
     /// The bound scripts' copies, each mounted read-only over its script's path.
     #[serde(default)]
     pub scripts: Vec<crate::scripts::Snapshot>,
@@ -95,9 +98,10 @@ pub fn helper_main(argv: &[OsString]) -> u8 {
 /// `None` when this process has more than one thread: a clone copies only the calling thread,
 /// whose locks another may hold, so the caller then starts the helper as an exec
 /// ([`super::run`]). The init sets itself up and then waits on `go` for the word to go, which
-/// brings the program's whole environment ([`send_go`]), before it takes Landlock; the caller
-/// makes the line's temp dir and broker meanwhile. The init reports how the program ended
-/// through `report` before it ends itself ([`crate::exec::report_outcome`]).
+/// brings the line's temp dir and the program's whole environment ([`send_go`]), before it
+/// takes Landlock; the caller writes the decision record, passes the gate, claims the temp dir
+/// and makes the broker meanwhile. The init reports how the program ended through `report`
+/// before it ends itself ([`crate::exec::report_outcome`]).
 pub fn clone_line(
     spec: &Spec,
     program: &Path,
@@ -112,26 +116,31 @@ pub fn clone_line(
     Some(start_init(spec, program, args, Some(Handoff { report, go, cpus })))
 }
 
-/// The most environment [`send_go`] sends (the kernel takes at most 2 MiB of arguments and
-/// environment for an exec anyway).
-const MAX_ENV: usize = 8 << 20;
+/// The most [`send_go`] sends (the kernel takes at most 2 MiB of arguments and environment
+/// for an exec anyway).
+const MAX_GO: usize = 8 << 20;
 
-/// Tells the line's init (its `go` in [`clone_line`]) to go on, with the hidden paths as guard
-/// resolved them ([`resolved_outside`]) and the program's whole environment: the length of
-/// what follows, the number of paths, each path, then each name and value, each a length and
-/// its bytes (lengths and the number as little-endian u32s).
-pub fn send_go(go: &std::os::unix::net::UnixStream, hidden: &[PathBuf], env: &[(OsString, OsString)]) -> std::io::Result<()> {
+/// Tells the line's init (its `go` in [`clone_line`]) to go on, with its temp dir, the hidden
+/// paths as guard resolved them ([`resolved_outside`]) and the program's whole environment:
+/// the length of what follows, the temp dir, the number of paths, each path, then each name
+/// and value — each a length and its bytes (lengths and the number as little-endian u32s).
+pub fn send_go(go: &std::os::unix::net::UnixStream, temp: &Path, hidden: &[PathBuf], env: &[(OsString, OsString)]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::ffi::OsStrExt;
     let count = u32::try_from(hidden.len()).map_err(|_| std::io::Error::other("too many hidden paths to send"))?;
-    let mut body = count.to_le_bytes().to_vec();
-    let paths = hidden.iter().map(|h| h.as_os_str().as_bytes());
-    for part in paths.chain(env.iter().flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()])) {
+    let put = |body: &mut Vec<u8>, part: &[u8]| -> std::io::Result<()> {
         let len = u32::try_from(part.len()).map_err(|_| std::io::Error::other("a variable too long to send"))?;
         body.extend_from_slice(&len.to_le_bytes());
         body.extend_from_slice(part);
+        Ok(())
+    };
+    let mut body = Vec::new();
+    put(&mut body, temp.as_os_str().as_bytes())?;
+    body.extend_from_slice(&count.to_le_bytes());
+    for part in hidden.iter().map(|h| h.as_os_str().as_bytes()).chain(env.iter().flat_map(|(k, v)| [k.as_bytes(), v.as_bytes()])) {
+        put(&mut body, part)?;
     }
-    if body.len() > MAX_ENV {
+    if body.len() > MAX_GO {
         return Err(std::io::Error::other("an environment too large to send"));
     }
     let len = u32::try_from(body.len()).map_err(|_| std::io::Error::other("an environment too large to send"))?;
@@ -148,30 +157,40 @@ fn receive_go(go: &std::os::fd::OwnedFd) -> Option<Go> {
     let mut from = std::fs::File::from(go.try_clone().ok()?);
     let mut len = [0u8; 4];
     from.read_exact(&mut len).ok()?;
-    let len = usize::try_from(u32::from_le_bytes(len)).ok().filter(|n| *n <= MAX_ENV)?;
+    let len = usize::try_from(u32::from_le_bytes(len)).ok().filter(|n| *n <= MAX_GO)?;
     let mut body = vec![0u8; len];
     from.read_exact(&mut body).ok()?;
-    let (count, mut rest) = body.split_first_chunk::<4>()?;
-    let mut part = || -> Option<Vec<u8>> {
-        let (n, tail) = rest.split_first_chunk::<4>()?;
-        let n = usize::try_from(u32::from_le_bytes(*n)).ok()?;
-        let (bytes, tail) = (tail.get(..n)?, tail.get(n..)?);
-        rest = tail;
-        Some(bytes.to_vec())
-    };
+    let mut rest = body.as_slice();
+    let temp = PathBuf::from(OsString::from_vec(take_part(&mut rest)?));
     let mut hidden = Vec::new();
-    for _ in 0..u32::from_le_bytes(*count) {
-        hidden.push(PathBuf::from(OsString::from_vec(part()?)));
+    for _ in 0..take_u32(&mut rest)? {
+        hidden.push(PathBuf::from(OsString::from_vec(take_part(&mut rest)?)));
     }
     let mut env = Vec::new();
-    while let Some(k) = part() {
-        env.push((OsString::from_vec(k), OsString::from_vec(part()?)));
+    while let Some(k) = take_part(&mut rest) {
+        env.push((OsString::from_vec(k), OsString::from_vec(take_part(&mut rest)?)));
     }
-    Some(Go { hidden, env })
+    Some(Go { temp, hidden, env })
+}
+
+/// The little-endian u32 at the start of `rest`, taken off it.
+fn take_u32(rest: &mut &[u8]) -> Option<u32> {
+    let (n, tail) = rest.split_first_chunk::<4>()?;
+    *rest = tail;
+    Some(u32::from_le_bytes(*n))
+}
+
+/// The length-prefixed bytes at the start of `rest` ([`send_go`]), taken off it.
+fn take_part(rest: &mut &[u8]) -> Option<Vec<u8>> {
+    let n = usize::try_from(take_u32(rest)?).ok()?;
+    let (bytes, tail) = (rest.get(..n)?, rest.get(n..)?);
+    *rest = tail;
+    Some(bytes.to_vec())
 }
 
 /// Guard's word to go ([`send_go`]).
 struct Go {
+    temp: PathBuf,
     hidden: Vec<PathBuf>,
     env: Vec<(OsString, OsString)>,
 }
@@ -199,7 +218,7 @@ fn elsewhere(init: rustix::process::Pid, cpus: &rustix::thread::CpuSet) {
 }
 
 /// Clones the line's init straight into its namespaces (user, mount, pid and, where
-/// [`Basis::cut_network_by_filter`] is false and the profile has no network, network):
+/// the profile has no network and the seccomp filter cannot cut it, network):
 /// pid 1 of the line's pid namespace and a child of this process, which dies with this process
 /// (`PR_SET_PDEATHSIG`), and the line with it. One process fewer than an `unshare` would need
 /// (a pid namespace takes only the unsharer's children), and so one fork and one exit fewer on
@@ -277,9 +296,6 @@ pub struct Rules {
 
 /// What is settled before the line's init is cloned: its namespaces and its ids.
 struct Basis {
-    /// The network is cut by the seccomp filter (see [`seccomp_program`]) rather than a network
-    /// namespace of the line's own.
-    cut_network_by_filter: bool,
     /// A network namespace of the line's own: the profile has no network and the filter cannot
     /// cut it.
     own_network: bool,
@@ -288,6 +304,10 @@ struct Basis {
     /// The hidden paths as the caller resolves them, where it searches further than the init
     /// ([`resolved_outside`]): here for the exec'd helper, with the word to go from guard.
     resolved: Vec<PathBuf>,
+    /// The seccomp program the line runs under ([`seccomp_program`]), which cuts the network
+    /// where no network namespace of the line's own does. io_uring's own `openat` would pass
+    /// the script supervisor by: refused where it serves.
+    seccomp: seccompiler::BpfProgram,
 }
 
 impl Basis {
@@ -396,23 +416,20 @@ fn init(spec: &Spec, basis: &Basis, parent: &std::os::fd::OwnedFd, program: &Pat
     // Best effort: where the kernel refuses a new procfs (a host /proc with parts masked), the
     // line sees the host's pids, which Landlock's scoping already keeps it from signalling.
     let _ = rustix::mount::mount("proc", "/proc", "proc", M::NOSUID | M::NODEV | M::NOEXEC, None);
-    // Built while guard may still be making the line's temp dir and broker (taken after its
-    // word): the Landlock ruleset but for the temp dir, and the seccomp program. io_uring's own
-    // `openat` would pass the script supervisor by: refused where it serves.
-    let no_io_uring = basis.cut_network_by_filter || !scripts.is_empty();
+    // Built while guard may still be writing the decision record and claiming the temp dir
+    // (added and taken after its word).
     let mut rules = rules;
-    let built = ruleset(&rules.reads, &rules.listable, &rules.writes)
-        .and_then(|r| seccomp_program(basis.cut_network_by_filter, no_io_uring).map(|bpf| (r, bpf)));
-    let (mut landlock, bpf) = match built {
-        Ok(b) => b,
+    let mut landlock = match ruleset(&rules.reads, &rules.listable, &rules.writes) {
+        Ok(r) => r,
         Err(cause) => {
             eprintln!("{}", super::unavailable(&cause));
             return 77;
         }
     };
-    // Guard's word that the line's temp dir and broker are there, with the program's
-    // environment. Guard gives up by killing the init (`sandbox::Init`'s drop) or by dying (the
-    // death signal); a word cut short is the same.
+    // Guard's word that the line's decision record is written, its temp dir claimed (see
+    // `sandbox::pool`) and the broker listening, with the program's environment. Guard gives
+    // up by killing the init (`sandbox::Init`'s drop) or by dying (the death signal); a word
+    // cut short is the same.
     let received = match handoff.map(|h| receive_go(&h.go)) {
         Some(None) => {
             eprintln!("guard: the line's init got no word to go from guard; nothing ran");
@@ -420,6 +437,10 @@ fn init(spec: &Spec, basis: &Basis, parent: &std::os::fd::OwnedFd, program: &Pat
         }
         Some(Some(go)) => Some(go),
         None => None,
+    };
+    let Some(temp) = received.as_ref().map(|go| go.temp.as_path()).or(spec.temp.as_deref()) else {
+        eprintln!("guard: the line's init was given no temp dir; nothing ran");
+        return 70;
     };
     let env = received.as_ref().map(|go| go.env.as_slice());
     // Hidden as guard resolved them too (see `resolved_outside`): the ruleset again if that
@@ -437,8 +458,8 @@ fn init(spec: &Spec, basis: &Basis, parent: &std::os::fd::OwnedFd, program: &Pat
     if let Some(cpus) = handoff.and_then(|h| h.cpus.as_ref()) {
         let _ = rustix::thread::sched_setaffinity(None, cpus);
     }
-    let taken = restrict(landlock, &spec.temp)
-        .and_then(|()| seccompiler::apply_filter(&bpf).map_err(|e| format!("cannot install the seccomp filter: {e}")));
+    let taken = restrict(landlock, temp)
+        .and_then(|()| seccompiler::apply_filter(&basis.seccomp).map_err(|e| format!("cannot install the seccomp filter: {e}")));
     if let Err(cause) = taken {
         eprintln!("{}", super::unavailable(&cause));
         return 77;
@@ -680,7 +701,9 @@ fn basis(spec: &Spec) -> Result<Basis, String> {
     // down). Where Landlock scopes abstract unix sockets (ABI 6) — the one reach of the host's
     // network namespace a socket filter cannot see — the seccomp filter cuts the network instead.
     let cut_network_by_filter = !network && abstract_sockets_scoped();
-    Ok(Basis { cut_network_by_filter, own_network: !network && !cut_network_by_filter, ids: own_ids(), resolved: Vec::new() })
+    // Built before the clone: the same work in the init would first copy every page it writes.
+    let seccomp = seccomp_program(cut_network_by_filter, cut_network_by_filter || !spec.scripts.is_empty())?;
+    Ok(Basis { own_network: !network && !cut_network_by_filter, ids: own_ids(), resolved: Vec::new(), seccomp })
 }
 
 /// What the line's init restricts itself to, read in the init once its ids are mapped (they
@@ -689,7 +712,7 @@ fn basis(spec: &Spec) -> Result<Basis, String> {
 fn rules(spec: &Spec, resolved: &[PathBuf]) -> Rules {
     let p = &spec.profile;
     let pins = p.pinned.iter().filter(|f| std::fs::symlink_metadata(f).is_ok()).cloned().collect();
-    let mut parents = std::collections::HashMap::new();
+    let mut parents = Resolved::default();
     let mut hidden: Vec<PathBuf> = p.hidden.iter().map(|h| canonical(h, &mut parents)).collect();
     hidden.push(PathBuf::from("/dev"));
     for r in resolved {
@@ -698,7 +721,7 @@ fn rules(spec: &Spec, resolved: &[PathBuf]) -> Rules {
         }
     }
     let (reads, listable) = reads(&hidden, p);
-    // The temp dir is added last (see `restrict`): guard may make it while the init starts.
+    // The temp dir is added last (see `restrict`): guard claims it while the init starts.
     let mut writes: Vec<(PathBuf, bool)> = Vec::new();
     let device_dirs = DEVICE_DIRS.iter().map(Path::new);
     for w in p.write.iter().map(PathBuf::as_path).chain(device_dirs) {
@@ -754,7 +777,7 @@ pub fn resolved_outside(spec: &Spec) -> Vec<PathBuf> {
     if !privileged {
         return Vec::new();
     }
-    let mut parents = std::collections::HashMap::new();
+    let mut parents = Resolved::default();
     spec.profile.hidden.iter().map(|h| canonical(h, &mut parents)).collect()
 }
 
@@ -865,24 +888,55 @@ fn seccomp_program(_cut_network: bool, _no_io_uring: bool) -> Result<seccompiler
 /// with its name. The policy's secrets share a few parents (`~`, `~/.config`) and most of them
 /// do not exist on a given machine, so each directory on the way is resolved once and kept in
 /// `resolved` (a `realpath` is a `readlink` per component, and the secrets' ~20 parents would
-/// repeat `/home` and `~` each time): a name is one `lstat` after its parent, and resolved
-/// further only when it is a symlink.
-fn canonical(p: &Path, resolved: &mut std::collections::HashMap<PathBuf, PathBuf>) -> PathBuf {
+/// repeat `/home` and `~` each time), and each is listed once: a name is looked up in its
+/// parent's listing, whose entry types tell a symlink, which alone is resolved further. Where
+/// a directory cannot be listed, each name in it is one `lstat`; below a parent that does not
+/// exist, none.
+fn canonical(p: &Path, resolved: &mut Resolved) -> PathBuf {
+    resolve(p, resolved).0
+}
+
+/// What [`canonical`] found: each path's resolution and whether it exists, and the listings of
+/// the directories it looked in (`None`: not listable).
+#[derive(Default)]
+struct Resolved {
+    paths: std::collections::HashMap<PathBuf, (PathBuf, bool)>,
+    listings: std::collections::HashMap<PathBuf, Option<std::collections::HashMap<OsString, std::fs::FileType>>>,
+}
+
+/// Whether `name` in the directory `dir` is a symlink: `None` when it is not there, from the
+/// directory's listing (made once) or, where it cannot be listed, an `lstat`.
+fn entry_is_symlink(dir: &Path, name: &std::ffi::OsStr, resolved: &mut Resolved) -> Option<bool> {
+    let listing = resolved.listings.entry(dir.to_path_buf()).or_insert_with(|| {
+        std::fs::read_dir(dir).ok().map(|entries| entries.flatten().filter_map(|e| Some((e.file_name(), e.file_type().ok()?))).collect())
+    });
+    match listing {
+        Some(entries) => entries.get(name).map(std::fs::FileType::is_symlink),
+        None => std::fs::symlink_metadata(dir.join(name)).ok().map(|m| m.file_type().is_symlink()),
+    }
+}
+
+fn resolve(p: &Path, resolved: &mut Resolved) -> (PathBuf, bool) {
     use std::path::Component;
-    if let Some(r) = resolved.get(p) {
+    if let Some(r) = resolved.paths.get(p) {
         return r.clone();
     }
     let r = match (p.parent(), p.components().next_back()) {
         (Some(parent), Some(Component::Normal(name))) if parent.is_absolute() => {
-            let joined = canonical(parent, resolved).join(name);
-            match std::fs::symlink_metadata(&joined) {
-                Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(&joined).unwrap_or(joined),
-                _ => joined,
+            let (parent, found) = resolve(parent, resolved);
+            let joined = parent.join(name);
+            match found.then(|| entry_is_symlink(&parent, name, resolved)).flatten() {
+                Some(true) => (std::fs::canonicalize(&joined).unwrap_or(joined), true),
+                Some(false) => (joined, true),
+                None => (joined, false),
             }
         }
-        _ => std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()),
+        _ => match std::fs::canonicalize(p) {
+            Ok(r) => (r, true),
+            Err(_) => (p.to_path_buf(), false),
+        },
     };
-    resolved.insert(p.to_path_buf(), r.clone());
+    resolved.paths.insert(p.to_path_buf(), r.clone());
     r
 }
 
@@ -1021,7 +1075,7 @@ fn bind_read_only(source: &Path, path: &Path) -> Result<(), String> {
 }
 
 /// The line's Landlock ruleset, every rule in it but the temp dir's (which guard may still be
-/// making: see [`restrict`]).
+/// claiming: see [`restrict`]).
 fn ruleset(reads: &[(PathBuf, bool)], listable: &[PathBuf], writes: &[(PathBuf, bool)]) -> Result<landlock::RulesetCreated, String> {
     let err = landlock_refused;
     let all = AccessFs::from_all(TARGET_ABI);
@@ -1101,7 +1155,7 @@ pub fn file_id(p: &Path) -> Option<(u64, u64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::{canonical, within};
+    use super::{Resolved, canonical, within};
     use std::path::Path;
 
     /// A secret named through a symlinked directory, or itself a symlink, is hidden where it
@@ -1117,7 +1171,8 @@ mod tests {
         ok(std::fs::write(real.join("dir/key"), "k"));
         ok(std::os::unix::fs::symlink(real.join("dir"), real.join("via")));
         ok(std::os::unix::fs::symlink(real.join("dir/key"), real.join("dir/alias")));
-        let mut parents = std::collections::HashMap::new();
+        ok(std::os::unix::fs::symlink(real.join("nowhere"), real.join("dangling")));
+        let mut parents = Resolved::default();
         for (asked, expected) in [
             ("via/key", "dir/key"),
             ("dir/alias", "dir/key"),
@@ -1126,6 +1181,8 @@ mod tests {
             ("via/missing/deeper", "dir/missing/deeper"),
             ("dir/../dir/key", "dir/key"),
             ("via", "dir"),
+            ("dangling/x", "dangling/x"),
+            ("missing/x/y", "missing/x/y"),
         ] {
             assert_eq!(canonical(&real.join(asked), &mut parents), real.join(expected), "{asked}");
         }
@@ -1133,28 +1190,34 @@ mod tests {
         assert_eq!(canonical(&gone, &mut parents), gone);
     }
 
-    /// Guard's word to go carries the hidden paths and every variable byte for byte: `=` in a
-    /// value, empty ones, names and values that are not UTF-8, one larger than the socket's
-    /// buffer.
+    /// Guard's word to go carries the temp dir, the hidden paths and every variable byte for
+    /// byte: `=` in a value, empty ones, names, values and paths that are not UTF-8, one larger
+    /// than the socket's buffer; a word cut short is no word.
     #[test]
     fn the_word_to_go_carries_paths_and_odd_variables_intact() {
         use std::ffi::OsString;
         use std::os::unix::ffi::OsStringExt;
         use std::path::PathBuf;
         let os = |b: &[u8]| OsString::from_vec(b.to_vec());
-        let hidden = vec![PathBuf::from("/home/u/.ssh"), PathBuf::from(os(b"/home/u/\xff\xfe"))];
+        let temp = PathBuf::from(os(b"/tmp/guard-1000/t-\xff"));
+        let hidden = vec![PathBuf::from("/home/u/.ssh"), PathBuf::from(os(b"/home/u/\xff\xfe")), PathBuf::new()];
         let env: Vec<(OsString, OsString)> =
             [(&b"A"[..], &b"b=c="[..]), (b"EMPTY", b""), (b"\xffNAME", b"\xfe\x01value"), (b"BIG", &[b'x'; 300_000][..])]
                 .iter()
                 .map(|(k, v)| (os(k), os(v)))
                 .collect();
         let (to, from) = std::os::unix::net::UnixStream::pair().unwrap_or_else(|e| unreachable!("{e}"));
-        let (h, e) = (hidden.clone(), env.clone());
-        let sender = std::thread::spawn(move || super::send_go(&to, &h, &e));
+        let (t, h, e) = (temp.clone(), hidden.clone(), env.clone());
+        let sender = std::thread::spawn(move || super::send_go(&to, &t, &h, &e));
         let got = super::receive_go(&from.into()).unwrap_or_else(|| unreachable!("nothing received"));
         assert!(sender.join().is_ok_and(|r| r.is_ok()));
-        assert_eq!(got.hidden, hidden);
-        assert_eq!(got.env, env);
+        assert_eq!((got.temp, got.hidden, got.env), (temp, hidden, env));
+        let (to, from) = std::os::unix::net::UnixStream::pair().unwrap_or_else(|e| unreachable!("{e}"));
+        // Says 8 bytes follow, of which the temp dir's length (5) and 2 of its bytes.
+        let cut = [8u32.to_le_bytes().as_slice(), 5u32.to_le_bytes().as_slice(), b"ab\0\0"].concat();
+        std::io::Write::write_all(&mut &to, &cut).unwrap_or_else(|e| unreachable!("{e}"));
+        drop(to);
+        assert!(super::receive_go(&from.into()).is_none());
     }
 
     #[test]

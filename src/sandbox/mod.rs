@@ -20,6 +20,7 @@ pub mod linux;
 mod notify;
 #[cfg(not(target_os = "linux"))]
 pub mod other;
+mod pool;
 #[cfg(not(target_os = "linux"))]
 pub use other as linux;
 
@@ -282,6 +283,13 @@ impl Widening {
     }
 }
 
+/// Whether `name` is one guard gives a line's temp dirs: the pool (`guard-<uid>`, see
+/// [`pool`]) or a line's own (`guard-` and 16 hex digits).
+fn guard_temp_name(name: &std::ffi::OsStr, uid: u32) -> bool {
+    let Some(rest) = name.as_encoded_bytes().strip_prefix(b"guard-") else { return false };
+    rest == uid.to_string().as_bytes() || (rest.len() == 16 && rest.iter().all(u8::is_ascii_hexdigit))
+}
+
 /// Grants a line the tree `dir` (`guard shell --write DIR`). `Ok(false)` when it can already
 /// write there; `Err` for a tree no approval may grant: `/`, a temp root, the home directory, or
 /// one holding (or inside) guard's files, a secret, a start-up file or a `PATH` directory —
@@ -316,6 +324,15 @@ fn project_refusal(dir: &Path, facts: &Facts, forbidden: &[PathBuf]) -> Option<S
     let temp_roots = [std::env::temp_dir(), PathBuf::from("/tmp"), PathBuf::from("/var/tmp"), PathBuf::from("/dev/shm")];
     if let Some(t) = temp_roots.iter().find(|t| t.starts_with(dir)) {
         return Some(format!("it holds the temp directory {}", t.display()));
+    }
+    let pool = pool::root();
+    if dir.starts_with(&pool) {
+        return Some(format!("it lies inside {}, where guard keeps its lines' private temp dirs", pool.display()));
+    }
+    // Another line's pool or temp dir, made under a `TMPDIR` other than this line's: found by
+    // the names guard gives them, whatever `TMPDIR` they were made under.
+    if let Some(t) = dir.ancestors().find(|a| a.file_name().is_some_and(|n| guard_temp_name(n, facts.uid))) {
+        return Some(format!("it lies inside {}, one of guard's lines' private temp dirs", t.display()));
     }
     if let Some(h) = facts.home.as_ref().filter(|h| h.starts_with(dir)) {
         return Some(format!("it holds the home directory {}", h.display()));
@@ -550,12 +567,13 @@ impl Drop for Init {
 /// line). The word to go comes only from [`run`], with the gate's `Authorized`. `None` where it
 /// cannot start so (`run` then starts it itself, and says why if it cannot either).
 pub fn start_early(profile: &Profile, program: &Path, args: &[String]) -> Option<Init> {
-    Init::start(line_spec(profile, Vec::new()).ok()?, program, args).ok()?.ok()
+    Init::start(line_spec(profile, Vec::new()), program, args).ok()?.ok()
 }
 
-/// What a line's init is told: `profile`, a fresh temp dir's name and `scripts`' copies.
-fn line_spec(profile: &Profile, scripts: Vec<crate::scripts::Snapshot>) -> Result<linux::Spec> {
-    Ok(linux::Spec { profile: profile.clone(), temp: temp_name()?, scripts, mounts_only: false })
+/// What a line's init is told before it starts: `profile` and `scripts`' copies (its temp dir
+/// comes with the word to go).
+fn line_spec(profile: &Profile, scripts: Vec<crate::scripts::Snapshot>) -> linux::Spec {
+    linux::Spec { profile: profile.clone(), temp: None, scripts, mounts_only: false }
 }
 
 /// Runs `program ARGS…` contained under the profile the gate authorized, with the broker
@@ -584,19 +602,21 @@ pub fn run(
             eprintln!("guard: note: {note}");
         }
         // The bytes the request binds, copied where the line cannot reach them; the init
-        // mounts each copy over its script.
-        let copies = copies_dir(paths)?;
+        // mounts each copy over its script (an early init binds none).
+        let mut copies = None;
         let mut init = match early.filter(|e| e.serves(authorized, profile, program, args)) {
             Some(init) => init,
             None => {
+                let copies = copies.insert(copies_dir(paths)?);
                 let scripts = crate::scripts::snapshot(&authorized.request.target_env, copies.path())?;
-                match Init::start(line_spec(profile, scripts)?, program, args)? {
+                match Init::start(line_spec(profile, scripts), program, args)? {
                     Ok(init) => init,
-                    Err(spec) => {
+                    Err(mut spec) => {
                         // More than one thread: the helper is an exec of guard.
-                        temp = Some(spec.temp.clone());
+                        let claimed = temp.insert(pool::claim(&profile.write)?);
+                        spec.temp = Some(claimed.path().to_path_buf());
                         let redirects_before = git_redirects(profile);
-                        let (broker, env) = prepare(paths, profile, bash, &spec.temp)?;
+                        let (broker, env) = prepare(paths, profile, bash, claimed.path())?;
                         let mut command = helper_command(&spec, program, args)?;
                         command.env_clear().envs(env);
                         let outcome = crate::exec::run_command(command, program, None, on_start, Some(&broker));
@@ -606,19 +626,32 @@ pub fn run(
                 }
             }
         };
-        temp = Some(init.spec.temp.clone());
-        // Made while the init sets itself up, which waits for the word to go — and the
-        // environment with it — before Landlock (the temp dir is one of its writable trees),
-        // and so before the program starts.
-        let broker = prepare(paths, profile, bash, &init.spec.temp).and_then(|(broker, env)| {
-            match linux::send_go(&init.go, &linux::resolved_outside(&init.spec), &env) {
+        // Claimed, and the broker listening, while the init sets itself up, which waits for the
+        // word to go — with the temp dir and the environment — before Landlock, and so before
+        // the program starts; the broker serves (its environment, the cap) from the word on,
+        // while the init takes Landlock.
+        let claimed = temp.insert(pool::claim(&profile.write)?);
+        let plan = broker::Plan::new(paths, bash)?;
+        let env = contained_env(profile, &plan, claimed.path());
+        let listening = plan.listen(paths).and_then(|listening| {
+            match linux::send_go(&init.go, claimed.path(), &linux::resolved_outside(&init.spec), &env) {
                 // Only the init holds the other end: it ended before the word (a mount it could
                 // not make), saying why. Its exit is the line's (77), not this error.
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset) => Ok(broker),
-                sent => sent.map(|()| broker).map_err(|e| Error::Internal(format!("cannot start the line: {e}"))),
+                Err(e) if matches!(e.kind(), std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset) => Ok(listening),
+                sent => sent.map(|()| listening).map_err(|e| Error::Internal(format!("cannot start the line: {e}"))),
             }
         })?;
         let pid = init.take().ok_or_else(|| Error::Internal("the line's init is gone".into()))?;
+        let broker = listening.serve(paths, profile);
+        let broker = match broker {
+            Ok(b) => b,
+            Err(e) => {
+                // The word is given: the line is stopped, and reaped, before the error.
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+                return Err(e);
+            }
+        };
         let waited = {
             use std::os::fd::AsFd;
             crate::exec::wait_for_forked(pid, on_start, Some(&broker), Some(init.report.as_fd()))
@@ -634,16 +667,15 @@ pub fn run(
         undo_git_redirects(profile, &init.redirects_before);
         said.and(outcome)
     })();
-    if let Some(t) = temp {
-        let _ = std::fs::remove_dir_all(t);
-    }
+    // Emptied and let go only now that nothing of the line is left.
+    drop(temp);
     if !recorded {
         on_end(&result)?;
     }
     result
 }
 
-/// The broker, the temp dir and the program's environment (which names both).
+/// The broker and the program's environment (which names it and the temp dir).
 fn prepare(
     paths: &crate::state::Paths,
     profile: &Profile,
@@ -652,7 +684,6 @@ fn prepare(
 ) -> Result<(broker::Broker, Vec<(std::ffi::OsString, std::ffi::OsString)>)> {
     let plan = broker::Plan::new(paths, bash)?;
     let env = contained_env(profile, &plan, temp);
-    crate::state::ensure_private_dir(temp)?;
     Ok((plan.start(paths, profile)?, env))
 }
 
@@ -733,7 +764,7 @@ pub fn tool_command(
     scripts: Vec<crate::scripts::Snapshot>,
 ) -> Result<(std::process::Command, TempDir)> {
     let temp = TempDir(private_temp()?);
-    let spec = linux::Spec { profile: profile.clone(), temp: temp.0.clone(), scripts, mounts_only: false };
+    let spec = linux::Spec { profile: profile.clone(), temp: Some(temp.0.clone()), scripts, mounts_only: false };
     let mut command = helper_command(&spec, program, args)?;
     for t in ["TMPDIR", "TMP", "TEMP", "TEMPDIR"] {
         command.env(t, &temp.0);
@@ -745,7 +776,7 @@ pub fn tool_command(
 /// own with the approved copies of `scripts` mounted over them (`terraform apply` run by guard
 /// itself, not through the broker).
 pub fn mounts_command(program: &Path, args: &[String], scripts: Vec<crate::scripts::Snapshot>) -> Result<std::process::Command> {
-    let spec = linux::Spec { profile: Profile::default(), temp: std::env::temp_dir(), scripts, mounts_only: true };
+    let spec = linux::Spec { profile: Profile::default(), temp: None, scripts, mounts_only: true };
     helper_command(&spec, program, args)
 }
 
@@ -846,11 +877,11 @@ fn self_test() -> std::result::Result<String, String> {
         std::fs::write(outside.join("secret"), "doctor-secret").map_err(|e| format!("cannot set up: {e}"))?;
         let spec = linux::Spec {
             profile: Profile { write: vec![allowed.clone()], hidden: vec![outside.join("secret")], ..Profile::default() },
-            temp: base.join("tmp"),
+            temp: Some(base.join("tmp")),
             scripts: Vec::new(),
             mounts_only: false,
         };
-        std::fs::create_dir_all(&spec.temp).map_err(|e| format!("cannot set up: {e}"))?;
+        std::fs::create_dir_all(base.join("tmp")).map_err(|e| format!("cannot set up: {e}"))?;
         let script = "echo x > ../outside/written; echo y > ok; cat ../outside/secret; exec 3<>/dev/tcp/127.0.0.1/9 && echo net";
         let out = helper_command(&spec, Path::new("/bin/sh"), &["-c", script])
             .map_err(|e| e.to_string())?

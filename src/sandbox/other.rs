@@ -11,7 +11,8 @@ use super::Profile;
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Spec {
     pub profile: Profile,
-    pub temp: PathBuf,
+    #[serde(default)]
+    pub temp: Option<PathBuf>,
     #[serde(default)]
     pub scripts: Vec<crate::scripts::Snapshot>,
     /// Only a user and mount namespace with the scripts' copies (no Landlock, no seccomp, the
@@ -37,7 +38,12 @@ pub fn clone_line(
 }
 
 /// Never reached: [`clone_line`] starts no init here to tell.
-pub fn send_go(_go: &std::os::unix::net::UnixStream, _hidden: &[PathBuf], _env: &[(OsString, OsString)]) -> std::io::Result<()> {
+pub fn send_go(
+    _go: &std::os::unix::net::UnixStream,
+    _temp: &std::path::Path,
+    _hidden: &[PathBuf],
+    _env: &[(OsString, OsString)],
+) -> std::io::Result<()> {
     Err(std::io::Error::other("this operating system has no sandbox in guard yet"))
 }
 

@@ -648,7 +648,7 @@ fn typing_into_the_humans_terminal_with_tiocsti_is_refused() {
 }
 
 // Red-team findings. Each test replays an attack that worked against the first containment
-// and asserts the harm does not happen. The four still open are `#[ignore]`d with the reason
+// and asserts the harm does not happen. Those still open are `#[ignore]`d with the reason
 // (`cargo test --test integration red_ -- --ignored` runs them; the README lists them).
 
 /// A human's terminal: a pty running `bash -i`; `typed` is entered, then the shell reads on.
@@ -831,6 +831,25 @@ fn red_git_commondir_points_the_humans_git_at_a_config_the_line_wrote() {
     assert!(j.t.work().join(".git/commondir").exists(), "guard removed a file the line did not write");
 }
 
+/// Landlock mediates writes, not a file's metadata: a contained line changes the mode (and
+/// could change the times, group or extended attributes) of files it cannot write. A key
+/// opened up to other users, guard's state made enterable, `~/.ssh` made unusable to ssh.
+#[test]
+#[ignore = "open: Landlock does not mediate chmod, chown, utimes or xattrs outside the writable trees (fix: the line's mount namespace read-only but for them)"]
+fn red_a_line_opens_up_a_secret_key_with_chmod() {
+    if !require_tool("make") {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let j = Jail::new();
+    let key = j.t.home().join(".ssh/id_rsa");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = j.make("chmod 644 $HOME/.ssh/id_rsa");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "a contained line opened the ssh key up to every local user");
+}
+
 #[test]
 #[ignore = "open: a gitlink to a nested repo the line made runs that repo's core.fsmonitor in the human's `git status`"]
 fn red_a_gitlink_to_a_nested_repo_runs_its_fsmonitor_in_the_humans_git_status() {
@@ -976,6 +995,61 @@ fn red_a_line_in_the_temp_root_writes_into_another_lines_private_temp_dir() {
     assert_eq!(b.status.code(), Some(0), "{}", stderr(&b));
     let a = a.wait_with_output().unwrap();
     assert!(!stdout(&a).contains("written-by-line-b"), "line B wrote into line A's private temp dir");
+}
+
+/// Lines' temp dirs are kept for the next line (guard's pool, `$TMPDIR/guard-<uid>`): what a
+/// line leaves there — files, a tree, a temp dir opened up to everyone — reaches no later line.
+#[test]
+fn red_a_line_leaves_files_in_its_temp_dir_for_the_next_line() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let root = j.t.dir.path().join("tmproot");
+    std::fs::create_dir_all(&root).unwrap();
+    let line = |recipe: &str| {
+        std::fs::write(j.t.work().join("Makefile"), format!("all:\n\t{recipe}\n")).unwrap();
+        let out = j.command(&["shell", "-c", "make -s"]).env("TMPDIR", &root).current_dir(j.t.work()).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{recipe}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let a = line("echo planted > $$TMPDIR/planted; mkdir -p $$TMPDIR/d/e; echo x > $$TMPDIR/d/e/f; echo $$TMPDIR");
+    let b = line("ls -A $$TMPDIR; echo $$TMPDIR");
+    assert_eq!(b.trim(), a.trim(), "the next line sees what the last one left in its temp dir");
+    // Opened up to everyone by the line: never given out again.
+    let c = line("chmod 777 $$TMPDIR; echo $$TMPDIR");
+    let d = line("echo $$TMPDIR; stat -c %a $$TMPDIR");
+    let (d_temp, d_mode) = d.trim().split_once('\n').unwrap_or_default();
+    assert_ne!(d_temp, c.trim(), "a temp dir a line opened up was given to the next line");
+    assert_eq!(d_mode, "700");
+}
+
+/// A line started in guard's pool of temp dirs gets no project there: other lines' temp dirs
+/// are not its to write.
+#[test]
+fn red_a_line_started_in_the_temp_dir_pool_writes_into_other_lines_temp_dirs() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let root = j.t.dir.path().join("tmproot");
+    std::fs::create_dir_all(&root).unwrap();
+    let first = j.command(&["shell", "-c", "true"]).env("TMPDIR", &root).current_dir(j.t.work()).output().unwrap();
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let pool = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).find(|p| p.is_dir()).unwrap();
+    let kept = std::fs::read_dir(&pool).unwrap().flatten().map(|e| e.path()).next().unwrap();
+    let makefile = j.t.work().join("Makefile");
+    std::fs::write(&makefile, "all:\n\t-echo x > planted\n\t-for d in t-*; do echo x > $$d/planted; done\n").unwrap();
+    let out = j
+        .command(&["shell", "-c", &format!("make -s -f {}", makefile.display())])
+        .env("TMPDIR", &root)
+        .current_dir(&pool)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("where guard keeps its lines' private temp dirs"), "{}", stderr(&out));
+    assert!(!pool.join("planted").exists(), "a line wrote into guard's pool");
+    assert!(!kept.join("planted").exists(), "a line wrote into another line's temp dir");
 }
 
 #[test]
@@ -1332,4 +1406,178 @@ fn a_line_whose_decision_record_cannot_be_written_never_runs_though_its_init_sta
     assert_ne!(out.status.code(), Some(0), "{}", stderr(&out));
     std::thread::sleep(Duration::from_millis(300));
     assert!(!j.t.work().join("ran.txt").exists(), "the line ran without its decision record");
+}
+
+/// The agent points `TMPDIR` into a cache every line may write (`~/.cache`): a line there
+/// swaps its own pooled temp dir for a symlink to a secret's directory, and guard, emptying
+/// the temp dir for the next line, would delete what the symlink points at.
+#[test]
+fn red_a_line_swaps_its_pooled_temp_dir_for_a_symlink_guard_empties() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    // A cache as a real home has it; the line could make the `tmp` in it itself.
+    let tmp = j.t.home().join(".cache/tmp");
+    std::fs::create_dir_all(&tmp).unwrap();
+    let recipe = format!("rmdir $$TMPDIR && ln -s {} $$TMPDIR", j.outside().display());
+    std::fs::write(j.t.work().join("Makefile"), format!("all:\n\t{recipe}\n")).unwrap();
+    let out = j.command(&["shell", "-c", "make -s"]).env("TMPDIR", &tmp).output().unwrap();
+    eprintln!("{}{}", stdout(&out), stderr(&out));
+    let again = j.command(&["shell", "-c", "echo $TMPDIR"]).env("TMPDIR", &tmp).output().unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(!stdout(&again).contains(".cache"), "a line's temp dir lies in a cache every line can write: {}", stdout(&again));
+    assert!(j.outside().join("canary.txt").exists(), "guard emptied the directory a line's temp dir was swapped for");
+    j.assert_intact("a pooled temp dir swapped for a symlink");
+}
+
+/// What a line can leave in its pooled temp dir besides files — a symlink to a tree outside,
+/// a hard link to a project file, a fifo, a directory it shut (`chmod 0`), the temp dir itself
+/// shut to `0500`, a background writer — is gone before the next line gets a temp dir, and
+/// guard's emptying harms nothing the links point at.
+#[test]
+fn red_a_line_leaves_links_fifos_shut_dirs_and_a_writer_in_its_temp_dir() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let root = j.t.dir.path().join("tmproot");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(j.t.work().join("kept.txt"), "PROJECT-FILE").unwrap();
+    let line = |recipe: &str| {
+        std::fs::write(j.t.work().join("Makefile"), format!("all:\n\t{recipe}\n")).unwrap();
+        let out = j.command(&["shell", "-c", "make -s"]).env("TMPDIR", &root).current_dir(j.t.work()).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{recipe}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let outside = j.outside().display().to_string();
+    let a = line(&format!(
+        "ln -s {outside} $$TMPDIR/out; ln kept.txt $$TMPDIR/hard; mkfifo $$TMPDIR/fifo; mkdir -p $$TMPDIR/shut/in; \
+         echo x > $$TMPDIR/shut/in/f; chmod 0 $$TMPDIR/shut/in $$TMPDIR/shut; \
+         (sleep 1; echo late > $$TMPDIR/late) & echo $$TMPDIR"
+    ));
+    let b = line("echo $$TMPDIR; ls -A $$TMPDIR; (sleep 1; echo late > $$TMPDIR/late) &");
+    assert_eq!(b.trim(), a.trim(), "the next line got a temp dir that was not empty: {b}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let c = line("echo $$TMPDIR; ls -A $$TMPDIR; chmod 500 $$TMPDIR");
+    assert_eq!(c.trim(), a.trim(), "a line's background writer reached the next line's temp dir: {c}");
+    let d = line("echo $$TMPDIR; ls -A $$TMPDIR; stat -c %a $$TMPDIR");
+    let mut d = d.lines();
+    assert_ne!(d.next(), Some(a.trim()), "a temp dir a line shut was given out again");
+    assert_eq!(d.next(), Some("700"), "the next line's temp dir is not empty, or not 0700");
+    assert_eq!(std::fs::read_to_string(j.t.work().join("kept.txt")).unwrap(), "PROJECT-FILE");
+    j.assert_intact("odd things left in a pooled temp dir");
+}
+
+/// Line B, with a `TMPDIR` of its own, starts in line A's pooled temp dir, which B's check
+/// against its own pool (`$TMPDIR/guard-<uid>`) does not see: B's project would be A's
+/// private temp dir, written while A runs.
+#[test]
+fn red_a_line_with_another_tmpdir_starts_in_another_lines_pooled_temp_dir() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let root = j.t.dir.path().join("tmproot");
+    let other = j.t.dir.path().join("tmpother");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(&other).unwrap();
+    let a = j
+        .command(&["shell", "-c", "sleep 3; cat \"$TMPDIR/planted\""])
+        .env("TMPDIR", &root)
+        .current_dir(j.t.work())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let find = || {
+        let pool = std::fs::read_dir(&root).ok()?.flatten().map(|e| e.path()).find(|p| p.is_dir())?;
+        std::fs::read_dir(pool).ok()?.flatten().map(|e| e.path()).next()
+    };
+    let mut a_temp = None;
+    for _ in 0..100 {
+        a_temp = find();
+        if a_temp.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let a_temp = a_temp.expect("line A's temp dir");
+    let makefile = j.t.work().join("Makefile");
+    std::fs::write(&makefile, "all:\n\t-echo written-by-line-b > planted\n").unwrap();
+    let b = j
+        .command(&["shell", "-c", &format!("make -s -f {}", makefile.display())])
+        .env("TMPDIR", &other)
+        .current_dir(&a_temp)
+        .output()
+        .unwrap();
+    let a = a.wait_with_output().unwrap();
+    assert!(!stdout(&a).contains("written-by-line-b"), "line B wrote into line A's private temp dir: {}", stderr(&b));
+    assert!(stderr(&b).contains("one of guard's lines' private temp dirs"), "{}", stderr(&b));
+}
+
+/// A tree in the temp dir deeper than guard empties: the next line gets another temp dir,
+/// empty, and guard says nothing is wrong with its own line.
+#[test]
+fn red_a_line_leaves_a_tree_too_deep_to_empty_in_its_temp_dir() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let root = j.t.dir.path().join("tmproot");
+    std::fs::create_dir_all(&root).unwrap();
+    let line = |recipe: &str| {
+        std::fs::write(j.t.work().join("Makefile"), format!("all:\n\t{recipe}\n")).unwrap();
+        let out = j.command(&["shell", "-c", "make -s"]).env("TMPDIR", &root).current_dir(j.t.work()).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{recipe}: {}", stderr(&out));
+        stdout(&out)
+    };
+    let a = line("cd $$TMPDIR && for i in $$(seq 200); do mkdir d && cd d || exit 1; done && echo deep > f && echo $$TMPDIR");
+    let b = line("echo $$TMPDIR; ls -A $$TMPDIR");
+    assert_ne!(b.trim(), a.trim(), "a temp dir not emptied was given out again");
+    assert_eq!(b.lines().count(), 1, "the next line's temp dir is not empty: {b}");
+}
+
+/// Lines run at once, each claiming from the same pool while others let go: no two get the
+/// same temp dir, and none sees another's files in its own.
+#[test]
+fn red_lines_run_at_once_share_a_pooled_temp_dir() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let root = j.t.dir.path().join("tmproot");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(
+        j.t.work().join("Makefile"),
+        "all:\n\techo $$TMPDIR; t=$$RANDOM$$RANDOM; echo $$t > $$TMPDIR/me; sleep 0.5; echo $$t; cat $$TMPDIR/me; ls -A $$TMPDIR\n",
+    )
+    .unwrap();
+    let mut outs = Vec::new();
+    for round in 0..3 {
+        let lines: Vec<_> = (0..6)
+            .map(|_| {
+                j.command(&["shell", "-c", "make -s"])
+                    .env("TMPDIR", &root)
+                    .current_dir(j.t.work())
+                    .stdout(std::process::Stdio::piped())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut temps = std::collections::BTreeSet::new();
+        for line in lines {
+            let out = line.wait_with_output().unwrap();
+            assert_eq!(out.status.code(), Some(0), "round {round}: {}", stderr(&out));
+            let text = stdout(&out);
+            let got: Vec<&str> = text.lines().collect();
+            assert_eq!(got.len(), 4, "round {round}: {text}");
+            assert_eq!(got[1], got[2], "round {round}: another line wrote into this line's temp dir: {text}");
+            assert_eq!(got[3], "me", "round {round}: another line's files in this line's temp dir: {text}");
+            assert!(temps.insert(got[0].to_string()), "round {round}: two lines at once got the same temp dir {}", got[0]);
+        }
+        outs.push(temps);
+    }
+    assert!(outs.windows(2).any(|w| w[0].intersection(&w[1]).next().is_some()), "the pool was never reused: {outs:?}");
 }
