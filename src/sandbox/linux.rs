@@ -720,7 +720,7 @@ fn rules(spec: &Spec, resolved: &[PathBuf]) -> Rules {
             hidden.push(r.clone());
         }
     }
-    let (reads, listable) = reads(&hidden, p);
+    let (reads, listable) = reads(&hidden, p, &mut parents);
     // The temp dir is added last (see `restrict`): guard claims it while the init starts.
     let mut writes: Vec<(PathBuf, bool)> = Vec::new();
     let device_dirs = DEVICE_DIRS.iter().map(Path::new);
@@ -733,11 +733,11 @@ fn rules(spec: &Spec, resolved: &[PathBuf]) -> Rules {
     Rules { hidden, reads, listable, writes, pins, masks }
 }
 
-/// The read grants and the listable directories: everything but `hidden` ([`split_reads`]),
-/// and the profile's `readable` inside it.
-fn reads(hidden: &[PathBuf], p: &Profile) -> (Vec<(PathBuf, bool)>, Vec<PathBuf>) {
+/// The read grants and the listable directories: everything but `hidden` ([`split_reads`],
+/// with the directories `resolved` listed already), and the profile's `readable` inside it.
+fn reads(hidden: &[PathBuf], p: &Profile, resolved: &mut Resolved) -> (Vec<(PathBuf, bool)>, Vec<PathBuf>) {
     let (mut reads, mut listable) = (Vec::new(), vec![PathBuf::from("/")]);
-    split_reads(Path::new("/"), hidden, &mut reads, &mut listable, 0);
+    split_reads(Path::new("/"), hidden, &mut reads, &mut listable, 0, resolved);
     for r in &p.readable {
         if let Ok(m) = std::fs::metadata(r) {
             reads.push((r.clone(), m.is_dir()));
@@ -756,7 +756,7 @@ impl Rules {
             return false;
         }
         self.hidden.extend(new);
-        (self.reads, self.listable) = reads(&self.hidden, p);
+        (self.reads, self.listable) = reads(&self.hidden, p, &mut Resolved::default());
         true
     }
 }
@@ -907,13 +907,23 @@ struct Resolved {
 /// Whether `name` in the directory `dir` is a symlink: `None` when it is not there, from the
 /// directory's listing (made once) or, where it cannot be listed, an `lstat`.
 fn entry_is_symlink(dir: &Path, name: &std::ffi::OsStr, resolved: &mut Resolved) -> Option<bool> {
-    let listing = resolved.listings.entry(dir.to_path_buf()).or_insert_with(|| {
-        std::fs::read_dir(dir).ok().map(|entries| entries.flatten().filter_map(|e| Some((e.file_name(), e.file_type().ok()?))).collect())
-    });
-    match listing {
+    match listing(dir, resolved) {
         Some(entries) => entries.get(name).map(std::fs::FileType::is_symlink),
         None => std::fs::symlink_metadata(dir.join(name)).ok().map(|m| m.file_type().is_symlink()),
     }
+}
+
+/// The names in the directory `dir` and their types, listed once (`None`: not listable).
+fn listing<'a>(dir: &Path, resolved: &'a mut Resolved) -> Option<&'a std::collections::HashMap<OsString, std::fs::FileType>> {
+    resolved
+        .listings
+        .entry(dir.to_path_buf())
+        .or_insert_with(|| {
+            std::fs::read_dir(dir)
+                .ok()
+                .map(|entries| entries.flatten().filter_map(|e| Some((e.file_name(), e.file_type().ok()?))).collect())
+        })
+        .as_ref()
 }
 
 fn resolve(p: &Path, resolved: &mut Resolved) -> (PathBuf, bool) {
@@ -946,19 +956,25 @@ fn resolve(p: &Path, resolved: &mut Resolved) -> (PathBuf, bool) {
 /// target is, holds or lies inside a hidden tree (the real path is split where it lies).
 /// The directories split this way stay listable (their entries' names are no secret; their
 /// contents are only readable where granted).
-fn split_reads(dir: &Path, hidden: &[PathBuf], out: &mut Vec<(PathBuf, bool)>, listable: &mut Vec<PathBuf>, depth: usize) {
+fn split_reads(
+    dir: &Path,
+    hidden: &[PathBuf],
+    out: &mut Vec<(PathBuf, bool)>,
+    listable: &mut Vec<PathBuf>,
+    depth: usize,
+    resolved: &mut Resolved,
+) {
     if depth > 32 {
         return;
     }
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for entry in entries.flatten() {
-        let path = dir.join(entry.file_name());
+    // The entries' types come with the directory listing: no stat per entry.
+    let Some(entries) = listing(dir, resolved).map(|l| l.iter().map(|(n, t)| (n.clone(), *t)).collect::<Vec<_>>()) else { return };
+    for (name, kind) in entries {
+        let path = dir.join(name);
         // Compared as bytes: `PathBuf`'s `==` walks components, for every entry and hidden path.
         if hidden.iter().any(|h| h.as_os_str() == path.as_os_str()) {
             continue;
         }
-        // The entry's type comes with the directory listing: no stat per entry.
-        let Ok(kind) = entry.file_type() else { continue };
         let (real, is_dir) = if kind.is_symlink() {
             match std::fs::canonicalize(&path) {
                 Ok(t) => {
@@ -976,7 +992,7 @@ fn split_reads(dir: &Path, hidden: &[PathBuf], out: &mut Vec<(PathBuf, bool)>, l
         if hidden.iter().any(|h| within(h, &real)) {
             if !kind.is_symlink() && is_dir {
                 listable.push(path.clone());
-                split_reads(&path, hidden, out, listable, depth + 1);
+                split_reads(&path, hidden, out, listable, depth + 1, resolved);
             }
             continue;
         }
