@@ -87,6 +87,23 @@ impl Jail {
         self.command(&["shell", "-c", "make -s"]).output().unwrap()
     }
 
+    /// A fresh directory for the lines' `TMPDIR`, as `/tmp` is on a real machine (the test's own
+    /// `/tmp` holds its state).
+    fn temp_root(&self) -> PathBuf {
+        let root = self.t.dir.path().join("tmproot");
+        std::fs::create_dir_all(&root).unwrap();
+        root
+    }
+
+    /// `guard shell -c make` with the one recipe line `recipe` (its `$` as make wants them) and
+    /// `TMPDIR=tmpdir`, which must succeed; its stdout.
+    fn make_with_tmpdir(&self, tmpdir: &Path, recipe: &str) -> String {
+        std::fs::write(self.t.work().join("Makefile"), format!("all:\n\t{recipe}\n")).unwrap();
+        let out = self.command(&["shell", "-c", "make -s"]).env("TMPDIR", tmpdir).current_dir(self.t.work()).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{recipe}: {}", stderr(&out));
+        stdout(&out)
+    }
+
     fn shell(&self, line: &str) -> Output {
         self.command(&["shell", "-c", line]).output().unwrap()
     }
@@ -973,8 +990,7 @@ fn red_a_line_in_the_temp_root_writes_into_another_lines_private_temp_dir() {
     }
     let j = Jail::new();
     // guard's temp root, as /tmp is on a real machine (the test's own /tmp holds its state).
-    let root = j.t.dir.path().join("tmproot");
-    std::fs::create_dir_all(&root).unwrap();
+    let root = j.temp_root();
     let a = j
         .command(&["shell", "-c", "echo \"$TMPDIR\" > ../tmproot-a.txt; sleep 3; cat \"$TMPDIR/planted\""])
         .env("TMPDIR", &root)
@@ -1005,14 +1021,8 @@ fn red_a_line_leaves_files_in_its_temp_dir_for_the_next_line() {
         return;
     }
     let j = Jail::new();
-    let root = j.t.dir.path().join("tmproot");
-    std::fs::create_dir_all(&root).unwrap();
-    let line = |recipe: &str| {
-        std::fs::write(j.t.work().join("Makefile"), format!("all:\n\t{recipe}\n")).unwrap();
-        let out = j.command(&["shell", "-c", "make -s"]).env("TMPDIR", &root).current_dir(j.t.work()).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{recipe}: {}", stderr(&out));
-        stdout(&out)
-    };
+    let root = j.temp_root();
+    let line = |recipe: &str| j.make_with_tmpdir(&root, recipe);
     let a = line("echo planted > $$TMPDIR/planted; mkdir -p $$TMPDIR/d/e; echo x > $$TMPDIR/d/e/f; echo $$TMPDIR");
     let b = line("ls -A $$TMPDIR; echo $$TMPDIR");
     assert_eq!(b.trim(), a.trim(), "the next line sees what the last one left in its temp dir");
@@ -1032,8 +1042,7 @@ fn red_a_line_started_in_the_temp_dir_pool_writes_into_other_lines_temp_dirs() {
         return;
     }
     let j = Jail::new();
-    let root = j.t.dir.path().join("tmproot");
-    std::fs::create_dir_all(&root).unwrap();
+    let root = j.temp_root();
     let first = j.command(&["shell", "-c", "true"]).env("TMPDIR", &root).current_dir(j.t.work()).output().unwrap();
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     let pool = std::fs::read_dir(&root).unwrap().flatten().map(|e| e.path()).find(|p| p.is_dir()).unwrap();
@@ -1441,15 +1450,9 @@ fn red_a_line_leaves_links_fifos_shut_dirs_and_a_writer_in_its_temp_dir() {
         return;
     }
     let j = Jail::new();
-    let root = j.t.dir.path().join("tmproot");
-    std::fs::create_dir_all(&root).unwrap();
+    let root = j.temp_root();
     std::fs::write(j.t.work().join("kept.txt"), "PROJECT-FILE").unwrap();
-    let line = |recipe: &str| {
-        std::fs::write(j.t.work().join("Makefile"), format!("all:\n\t{recipe}\n")).unwrap();
-        let out = j.command(&["shell", "-c", "make -s"]).env("TMPDIR", &root).current_dir(j.t.work()).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{recipe}: {}", stderr(&out));
-        stdout(&out)
-    };
+    let line = |recipe: &str| j.make_with_tmpdir(&root, recipe);
     let outside = j.outside().display().to_string();
     let a = line(&format!(
         "ln -s {outside} $$TMPDIR/out; ln kept.txt $$TMPDIR/hard; mkfifo $$TMPDIR/fifo; mkdir -p $$TMPDIR/shut/in; \
@@ -1524,14 +1527,8 @@ fn red_a_line_leaves_a_tree_too_deep_to_empty_in_its_temp_dir() {
         return;
     }
     let j = Jail::new();
-    let root = j.t.dir.path().join("tmproot");
-    std::fs::create_dir_all(&root).unwrap();
-    let line = |recipe: &str| {
-        std::fs::write(j.t.work().join("Makefile"), format!("all:\n\t{recipe}\n")).unwrap();
-        let out = j.command(&["shell", "-c", "make -s"]).env("TMPDIR", &root).current_dir(j.t.work()).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{recipe}: {}", stderr(&out));
-        stdout(&out)
-    };
+    let root = j.temp_root();
+    let line = |recipe: &str| j.make_with_tmpdir(&root, recipe);
     let a = line("cd $$TMPDIR && for i in $$(seq 200); do mkdir d && cd d || exit 1; done && echo deep > f && echo $$TMPDIR");
     let b = line("echo $$TMPDIR; ls -A $$TMPDIR");
     assert_ne!(b.trim(), a.trim(), "a temp dir not emptied was given out again");
@@ -1546,8 +1543,7 @@ fn red_lines_run_at_once_share_a_pooled_temp_dir() {
         return;
     }
     let j = Jail::new();
-    let root = j.t.dir.path().join("tmproot");
-    std::fs::create_dir_all(&root).unwrap();
+    let root = j.temp_root();
     std::fs::write(
         j.t.work().join("Makefile"),
         "all:\n\techo $$TMPDIR; t=$$RANDOM$$RANDOM; echo $$t > $$TMPDIR/me; sleep 0.5; echo $$t; cat $$TMPDIR/me; ls -A $$TMPDIR\n",
