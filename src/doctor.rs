@@ -70,7 +70,7 @@ pub fn run(paths: &Paths, as_json: bool) -> Result<u8> {
         ),
         Err(e) => check("audit chain", Status::Fail, e.to_string()),
     });
-    let exe = std::env::current_exe().ok();
+    let exe = crate::exec::own_exe().ok();
     for (name, var) in [("terraform", "GUARD_TERRAFORM"), ("kubectl", "GUARD_KUBECTL"), ("bash", "GUARD_BASH")] {
         let configured = policy.as_ref().and_then(|p| match name {
             "terraform" => p.tools.terraform.clone(),
@@ -78,7 +78,7 @@ pub fn run(paths: &Paths, as_json: bool) -> Result<u8> {
             _ => p.tools.bash.clone(),
         });
         let (found, skipped) =
-            crate::exec::find_real_explained(name, configured.as_deref(), std::env::var_os(var), std::env::var_os("PATH"), exe.as_deref());
+            crate::exec::find_real_explained(name, configured.as_deref(), std::env::var_os(var), std::env::var_os("PATH"), exe);
         checks.push(match found {
             // The hash says which binary this is, whatever it is called.
             Ok(p) => check(
@@ -97,7 +97,7 @@ pub fn run(paths: &Paths, as_json: bool) -> Result<u8> {
             checks.push(check(tool_label(name), Status::Warn, format!("not used: {} ({why})", p.display())));
         }
     }
-    checks.push(shims_on_path(exe.as_deref()));
+    checks.push(shims_on_path(exe));
     if let Ok(cwd) = std::env::current_dir() {
         let home = std::env::var_os("HOME").filter(|h| !h.is_empty()).map(std::path::PathBuf::from);
         let (level, detail) = crate::hook::doctor_check(home.as_deref(), &cwd);
@@ -140,7 +140,7 @@ pub fn run(paths: &Paths, as_json: bool) -> Result<u8> {
         policy.as_ref().and_then(|p| p.tools.terraform.as_deref()),
         std::env::var_os("GUARD_TERRAFORM"),
         std::env::var_os("PATH"),
-        exe.as_deref(),
+        exe,
     )
     .ok();
     checks.extend(terraform_checks(paths, terraform.as_deref()));

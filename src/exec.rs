@@ -250,7 +250,7 @@ pub fn real_tool(tool: crate::policy::ToolName, policy: &crate::policy::Policy) 
 }
 
 /// This binary's path as the kernel has it (`/proc/self/exe`, free of symlinks), read once:
-/// a line asks for it four times (the tools' lookups, the broker's links, the guarded paths).
+/// every use in guard goes through here (a contained line asked for it five times).
 pub fn own_exe() -> std::io::Result<&'static Path> {
     static EXE: std::sync::OnceLock<std::result::Result<PathBuf, std::io::ErrorKind>> = std::sync::OnceLock::new();
     match EXE.get_or_init(|| std::env::current_exe().map_err(|e| e.kind())) {

@@ -325,7 +325,7 @@ fn quote(words: &[&str]) -> Result<String> {
 }
 
 fn guard_exe() -> Result<PathBuf> {
-    std::env::current_exe().map_err(|e| Error::Internal(format!("cannot find guard's own binary: {e}")))
+    crate::exec::own_exe().map(Path::to_path_buf).map_err(|e| Error::Internal(format!("cannot find guard's own binary: {e}")))
 }
 
 /// The one decision, for every agent. Pure apart from the approvals store (requests are made
@@ -472,8 +472,8 @@ fn own_invocation(cmd: &str) -> Option<(ToolName, Vec<String>)> {
     }
     let words = shlex::split(cmd)?;
     let (program, rest) = words.split_first()?;
-    let exe = std::env::current_exe().ok();
-    if program != "guard" && exe.as_deref() != Some(Path::new(program)) {
+    let exe = crate::exec::own_exe().ok();
+    if program != "guard" && exe != Some(Path::new(program)) {
         return None;
     }
     let (tool, argv) = rest.split_first()?;

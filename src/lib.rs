@@ -659,8 +659,8 @@ fn run_contained(paths: &Paths, args: Vec<String>) -> Result<u8> {
         ));
     }
     let ctx = context(paths, ToolName::Shell, &[])?;
-    let exe = std::env::current_exe().ok();
-    let program = exec::find_real(&name, None, None, std::env::var_os("PATH"), exe.as_deref()).or_else(|_| {
+    let exe = exec::own_exe().ok();
+    let program = exec::find_real(&name, None, None, std::env::var_os("PATH"), exe).or_else(|_| {
         if name.contains('/') {
             Ok(state::absolute(Path::new(&name)))
         } else {

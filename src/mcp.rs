@@ -44,7 +44,7 @@ struct GuardServer {
 
 /// Serves MCP on stdin/stdout until the client closes the connection.
 pub fn serve(paths: &Paths) -> Result<u8> {
-    let exe = std::env::current_exe().map_err(|e| Error::Internal(format!("cannot find guard's own binary: {e}")))?;
+    let exe = crate::exec::own_exe().map(Path::to_path_buf).map_err(|e| Error::Internal(format!("cannot find guard's own binary: {e}")))?;
     let mut global = vec![format!("--home={}", paths.home.display())];
     if let Some(p) = &paths.policy {
         global.push(format!("--policy={}", p.display()));

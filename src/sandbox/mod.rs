@@ -641,17 +641,9 @@ pub fn run(
                 sent => sent.map(|()| listening).map_err(|e| Error::Internal(format!("cannot start the line: {e}"))),
             }
         })?;
+        // Still the init's to kill (its drop) if the broker cannot serve, the word given or not.
+        let broker = listening.serve(paths, profile)?;
         let pid = init.take().ok_or_else(|| Error::Internal("the line's init is gone".into()))?;
-        let broker = listening.serve(paths, profile);
-        let broker = match broker {
-            Ok(b) => b,
-            Err(e) => {
-                // The word is given: the line is stopped, and reaped, before the error.
-                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-                let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
-                return Err(e);
-            }
-        };
         let waited = {
             use std::os::fd::AsFd;
             crate::exec::wait_for_forked(pid, on_start, Some(&broker), Some(init.report.as_fd()))

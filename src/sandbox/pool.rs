@@ -28,7 +28,7 @@ pub struct Claimed {
     path: PathBuf,
     /// The directory's own descriptor, which holds the lock (close-on-exec: the line's
     /// programs never have it).
-    _held: File,
+    held: File,
     /// In the pool (kept), or a line's own (removed).
     pooled: bool,
 }
@@ -45,7 +45,7 @@ impl Drop for Claimed {
         // a name on the way (its temp dir, the pool) for a symlink, where `TMPDIR` lies in a
         // tree it can write (`~/.cache`), and guard would empty what the symlink names.
         use std::os::fd::AsFd;
-        let fd = self._held.as_fd();
+        let fd = self.held.as_fd();
         let private = rustix::fs::fstat(fd).is_ok_and(|m| m.st_mode & 0o7777 == 0o700);
         if !private {
             // Opened up (or shut) by the line: emptied and removed, never given out again.
@@ -62,9 +62,14 @@ impl Drop for Claimed {
     }
 }
 
-/// The pool's directory.
+/// The pool's directory under `$TMPDIR`.
 pub fn root() -> PathBuf {
-    std::env::temp_dir().join(format!("guard-{}", rustix::process::geteuid().as_raw()))
+    root_in(&std::env::temp_dir())
+}
+
+/// The pool's directory under `base`: `guard-<uid>`.
+fn root_in(base: &Path) -> PathBuf {
+    base.join(format!("guard-{}", rustix::process::geteuid().as_raw()))
 }
 
 /// A free temp dir from the pool, or a new one: empty, 0700, this user's, and held. Under
@@ -76,8 +81,7 @@ pub fn claim(writable: &[PathBuf]) -> Result<Claimed> {
     let real = std::fs::canonicalize(&temp).unwrap_or_else(|_| temp.clone());
     let reachable = writable.iter().any(|w| temp.starts_with(w) || real.starts_with(w));
     let base = if reachable { PathBuf::from("/tmp") } else { temp };
-    let root = base.join(format!("guard-{}", rustix::process::geteuid().as_raw()));
-    claim_in(&root).or_else(|_| fresh(&base, "guard-", false))
+    claim_in(&root_in(&base)).or_else(|_| fresh(&base, "guard-", false))
 }
 
 /// A new directory `<prefix><random>` in `dir` (0700), held.
@@ -108,7 +112,7 @@ fn claim_in(root: &Path) -> Result<Claimed> {
         for entry in entries.flatten() {
             if entry.file_name().as_encoded_bytes().starts_with(b"t-")
                 && let Some(held) = hold(entry.path(), true)
-                && emptied(std::os::fd::AsFd::as_fd(&held._held), 0)
+                && emptied(std::os::fd::AsFd::as_fd(&held.held), 0)
             {
                 return Ok(held);
             }
@@ -127,7 +131,7 @@ fn hold(path: PathBuf, pooled: bool) -> Option<Claimed> {
     let named = std::fs::symlink_metadata(&path).is_ok_and(|n| (n.dev(), n.ino()) == (m.dev(), m.ino()));
     let private = m.uid() == rustix::process::geteuid().as_raw() && m.mode() & 0o7777 == 0o700;
     // Built only when taken: a `Claimed` dropped empties its directory.
-    (named && private).then(|| Claimed { path, _held: dir, pooled })
+    (named && private).then(|| Claimed { path, held: dir, pooled })
 }
 
 /// How deep [`emptied`] goes: a tree deeper than this (a line can make one as deep as it
@@ -203,7 +207,7 @@ mod tests {
     /// Two claims at once get two directories; one let go is emptied and taken again, and a
     /// directory someone else opened up (0755) is never given out.
     #[test]
-    fn a_held_temp_dir_is_no_other_lines_and_comes_back_empty() {
+    fn aheld_temp_dir_is_no_other_lines_and_comes_back_empty() {
         let t = tempfile::tempdir().unwrap_or_else(|e| unreachable!("{e}"));
         let root = t.path().join("guard-pool");
         let a = ok(claim_in(&root));
