@@ -458,7 +458,8 @@ fn init(spec: &Spec, basis: &Basis, parent: &std::os::fd::OwnedFd, program: &Pat
     if let Some(cpus) = handoff.and_then(|h| h.cpus.as_ref()) {
         let _ = rustix::thread::sched_setaffinity(None, cpus);
     }
-    let taken = restrict(landlock, temp)
+    let taken = writable(temp)
+        .and_then(|()| restrict(landlock, temp))
         .and_then(|()| seccompiler::apply_filter(&basis.seccomp).map_err(|e| format!("cannot install the seccomp filter: {e}")));
     if let Err(cause) = taken {
         eprintln!("{}", super::unavailable(&cause));
@@ -794,6 +795,7 @@ fn enter(spec: &Spec, basis: &Basis) -> Result<(Rules, Vec<BoundScript>), String
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
         .map_err(|e| format!("cannot make the line's init non-dumpable: {e}"))?;
     let rules = rules(spec, &basis.resolved);
+    read_only_but(&rules.writes)?;
     private_ptys()?;
     for pin in &rules.pins {
         pin_read_only(pin)?;
@@ -1062,6 +1064,60 @@ fn private_ptys() -> Result<(), String> {
             .map_err(|e| format!("cannot point /dev/ptmx at the private /dev/pts: {e}"))?;
     }
     Ok(())
+}
+
+/// Every mount of the line's namespace read-only, but for the trees it may write, each bound
+/// onto itself (with the mounts below it) and made writable again. Landlock governs a file's
+/// content and its directory's entries, not its mode, owner, times or extended attributes:
+/// without this a line could `chmod 644 ~/.ssh/id_rsa`, `touch -d` guard's state or take
+/// another line's temp dir with `chmod 0` — and, run as root, `chmod` any file on the machine.
+/// Devices and sockets are used through a read-only mount all the same. The temp dir, which
+/// guard claims while the init sets itself up, is made writable with the word to go.
+fn read_only_but(writes: &[(PathBuf, bool)]) -> Result<(), String> {
+    mount_setattr(Path::new("/"), true, libc::MOUNT_ATTR_RDONLY, 0).map_err(|e| format!("cannot make the line's mounts read-only: {e}"))?;
+    // The kernel mounts the line's own procfs only where the one it covers is as writable.
+    let _ = mount_setattr(Path::new("/proc"), false, 0, libc::MOUNT_ATTR_RDONLY);
+    writes.iter().try_for_each(|(w, _)| writable(w))?;
+    // The working directory is still the read-only mount's: entered again by its name, it is
+    // the writable one bound over it (where it lies in a writable tree).
+    if let Ok(cwd) = std::env::current_dir() {
+        let _ = std::env::set_current_dir(cwd);
+    }
+    Ok(())
+}
+
+/// Binds `path` (with the mounts below it) onto itself, writable. A mount below it that is
+/// read-only outside the line stays so: the kernel locks that flag, and refuses to clear it on
+/// the whole tree at once, so then only the tree's own mount is cleared.
+fn writable(path: &Path) -> Result<(), String> {
+    rustix::mount::mount_bind_recursive(path, path).map_err(|e| format!("cannot bind {} onto itself: {e}", path.display()))?;
+    mount_setattr(path, true, 0, libc::MOUNT_ATTR_RDONLY)
+        .or_else(|_| mount_setattr(path, false, 0, libc::MOUNT_ATTR_RDONLY))
+        .map_err(|e| format!("cannot make {} writable: {e}", path.display()))
+}
+
+/// `mount_setattr(2)` (Linux 5.12), which rustix does not wrap: sets and clears the `MOUNT_ATTR_*`
+/// flags `set` and `clear` of the mount at `path` and, with `recursive`, of every mount below it,
+/// all or none.
+#[allow(unsafe_code)]
+fn mount_setattr(path: &Path, recursive: bool, set: u64, clear: u64) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    let attr = libc::mount_attr { attr_set: set, attr_clr: clear, propagation: 0, userns_fd: 0 };
+    let flags = if recursive { libc::AT_RECURSIVE } else { 0 };
+    // SAFETY: `path` is a NUL-terminated string and `attr` a `mount_attr` whose size is passed;
+    // both outlive the call, which only reads them.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            flags,
+            &raw const attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        )
+    };
+    if r == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
 }
 
 /// Binds `path` onto itself read-only (a `.git` directory read-write: pinned in place only).

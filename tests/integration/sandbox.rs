@@ -848,23 +848,125 @@ fn red_git_commondir_points_the_humans_git_at_a_config_the_line_wrote() {
     assert!(j.t.work().join(".git/commondir").exists(), "guard removed a file the line did not write");
 }
 
-/// Landlock mediates writes, not a file's metadata: a contained line changes the mode (and
-/// could change the times, group or extended attributes) of files it cannot write. A key
-/// opened up to other users, guard's state made enterable, `~/.ssh` made unusable to ssh.
+/// Landlock mediates writes, not a file's metadata: without the read-only mounts a contained
+/// line changed the mode (and could change the times, group or extended attributes) of files
+/// it cannot write. A key opened up to other users, guard's state made enterable, `~/.ssh`
+/// made unusable to ssh — and, for a guard run as root, any file on the machine.
 #[test]
-#[ignore = "open: Landlock does not mediate chmod, chown, utimes or xattrs outside the writable trees (fix: the line's mount namespace read-only but for them)"]
 fn red_a_line_opens_up_a_secret_key_with_chmod() {
     if !require_tool("make") {
         return;
     }
-    use std::os::unix::fs::PermissionsExt;
     let j = Jail::new();
     let key = j.t.home().join(".ssh/id_rsa");
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    set_mode(&key, 0o600);
     let out = j.make("chmod 644 $HOME/.ssh/id_rsa");
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600, "a contained line opened the ssh key up to every local user");
+    assert!(stderr(&out).contains("Read-only file system"), "{}", stderr(&out));
+    assert_eq!(mode(&key), 0o600, "a contained line opened the ssh key up to every local user");
+}
+
+#[test]
+fn red_a_run_opens_up_a_secret_key_with_chmod() {
+    let j = Jail::new();
+    let key = j.t.home().join(".ssh/id_rsa");
+    set_mode(&key, 0o600);
+    let out = j.run("chmod 644 \"$HOME/.ssh/id_rsa\"; chmod 0 \"$HOME/.ssh\"; true");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(mode(&key), 0o600, "a line under `guard run` opened the ssh key up to every local user");
+    assert_eq!(mode(&j.t.home().join(".ssh")), 0o755, "a line under `guard run` shut ~/.ssh for ssh");
+}
+
+/// `touch -d` and extended attributes on files outside the writable trees: a backdated
+/// `~/.bashrc` hides an edit from a human who looks at times, and an attribute is data the
+/// line leaves where it may not write (a `security.*` one, as root, changes what the kernel does).
+#[test]
+fn red_a_line_backdates_and_tags_files_it_cannot_write() {
+    if !require_tool("make") || !require_tool("python3") {
+        return;
+    }
+    let j = Jail::new();
+    let rc = j.t.home().join(".bashrc");
+    let canary = j.outside().join("canary.txt");
+    let before = (mtime(&rc), mtime(&canary));
+    let tag = "import os,sys; os.setxattr(sys.argv[1], 'user.guard-red', b'1')";
+    for out in [
+        j.make(&format!("touch -d 2001-01-01 $HOME/.bashrc {}\npython3 -c \"{tag}\" {}", canary.display(), canary.display())),
+        j.run(&format!("touch -d 2001-01-01 ~/.bashrc {}; python3 -c \"{tag}\" {}; true", canary.display(), canary.display())),
+    ] {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!((mtime(&rc), mtime(&canary)), before, "a contained line backdated files it cannot write");
+        assert!(!has_xattr(&canary), "a contained line set an extended attribute outside its trees");
+    }
+    j.assert_intact("touch -d and setxattr outside");
+}
+
+/// The pool's root and another line's held temp dir are outside a line's trees: `chmod 0`
+/// on one took a running line's temp dir from it, `chmod 777` on the root sent every later
+/// line to a fresh dir of its own.
+#[test]
+fn red_a_line_shuts_the_temp_dir_pool_and_opens_its_root() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let tmp = j.temp_root();
+    let root = j.make_with_tmpdir(&tmp, "echo $$(dirname $$TMPDIR)").trim().to_string();
+    assert!(root.starts_with(&*tmp.to_string_lossy()), "{root}");
+    // Another line's, as far as this one can tell (not `t-`: the pool would give it out).
+    let other = Path::new(&root).join("another-lines");
+    std::fs::create_dir(&other).unwrap();
+    set_mode(&other, 0o700);
+    j.make_with_tmpdir(&tmp, "chmod 777 $$(dirname $$TMPDIR); chmod 0 $$(dirname $$TMPDIR)/another-lines; true");
+    assert_eq!(mode(Path::new(&root)), 0o700, "a line opened the temp dirs' pool to every local user");
+    assert_eq!(mode(&other), 0o700, "a line shut another line's temp dir");
+}
+
+/// What the read-only mounts must leave alone: modes, times and attributes in the project
+/// (from a subdirectory, the line's working directory), the temp dir and the caches.
+#[test]
+fn a_line_still_changes_modes_times_and_attributes_in_its_own_trees() {
+    if !require_tool("python3") || !require_tool("git") {
+        return;
+    }
+    let j = Jail::new();
+    assert!(Command::new("git").args(["init", "-q"]).current_dir(j.t.work()).status().unwrap().success());
+    let sub = j.t.work().join("sub");
+    std::fs::create_dir_all(&sub).unwrap();
+    std::fs::create_dir_all(j.t.home().join(".cache")).unwrap();
+    let tag = "import os,sys; [os.setxattr(f, 'user.ok', b'1') for f in sys.argv[1:]]";
+    let line = format!(
+        "for f in ./x ../y \"$TMPDIR/z\" ~/.cache/w; do echo hi > \"$f\" && chmod 755 \"$f\" && touch -d 2001-01-01 \"$f\" || exit 1; done; python3 -c \"{tag}\" ./x \"$TMPDIR/z\" && cat \"$TMPDIR/z\""
+    );
+    let out = j.command(&["run", "--", "bash", "-c", &line]).current_dir(&sub).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "hi\n");
+    for f in [sub.join("x"), j.t.work().join("y"), j.t.home().join(".cache/w")] {
+        assert_eq!(mode(&f), 0o755, "{}", f.display());
+        assert_eq!(mtime(&f), 978_307_200, "{}", f.display());
+    }
+    assert!(has_xattr(&sub.join("x")));
+}
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
+}
+
+fn set_mode(p: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+}
+
+fn mtime(p: &Path) -> i64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(p).unwrap().mtime()
+}
+
+/// Whether `p` has any extended attribute in the user namespace (`getfattr` may be missing).
+fn has_xattr(p: &Path) -> bool {
+    let out = Command::new("python3").args(["-c", "import os,sys; print(len(os.listxattr(sys.argv[1])))"]).arg(p).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim() != "0"
 }
 
 #[test]
