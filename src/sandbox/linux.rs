@@ -459,6 +459,7 @@ fn init(spec: &Spec, basis: &Basis, parent: &std::os::fd::OwnedFd, program: &Pat
         let _ = rustix::thread::sched_setaffinity(None, cpus);
     }
     let taken = writable(temp)
+        .and_then(|()| mounts_done())
         .and_then(|()| restrict(landlock, temp))
         .and_then(|()| seccompiler::apply_filter(&basis.seccomp).map_err(|e| format!("cannot install the seccomp filter: {e}")));
     if let Err(cause) = taken {
@@ -1077,23 +1078,44 @@ fn read_only_but(writes: &[(PathBuf, bool)]) -> Result<(), String> {
     mount_setattr(Path::new("/"), true, libc::MOUNT_ATTR_RDONLY, 0).map_err(|e| format!("cannot make the line's mounts read-only: {e}"))?;
     // The kernel mounts the line's own procfs only where the one it covers is as writable.
     let _ = mount_setattr(Path::new("/proc"), false, 0, libc::MOUNT_ATTR_RDONLY);
-    writes.iter().try_for_each(|(w, _)| writable(w))?;
-    // The working directory is still the read-only mount's: entered again by its name, it is
-    // the writable one bound over it (where it lies in a writable tree).
+    writes.iter().try_for_each(|(w, _)| writable(w))
+}
+
+/// Last of the init's mounts (the temp dir's), before Landlock: the working directory entered
+/// again, and the mount rights given up for good.
+///
+/// The working directory is still the one of the mounts guard's namespace had: a name relative
+/// to it is looked up below every mount made since, when it lies at or below one — so a line
+/// started in the project's `.git` (or `.git/hooks`) wrote `hooks/pre-commit` and `config`
+/// through the read-only pins, and a line in a writable tree wrote through the read-only mount.
+/// Entered again by its name, it is the topmost mount's: the pin, the writable bind.
+///
+/// A line run by root is root in its user namespace, with `CAP_SYS_ADMIN` over the line's mount
+/// namespace, which Landlock does not keep from `mount_setattr(2)`: one call cleared the
+/// read-only flag on `/`, and `open_tree(2)` gave a writable copy of any tree. Out of the
+/// bounding set, the program's exec gives it none (the init keeps its own, for nothing more);
+/// a user namespace of the line's own gives it that namespace's, over a copy of the mounts
+/// whose read-only flags the kernel then locks.
+fn mounts_done() -> Result<(), String> {
     if let Ok(cwd) = std::env::current_dir() {
         let _ = std::env::set_current_dir(cwd);
     }
-    Ok(())
+    rustix::thread::remove_capability_from_bounding_set(rustix::thread::CapabilitySet::SYS_ADMIN)
+        .map_err(|e| format!("cannot take the mount rights from the line: {e}"))
 }
 
 /// Binds `path` (with the mounts below it) onto itself, writable. A mount below it that is
 /// read-only outside the line stays so: the kernel locks that flag, and refuses to clear it on
-/// the whole tree at once, so then only the tree's own mount is cleared.
+/// the whole tree at once, so then only the tree's own mount is cleared — and where that one
+/// is read-only outside (a project on a read-only file system), it stays read-only too, as
+/// the line found it before: the line runs, and its writes there fail as they always did.
 fn writable(path: &Path) -> Result<(), String> {
     rustix::mount::mount_bind_recursive(path, path).map_err(|e| format!("cannot bind {} onto itself: {e}", path.display()))?;
-    mount_setattr(path, true, 0, libc::MOUNT_ATTR_RDONLY)
-        .or_else(|_| mount_setattr(path, false, 0, libc::MOUNT_ATTR_RDONLY))
-        .map_err(|e| format!("cannot make {} writable: {e}", path.display()))
+    match mount_setattr(path, true, 0, libc::MOUNT_ATTR_RDONLY).or_else(|_| mount_setattr(path, false, 0, libc::MOUNT_ATTR_RDONLY)) {
+        // Locked: read-only outside the line. Leaving a mount read-only gives nothing away.
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok(()),
+        r => r.map_err(|e| format!("cannot make {} writable: {e}", path.display())),
+    }
 }
 
 /// `mount_setattr(2)` (Linux 5.12), which rustix does not wrap: sets and clears the `MOUNT_ATTR_*`
