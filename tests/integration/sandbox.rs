@@ -948,6 +948,134 @@ fn a_line_still_changes_modes_times_and_attributes_in_its_own_trees() {
     assert!(has_xattr(&sub.join("x")));
 }
 
+/// Root inside a line run by root holds the mount rights over the line's own mount namespace,
+/// and Landlock does not mediate `mount_setattr(2)` or `open_tree(2)`: one call cleared the
+/// read-only flag on `/` (and `chmod` went through as before the read-only mounts), and a
+/// detached copy of a tree, made writable, took `chmod` by its descriptor. A line run by
+/// another user has no such rights; the attack then fails the same way.
+#[test]
+fn red_a_root_line_clears_the_read_only_mounts_with_mount_setattr() {
+    if !require_tool("make") || !require_tool("python3") {
+        return;
+    }
+    let j = Jail::new();
+    let key = j.t.home().join(".ssh/id_rsa");
+    let canary = j.outside().join("canary.txt");
+    set_mode(&key, 0o600);
+    set_mode(&canary, 0o644);
+    // mount_setattr is 442 and open_tree 428 on x86_64 and in the generic table (aarch64, riscv64).
+    let attack = r#"
+import ctypes, os, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+def clear_read_only(dfd, path, flags):
+    attr = ctypes.create_string_buffer(struct.pack('QQQQ', 0, 1, 0, 0))
+    return libc.syscall(442, dfd, path, flags, attr, 32)
+AT_RECURSIVE, AT_EMPTY_PATH, OPEN_TREE_CLONE = 0x8000, 0x1000, 1
+clear_read_only(-100, b'/', 0)
+clear_read_only(-100, b'/', AT_RECURSIVE)
+for f in sys.argv[1:]:
+    try: os.chmod(f, 0o666)
+    except OSError as e: print(f, e)
+    tree = libc.syscall(428, -100, os.path.dirname(f).encode(), OPEN_TREE_CLONE | AT_RECURSIVE)
+    if tree >= 0:
+        clear_read_only(tree, b'', AT_EMPTY_PATH | AT_RECURSIVE)
+        clear_read_only(tree, b'', AT_EMPTY_PATH)
+        try: os.chmod(os.path.basename(f), 0o666, dir_fd=tree)
+        except OSError as e: print(f, 'through a detached tree:', e)
+"#;
+    std::fs::write(j.t.work().join("attack.py"), attack).unwrap();
+    let targets = format!("{} {}", key.display(), canary.display());
+    for out in [j.make(&format!("python3 attack.py {targets}")), j.run(&format!("python3 attack.py {targets}"))] {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(mode(&key), 0o600, "a contained line made its mounts writable again and opened up the ssh key");
+        assert_eq!(mode(&canary), 0o644, "a contained line made its mounts writable again: {}", stdout(&out));
+    }
+    j.assert_intact("mount_setattr and open_tree");
+}
+
+/// A line's working directory is taken from guard's own mounts: a name relative to it was
+/// looked up below every mount made in the line's namespace since, where the directory lies
+/// at or below one. Started in the project's `.git` (or `.git/hooks`), which the sandbox
+/// binds onto itself, a line wrote `hooks/pre-commit` and `config` through their read-only
+/// pins — the human's next `git commit` runs the hook. An agent picks that directory with a
+/// `cd .git` its harness keeps for the next command.
+#[test]
+fn red_a_line_started_in_dot_git_writes_the_pinned_hooks_and_config() {
+    if !require_tool("git") || !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let _ = committed_repo(&j);
+    let git = j.t.work().join(".git");
+    let hook = git.join("hooks/pre-commit");
+    std::fs::write(&hook, "#!/bin/sh\n# HOOK-ORIGINAL\n").unwrap();
+    let config = std::fs::read(git.join("config")).unwrap();
+    let plant = "echo 'touch pwned' >> hooks/pre-commit; echo '[core] fsmonitor = touch pwned' >> config; true";
+    std::fs::write(git.join("Makefile"), format!("all:\n\t-{}\n", plant.replace("; ", "\n\t-"))).unwrap();
+    let outs = [
+        j.command(&["shell", "-c", "make -s"]).current_dir(&git).output().unwrap(),
+        j.command(&["run", "--", "bash", "-c", plant]).current_dir(&git).output().unwrap(),
+        j.command(&["run", "--", "bash", "-c", "echo 'touch pwned' >> pre-commit; echo x >> ../config; true"])
+            .current_dir(git.join("hooks"))
+            .output()
+            .unwrap(),
+    ];
+    for out in outs {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(std::fs::read_to_string(&hook).unwrap(), "#!/bin/sh\n# HOOK-ORIGINAL\n", "a line in .git wrote the pinned hook");
+        assert_eq!(std::fs::read(git.join("config")).unwrap(), config, "a line in .git wrote the pinned config");
+        assert!(stderr(&out).contains("Read-only file system"), "{}", stderr(&out));
+    }
+}
+
+/// A tmpfs mounted read-only at `at` for the test's life (as root only: `None` otherwise, or
+/// where the mount is refused), holding `files`.
+struct ReadOnlyMount(PathBuf);
+
+impl ReadOnlyMount {
+    fn new(at: &Path, files: &[&str]) -> Option<ReadOnlyMount> {
+        std::fs::create_dir_all(at).unwrap();
+        let mount = |args: &[&str]| Command::new("mount").args(args).arg(at).output().is_ok_and(|o| o.status.success());
+        if !mount(&["-t", "tmpfs", "-o", "size=1m", "tmpfs"]) {
+            eprintln!("SKIPPED: cannot mount a tmpfs (needs root)");
+            return None;
+        }
+        let m = ReadOnlyMount(at.to_path_buf());
+        for f in files {
+            std::fs::write(at.join(f), "READ-ONLY-FS").unwrap();
+        }
+        assert!(mount(&["-o", "remount,ro"]), "cannot remount {} read-only", at.display());
+        Some(m)
+    }
+}
+
+impl Drop for ReadOnlyMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// A tree the line may write that is read-only outside it — a project on a read-only file
+/// system, a cache directory a container mounts read-only — made every line refuse to run
+/// (77, "cannot make … writable") once the line's mounts were read-only: the kernel keeps
+/// such a mount read-only inside. It stays read-only, as the line found it before.
+#[test]
+fn a_line_runs_where_a_writable_tree_is_read_only_outside() {
+    let j = Jail::new();
+    let project = j.t.dir.path().join("ro-project");
+    let Some(_project) = ReadOnlyMount::new(&project, &["f"]) else { return };
+    let Some(_cache) = ReadOnlyMount::new(&j.t.home().join(".cache"), &[]) else { return };
+    for dir in [&project, &j.t.work()] {
+        let out = j.command(&["shell", "-c", "cat f 2>/dev/null; echo ran"]).current_dir(dir).output().unwrap();
+        assert_eq!((out.status.code(), stdout(&out).ends_with("ran\n")), (Some(0), true), "{}: {}", dir.display(), stderr(&out));
+        let out = j.command(&["run", "--", "bash", "-c", "cat f; touch g ~/.cache/g; echo ran"]).current_dir(dir).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}: {}", dir.display(), stderr(&out));
+        assert!(stderr(&out).contains("Read-only file system"), "{}", stderr(&out));
+    }
+    assert_eq!(std::fs::read_to_string(project.join("f")).unwrap(), "READ-ONLY-FS");
+    assert!(!j.t.home().join(".cache/g").exists());
+}
+
 fn mode(p: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p).unwrap().permissions().mode() & 0o7777
