@@ -288,10 +288,66 @@ pub struct Rules {
     hidden: Vec<PathBuf>,
     reads: Vec<(PathBuf, bool)>,
     listable: Vec<PathBuf>,
-    writes: Vec<(PathBuf, bool)>,
+    writes: Vec<Tree>,
     /// The pins and the masked sockets that exist, mounted over in the line's mount namespace.
     pins: Vec<PathBuf>,
     masks: Vec<PathBuf>,
+}
+
+/// A tree the line may write, as the init opened it: its bind and its Landlock rule are made
+/// through the descriptor, never the name again (another line may change what the name leads to).
+struct Tree {
+    path: PathBuf,
+    is_dir: bool,
+    fd: std::os::fd::OwnedFd,
+}
+
+impl Tree {
+    /// `path` opened (`O_PATH`, following symlinks), and where that led; `None` where it is not.
+    fn open(path: &Path) -> Option<(Tree, PathBuf)> {
+        use rustix::fs::{Mode, OFlags};
+        use std::os::fd::AsRawFd;
+        let fd = rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).ok()?;
+        let is_dir = rustix::fs::fstat(&fd).ok()?.st_mode & libc::S_IFMT == libc::S_IFDIR;
+        let real = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
+        Some((Tree { path: path.to_path_buf(), is_dir, fd }, real))
+    }
+}
+
+/// The symlink on the way to `path` that a line may have made, or `path` itself when it no
+/// longer leads to `real` (what the init opened); `None`: the links on the way, if any, are
+/// the human's. A line makes links where it may write, and another line's project may hold
+/// this one's cache — `~/go` the project, `~/go/pkg/mod` a cache: a line there made `pkg/mod`
+/// a link to `~/.ssh`, and every later line could read the key, `chmod` it and write
+/// `authorized_keys`. Only a directory that holds a hidden path (`hidden`, resolved: `~`,
+/// `~/.config`, `/`, `/dev`) is no line's to write — no project, cache or approved tree may
+/// hold one — so a link elsewhere on the way makes the tree no tree of the line's.
+fn planted_link(path: &Path, real: &Path, hidden: &[PathBuf]) -> Option<PathBuf> {
+    use std::path::Component;
+    let mut at = PathBuf::from("/");
+    for c in path.components() {
+        match c {
+            Component::RootDir | Component::CurDir => {}
+            Component::ParentDir => {
+                at.pop();
+            }
+            Component::Prefix(_) => return Some(path.to_path_buf()),
+            Component::Normal(name) => {
+                let next = at.join(name);
+                match std::fs::symlink_metadata(&next) {
+                    Ok(m) if m.file_type().is_symlink() => {
+                        if !hidden.iter().any(|h| within(h, &at)) {
+                            return Some(next);
+                        }
+                        at = std::fs::canonicalize(&next).ok()?;
+                    }
+                    Ok(_) => at = next,
+                    Err(_) => return Some(path.to_path_buf()),
+                }
+            }
+        }
+    }
+    (at != real).then(|| path.to_path_buf())
 }
 
 /// What is settled before the line's init is cloned: its namespaces and its ids.
@@ -415,7 +471,10 @@ fn init(spec: &Spec, basis: &Basis, parent: &std::os::fd::OwnedFd, program: &Pat
     };
     // Best effort: where the kernel refuses a new procfs (a host /proc with parts masked), the
     // line sees the host's pids, which Landlock's scoping already keeps it from signalling.
-    let _ = rustix::mount::mount("proc", "/proc", "proc", M::NOSUID | M::NODEV | M::NOEXEC, None);
+    if rustix::mount::mount("proc", "/proc", "proc", M::NOSUID | M::NODEV | M::NOEXEC, None).is_err() {
+        // The host's, made writable for the line's own (see `read_only_but`): read-only again.
+        let _ = mount_setattr(None, Path::new("/proc"), false, libc::MOUNT_ATTR_RDONLY, 0);
+    }
     // Built while guard may still be writing the decision record and claiming the temp dir
     // (added and taken after its word).
     let mut rules = rules;
@@ -458,9 +517,8 @@ fn init(spec: &Spec, basis: &Basis, parent: &std::os::fd::OwnedFd, program: &Pat
     if let Some(cpus) = handoff.and_then(|h| h.cpus.as_ref()) {
         let _ = rustix::thread::sched_setaffinity(None, cpus);
     }
-    let taken = writable(temp)
-        .and_then(|()| mounts_done())
-        .and_then(|()| restrict(landlock, temp))
+    let taken = open_temp(temp)
+        .and_then(|fd| writable(temp, fd.as_fd()).and_then(|()| mounts_done()).and_then(|()| restrict(landlock, &fd)))
         .and_then(|()| seccompiler::apply_filter(&basis.seccomp).map_err(|e| format!("cannot install the seccomp filter: {e}")));
     if let Err(cause) = taken {
         eprintln!("{}", super::unavailable(&cause));
@@ -709,7 +767,7 @@ fn basis(spec: &Spec) -> Result<Basis, String> {
 }
 
 /// What the line's init restricts itself to, read in the init once its ids are mapped (they
-/// map to themselves) and before it mounts anything; `resolved` are the hidden paths as the
+/// map to themselves) and before it mounts anything but its `/dev/pts`; `resolved` are the hidden paths as the
 /// caller resolved them ([`resolved_outside`]), hidden as well.
 fn rules(spec: &Spec, resolved: &[PathBuf]) -> Rules {
     let p = &spec.profile;
@@ -724,11 +782,16 @@ fn rules(spec: &Spec, resolved: &[PathBuf]) -> Rules {
     }
     let (reads, listable) = reads(&hidden, p, &mut parents);
     // The temp dir is added last (see `restrict`): guard claims it while the init starts.
-    let mut writes: Vec<(PathBuf, bool)> = Vec::new();
     let device_dirs = DEVICE_DIRS.iter().map(Path::new);
-    for w in p.write.iter().map(PathBuf::as_path).chain(device_dirs) {
-        if let Ok(m) = std::fs::metadata(w) {
-            writes.push((w.to_path_buf(), m.is_dir()));
+    let mut writes = Vec::new();
+    for (tree, real) in p.write.iter().map(PathBuf::as_path).chain(device_dirs).filter_map(Tree::open) {
+        match planted_link(&tree.path, &real, &hidden) {
+            None => writes.push(tree),
+            Some(link) => eprintln!(
+                "guard: {} is not writable in this line: the way to it leads through {}, a symlink where a line may write",
+                crate::display::escape(&tree.path.to_string_lossy()),
+                crate::display::escape(&link.to_string_lossy())
+            ),
         }
     }
     let masks = p.masked.iter().filter(|m| std::fs::symlink_metadata(m).is_ok_and(|t| !t.is_dir())).cloned().collect();
@@ -795,9 +858,10 @@ fn enter(spec: &Spec, basis: &Basis) -> Result<(Rules, Vec<BoundScript>), String
     map_ids(basis.ids)?;
     rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
         .map_err(|e| format!("cannot make the line's init non-dumpable: {e}"))?;
+    // Before the rules, which open the writable trees: `/dev/pts` is the private one's.
+    private_ptys()?;
     let rules = rules(spec, &basis.resolved);
     read_only_but(&rules.writes)?;
-    private_ptys()?;
     for pin in &rules.pins {
         pin_read_only(pin)?;
     }
@@ -1074,11 +1138,13 @@ fn private_ptys() -> Result<(), String> {
 /// another line's temp dir with `chmod 0` — and, run as root, `chmod` any file on the machine.
 /// Devices and sockets are used through a read-only mount all the same. The temp dir, which
 /// guard claims while the init sets itself up, is made writable with the word to go.
-fn read_only_but(writes: &[(PathBuf, bool)]) -> Result<(), String> {
-    mount_setattr(Path::new("/"), true, libc::MOUNT_ATTR_RDONLY, 0).map_err(|e| format!("cannot make the line's mounts read-only: {e}"))?;
+fn read_only_but(writes: &[Tree]) -> Result<(), String> {
+    use std::os::fd::AsFd;
+    mount_setattr(None, Path::new("/"), true, libc::MOUNT_ATTR_RDONLY, 0)
+        .map_err(|e| format!("cannot make the line's mounts read-only: {e}"))?;
     // The kernel mounts the line's own procfs only where the one it covers is as writable.
-    let _ = mount_setattr(Path::new("/proc"), false, 0, libc::MOUNT_ATTR_RDONLY);
-    writes.iter().try_for_each(|(w, _)| writable(w))
+    let _ = mount_setattr(None, Path::new("/proc"), false, 0, libc::MOUNT_ATTR_RDONLY);
+    writes.iter().try_for_each(|t| writable(&t.path, t.fd.as_fd()))
 }
 
 /// Last of the init's mounts (the temp dir's), before Landlock: the working directory entered
@@ -1104,40 +1170,47 @@ fn mounts_done() -> Result<(), String> {
         .map_err(|e| format!("cannot take the mount rights from the line: {e}"))
 }
 
-/// Binds `path` (with the mounts below it) onto itself, writable. A mount below it that is
-/// read-only outside the line stays so: the kernel locks that flag, and refuses to clear it on
-/// the whole tree at once, so then only the tree's own mount is cleared — and where that one
-/// is read-only outside (a project on a read-only file system), it stays read-only too, as
-/// the line found it before: the line runs, and its writes there fail as they always did.
-fn writable(path: &Path) -> Result<(), String> {
-    rustix::mount::mount_bind_recursive(path, path).map_err(|e| format!("cannot bind {} onto itself: {e}", path.display()))?;
-    match mount_setattr(path, true, 0, libc::MOUNT_ATTR_RDONLY).or_else(|_| mount_setattr(path, false, 0, libc::MOUNT_ATTR_RDONLY)) {
+/// Binds the tree `at` (`path`'s descriptor; with the mounts below it) onto itself, writable:
+/// a copy of it made writable, then put where `at` is — not where its name leads by then.
+/// A mount below it that is read-only outside the line stays so: the kernel locks that flag,
+/// and refuses to clear it on the whole tree at once, so then only the tree's own mount is
+/// cleared — and where that one is read-only outside (a project on a read-only file system),
+/// it stays read-only too, as the line found it before: the line runs, and its writes there
+/// fail as they always did.
+fn writable(path: &Path, at: std::os::fd::BorrowedFd<'_>) -> Result<(), String> {
+    use rustix::mount::{MoveMountFlags as M, OpenTreeFlags as T};
+    use std::os::fd::AsFd;
+    let tree = rustix::mount::open_tree(at, "", T::OPEN_TREE_CLONE | T::OPEN_TREE_CLOEXEC | T::AT_RECURSIVE | T::AT_EMPTY_PATH)
+        .map_err(|e| format!("cannot bind {} onto itself: {e}", path.display()))?;
+    let empty = Path::new("");
+    match mount_setattr(Some(tree.as_fd()), empty, true, 0, libc::MOUNT_ATTR_RDONLY)
+        .or_else(|_| mount_setattr(Some(tree.as_fd()), empty, false, 0, libc::MOUNT_ATTR_RDONLY))
+    {
         // Locked: read-only outside the line. Leaving a mount read-only gives nothing away.
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => Ok(()),
-        r => r.map_err(|e| format!("cannot make {} writable: {e}", path.display())),
+        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
+        r => r.map_err(|e| format!("cannot make {} writable: {e}", path.display()))?,
     }
+    rustix::mount::move_mount(&tree, "", at, "", M::MOVE_MOUNT_F_EMPTY_PATH | M::MOVE_MOUNT_T_EMPTY_PATH)
+        .map_err(|e| format!("cannot bind {} onto itself: {e}", path.display()))
 }
 
 /// `mount_setattr(2)` (Linux 5.12), which rustix does not wrap: sets and clears the `MOUNT_ATTR_*`
-/// flags `set` and `clear` of the mount at `path` and, with `recursive`, of every mount below it,
-/// all or none.
+/// flags `set` and `clear` of the mount at `path` (from `dir`, the mount `dir` itself where
+/// `path` is empty; else from the working directory) and, with `recursive`, of every mount
+/// below it, all or none.
 #[allow(unsafe_code)]
-fn mount_setattr(path: &Path, recursive: bool, set: u64, clear: u64) -> std::io::Result<()> {
+fn mount_setattr(dir: Option<std::os::fd::BorrowedFd<'_>>, path: &Path, recursive: bool, set: u64, clear: u64) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
     use std::os::unix::ffi::OsStrExt;
+    let dfd = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
+    let empty = if path.as_os_str().is_empty() { libc::AT_EMPTY_PATH } else { 0 };
     let path = std::ffi::CString::new(path.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
     let attr = libc::mount_attr { attr_set: set, attr_clr: clear, propagation: 0, userns_fd: 0 };
-    let flags = if recursive { libc::AT_RECURSIVE } else { 0 };
+    let flags = empty | if recursive { libc::AT_RECURSIVE } else { 0 };
     // SAFETY: `path` is a NUL-terminated string and `attr` a `mount_attr` whose size is passed;
     // both outlive the call, which only reads them.
     let r = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            libc::AT_FDCWD,
-            path.as_ptr(),
-            flags,
-            &raw const attr,
-            std::mem::size_of::<libc::mount_attr>(),
-        )
+        libc::syscall(libc::SYS_mount_setattr, dfd, path.as_ptr(), flags, &raw const attr, std::mem::size_of::<libc::mount_attr>())
     };
     if r == 0 { Ok(()) } else { Err(std::io::Error::last_os_error()) }
 }
@@ -1170,7 +1243,7 @@ fn bind_read_only(source: &Path, path: &Path) -> Result<(), String> {
 
 /// The line's Landlock ruleset, every rule in it but the temp dir's (which guard may still be
 /// claiming: see [`restrict`]).
-fn ruleset(reads: &[(PathBuf, bool)], listable: &[PathBuf], writes: &[(PathBuf, bool)]) -> Result<landlock::RulesetCreated, String> {
+fn ruleset(reads: &[(PathBuf, bool)], listable: &[PathBuf], writes: &[Tree]) -> Result<landlock::RulesetCreated, String> {
     let err = landlock_refused;
     let all = AccessFs::from_all(TARGET_ABI);
     let file_rights = AccessFs::from_file(TARGET_ABI);
@@ -1195,11 +1268,13 @@ fn ruleset(reads: &[(PathBuf, bool)], listable: &[PathBuf], writes: &[(PathBuf, 
     for l in listable {
         add(l, true, AccessFs::ReadDir.into())?;
     }
-    for (w, is_dir) in writes {
-        add(w, *is_dir, all)?;
-    }
     for d in DEVICES {
         add(Path::new(d), false, all & file_rights)?;
+    }
+    // By the descriptors the binds were made through (see `Tree`).
+    for t in writes {
+        let rights = if t.is_dir { all } else { all & file_rights };
+        (&mut ruleset).add_rule(PathBeneath::new(&t.fd, rights)).map_err(err)?;
     }
     Ok(ruleset)
 }
@@ -1208,11 +1283,26 @@ fn landlock_refused(e: landlock::RulesetError) -> String {
     format!("Landlock refused the ruleset: {e}")
 }
 
-/// Adds the temp dir's rule (a writable tree) to `ruleset` and takes it for this process.
-fn restrict(mut ruleset: landlock::RulesetCreated, temp: &Path) -> Result<(), String> {
+/// The line's temp dir, opened for its bind and its rule: a directory of this user's under
+/// that name itself, not a symlink — where `TMPDIR` lies in a tree another line may write,
+/// that line could swap the name for a link to `~/.ssh` while this one starts, and this one
+/// would have had the bind and the grant there.
+fn open_temp(temp: &Path) -> Result<std::os::fd::OwnedFd, String> {
+    use rustix::fs::{Mode, OFlags};
+    let fd = rustix::fs::open(temp, OFlags::PATH | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC, Mode::empty())
+        .map_err(|e| format!("cannot open the line's temp dir {}: {e}", temp.display()))?;
+    let m = rustix::fs::fstat(&fd).map_err(|e| format!("cannot open the line's temp dir {}: {e}", temp.display()))?;
+    if m.st_uid != rustix::process::geteuid().as_raw() {
+        return Err(format!("the line's temp dir {} is no longer a directory of this user's", temp.display()));
+    }
+    Ok(fd)
+}
+
+/// Adds the temp dir's rule (a writable tree, `temp` its descriptor) to `ruleset` and takes it
+/// for this process.
+fn restrict(mut ruleset: landlock::RulesetCreated, temp: &std::os::fd::OwnedFd) -> Result<(), String> {
     let err = landlock_refused;
-    let fd = PathFd::new(temp).map_err(|e| format!("cannot open the line's temp dir {}: {e}", temp.display()))?;
-    (&mut ruleset).add_rule(PathBeneath::new(fd, AccessFs::from_all(TARGET_ABI))).map_err(err)?;
+    (&mut ruleset).add_rule(PathBeneath::new(temp, AccessFs::from_all(TARGET_ABI))).map_err(err)?;
     let status = ruleset.restrict_self().map_err(err)?;
     match (status.ruleset, status.landlock) {
         (RulesetStatus::NotEnforced, _) | (_, LandlockStatus::NotEnabled | LandlockStatus::NotImplemented) => {

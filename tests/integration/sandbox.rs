@@ -1028,6 +1028,51 @@ fn red_a_line_started_in_dot_git_writes_the_pinned_hooks_and_config() {
     }
 }
 
+/// A project may hold another line's cache: `~/go` the project (no repository), `~/go/pkg/mod`
+/// in `[sandbox] writable`. A line there made `pkg/mod` a symlink to `~/.ssh` (the cache
+/// itself is a mount point inside a line, but its parent can be renamed away), and every later
+/// line, from any project, got the cache's bind and Landlock grant on `~/.ssh`: it read the
+/// key, `chmod`ed it and wrote `authorized_keys`.
+#[test]
+fn red_a_line_links_another_lines_cache_to_the_ssh_keys() {
+    if !require_tool("make") {
+        return;
+    }
+    let mut j = Jail::new();
+    let go = j.t.home().join("go");
+    std::fs::create_dir_all(go.join("pkg/mod")).unwrap();
+    let plant = "mv pkg pkg.old && mkdir pkg && ln -s ../../.ssh pkg/mod";
+    let out = j.command(&["run", "--", "bash", "-c", plant]).current_dir(&go).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(std::fs::symlink_metadata(go.join("pkg/mod")).unwrap().file_type().is_symlink(), "the link was not planted");
+    j.snapshot();
+    let key = j.t.home().join(".ssh/id_rsa");
+    set_mode(&key, 0o600);
+    let steal =
+        "cat ~/go/pkg/mod/id_rsa > stolen-key; chmod 644 ~/go/pkg/mod/id_rsa; echo ssh-ed25519 AAAA >> ~/go/pkg/mod/authorized_keys; true";
+    for out in [j.make(steal), j.run(steal)] {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(!j.t.home().join(".ssh/authorized_keys").exists(), "a line wrote authorized_keys through another line's link");
+        assert_eq!(mode(&key), 0o600, "a line opened up the ssh key through another line's link");
+        assert!(stderr(&out).contains("is not writable in this line"), "{}", stderr(&out));
+    }
+    j.assert_intact("a cache linked to ~/.ssh");
+}
+
+/// What the check on links leaves alone: a cache that is the human's symlink in the home
+/// directory (`~/.cache` → a larger disk) is written, `chmod`ed and touched as before.
+#[test]
+fn a_cache_the_human_linked_elsewhere_stays_writable() {
+    let j = Jail::new();
+    let real = j.t.dir.path().join("bigdisk-cache");
+    std::fs::create_dir_all(&real).unwrap();
+    std::os::unix::fs::symlink(&real, j.t.home().join(".cache")).unwrap();
+    let out = j.run("echo hi > ~/.cache/w && chmod 700 ~/.cache/w && touch -d 2001-01-01 ~/.cache/w");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("not writable"), "{}", stderr(&out));
+    assert_eq!((mode(&real.join("w")), mtime(&real.join("w"))), (0o700, 978_307_200));
+}
+
 /// A tmpfs mounted read-only at `at` for the test's life (as root only: `None` otherwise, or
 /// where the mount is refused), holding `files`.
 struct ReadOnlyMount(PathBuf);
