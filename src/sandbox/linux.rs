@@ -323,31 +323,54 @@ impl Tree {
 /// `~/.config`, `/`, `/dev`) is no line's to write — no project, cache or approved tree may
 /// hold one — so a link elsewhere on the way makes the tree no tree of the line's.
 fn planted_link(path: &Path, real: &Path, hidden: &[PathBuf]) -> Option<PathBuf> {
+    use std::ffi::OsString;
     use std::path::Component;
-    let mut at = PathBuf::from("/");
-    for c in path.components() {
-        match c {
-            Component::RootDir | Component::CurDir => {}
-            Component::ParentDir => {
-                at.pop();
-            }
-            Component::Prefix(_) => return Some(path.to_path_buf()),
-            Component::Normal(name) => {
-                let next = at.join(name);
-                match std::fs::symlink_metadata(&next) {
-                    Ok(m) if m.file_type().is_symlink() => {
-                        if !hidden.iter().any(|h| within(h, &at)) {
-                            return Some(next);
-                        }
-                        at = std::fs::canonicalize(&next).ok()?;
-                    }
-                    Ok(_) => at = next,
-                    Err(_) => return Some(path.to_path_buf()),
-                }
+    /// Puts `p`'s names on `rest` (a stack: the first name last); false for a name no Linux path has.
+    fn push(rest: &mut Vec<OsString>, p: &Path) -> bool {
+        for c in p.components().rev() {
+            match c {
+                Component::Normal(n) => rest.push(n.to_os_string()),
+                Component::ParentDir => rest.push(OsString::from("..")),
+                Component::RootDir | Component::CurDir => {}
+                Component::Prefix(_) => return false,
             }
         }
+        true
     }
-    (at != real).then(|| path.to_path_buf())
+    let refused = Some(path.to_path_buf());
+    // Walked as the kernel walks it, each link's target name by name (a link the human made
+    // may lead to one a line made): `at` is always a path without links.
+    let mut at = PathBuf::from("/");
+    let mut rest = Vec::new();
+    if !push(&mut rest, path) {
+        return refused;
+    }
+    let mut links = 0;
+    while let Some(name) = rest.pop() {
+        if name == ".." {
+            at.pop();
+            continue;
+        }
+        let next = at.join(&name);
+        match std::fs::symlink_metadata(&next) {
+            Ok(m) if m.file_type().is_symlink() => {
+                links += 1;
+                if links > 40 || !hidden.iter().any(|h| within(h, &at)) {
+                    return Some(next);
+                }
+                let Ok(target) = std::fs::read_link(&next) else { return refused };
+                if target.is_absolute() {
+                    at = PathBuf::from("/");
+                }
+                if !push(&mut rest, &target) {
+                    return refused;
+                }
+            }
+            Ok(_) => at = next,
+            Err(_) => return refused,
+        }
+    }
+    (at != real).then_some(refused).flatten()
 }
 
 /// What is settled before the line's init is cloned: its namespaces and its ids.
@@ -1340,7 +1363,7 @@ pub fn file_id(p: &Path) -> Option<(u64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::{Resolved, canonical, within};
-    use std::path::Path;
+    use std::path::{Path, PathBuf};
 
     /// A secret named through a symlinked directory, or itself a symlink, is hidden where it
     /// really lies; one that does not exist is its resolved parent's.
@@ -1402,6 +1425,42 @@ mod tests {
         std::io::Write::write_all(&mut &to, &cut).unwrap_or_else(|e| unreachable!("{e}"));
         drop(to);
         assert!(super::receive_go(&from.into()).is_none());
+    }
+
+    /// A writable tree reached through a link is the line's only where each link on the way
+    /// lies in a directory that holds a hidden path (no line may write one): the human's
+    /// `~/.cache` on another disk is, a cache below another line's project that line linked
+    /// elsewhere is not — nor one the human's link leads into such a link, nor one whose name
+    /// no longer leads where the init opened.
+    #[test]
+    fn a_tree_reached_through_a_link_a_line_may_have_made_is_refused() {
+        use std::os::unix::fs::symlink;
+        fn ok<T>(r: std::io::Result<T>) -> T {
+            r.unwrap_or_else(|e| unreachable!("{e}"))
+        }
+        let t = ok(tempfile::tempdir());
+        let root = ok(std::fs::canonicalize(t.path()));
+        let (home, disk, proj) = (root.join("home"), root.join("disk"), root.join("proj"));
+        for d in [home.join(".ssh"), home.join("go/pkg.old/mod"), home.join("plain"), disk.join("cache"), proj.clone()] {
+            ok(std::fs::create_dir_all(d));
+        }
+        ok(symlink(disk.join("cache"), home.join(".cache")));
+        ok(std::fs::create_dir_all(home.join("go/pkg")));
+        ok(symlink(home.join(".ssh"), home.join("go/pkg/mod")));
+        ok(symlink(home.join(".ssh"), proj.join("c")));
+        ok(symlink(proj.join("c"), home.join(".cache2")));
+        let hidden = [home.join(".ssh"), PathBuf::from("/dev")];
+        for (tree, leads_to, refused) in [
+            ("plain", home.join("plain"), None),
+            (".cache", disk.join("cache"), None),
+            (".cache/../plain", disk.join("plain"), Some(home.join(".cache/../plain"))),
+            (".cache/x/..", disk.join("cache"), Some(home.join(".cache/x/.."))),
+            ("go/pkg/mod", home.join(".ssh"), Some(home.join("go/pkg/mod"))),
+            (".cache2", home.join(".ssh"), Some(proj.join("c"))),
+            ("plain", home.join(".ssh"), Some(home.join("plain"))),
+        ] {
+            assert_eq!(super::planted_link(&home.join(tree), &leads_to, &hidden), refused, "{tree}");
+        }
     }
 
     #[test]
