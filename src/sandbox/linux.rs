@@ -1195,26 +1195,71 @@ fn mounts_done() -> Result<(), String> {
 
 /// Binds the tree `at` (`path`'s descriptor; with the mounts below it) onto itself, writable:
 /// a copy of it made writable, then put where `at` is — not where its name leads by then.
-/// A mount below it that is read-only outside the line stays so: the kernel locks that flag,
-/// and refuses to clear it on the whole tree at once, so then only the tree's own mount is
-/// cleared — and where that one is read-only outside (a project on a read-only file system),
-/// it stays read-only too, as the line found it before: the line runs, and its writes there
-/// fail as they always did.
+/// A mount in it that is read-only outside the line stays so: the kernel locks that flag, and
+/// refuses to clear it on the whole tree at once, so then each of the copy's mounts is cleared
+/// by itself — and where the tree's own mount is read-only outside (a project on a read-only
+/// file system), it stays read-only too, as the line found it before: the line runs, and its
+/// writes there fail as they always did.
 fn writable(path: &Path, at: std::os::fd::BorrowedFd<'_>) -> Result<(), String> {
     use rustix::mount::{MoveMountFlags as M, OpenTreeFlags as T};
     use std::os::fd::AsFd;
     let tree = rustix::mount::open_tree(at, "", T::OPEN_TREE_CLONE | T::OPEN_TREE_CLOEXEC | T::AT_RECURSIVE | T::AT_EMPTY_PATH)
         .map_err(|e| format!("cannot bind {} onto itself: {e}", path.display()))?;
     let empty = Path::new("");
-    match mount_setattr(Some(tree.as_fd()), empty, true, 0, libc::MOUNT_ATTR_RDONLY)
-        .or_else(|_| mount_setattr(Some(tree.as_fd()), empty, false, 0, libc::MOUNT_ATTR_RDONLY))
-    {
-        // Locked: read-only outside the line. Leaving a mount read-only gives nothing away.
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
-        r => r.map_err(|e| format!("cannot make {} writable: {e}", path.display()))?,
+    let whole = mount_setattr(Some(tree.as_fd()), empty, true, 0, libc::MOUNT_ATTR_RDONLY).is_ok();
+    if !whole {
+        match mount_setattr(Some(tree.as_fd()), empty, false, 0, libc::MOUNT_ATTR_RDONLY) {
+            // Locked: read-only outside the line. Leaving a mount read-only gives nothing away.
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
+            r => r.map_err(|e| format!("cannot make {} writable: {e}", path.display()))?,
+        }
     }
     rustix::mount::move_mount(&tree, "", at, "", M::MOVE_MOUNT_F_EMPTY_PATH | M::MOVE_MOUNT_T_EMPTY_PATH)
-        .map_err(|e| format!("cannot bind {} onto itself: {e}", path.display()))
+        .map_err(|e| format!("cannot bind {} onto itself: {e}", path.display()))?;
+    // The kernel changes a detached copy's mounts only all at once: the others one by one once
+    // it is in place.
+    for below in mounts_below(at).iter().filter(|_| !whole) {
+        // Looked up in the copy itself, beneath its root and through no symlink: whatever a
+        // rename on the way did, what is cleared is one of the copy's own mounts (a locked one
+        // refuses, and stays read-only).
+        let how = rustix::fs::ResolveFlags::BENEATH | rustix::fs::ResolveFlags::NO_SYMLINKS;
+        let flags = rustix::fs::OFlags::PATH | rustix::fs::OFlags::CLOEXEC;
+        if let Ok(m) = rustix::fs::openat2(&tree, below, flags, rustix::fs::Mode::empty(), how) {
+            let _ = mount_setattr(Some(m.as_fd()), empty, false, 0, libc::MOUNT_ATTR_RDONLY);
+        }
+    }
+    Ok(())
+}
+
+/// The mount points strictly below the tree `at`, relative to it, from this namespace's
+/// `/proc/self/mountinfo` (its fifth field, with `\ooo` escapes for space, tab, newline and `\\`).
+fn mounts_below(at: std::os::fd::BorrowedFd<'_>) -> Vec<PathBuf> {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStringExt;
+    let Ok(root) = std::fs::read_link(format!("/proc/self/fd/{}", at.as_raw_fd())) else { return Vec::new() };
+    let Ok(info) = std::fs::read("/proc/self/mountinfo") else { return Vec::new() };
+    let unescape = |field: &[u8]| {
+        let mut out = Vec::with_capacity(field.len());
+        let mut i = 0;
+        while let Some(&b) = field.get(i) {
+            let code = field.get(i + 1..i + 4).filter(|d| b == b'\\' && d.iter().all(|c| (b'0'..=b'7').contains(c)));
+            match code.and_then(|d| u8::from_str_radix(std::str::from_utf8(d).ok()?, 8).ok()) {
+                Some(c) => {
+                    out.push(c);
+                    i += 4;
+                }
+                None => {
+                    out.push(b);
+                    i += 1;
+                }
+            }
+        }
+        PathBuf::from(std::ffi::OsString::from_vec(out))
+    };
+    info.split(|b| *b == b'\n')
+        .filter_map(|line| line.split(|b| *b == b' ').nth(4).map(unescape))
+        .filter_map(|m| m.strip_prefix(&root).ok().filter(|rel| !rel.as_os_str().is_empty()).map(Path::to_path_buf))
+        .collect()
 }
 
 /// `mount_setattr(2)` (Linux 5.12), which rustix does not wrap: sets and clears the `MOUNT_ATTR_*`

@@ -1073,28 +1073,28 @@ fn a_cache_the_human_linked_elsewhere_stays_writable() {
     assert_eq!((mode(&real.join("w")), mtime(&real.join("w"))), (0o700, 978_307_200));
 }
 
-/// A tmpfs mounted read-only at `at` for the test's life (as root only: `None` otherwise, or
-/// where the mount is refused), holding `files`.
-struct ReadOnlyMount(PathBuf);
+/// A tmpfs mounted at `at` for the test's life, holding `files`, read-only with `read_only` (as
+/// root only: `None` otherwise, or where the mount is refused).
+struct Tmpfs(PathBuf);
 
-impl ReadOnlyMount {
-    fn new(at: &Path, files: &[&str]) -> Option<ReadOnlyMount> {
+impl Tmpfs {
+    fn new(at: &Path, files: &[&str], read_only: bool) -> Option<Tmpfs> {
         std::fs::create_dir_all(at).unwrap();
         let mount = |args: &[&str]| Command::new("mount").args(args).arg(at).output().is_ok_and(|o| o.status.success());
         if !mount(&["-t", "tmpfs", "-o", "size=1m", "tmpfs"]) {
             eprintln!("SKIPPED: cannot mount a tmpfs (needs root)");
             return None;
         }
-        let m = ReadOnlyMount(at.to_path_buf());
+        let m = Tmpfs(at.to_path_buf());
         for f in files {
             std::fs::write(at.join(f), "READ-ONLY-FS").unwrap();
         }
-        assert!(mount(&["-o", "remount,ro"]), "cannot remount {} read-only", at.display());
+        assert!(!read_only || mount(&["-o", "remount,ro"]), "cannot remount {} read-only", at.display());
         Some(m)
     }
 }
 
-impl Drop for ReadOnlyMount {
+impl Drop for Tmpfs {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.0).status();
     }
@@ -1103,13 +1103,17 @@ impl Drop for ReadOnlyMount {
 /// A tree the line may write that is read-only outside it — a project on a read-only file
 /// system, a cache directory a container mounts read-only — made every line refuse to run
 /// (77, "cannot make … writable") once the line's mounts were read-only: the kernel keeps
-/// such a mount read-only inside. It stays read-only, as the line found it before.
+/// such a mount read-only inside. It stays read-only, as the line found it before. And a
+/// project holding a read-only mount kept its other mounts (a volume) read-only too: the
+/// kernel clears the flag on a tree all at once or not at all.
 #[test]
 fn a_line_runs_where_a_writable_tree_is_read_only_outside() {
     let j = Jail::new();
     let project = j.t.dir.path().join("ro-project");
-    let Some(_project) = ReadOnlyMount::new(&project, &["f"]) else { return };
-    let Some(_cache) = ReadOnlyMount::new(&j.t.home().join(".cache"), &[]) else { return };
+    let Some(_project) = Tmpfs::new(&project, &["f"], true) else { return };
+    let Some(_cache) = Tmpfs::new(&j.t.home().join(".cache"), &[], true) else { return };
+    let Some(_secrets) = Tmpfs::new(&j.t.work().join("ro"), &["f"], true) else { return };
+    let Some(_volume) = Tmpfs::new(&j.t.work().join("volume"), &[], false) else { return };
     for dir in [&project, &j.t.work()] {
         let out = j.command(&["shell", "-c", "cat f 2>/dev/null; echo ran"]).current_dir(dir).output().unwrap();
         assert_eq!((out.status.code(), stdout(&out).ends_with("ran\n")), (Some(0), true), "{}: {}", dir.display(), stderr(&out));
@@ -1119,6 +1123,10 @@ fn a_line_runs_where_a_writable_tree_is_read_only_outside() {
     }
     assert_eq!(std::fs::read_to_string(project.join("f")).unwrap(), "READ-ONLY-FS");
     assert!(!j.t.home().join(".cache/g").exists());
+    let out = j.run("touch volume/v && chmod 600 volume/v; touch ro/x; true");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(j.t.work().join("volume/v").exists(), "a read-write mount in the project was read-only in the line: {}", stderr(&out));
+    assert!(!j.t.work().join("ro/x").exists());
 }
 
 fn mode(p: &Path) -> u32 {
