@@ -807,7 +807,7 @@ fn private_temp() -> Result<PathBuf> {
 
 /// A fresh name for one, under the system temp dir.
 fn temp_name() -> Result<PathBuf> {
-    Ok(std::env::temp_dir().join(format!("guard-{}", crate::digest::random_hex(8)?)))
+    Ok(pool::base().join(format!("guard-{}", crate::digest::random_hex(8)?)))
 }
 
 /// The contained process's environment: guard's own, without credential-shaped variables, with
