@@ -807,7 +807,7 @@ fn private_temp() -> Result<PathBuf> {
 
 /// A fresh name for one, under the system temp dir.
 fn temp_name() -> Result<PathBuf> {
-    Ok(std::env::temp_dir().join(format!("guard-{}", crate::digest::random_hex(8)?)))
+    Ok(pool::base().join(format!("guard-{}", crate::digest::random_hex(8)?)))
 }
 
 /// The contained process's environment: guard's own, without credential-shaped variables, with
@@ -874,7 +874,9 @@ fn self_test() -> std::result::Result<String, String> {
             mounts_only: false,
         };
         std::fs::create_dir_all(base.join("tmp")).map_err(|e| format!("cannot set up: {e}"))?;
-        let script = "echo x > ../outside/written; echo y > ok; cat ../outside/secret; exec 3<>/dev/tcp/127.0.0.1/9 && echo net";
+        let mode = |p: &Path| std::fs::metadata(p).map(|m| std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o777).ok();
+        let before = mode(&outside.join("secret"));
+        let script = "echo x > ../outside/written; echo y > ok; chmod 600 ok; chmod 777 ../outside/secret; cat ../outside/secret; exec 3<>/dev/tcp/127.0.0.1/9 && echo net";
         let out = helper_command(&spec, Path::new("/bin/sh"), &["-c", script])
             .map_err(|e| e.to_string())?
             .current_dir(&allowed)
@@ -886,13 +888,17 @@ fn self_test() -> std::result::Result<String, String> {
         if out.status.code() == Some(77) {
             return Err(stderr.lines().next().unwrap_or("containment failed").to_string());
         }
-        if outside.join("written").exists() || stdout.contains("doctor-secret") || stdout.contains("net") {
-            return Err("a contained process wrote outside its tree, read a hidden file or reached the network".into());
+        if outside.join("written").exists()
+            || stdout.contains("doctor-secret")
+            || stdout.contains("net")
+            || mode(&outside.join("secret")) != before
+        {
+            return Err("a contained process wrote or chmod-ed outside its tree, read a hidden file or reached the network".into());
         }
-        if !allowed.join("ok").exists() {
-            return Err(format!("a contained process could not write inside its own tree: {}", stderr.trim()));
+        if !allowed.join("ok").exists() || mode(&allowed.join("ok")) != Some(0o600) {
+            return Err(format!("a contained process could not write and chmod inside its own tree: {}", stderr.trim()));
         }
-        Ok("in its own user, mount and pid namespaces, a contained process wrote its own tree and was refused a write outside it, a hidden file and the network".to_string())
+        Ok("in its own user, mount and pid namespaces, a contained process wrote and chmod-ed its own tree and was refused a write and a chmod outside it, a hidden file and the network".to_string())
     })();
     let _ = std::fs::remove_dir_all(&base);
     result

@@ -10,8 +10,9 @@
 //! on this project's test machine; a claim is an `open`, a lock and a listing.
 //!
 //! The pool is `$TMPDIR/guard-<uid>`: a directory of this user's (0700) holding `t-<random>`
-//! directories (0700 each, checked on every claim). Where a tree the line may write holds
-//! `$TMPDIR` (`~/.cache/tmp`), `/tmp` is used instead. Where that name is taken by anything
+//! directories (0700 each, checked on every claim). Where `$TMPDIR` is no system temp dir
+//! ([`base`]), or a tree the line may write holds it (`~/.cache/tmp`), `/tmp` is used instead.
+//! Where that name is taken by anything
 //! else (another user could make it first in a shared `/tmp`), each line gets a fresh
 //! `guard-<random>` of its own there, removed after it, as before the pool. A temp dir the line
 //! left not 0700, or could not be emptied (a tree deeper than [`MAX_DEPTH`]), is removed, or
@@ -62,9 +63,24 @@ impl Drop for Claimed {
     }
 }
 
-/// The pool's directory under `$TMPDIR`.
+/// The pool's directory under the temp root ([`base`]).
 pub fn root() -> PathBuf {
-    root_in(&std::env::temp_dir())
+    root_in(&base())
+}
+
+/// Where guard makes temp dirs: `$TMPDIR` where it resolves into a system temp root (`/tmp`,
+/// `/var/tmp`, `/dev/shm`, and so `pam_tmpdir`'s `/tmp/user/1000` too) outside the home
+/// directory, else `/tmp`. `TMPDIR` is the agent's to set: guard, which runs unsandboxed, would
+/// otherwise make its `guard-*` directories wherever it pointed, and give the line a writable
+/// directory there (`~/.local/share/applications`, whose `.desktop` files a desktop reads at
+/// any depth; `~/.ssh`).
+pub fn base() -> PathBuf {
+    let tmp = PathBuf::from("/tmp");
+    let Some(asked) = std::env::var_os("TMPDIR").filter(|t| !t.is_empty()).map(PathBuf::from) else { return tmp };
+    let Ok(real) = std::fs::canonicalize(&asked) else { return tmp };
+    let home = std::env::var_os("HOME").and_then(|h| std::fs::canonicalize(h).ok());
+    let system = ["/tmp", "/var/tmp", "/dev/shm"].iter().any(|r| real.starts_with(r));
+    if system && !home.is_some_and(|h| real.starts_with(h)) { asked } else { tmp }
 }
 
 /// The pool's directory under `base`: `guard-<uid>`.
@@ -77,7 +93,7 @@ fn root_in(base: &Path) -> PathBuf {
 /// line that may write there could reach other lines' temp dirs, and swap their names, so the
 /// pool is then `/tmp`'s, which no line's project or grant may hold.
 pub fn claim(writable: &[PathBuf]) -> Result<Claimed> {
-    let temp = std::env::temp_dir();
+    let temp = base();
     let real = std::fs::canonicalize(&temp).unwrap_or_else(|_| temp.clone());
     let reachable = writable.iter().any(|w| temp.starts_with(w) || real.starts_with(w));
     let base = if reachable { PathBuf::from("/tmp") } else { temp };

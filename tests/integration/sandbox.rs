@@ -1723,6 +1723,32 @@ fn red_a_line_swaps_its_pooled_temp_dir_for_a_symlink_guard_empties() {
     j.assert_intact("a pooled temp dir swapped for a symlink");
 }
 
+/// The agent points `TMPDIR` at a directory of the home no line may write, whose files a
+/// program reads at any depth (`~/.local/share/applications`: a desktop's menu runs the
+/// `Exec=` of every `.desktop` file below it). guard, unsandboxed, made its pool there and gave
+/// the line a writable temp dir inside it.
+#[test]
+fn red_a_tmpdir_in_the_home_gets_the_line_a_writable_dir_there() {
+    if !require_tool("make") {
+        return;
+    }
+    let j = Jail::new();
+    let apps = j.t.home().join(".local/share/applications");
+    std::fs::create_dir_all(&apps).unwrap();
+    let line = "printf '[Desktop Entry]\\nExec=touch pwned\\n' > \"$TMPDIR/evil.desktop\"; echo \"$TMPDIR\"";
+    std::fs::write(j.t.work().join("Makefile"), format!("all:\n\t{}\n", line.replace('$', "$$"))).unwrap();
+    for out in [
+        j.command(&["shell", "-c", "make -s"]).env("TMPDIR", &apps).current_dir(j.t.work()).output().unwrap(),
+        j.command(&["run", "--", "bash", "-c", line]).env("TMPDIR", &apps).output().unwrap(),
+    ] {
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert!(!stdout(&out).contains(".local"), "the line's temp dir lies in the home: {}", stdout(&out));
+    }
+    let left: Vec<_> = std::fs::read_dir(&apps).unwrap().collect();
+    assert!(left.is_empty(), "guard made directories where the agent's TMPDIR pointed: {left:?}");
+    j.assert_intact("TMPDIR in the home");
+}
+
 /// What a line can leave in its pooled temp dir besides files — a symlink to a tree outside,
 /// a hard link to a project file, a fifo, a directory it shut (`chmod 0`), the temp dir itself
 /// shut to `0500`, a background writer — is gone before the next line gets a temp dir, and
