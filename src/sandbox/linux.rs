@@ -1217,8 +1217,9 @@ fn writable(path: &Path, at: std::os::fd::BorrowedFd<'_>) -> Result<(), String> 
     rustix::mount::move_mount(&tree, "", at, "", M::MOVE_MOUNT_F_EMPTY_PATH | M::MOVE_MOUNT_T_EMPTY_PATH)
         .map_err(|e| format!("cannot bind {} onto itself: {e}", path.display()))?;
     // The kernel changes a detached copy's mounts only all at once: the others one by one once
-    // it is in place.
-    for below in mounts_below(at).iter().filter(|_| !whole) {
+    // it is in place (listed only then: reading `mountinfo` is ~30 µs a tree).
+    let below = if whole { Vec::new() } else { mounts_below(at) };
+    for below in &below {
         // Looked up in the copy itself, beneath its root and through no symlink: whatever a
         // rename on the way did, what is cleared is one of the copy's own mounts (a locked one
         // refuses, and stays read-only).
