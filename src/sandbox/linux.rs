@@ -1411,13 +1411,14 @@ mod tests {
     use super::{Resolved, canonical, within};
     use std::path::{Path, PathBuf};
 
+    fn ok<T>(r: std::io::Result<T>) -> T {
+        r.unwrap_or_else(|e| unreachable!("{e}"))
+    }
+
     /// A secret named through a symlinked directory, or itself a symlink, is hidden where it
     /// really lies; one that does not exist is its resolved parent's.
     #[test]
     fn canonical_resolves_like_realpath_and_names_what_does_not_exist() {
-        fn ok<T>(r: std::io::Result<T>) -> T {
-            r.unwrap_or_else(|e| unreachable!("{e}"))
-        }
         let t = ok(tempfile::tempdir());
         let real = ok(std::fs::canonicalize(t.path()));
         ok(std::fs::create_dir(real.join("dir")));
@@ -1481,9 +1482,6 @@ mod tests {
     #[test]
     fn a_tree_reached_through_a_link_a_line_may_have_made_is_refused() {
         use std::os::unix::fs::symlink;
-        fn ok<T>(r: std::io::Result<T>) -> T {
-            r.unwrap_or_else(|e| unreachable!("{e}"))
-        }
         let t = ok(tempfile::tempdir());
         let root = ok(std::fs::canonicalize(t.path()));
         let (home, disk, proj) = (root.join("home"), root.join("disk"), root.join("proj"));
