@@ -18,7 +18,7 @@
 use std::ffi::OsString;
 use std::io::{IoSlice, IoSliceMut, Read, Write};
 use std::mem::MaybeUninit;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
@@ -277,7 +277,7 @@ fn serve(job: &Job, conn: UnixStream) {
         let _ = writeln!(err, "guard: refused inside a contained line: {why}");
         return answer(&conn, 77);
     }
-    let Ok(dir) = std::fs::read_link(format!("/proc/self/fd/{}", cwd.as_raw_fd())) else { return answer(&conn, 70) };
+    let Some(dir) = super::fd_path(cwd.as_fd()) else { return answer(&conn, 70) };
     drop(cwd);
     let mut command = std::process::Command::new(&job.exe);
     command.args(&wire.argv).current_dir(&dir).env_clear().envs(job.env.iter().cloned());

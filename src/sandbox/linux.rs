@@ -306,10 +306,10 @@ impl Tree {
     /// `path` opened (`O_PATH`, following symlinks), and where that led; `None` where it is not.
     fn open(path: &Path) -> Option<(Tree, PathBuf)> {
         use rustix::fs::{Mode, OFlags};
-        use std::os::fd::AsRawFd;
+        use std::os::fd::AsFd;
         let fd = rustix::fs::open(path, OFlags::PATH | OFlags::CLOEXEC, Mode::empty()).ok()?;
         let is_dir = rustix::fs::fstat(&fd).ok()?.st_mode & libc::S_IFMT == libc::S_IFDIR;
-        let real = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
+        let real = super::fd_path(fd.as_fd())?;
         Some((Tree { path: path.to_path_buf(), is_dir, fd }, real))
     }
 }
@@ -1235,9 +1235,8 @@ fn writable(path: &Path, at: std::os::fd::BorrowedFd<'_>) -> Result<(), String> 
 /// The mount points strictly below the tree `at`, relative to it, from this namespace's
 /// `/proc/self/mountinfo` (its fifth field, with `\ooo` escapes for space, tab, newline and `\\`).
 fn mounts_below(at: std::os::fd::BorrowedFd<'_>) -> Vec<PathBuf> {
-    use std::os::fd::AsRawFd;
     use std::os::unix::ffi::OsStringExt;
-    let Ok(root) = std::fs::read_link(format!("/proc/self/fd/{}", at.as_raw_fd())) else { return Vec::new() };
+    let Some(root) = super::fd_path(at) else { return Vec::new() };
     let Ok(info) = std::fs::read("/proc/self/mountinfo") else { return Vec::new() };
     let unescape = |field: &[u8]| {
         let mut out = Vec::with_capacity(field.len());

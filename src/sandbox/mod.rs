@@ -24,6 +24,12 @@ mod pool;
 #[cfg(not(target_os = "linux"))]
 pub use other as linux;
 
+/// The path the kernel has for a descriptor (in this process's mount namespace).
+fn fd_path(fd: std::os::fd::BorrowedFd<'_>) -> Option<PathBuf> {
+    use std::os::fd::AsRawFd;
+    std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()
+}
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 

@@ -313,7 +313,8 @@ fn identity(fd: &OwnedFd) -> Option<(u64, u64)> {
 
 /// The path the kernel has for a descriptor (in this mount namespace).
 fn fd_path(fd: &OwnedFd) -> Option<Vec<u8>> {
-    rustix::fs::readlinkat(CWD, format!("/proc/self/fd/{}", fd.as_raw_fd()), Vec::new()).ok().map(std::ffi::CString::into_bytes)
+    use std::os::unix::ffi::OsStringExt;
+    super::fd_path(fd.as_fd()).map(|p| p.into_os_string().into_vec())
 }
 
 /// `SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP`.

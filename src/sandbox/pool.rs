@@ -75,12 +75,25 @@ pub fn root() -> PathBuf {
 /// directory there (`~/.local/share/applications`, whose `.desktop` files a desktop reads at
 /// any depth; `~/.ssh`).
 pub fn base() -> PathBuf {
-    let tmp = PathBuf::from("/tmp");
-    let Some(asked) = std::env::var_os("TMPDIR").filter(|t| !t.is_empty()).map(PathBuf::from) else { return tmp };
-    let Ok(real) = std::fs::canonicalize(&asked) else { return tmp };
-    let home = std::env::var_os("HOME").and_then(|h| std::fs::canonicalize(h).ok());
-    let system = ["/tmp", "/var/tmp", "/dev/shm"].iter().any(|r| real.starts_with(r));
-    if system && !home.is_some_and(|h| real.starts_with(h)) { asked } else { tmp }
+    base_resolved().0.clone()
+}
+
+/// [`base`] and its symlinks resolved, worked out once per process: a line's start asks for it
+/// twice (the project check's [`root`], the [`claim`]), and both get the same answer.
+fn base_resolved() -> &'static (PathBuf, PathBuf) {
+    static BASE: std::sync::OnceLock<(PathBuf, PathBuf)> = std::sync::OnceLock::new();
+    BASE.get_or_init(|| {
+        let tmp = || {
+            let tmp = PathBuf::from("/tmp");
+            let real = std::fs::canonicalize(&tmp).unwrap_or_else(|_| tmp.clone());
+            (tmp, real)
+        };
+        let Some(asked) = std::env::var_os("TMPDIR").filter(|t| !t.is_empty()).map(PathBuf::from) else { return tmp() };
+        let Ok(real) = std::fs::canonicalize(&asked) else { return tmp() };
+        let home = std::env::var_os("HOME").and_then(|h| std::fs::canonicalize(h).ok());
+        let system = ["/tmp", "/var/tmp", "/dev/shm"].iter().any(|r| real.starts_with(r));
+        if system && !home.is_some_and(|h| real.starts_with(h)) { (asked, real) } else { tmp() }
+    })
 }
 
 /// The pool's directory under `base`: `guard-<uid>`.
@@ -93,10 +106,9 @@ fn root_in(base: &Path) -> PathBuf {
 /// line that may write there could reach other lines' temp dirs, and swap their names, so the
 /// pool is then `/tmp`'s, which no line's project or grant may hold.
 pub fn claim(writable: &[PathBuf]) -> Result<Claimed> {
-    let temp = base();
-    let real = std::fs::canonicalize(&temp).unwrap_or_else(|_| temp.clone());
+    let (temp, real) = base_resolved();
     let reachable = writable.iter().any(|w| temp.starts_with(w) || real.starts_with(w));
-    let base = if reachable { PathBuf::from("/tmp") } else { temp };
+    let base = if reachable { PathBuf::from("/tmp") } else { temp.clone() };
     claim_in(&root_in(&base)).or_else(|_| fresh(&base, "guard-", false))
 }
 
