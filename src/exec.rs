@@ -395,7 +395,7 @@ pub(crate) fn run_command(
                 wait_relaying(pid, &mut || child.try_wait(), &mut signals, service, None)
                     .and_then(|ended| match ended {
                         Ended::Exited(status) => Ok(status),
-                        Ended::Reported(_) => Err(std::io::Error::other("a report without a report descriptor")),
+                        Ended::Reported(..) => Err(std::io::Error::other("a report without a report descriptor")),
                     })
                     .map_err(|e| Error::io("cannot wait for", name, e))
             }
@@ -435,7 +435,8 @@ pub(crate) fn wait_for_pid(pid: rustix::process::Pid) -> Result<u8> {
 /// `on_start` (or kills the child), then waits, relaying signals and serving `service`. With
 /// `report`, the child may say how its program ended before it ends itself (see
 /// [`report_outcome`]): the outcome is then returned at once and the child is still to be
-/// reaped. Says whether it reaped the child; a wait that fails kills it (and reaps it).
+/// reaped. Says whether nothing the child ran is left: it was reaped, or it reported that its
+/// program's process was its last. A wait that fails kills the child (and reaps it).
 pub(crate) fn wait_for_forked(
     pid: rustix::process::Pid,
     on_start: OnStart<'_>,
@@ -467,7 +468,7 @@ pub(crate) fn wait_for_forked(
     signals.handle().close();
     match ended {
         Ok(Ended::Exited(status)) => Ok((Outcome { code: exit_code(status), signal: status.signal() }, true)),
-        Ok(Ended::Reported(outcome)) => Ok((outcome, false)),
+        Ok(Ended::Reported(outcome, over)) => Ok((outcome, over)),
         Err(e) => {
             // Nothing relays or serves the child any more: it must not run on unattended.
             let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
@@ -477,24 +478,29 @@ pub(crate) fn wait_for_forked(
     }
 }
 
-/// How a wait ended: the child exited (and is reaped), or it reported its program's outcome.
+/// How a wait ended: the child exited (and is reaped), or it reported its program's outcome
+/// (and whether nothing else it ran is left).
 enum Ended {
     Exited(ExitStatus),
-    Reported(Outcome),
+    Reported(Outcome, bool),
 }
 
-/// Tells the parent, through `to` (its `report` in [`wait_for_forked`]), how the program ended:
-/// the exit code and the signal (0: none), two bytes in one write.
-pub(crate) fn report_outcome(to: BorrowedFd<'_>, outcome: &Outcome) {
+/// Tells the parent, through `to` (its `report` in [`wait_for_forked`]), how the program ended
+/// and whether it was the last process the child had (`over`): the exit code, the signal
+/// (0: none) and 1 or 0, three bytes in one write.
+pub(crate) fn report_outcome(to: BorrowedFd<'_>, outcome: &Outcome, over: bool) {
     let signal = outcome.signal.and_then(|s| u8::try_from(s).ok()).unwrap_or(0);
-    let _ = rustix::io::write(to, &[outcome.code, signal]);
+    let _ = rustix::io::write(to, &[outcome.code, signal, u8::from(over)]);
 }
 
-/// The outcome read from a report descriptor: `None` at its end (the child closed it unsaid).
-fn read_report(from: BorrowedFd<'_>) -> Option<Outcome> {
-    let mut bytes = [0u8; 2];
+/// The outcome read from a report descriptor, and whether the child's processes are over:
+/// `None` at its end (the child closed it unsaid).
+fn read_report(from: BorrowedFd<'_>) -> Option<(Outcome, bool)> {
+    let mut bytes = [0u8; 3];
     match rustix::io::read(from, &mut bytes) {
-        Ok(n) if n >= 1 => Some(Outcome { code: bytes[0], signal: (n == 2 && bytes[1] != 0).then(|| i32::from(bytes[1])) }),
+        Ok(n) if n >= 1 => {
+            Some((Outcome { code: bytes[0], signal: (n >= 2 && bytes[1] != 0).then(|| i32::from(bytes[1])) }, n == 3 && bytes[2] == 1))
+        }
         _ => None,
     }
 }
@@ -552,7 +558,7 @@ fn wait_relaying(
         }
         if let (true, Some(fd)) = (reported, report) {
             match read_report(fd) {
-                Some(outcome) => return Ok(Ended::Reported(outcome)),
+                Some((outcome, over)) => return Ok(Ended::Reported(outcome, over)),
                 // Closed unsaid: the child's own exit says how it ended.
                 None => report = None,
             }

@@ -694,13 +694,13 @@ fn run_contained(paths: &Paths, args: Vec<String>) -> Result<u8> {
 }
 
 /// Appends the `exec` record: `m`'s fields, the run's duration since `started`, and how it
-/// ended (exit code and signal, or the error).
+/// ended (exit code and signal, or the error); the log stays locked until it is synced.
 fn append_exec(
     paths: &Paths,
     mut m: Map<String, serde_json::Value>,
     started: std::time::Instant,
     outcome: &Result<exec::Outcome>,
-) -> Result<()> {
+) -> Result<audit::Unsynced> {
     m.insert("duration_ms".into(), json!(u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)));
     match outcome {
         Ok(o) => {
@@ -713,7 +713,7 @@ fn append_exec(
             m.insert("error".into(), json!(e.to_string()));
         }
     }
-    audit::append(paths, "exec", m).map(|_| ())
+    audit::append_unsynced(paths, "exec", m).map(|(_, unsynced)| unsynced)
 }
 
 /// What a terraform invocation is, for the plan-id flow.
@@ -907,6 +907,6 @@ fn guarded(paths: &Paths, tool: ToolName, mut argv: Vec<String>, wait: Option<Op
         }
         TerraformOp::Other => exec::run(&authorized, &program, None, on_start(unsynced)),
     };
-    record_exec(&outcome)?;
+    record_exec(&outcome)?.finish_after_exit(None)?;
     Ok(outcome?.code)
 }

@@ -133,6 +133,12 @@ impl Drop for Lock {
     }
 }
 
+impl std::os::fd::AsFd for Lock {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.file.as_fd()
+    }
+}
+
 impl Lock {
     pub fn exclusive(path: &Path) -> Result<Lock> {
         let file = open_lock_file(path)?;

@@ -254,11 +254,12 @@ fn dies_with(parent: rustix::process::Pid) -> bool {
         && rustix::process::getppid() == Some(parent)
 }
 
-/// Whether this process runs one thread (`/proc/self/stat`'s 20th field; unknown is "no").
+/// Whether this process runs one thread (unknown is "no"). procfs counts a process's threads
+/// in the links of its task directory (`proc_task_getattr`: 2, and one per thread, since Linux
+/// 2.6): one `statx`, where reading `/proc/self/stat` has the kernel write out fifty fields.
 fn single_threaded() -> bool {
-    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else { return false };
-    // The command name (field 2) is in parentheses and may hold spaces: count from its end.
-    stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(17)).is_some_and(|n| n == "1")
+    rustix::fs::statx(rustix::fs::CWD, "/proc/self/task", rustix::fs::AtFlags::empty(), rustix::fs::StatxFlags::NLINK)
+        .is_ok_and(|s| s.stx_nlink == 3)
 }
 
 /// The exec'd helper's work ([`helper_main`]): starts the line's init ([`start_init`]), waits
@@ -467,10 +468,20 @@ fn init(spec: &Spec, basis: &Basis, parent: &std::os::fd::OwnedFd, program: &Pat
     use rustix::event::{PollFd, PollFlags, Timespec};
     use std::os::fd::AsFd;
     // Said before the init ends: its end (the kernel killing what the line left, the mount
-    // namespace's teardown) then overlaps guard's exec record.
+    // namespace's teardown) then overlaps guard's exec record, and where the program's process
+    // was the line's last, guard's own end too (see `alone`).
     let ended = |outcome: crate::exec::Outcome| {
         if let Some(h) = handoff {
-            crate::exec::report_outcome(h.report.as_fd(), &outcome);
+            let over = alone();
+            if over {
+                // Whoever reads guard's output through a pipe waits for every copy of its
+                // write end: the init's would hold it open until the init has ended.
+                let _ = rustix::fs::open("/dev/null", rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
+                    .and_then(|null| {
+                        rustix::stdio::dup2_stdin(&null).and(rustix::stdio::dup2_stdout(&null)).and(rustix::stdio::dup2_stderr(&null))
+                    });
+            }
+            crate::exec::report_outcome(h.report.as_fd(), &outcome, over);
         }
         outcome.code
     };
@@ -576,6 +587,21 @@ fn init(spec: &Spec, basis: &Basis, parent: &std::os::fd::OwnedFd, program: &Pat
         Err(e) => {
             eprintln!("guard: cannot run {}: {e}", program.display());
             126
+        }
+    }
+}
+
+/// In the line's init, once its program's process is reaped: whether no other process of the
+/// line is left, reaping those that ended. Every process of the line's pid namespace descends
+/// from its init (orphans are given to it, or to a subreaper below it), so an init without
+/// children is the line's last process, and nothing of the line can run again: the init starts
+/// nothing more.
+fn alone() -> bool {
+    loop {
+        match rustix::process::wait(rustix::process::WaitOptions::NOHANG) {
+            Ok(Some(_)) => {}
+            Ok(None) => return false,
+            Err(e) => return e == rustix::io::Errno::CHILD,
         }
     }
 }
@@ -733,6 +759,45 @@ impl ScriptWatch {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Where guard stands after [`detach`].
+pub enum Detached {
+    /// The copy: it does the work and exits, never returning to its caller's caller.
+    Copy,
+    /// guard, which may exit without waiting for the copy.
+    Original,
+    /// No copy (guard runs threads, or the fork failed): the work is guard's own.
+    Unable,
+}
+
+/// A copy of guard that outlives it, for the last work of an invocation that nobody needs to
+/// wait for (forcing the exec record to disk: `audit::Unsynced::sync_after_exit`). The copy is
+/// in a session of its own (a terminal's Ctrl-C is not for it) with `/dev/null` for stdin and
+/// stdout, and for stderr unless that is a terminal: whoever reads guard's pipes would
+/// otherwise wait for the copy's end as well as guard's. Only a single-threaded guard forks
+/// (see [`fork`]): one whose broker served a line (a thread per connection) does the work itself.
+pub fn detach() -> Detached {
+    if !single_threaded() {
+        return Detached::Unable;
+    }
+    match fork() {
+        Err(_) => Detached::Unable,
+        Ok(Some(_)) => Detached::Original,
+        Ok(None) => {
+            let _ = rustix::process::setsid();
+            if let Ok(null) =
+                rustix::fs::open("/dev/null", rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
+            {
+                let _ = rustix::stdio::dup2_stdin(&null);
+                let _ = rustix::stdio::dup2_stdout(&null);
+                if !rustix::termios::isatty(std::io::stderr()) {
+                    let _ = rustix::stdio::dup2_stderr(&null);
+                }
+            }
+            Detached::Copy
         }
     }
 }

@@ -2,7 +2,8 @@
 //!
 //! A line's temp dir is its own while the line runs: guard holds an exclusive lock on the
 //! directory (`flock` on its descriptor) from before its word to go (so before the line's
-//! program can start) until the line's init is reaped, and no other line is given a held one,
+//! program can start) until the line is over (its init reaped, or its program's process
+//! reported as the line's last), and no other line is given a held one,
 //! nor one whose name no longer names the directory locked. When the line is over guard empties
 //! it through that descriptor (never through its path, which the line may have swapped for a
 //! symlink where it can write the pool's parent) and lets go, and the next line takes it. A
@@ -60,6 +61,9 @@ impl Drop for Claimed {
                 let _ = rustix::fs::fchmod(fd, rustix::fs::Mode::empty());
             }
         }
+        // Unlocked explicitly, not by the close: a copy of guard forked meanwhile (the audit
+        // log's finisher) shares the descriptor until it ends.
+        let _ = self.held.unlock();
     }
 }
 

@@ -1886,3 +1886,52 @@ fn red_lines_run_at_once_share_a_pooled_temp_dir() {
     }
     assert!(outs.windows(2).any(|w| w[0].intersection(&w[1]).next().is_some()), "the pool was never reused: {outs:?}");
 }
+
+/// A contained line's exec record is forced to disk, and the head moved onto it, by a copy of
+/// guard after guard has exited (`audit::Finisher`): the log stays locked until then, so
+/// `guard audit verify` — and any append — finds every record anchored, never the head behind.
+#[test]
+fn a_lines_exec_record_is_anchored_by_the_time_the_log_is_read() {
+    let j = Jail::new();
+    for line in ["true", "echo hi", "exit 3"] {
+        j.shell(line);
+        let out = j.t.guard(&["audit", "verify"]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{line}: {}{}", stdout(&out), stderr(&out));
+        let log = std::fs::read_to_string(j.t.state().join("audit.jsonl")).unwrap();
+        let last: serde_json::Value = serde_json::from_str(log.lines().last().unwrap()).unwrap();
+        assert_eq!(last["kind"], "exec", "{line}: the exec record is not the last: {last}");
+        let head: serde_json::Value = serde_json::from_slice(&std::fs::read(j.t.state().join("audit.head")).unwrap()).unwrap();
+        assert_eq!((&head["seq"], &head["hash"]), (&last["seq"], &last["hash"]), "{line}: the head was left behind the exec record");
+    }
+}
+
+/// Whoever reads a line's output through pipes (every agent harness) sees their end as soon
+/// as guard has exited: no copy of guard (the finisher), no line's init and nothing the line
+/// left running still holds them.
+#[test]
+fn a_pipe_reading_guards_output_ends_when_guard_exits() {
+    let j = Jail::new();
+    for line in ["echo hi", "echo hi; sleep 30 & echo hi >&2"] {
+        let mut child =
+            j.command(&["shell", "-c", line]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+        let (out, err) = (child.stdout.take().unwrap(), child.stderr.take().unwrap());
+        let status = child.wait().unwrap();
+        assert_eq!(status.code(), Some(0), "{line}");
+        for (name, fd) in [("stdout", std::os::fd::AsFd::as_fd(&out)), ("stderr", std::os::fd::AsFd::as_fd(&err))] {
+            rustix::fs::fcntl_setfl(fd, rustix::fs::OFlags::NONBLOCK).unwrap();
+            let mut buf = [0u8; 4096];
+            let mut ended = false;
+            loop {
+                match rustix::io::read(fd, &mut buf) {
+                    Ok(0) => {
+                        ended = true;
+                        break;
+                    }
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+            assert!(ended, "{line}: guard exited and its {name} pipe is still held open by a process it left behind");
+        }
+    }
+}
