@@ -8,7 +8,8 @@
 //! is answered, and [`exec::run`] only accepts the [`gate::Authorized`] value the gate returns.
 // Five calls need `unsafe`, all in the sandbox: clone(2), unshare(2) and fork(2), made by
 // single-threaded processes only (guard, the exec'd helper, the line's init:
-// `sandbox::linux::clone_init`, `sandbox::linux::unshare`, `sandbox::linux::fork`), and seccomp(2)
+// `sandbox::linux::clone_init`, `sandbox::linux::unshare`, `sandbox::linux::fork`, which also
+// makes the audit log's finisher, `audit::Finisher`), and seccomp(2)
 // and the seccomp listener's ioctl(2)s for the script supervisor (`sandbox::notify::seccomp`,
 // `sandbox::notify::ioctl`); everything else is forbidden it by `deny`, which those five
 // functions alone override. A contained line's init may be started before the decision record,

@@ -774,7 +774,7 @@ pub enum Detached {
 }
 
 /// A copy of guard that outlives it, for the last work of an invocation that nobody needs to
-/// wait for (forcing the exec record to disk: `audit::Unsynced::sync_after_exit`). The copy is
+/// wait for (forcing the exec record to disk: `audit::Finisher`). The copy is
 /// in a session of its own (a terminal's Ctrl-C is not for it) with `/dev/null` for stdin and
 /// stdout, and for stderr unless that is a terminal: whoever reads guard's pipes would
 /// otherwise wait for the copy's end as well as guard's. Only a single-threaded guard forks
@@ -803,10 +803,11 @@ pub fn detach() -> Detached {
 }
 
 /// The second unsafe call in guard: `fork(2)`, to make the program's process under the script
-/// supervisor (from the line's init, or from the helper for `mounts_only`). `None` in the
-/// child. Sound here: the caller is single-threaded — the init starts no thread, and the helper
-/// unshared a user namespace, which the kernel refuses to multi-threaded callers — so no lock
-/// can be held by a thread that does not exist in the child.
+/// supervisor (from the line's init, or from the helper for `mounts_only`), and the audit
+/// log's finisher ([`detach`]). `None` in the child. Sound here: the caller is single-threaded
+/// — the init starts no thread, the helper unshared a user namespace, which the kernel refuses
+/// to multi-threaded callers, and [`detach`] asks [`single_threaded`] first — so no lock can be
+/// held by a thread that does not exist in the child.
 #[allow(unsafe_code)]
 fn fork() -> Result<Option<rustix::process::Pid>, String> {
     // SAFETY: single-threaded caller (see above); the child only runs guard's own code.
