@@ -158,7 +158,7 @@ fn finish_handed(from: &std::os::unix::net::UnixStream) -> i32 {
     };
     let mut fds = control.drain().filter_map(|m| if let RecvAncillaryMessage::ScmRights(r) = m { Some(r) } else { None }).flatten();
     let (Some(log), Some(lock)) = (fds.next(), fds.next()) else { return 0 };
-    let (log, lock) = (File::from(log), File::from(lock));
+    let (mut log, lock) = (File::from(log), File::from(lock));
     let handed: Option<(u64, String, String, String)> =
         serde_json::from_slice::<Value>(buf.get(..got.bytes).unwrap_or_default()).ok().and_then(|v| {
             Some((
@@ -169,10 +169,20 @@ fn finish_handed(from: &std::os::unix::net::UnixStream) -> i32 {
             ))
         });
     let Some((seq, hash, head, log_path)) = handed else { return 70 };
-    let done = log
-        .sync_data()
-        .map_err(|e| Error::io("cannot sync audit log", &log_path, e))
-        .and_then(|()| write_head(Path::new(&head), seq, &hash));
+    let done = match log.sync_data() {
+        Ok(()) => write_head(Path::new(&head), seq, &hash),
+        Err(e) => {
+            // Said in the log itself, where the next `guard audit tail` shows it: nobody reads
+            // this copy's stderr (unless it is a terminal), and guard has exited with the
+            // command's code. The head stays on the last record known to be on disk.
+            let e = Error::io("cannot sync audit log", &log_path, e);
+            let mut m = Map::new();
+            m.insert("record_seq".into(), json!(seq));
+            m.insert("detail".into(), json!(format!("{e}: the record may not be on disk")));
+            let _ = write_line(&mut log, Path::new(&log_path), seq + 1, &hash, "sync-failed", m).map(|_| log.sync_data());
+            Err(e)
+        }
+    };
     let _ = lock.unlock();
     match done {
         Ok(()) => 0,

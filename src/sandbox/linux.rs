@@ -258,8 +258,14 @@ fn dies_with(parent: rustix::process::Pid) -> bool {
 /// in the links of its task directory (`proc_task_getattr`: 2, and one per thread, since Linux
 /// 2.6): one `statx`, where reading `/proc/self/stat` has the kernel write out fifty fields.
 fn single_threaded() -> bool {
-    rustix::fs::statx(rustix::fs::CWD, "/proc/self/task", rustix::fs::AtFlags::empty(), rustix::fs::StatxFlags::NLINK)
-        .is_ok_and(|s| s.stx_nlink == 3)
+    match rustix::fs::statx(rustix::fs::CWD, "/proc/self/task", rustix::fs::AtFlags::empty(), rustix::fs::StatxFlags::NLINK) {
+        Ok(s) => s.stx_nlink == 3,
+        // No statx (a container's seccomp profile, Linux < 4.11): the thread count's field.
+        Err(_) => std::fs::read_to_string("/proc/self/stat").is_ok_and(|stat| {
+            // The command name (field 2) is in parentheses and may hold spaces: count from its end.
+            stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(17)).is_some_and(|n| n == "1")
+        }),
+    }
 }
 
 /// The exec'd helper's work ([`helper_main`]): starts the line's init ([`start_init`]), waits
@@ -780,7 +786,7 @@ pub enum Detached {
 /// otherwise wait for the copy's end as well as guard's. Only a single-threaded guard forks
 /// (see [`fork`]): one whose broker served a line (a thread per connection) does the work itself.
 pub fn detach() -> Detached {
-    if !single_threaded() {
+    if !single_threaded() || !orphans_reaped() {
         return Detached::Unable;
     }
     match fork() {
@@ -800,6 +806,15 @@ pub fn detach() -> Detached {
             Detached::Copy
         }
     }
+}
+
+/// Whether a process guard leaves behind (the finisher, a finished line's init) will be reaped
+/// once it ends. Not where guard's parent is pid 1 (or guard was orphaned): an agent run as a
+/// container's first process without an init (`docker run` without `--init`) reaps only the
+/// children it started, and every line would leave two zombies, each holding a pid and the
+/// init's namespaces. There guard waits for what it started, as it did before it left anything.
+pub fn orphans_reaped() -> bool {
+    rustix::process::getppid().is_some_and(|p| !p.is_init())
 }
 
 /// The second unsafe call in guard: `fork(2)`, to make the program's process under the script

@@ -601,8 +601,8 @@ pub fn run(
     on_end: &dyn Fn(&Result<crate::exec::Outcome>) -> Result<crate::audit::Unsynced>,
     early: Option<Init>,
 ) -> Result<crate::exec::Outcome> {
-    // `Some` once the exec record is appended (`Some(None)`: the append failed).
-    let mut recorded = None;
+    // Once the exec record was appended (or could not be).
+    let mut recorded = false;
     let mut finisher = None;
     let mut temp = None;
     let result = (|| {
@@ -663,13 +663,14 @@ pub fn run(
         };
         let over = waited.as_ref().map_or(true, |(_, over)| *over);
         let outcome = waited.map(|(o, _)| o);
-        let said = on_end(&outcome).map(|record| {
-            recorded = Some(Some(record));
-        });
-        recorded.get_or_insert(None);
+        // Handed over at once: the log is locked until the record is on disk, and neither the
+        // init's end nor the temp dir's emptying (as long as the line makes it) may hold it.
+        let said = on_end(&outcome).and_then(|record| record.finish_after_exit(finisher.take()));
+        recorded = true;
         // The line is gone once its init is, or once the init said its program's process was
-        // the line's last (its own end, the namespaces' teardown, then overlaps guard's).
-        if !over {
+        // the line's last (its own end, the namespaces' teardown, then overlaps guard's) and
+        // something will reap it (see `linux::orphans_reaped`).
+        if !over || !linux::orphans_reaped() {
             let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
         }
         undo_git_redirects(profile, &init.redirects_before);
@@ -677,10 +678,8 @@ pub fn run(
     })();
     // Emptied and let go only now that nothing of the line is left.
     drop(temp);
-    match recorded {
-        Some(Some(record)) => record.finish_after_exit(finisher)?,
-        Some(None) => {}
-        None => on_end(&result)?.sync()?,
+    if !recorded {
+        on_end(&result)?.sync()?;
     }
     result
 }

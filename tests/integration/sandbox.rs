@@ -1935,3 +1935,81 @@ fn a_pipe_reading_guards_output_ends_when_guard_exits() {
         }
     }
 }
+
+/// `guard` run by a program that is pid 1 of its pid namespace and reaps only its own children
+/// (an agent as a container's first process, `docker run` without `--init`): what guard left
+/// to be reaped after it exited (the finisher, a finished line's init) stayed a zombie, two
+/// per line, each holding a pid and the init's namespaces, until lines could no longer start.
+#[test]
+fn red_an_agent_run_as_a_containers_pid_1_collects_two_zombies_per_line() {
+    if !require_tool("unshare") || !require_tool("python3") {
+        return;
+    }
+    let j = Jail::new();
+    let script = j.t.dir.path().join("pid1.py");
+    std::fs::write(
+        &script,
+        r#"import os, subprocess, sys, time
+for _ in range(3):
+    r = subprocess.run([sys.argv[1], "shell", "-c", "echo ran"], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout == "ran\n", (r.returncode, r.stdout, r.stderr)
+assert os.getpid() == 1
+time.sleep(0.3)
+zombies = []
+for p in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        if open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] == "Z":
+            zombies.append(p)
+    except OSError:
+        pass
+print("zombies", len(zombies))
+"#,
+    )
+    .unwrap();
+    let like = j.command(&["shell"]);
+    let mut c = Command::new("unshare");
+    c.args(["-Urfpm", "--mount-proc", "python3"]).arg(&script).arg(guard_bin()).current_dir(j.t.work());
+    for (k, v) in like.get_envs() {
+        match v {
+            Some(v) => c.env(k, v),
+            None => c.env_remove(k),
+        };
+    }
+    let out = c.output().unwrap();
+    if out.status.code() != Some(0) && stderr(&out).contains("unshare failed") {
+        assert!(
+            std::env::var_os("GUARD_REQUIRE_REAL_TOOLS").is_none(),
+            "unshare cannot make a user and pid namespace here: {}",
+            stderr(&out)
+        );
+        eprintln!("SKIP: unshare cannot make a user and pid namespace here: {}", stderr(&out));
+        return;
+    }
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(stdout(&out).trim(), "zombies 0", "lines left zombies to a pid 1 that does not reap them: {}", stderr(&out));
+}
+
+/// A line leaves its temp dir full (tens of thousands of files): guard empties it after the
+/// line, and held the audit log's lock meanwhile, so every other guard — other agents' lines,
+/// hooks, `guard audit verify` — waited as long as the line chose.
+#[test]
+fn red_a_line_that_leaves_a_full_temp_dir_stalls_every_other_guard_on_the_audit_lock() {
+    let j = Jail::new();
+    let marker = j.t.work().join("filled");
+    let line = format!(
+        "python3 -c 'import os; d=os.environ[\"TMPDIR\"]; [open(os.path.join(d, str(i)), \"w\").close() for i in range(40000)]' && touch {}",
+        marker.display()
+    );
+    let mut first = j.command(&["shell", "-c", &line]).spawn().unwrap();
+    while !marker.exists() {
+        assert!(first.try_wait().unwrap().is_none(), "the line ended before it filled its temp dir");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The line is ending; guard empties its temp dir now, for a good part of a second.
+    std::thread::sleep(Duration::from_millis(30));
+    let verified = j.t.guard(&["audit", "verify"]).output().unwrap();
+    let emptying = first.try_wait().unwrap().is_none();
+    assert_eq!(verified.status.code(), Some(0), "{}", stderr(&verified));
+    assert_eq!(first.wait().unwrap().code(), Some(0));
+    assert!(emptying, "guard audit verify waited until the other guard had emptied its line's temp dir");
+}
