@@ -90,9 +90,21 @@ impl Unsynced {
     /// would wait for the finisher. Where no finisher can take it, synced here.
     pub fn finish_after_exit(self, finisher: Option<Finisher>) -> Result<()> {
         let Some(finisher) = finisher.or_else(Finisher::start) else { return self.sync() };
-        let (Some(file), Some(head)) = (self.file.as_ref(), self.head.to_str()) else { return self.sync() };
-        let message = json!({ "seq": self.seq, "hash": self.hash, "head": head, "log": self.path.to_string_lossy() });
-        match finisher.hand(message.to_string().as_bytes(), [file.as_fd(), self._lock.as_fd()]) {
+        let Some(file) = self.file.as_ref() else { return self.sync() };
+        // Everything the finisher writes is made here: it shares this process's memory and
+        // must not allocate (see `sandbox::linux::start_finisher`).
+        let head = OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(&self.head);
+        let Ok(head) = head else { return self.sync() };
+        let body = head_body(self.seq, &self.hash);
+        let mut m = Map::new();
+        m.insert("record_seq".into(), json!(self.seq));
+        m.insert("detail".into(), json!("the audit log could not be synced after this record: it may not be on disk"));
+        let Ok((failure, _)) = record_line(self.seq + 1, &self.hash, "sync-failed", m) else { return self.sync() };
+        let Ok(body_len) = u16::try_from(body.len()) else { return self.sync() };
+        let mut message = body_len.to_le_bytes().to_vec();
+        message.extend_from_slice(body.as_bytes());
+        message.extend_from_slice(&failure);
+        match finisher.hand(&message, [file.as_fd(), self._lock.as_fd(), head.as_fd()]) {
             Ok(()) => {
                 // The finisher has the same open file descriptions, the lock's included; it
                 // unlocks when done, and this process's copies close at its exit.
@@ -104,41 +116,36 @@ impl Unsynced {
     }
 }
 
-/// A copy of guard, forked while guard waits for a line (or at the end), that finishes an
-/// exec record after guard has exited ([`Unsynced::finish_after_exit`]). It says it is ready
-/// once it has let go of guard's stdio, then waits on a socket for the log's and the lock's
-/// descriptors with the record's sequence number and hash; at the socket's end without them
-/// (guard died, or had no record for it) it exits.
+/// The most a hand-over to the [`Finisher`] carries (the head's body and one record line).
+pub(crate) const MAX_HANDED: usize = 4096;
+
+/// A process that finishes an exec record after guard has exited
+/// ([`Unsynced::finish_after_exit`]): started while guard waits for a line (or at the end),
+/// sharing guard's memory (`sandbox::linux::start_finisher`). It says it is ready once it has
+/// let go of guard's stdio, then waits on a socket for the log's, the lock's and the head's
+/// descriptors with the head's new body and the record it appends if the sync fails; at the
+/// socket's end without them (guard died, or had no record for it) it exits.
 pub struct Finisher {
     to: std::os::unix::net::UnixStream,
 }
 
 impl Finisher {
-    /// `None` where guard cannot fork (it runs threads: see `sandbox::linux::detach`).
+    /// `None` where nothing would reap it (see `sandbox::linux::orphans_reaped`) or it cannot
+    /// be started.
     pub fn start() -> Option<Finisher> {
-        use crate::sandbox::linux::{Detached, detach};
         let (ours, theirs) = std::os::unix::net::UnixStream::pair().ok()?;
-        match detach() {
-            Detached::Unable => None,
-            Detached::Original => Some(Finisher { to: ours }),
-            Detached::Copy => {
-                drop(ours);
-                // Said once guard's stdio is let go (`detach`): guard, which reads it before it
-                // hands anything over, never ends while the copy still holds a pipe's end.
-                if rustix::io::write(&theirs, &[1]).is_err() {
-                    std::process::exit(0)
-                }
-                std::process::exit(finish_handed(&theirs))
-            }
-        }
+        crate::sandbox::linux::start_finisher(theirs.into()).then_some(Finisher { to: ours })
     }
 
-    fn hand(&self, message: &[u8], fds: [std::os::fd::BorrowedFd<'_>; 2]) -> std::io::Result<()> {
+    fn hand(&self, message: &[u8], fds: [std::os::fd::BorrowedFd<'_>; 3]) -> std::io::Result<()> {
         use rustix::net::{SendAncillaryBuffer, SendAncillaryMessage, SendFlags};
+        if message.len() > MAX_HANDED {
+            return Err(std::io::Error::other("too much to hand to the finisher"));
+        }
         if rustix::io::read(&self.to, &mut [0u8; 1])? != 1 {
             return Err(std::io::Error::other("the finisher ended before it was ready"));
         }
-        let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(2))];
+        let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(3))];
         let mut control = SendAncillaryBuffer::new(&mut space);
         control.push(SendAncillaryMessage::ScmRights(&fds));
         let sent = rustix::net::sendmsg(&self.to, &[std::io::IoSlice::new(message)], &mut control, SendFlags::empty())?;
@@ -146,51 +153,54 @@ impl Finisher {
     }
 }
 
-/// The finisher's work: the exit code of a copy of guard whose stderr, if it is not a
-/// terminal, is gone (`/dev/null`): 0 when it had nothing to do or did it.
-fn finish_handed(from: &std::os::unix::net::UnixStream) -> i32 {
+/// The finisher's work (see [`Finisher`]), without allocating: it runs on a stack of its own
+/// in guard's memory, which guard's exit leaves to it. Its exit code: 0 when it had nothing to
+/// do or did it, 74 when the sync failed.
+pub(crate) fn finish_handed(from: std::os::fd::BorrowedFd<'_>) -> i32 {
     use rustix::net::{RecvAncillaryBuffer, RecvAncillaryMessage, RecvFlags};
-    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(2))];
+    let mut space = [std::mem::MaybeUninit::uninit(); rustix::cmsg_space!(ScmRights(3))];
     let mut control = RecvAncillaryBuffer::new(&mut space);
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = [0u8; MAX_HANDED];
     let Ok(got) = rustix::net::recvmsg(from, &mut [std::io::IoSliceMut::new(&mut buf)], &mut control, RecvFlags::CMSG_CLOEXEC) else {
         return 0;
     };
-    let mut fds = control.drain().filter_map(|m| if let RecvAncillaryMessage::ScmRights(r) = m { Some(r) } else { None }).flatten();
-    let (Some(log), Some(lock)) = (fds.next(), fds.next()) else { return 0 };
-    let (mut log, lock) = (File::from(log), File::from(lock));
-    let handed: Option<(u64, String, String, String)> =
-        serde_json::from_slice::<Value>(buf.get(..got.bytes).unwrap_or_default()).ok().and_then(|v| {
-            Some((
-                v.get("seq")?.as_u64()?,
-                v.get("hash")?.as_str()?.to_string(),
-                v.get("head")?.as_str()?.to_string(),
-                v.get("log")?.as_str()?.to_string(),
-            ))
-        });
-    let Some((seq, hash, head, log_path)) = handed else { return 70 };
-    let done = match log.sync_data() {
-        Ok(()) => write_head(Path::new(&head), seq, &hash),
-        Err(e) => {
-            // Said in the log itself, where the next `guard audit tail` shows it: nobody reads
-            // this copy's stderr (unless it is a terminal), and guard has exited with the
-            // command's code. The head stays on the last record known to be on disk.
-            let e = Error::io("cannot sync audit log", &log_path, e);
-            let mut m = Map::new();
-            m.insert("record_seq".into(), json!(seq));
-            m.insert("detail".into(), json!(format!("{e}: the record may not be on disk")));
-            let _ = write_line(&mut log, Path::new(&log_path), seq + 1, &hash, "sync-failed", m).map(|_| log.sync_data());
-            Err(e)
-        }
-    };
-    let _ = lock.unlock();
-    match done {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("guard: {e} (after the command ended: its exec record is in the log, maybe not on disk)");
-            74
+    let (mut log, mut lock, mut head) = (None, None, None);
+    for message in control.drain() {
+        if let RecvAncillaryMessage::ScmRights(fds) = message {
+            for fd in fds {
+                if log.is_none() {
+                    log = Some(fd);
+                } else if lock.is_none() {
+                    lock = Some(fd);
+                } else if head.is_none() {
+                    head = Some(fd);
+                }
+            }
         }
     }
+    let (Some(log), Some(lock), Some(head)) = (log, lock, head) else { return 0 };
+    let message = buf.get(..got.bytes).unwrap_or_default();
+    let body_len = message.get(..2).and_then(|b| <[u8; 2]>::try_from(b).ok()).map_or(0, |b| usize::from(u16::from_le_bytes(b)));
+    let (Some(body), Some(failure)) = (message.get(2..2 + body_len), message.get(2 + body_len..)) else {
+        let _ = rustix::fs::flock(&lock, rustix::fs::FlockOperation::Unlock);
+        return 70;
+    };
+    let code = if rustix::fs::fdatasync(&log).is_ok() {
+        let _ = rustix::io::pwrite(&head, body, 0).and_then(|_| rustix::fs::ftruncate(&head, body.len() as u64));
+        0
+    } else {
+        // Said in the log itself, where the next `guard audit tail` shows it: nobody reads this
+        // process's stderr unless it is a terminal, and guard has exited with the command's
+        // code. The head stays on the last record known to be on disk.
+        let _ = rustix::io::write(&log, failure).and_then(|_| rustix::fs::fdatasync(&log));
+        let _ = rustix::io::write(
+            rustix::stdio::stderr(),
+            b"guard: cannot sync the audit log after a command ended: its exec record may not be on disk (see guard audit tail)\n",
+        );
+        74
+    };
+    let _ = rustix::fs::flock(&lock, rustix::fs::FlockOperation::Unlock);
+    code
 }
 
 impl Drop for Unsynced {
@@ -266,7 +276,15 @@ fn write_record(file: &mut File, path: &Path, seq: u64, prev: &str, kind: &str, 
 }
 
 /// Writes one record (one `write` of the whole line), without forcing it to disk.
-fn write_line(file: &mut File, path: &Path, seq: u64, prev: &str, kind: &str, mut fields: Map<String, Value>) -> Result<Tip> {
+fn write_line(file: &mut File, path: &Path, seq: u64, prev: &str, kind: &str, fields: Map<String, Value>) -> Result<Tip> {
+    let (line, tip) = record_line(seq, prev, kind, fields)?;
+    // One write of the whole line on an O_APPEND descriptor, under the lock: lines never interleave.
+    file.write_all(&line).map_err(|e| Error::io("cannot append to audit log", path, e))?;
+    Ok(tip)
+}
+
+/// One record's line (newline included), chained after `prev`.
+fn record_line(seq: u64, prev: &str, kind: &str, mut fields: Map<String, Value>) -> Result<(Vec<u8>, Tip)> {
     fields.insert("seq".into(), json!(seq));
     fields.insert("prev".into(), json!(prev));
     fields.insert("kind".into(), json!(kind));
@@ -275,9 +293,7 @@ fn write_line(file: &mut File, path: &Path, seq: u64, prev: &str, kind: &str, mu
     fields.insert("hash".into(), json!(hash));
     let mut line = serde_json::to_vec(&fields).map_err(|e| Error::Internal(format!("cannot encode record: {e}")))?;
     line.push(b'\n');
-    // One write of the whole line on an O_APPEND descriptor, under the lock: lines never interleave.
-    file.write_all(&line).map_err(|e| Error::io("cannot append to audit log", path, e))?;
-    Ok(Tip { seq, hash })
+    Ok((line, Tip { seq, hash }))
 }
 
 /// Moves the head anchor. It is overwritten in place, without fsync: the log line it points
@@ -286,7 +302,7 @@ fn write_line(file: &mut File, path: &Path, seq: u64, prev: &str, kind: &str, mu
 /// offset 0 is not torn on any storage guard targets.
 fn write_head(path: &Path, seq: u64, hash: &str) -> Result<()> {
     use std::os::unix::fs::FileExt;
-    let body = format!("{{\"hash\":\"{hash}\",\"seq\":{seq}}}\n");
+    let body = head_body(seq, hash);
     let f = OpenOptions::new()
         .write(true)
         .create(true)
@@ -296,6 +312,11 @@ fn write_head(path: &Path, seq: u64, hash: &str) -> Result<()> {
         .map_err(|e| Error::io("cannot open", path, e))?;
     f.write_all_at(body.as_bytes(), 0).map_err(|e| Error::io("cannot write", path, e))?;
     f.set_len(body.len() as u64).map_err(|e| Error::io("cannot write", path, e))
+}
+
+/// `audit.head`'s content for record `seq` with `hash`.
+fn head_body(seq: u64, hash: &str) -> String {
+    format!("{{\"hash\":\"{hash}\",\"seq\":{seq}}}\n")
 }
 
 fn read_head(path: &Path) -> Option<(u64, String)> {

@@ -6,13 +6,14 @@
 //!
 //! `run` is that pipeline and nothing else; [`gate::gate`] is the one place where "may this run?"
 //! is answered, and [`exec::run`] only accepts the [`gate::Authorized`] value the gate returns.
-// Five calls need `unsafe`, all in the sandbox: clone(2), unshare(2) and fork(2), made by
+// Seven calls need `unsafe`, all in the sandbox: clone(2), unshare(2) and fork(2), made by
 // single-threaded processes only (guard, the exec'd helper, the line's init:
-// `sandbox::linux::clone_init`, `sandbox::linux::unshare`, `sandbox::linux::fork`, which also
-// makes the audit log's finisher, `audit::Finisher`), and seccomp(2)
+// `sandbox::linux::clone_init`, `sandbox::linux::unshare`, `sandbox::linux::fork`), seccomp(2)
 // and the seccomp listener's ioctl(2)s for the script supervisor (`sandbox::notify::seccomp`,
-// `sandbox::notify::ioctl`); everything else is forbidden it by `deny`, which those five
-// functions alone override. A contained line's init may be started before the decision record,
+// `sandbox::notify::ioctl`), mount_setattr(2) for the line's read-only mounts
+// (`sandbox::linux::mount_setattr`), and clone(2) with CLONE_VM for the audit log's finisher,
+// which allocates nothing (`sandbox::linux::start_finisher`); everything else is forbidden it by
+// `deny`, which those seven functions alone override. A contained line's init may be started before the decision record,
 // but runs nothing before the gate's word (`sandbox::start_early`).
 #![deny(unsafe_code)]
 

@@ -56,19 +56,12 @@ pub fn landlock_abi() -> Result<i32, String> {
     Err("Landlock is Linux's; this operating system has no sandbox in guard yet".into())
 }
 
-/// Where guard stands after [`detach`]: here always [`Detached::Unable`].
-pub enum Detached {
-    Copy,
-    Original,
-    Unable,
+/// No finisher here: the caller syncs the record itself.
+pub fn start_finisher(_sock: std::os::fd::OwnedFd) -> bool {
+    false
 }
 
-/// No copy of guard here: the caller does the work itself.
-pub fn detach() -> Detached {
-    Detached::Unable
-}
-
-/// Nothing is left behind here (see [`detach`]).
+/// Nothing is left behind here (see [`start_finisher`]).
 pub fn orphans_reaped() -> bool {
     false
 }
