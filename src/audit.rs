@@ -65,7 +65,8 @@ pub struct Unsynced {
     head: std::path::PathBuf,
     seq: u64,
     hash: String,
-    _lock: Lock,
+    /// `None` once handed to a [`Finisher`].
+    lock: Option<Lock>,
 }
 
 impl Unsynced {
@@ -104,11 +105,16 @@ impl Unsynced {
         let mut message = body_len.to_le_bytes().to_vec();
         message.extend_from_slice(body.as_bytes());
         message.extend_from_slice(&failure);
-        match finisher.hand(&message, [file.as_fd(), self._lock.as_fd(), head.as_fd()]) {
+        let Some(lock) = self.lock.as_ref().and_then(Lock::fd) else { return self.sync() };
+        match finisher.hand(&message, [file.as_fd(), lock, head.as_fd()]) {
             Ok(()) => {
-                // The finisher has the same open file descriptions, the lock's included; it
-                // unlocks when done, and this process's copies close at its exit.
-                std::mem::forget(self);
+                // The finisher has the same open file descriptions, the lock's included, and
+                // unlocks it when done: this process's descriptors close, the lock stays.
+                let mut handed = self;
+                handed.file = None;
+                if let Some(lock) = handed.lock.take() {
+                    lock.close_keeping_lock();
+                }
                 Ok(())
             }
             Err(_) => self.sync(),
@@ -265,7 +271,7 @@ pub fn append_unsynced(paths: &Paths, kind: &str, fields: Map<String, Value>) ->
 
     let rec = write_line(&mut file, &log_path, tip.seq + 1, &tip.hash, kind, fields)?;
     let appended = Appended { seq: rec.seq, hash: rec.hash.clone() };
-    Ok((appended, Unsynced { file: Some(file), path: log_path, head: paths.audit_head(), seq: rec.seq, hash: rec.hash, _lock: lock }))
+    Ok((appended, Unsynced { file: Some(file), path: log_path, head: paths.audit_head(), seq: rec.seq, hash: rec.hash, lock: Some(lock) }))
 }
 
 /// Writes one record and forces it to disk.

@@ -121,7 +121,8 @@ pub fn open_regular(path: &Path) -> std::io::Result<Option<File>> {
 /// std's `File::lock` (flock on Linux) is used rather than the `fs2` crate: it is in the
 /// standard library since Rust 1.89, maintained with it, and `fs2` has had no release since 2018.
 pub struct Lock {
-    file: File,
+    /// `None` once [`Lock::close_keeping_lock`] closed it.
+    file: Option<File>,
 }
 
 impl Drop for Lock {
@@ -129,27 +130,34 @@ impl Drop for Lock {
     /// a cloned process (the line's init, see `sandbox::linux::clone_line`) shares until it
     /// ends, and a close here would leave the log locked for the whole line.
     fn drop(&mut self) {
-        let _ = self.file.unlock();
-    }
-}
-
-impl std::os::fd::AsFd for Lock {
-    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
-        self.file.as_fd()
+        if let Some(file) = &self.file {
+            let _ = file.unlock();
+        }
     }
 }
 
 impl Lock {
+    /// The lock's descriptor, for handing it to another process (`audit::Finisher`).
+    pub fn fd(&self) -> Option<std::os::fd::BorrowedFd<'_>> {
+        self.file.as_ref().map(std::os::fd::AsFd::as_fd)
+    }
+
+    /// Closes this process's descriptor and leaves the lock held: by the process it was handed
+    /// to, which shares the open file description and unlocks it when done.
+    pub fn close_keeping_lock(mut self) {
+        drop(self.file.take());
+    }
+
     pub fn exclusive(path: &Path) -> Result<Lock> {
         let file = open_lock_file(path)?;
         file.lock().map_err(|e| Error::io("cannot lock", path, e))?;
-        Ok(Lock { file })
+        Ok(Lock { file: Some(file) })
     }
 
     pub fn shared(path: &Path) -> Result<Lock> {
         let file = open_lock_file(path)?;
         file.lock_shared().map_err(|e| Error::io("cannot lock", path, e))?;
-        Ok(Lock { file })
+        Ok(Lock { file: Some(file) })
     }
 }
 
