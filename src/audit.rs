@@ -140,7 +140,7 @@ impl Finisher {
     /// be started.
     pub fn start() -> Option<Finisher> {
         let (ours, theirs) = std::os::unix::net::UnixStream::pair().ok()?;
-        crate::sandbox::linux::start_finisher(theirs.into()).then_some(Finisher { to: ours })
+        crate::sandbox::linux::start_finisher(theirs.into(), ours.as_fd()).then_some(Finisher { to: ours })
     }
 
     fn hand(&self, message: &[u8], fds: [std::os::fd::BorrowedFd<'_>; 3]) -> std::io::Result<()> {
@@ -170,10 +170,12 @@ pub(crate) fn finish_handed(from: std::os::fd::BorrowedFd<'_>) -> i32 {
     let Ok(got) = rustix::net::recvmsg(from, &mut [std::io::IoSliceMut::new(&mut buf)], &mut control, RecvFlags::CMSG_CLOEXEC) else {
         return 0;
     };
+    // Never dropped: the C library's `close` touches the calling thread's data, which is
+    // guard's (the finisher's end closes them all).
     let (mut log, mut lock, mut head) = (None, None, None);
     for message in control.drain() {
         if let RecvAncillaryMessage::ScmRights(fds) = message {
-            for fd in fds {
+            for fd in fds.map(std::mem::ManuallyDrop::new) {
                 if log.is_none() {
                     log = Some(fd);
                 } else if lock.is_none() {
@@ -188,24 +190,25 @@ pub(crate) fn finish_handed(from: std::os::fd::BorrowedFd<'_>) -> i32 {
     let message = buf.get(..got.bytes).unwrap_or_default();
     let body_len = message.get(..2).and_then(|b| <[u8; 2]>::try_from(b).ok()).map_or(0, |b| usize::from(u16::from_le_bytes(b)));
     let (Some(body), Some(failure)) = (message.get(2..2 + body_len), message.get(2 + body_len..)) else {
-        let _ = rustix::fs::flock(&lock, rustix::fs::FlockOperation::Unlock);
+        let _ = rustix::fs::flock(&*lock, rustix::fs::FlockOperation::Unlock);
         return 70;
     };
-    let code = if rustix::fs::fdatasync(&log).is_ok() {
-        let _ = rustix::io::pwrite(&head, body, 0).and_then(|_| rustix::fs::ftruncate(&head, body.len() as u64));
+    let (log, lock, head) = (&*log, &*lock, &*head);
+    let code = if rustix::fs::fdatasync(log).is_ok() {
+        let _ = rustix::io::pwrite(head, body, 0).and_then(|_| rustix::fs::ftruncate(head, body.len() as u64));
         0
     } else {
         // Said in the log itself, where the next `guard audit tail` shows it: nobody reads this
         // process's stderr unless it is a terminal, and guard has exited with the command's
         // code. The head stays on the last record known to be on disk.
-        let _ = rustix::io::write(&log, failure).and_then(|_| rustix::fs::fdatasync(&log));
+        let _ = rustix::io::write(log, failure).and_then(|_| rustix::fs::fdatasync(log));
         let _ = rustix::io::write(
             rustix::stdio::stderr(),
             b"guard: cannot sync the audit log after a command ended: its exec record may not be on disk (see guard audit tail)\n",
         );
         74
     };
-    let _ = rustix::fs::flock(&lock, rustix::fs::FlockOperation::Unlock);
+    let _ = rustix::fs::flock(lock, rustix::fs::FlockOperation::Unlock);
     code
 }
 

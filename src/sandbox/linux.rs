@@ -785,7 +785,7 @@ const FINISHER_STACK: usize = 64 * 1024;
 /// its return value. `false` where nothing would reap it ([`orphans_reaped`]) or the kernel
 /// refuses.
 #[allow(unsafe_code)]
-pub fn start_finisher(sock: std::os::fd::OwnedFd) -> bool {
+pub fn start_finisher(sock: std::os::fd::OwnedFd, ours: std::os::fd::BorrowedFd<'_>) -> bool {
     use std::os::fd::AsRawFd;
     if !orphans_reaped() {
         return false;
@@ -812,35 +812,92 @@ pub fn start_finisher(sock: std::os::fd::OwnedFd) -> bool {
     }
     // SAFETY: `len` bytes from `base` are the mapping; its end is page-aligned, so 16-aligned.
     let top = unsafe { base.cast::<u8>().add(len) }.cast::<libc::c_void>();
-    let fd = sock.as_raw_fd();
-    // SAFETY: see above; `fd` is open here, and so in the child's copy of the table.
-    let pid = unsafe { libc::clone(finisher, top, libc::CLONE_VM | libc::SIGCHLD, fd as usize as *mut libc::c_void) };
-    // guard's own copy of the socket goes; the finisher's stays open in its table.
+    let (Ok(fd), Ok(other)) = (u32::try_from(sock.as_raw_fd()), u32::try_from(ours.as_raw_fd())) else { return false };
+    let arg = (u64::from(other) << 32) | u64::from(fd);
+    // SAFETY: see above; both descriptors are open here, and so in the child's copy of the table.
+    let pid = unsafe { libc::clone(finisher, top, libc::CLONE_VM | libc::SIGCHLD, arg as usize as *mut libc::c_void) };
+    // guard's own copy of the finisher's end goes; the finisher's stays open in its table.
     drop(sock);
     pid > 0
 }
 
-/// The finisher's life (see [`start_finisher`]): its own session (a terminal's Ctrl-C is not
-/// for it), `/dev/null` for stdin and stdout, and for stderr unless that is a terminal — whoever
-/// reads guard's pipes would otherwise wait for its end as well as guard's — then the word that
-/// it is ready, then `audit::finish_handed`.
+/// The finisher's life (see [`start_finisher`]): every signal blocked but `SIGKILL` (guard's
+/// handlers, copied into it, are guard's business); every descriptor of the copied table
+/// closed but stdio and its socket — guard's end of that socket above all, or the finisher
+/// would never see it end when guard dies before the hand-over, and would keep guard's locks'
+/// and pipes' open file descriptions for good; its own session (a terminal's Ctrl-C is not for
+/// it); `/dev/null` for stdin and stdout, and for stderr unless that is a terminal (whoever
+/// reads guard's pipes would otherwise wait for its end as well as guard's); then the word
+/// that it is ready, then `audit::finish_handed`. Descriptors are closed with raw system calls
+/// only (the C library's `close` touches the calling thread's data, which is guard's).
 #[allow(unsafe_code)]
 extern "C" fn finisher(arg: *mut libc::c_void) -> libc::c_int {
     use rustix::fs::{Mode, OFlags};
-    // SAFETY: the socket's descriptor number, open in this process's table (see `start_finisher`).
-    let sock = unsafe { std::os::fd::BorrowedFd::borrow_raw(arg as usize as std::os::fd::RawFd) };
+    let arg = arg as usize as u64;
+    let (fd, guards) = ((arg & 0xffff_ffff) as std::os::fd::RawFd, (arg >> 32) as std::os::fd::RawFd);
+    // SAFETY: a local set, filled, then made this process's mask; nothing else is touched.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::sigprocmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
+    }
+    // SAFETY: guard's end of the socket, open in this process's own table and not used here.
+    unsafe { rustix::io::close(guards) };
+    close_all_but(fd);
+    // SAFETY: the socket's descriptor, open in this process's table (see `start_finisher`).
+    let sock = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
     let _ = rustix::process::setsid();
     if let Ok(null) = rustix::fs::open("/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()) {
-        let _ = rustix::stdio::dup2_stdin(&null);
-        let _ = rustix::stdio::dup2_stdout(&null);
+        let null = std::mem::ManuallyDrop::new(null);
+        let _ = rustix::stdio::dup2_stdin(&*null);
+        let _ = rustix::stdio::dup2_stdout(&*null);
         if !rustix::termios::isatty(rustix::stdio::stderr()) {
-            let _ = rustix::stdio::dup2_stderr(&null);
+            let _ = rustix::stdio::dup2_stderr(&*null);
         }
     }
     if rustix::io::write(sock, &[1]).is_err() {
         return 0;
     }
     crate::audit::finish_handed(sock)
+}
+
+/// In the finisher: closes every descriptor above stdio but `keep`, as `/proc/self/fd` lists
+/// them (read into a buffer on the stack, in rounds, until a round finds none to close).
+/// Without procfs they stay open until the finisher ends, which it does once guard's end of
+/// its socket is gone.
+#[allow(unsafe_code)]
+fn close_all_but(keep: std::os::fd::RawFd) {
+    use rustix::fs::{Mode, OFlags};
+    for _ in 0..64 {
+        let Ok(dir) = rustix::fs::open("/proc/self/fd", OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()) else {
+            return;
+        };
+        let dir = std::mem::ManuallyDrop::new(dir);
+        let own = std::os::fd::AsRawFd::as_raw_fd(&*dir);
+        let mut found = [0 as std::os::fd::RawFd; 256];
+        let mut n = 0;
+        let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 4096];
+        let mut entries = rustix::fs::RawDir::new(&*dir, &mut buf);
+        while let Some(Ok(entry)) = entries.next() {
+            let fd = entry.file_name().to_bytes().iter().try_fold(0 as std::os::fd::RawFd, |v, d| {
+                d.is_ascii_digit().then(|| v.checked_mul(10).and_then(|v| v.checked_add(std::os::fd::RawFd::from(d - b'0')))).flatten()
+            });
+            if let (Some(fd), Some(slot)) = (fd.filter(|fd| *fd > 2 && *fd != keep && *fd != own), found.get_mut(n)) {
+                *slot = fd;
+                n += 1;
+            }
+        }
+        // SAFETY: descriptors of this process's own table that nothing here uses (the kept
+        // socket, stdio and the listing's own excepted).
+        for fd in found.iter().take(n) {
+            unsafe { rustix::io::close(*fd) };
+        }
+        // SAFETY: the listing's own descriptor, not used after this.
+        unsafe { rustix::io::close(own) };
+        if n == 0 {
+            return;
+        }
+    }
 }
 
 /// Whether a process guard leaves behind (the finisher, a finished line's init) will be reaped

@@ -57,7 +57,7 @@ pub fn landlock_abi() -> Result<i32, String> {
 }
 
 /// No finisher here: the caller syncs the record itself.
-pub fn start_finisher(_sock: std::os::fd::OwnedFd) -> bool {
+pub fn start_finisher(_sock: std::os::fd::OwnedFd, _ours: std::os::fd::BorrowedFd<'_>) -> bool {
     false
 }
 

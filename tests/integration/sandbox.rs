@@ -2013,3 +2013,46 @@ fn red_a_line_that_leaves_a_full_temp_dir_stalls_every_other_guard_on_the_audit_
     assert_eq!(first.wait().unwrap().code(), Some(0));
     assert!(emptying, "guard audit verify waited until the other guard had emptied its line's temp dir");
 }
+
+/// guard killed while its line runs, before it hands the finisher a record: the finisher,
+/// which shares guard's memory but has a copy of guard's descriptor table, held guard's end of
+/// its own socket too, so it never saw that end and waited for good — holding guard's memory
+/// and the open file descriptions of the line's pooled temp dir (locked: never given out
+/// again) and of every lock guard held at the clone.
+#[test]
+fn red_guard_killed_mid_line_leaves_its_finisher_waiting_for_good() {
+    let j = Jail::new();
+    let root = j.temp_root();
+    let marker = j.t.work().join("running");
+    let line = format!("echo $TMPDIR > {}; sleep 30", marker.display());
+    let mut first = j.command(&["shell", "-c", &line]).env("TMPDIR", &root).spawn().unwrap();
+    while std::fs::read_to_string(&marker).map_or(true, |t| !t.ends_with('\n')) {
+        assert!(first.try_wait().unwrap().is_none(), "the line ended before it ran");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let temp = std::fs::read_to_string(&marker).unwrap();
+    let pid = first.id();
+    let children: Vec<u32> = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    assert!(children.len() >= 2, "guard has no finisher beside its line's init: {children:?}");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let gone = |p: &u32| {
+        std::fs::read_to_string(format!("/proc/{p}/stat"))
+            .map_or(true, |s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')))
+    };
+    for _ in 0..500 {
+        if children.iter().all(gone) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let left: Vec<&u32> = children.iter().filter(|p| !gone(p)).collect();
+    assert!(left.is_empty(), "guard's processes outlived it by 5 s: {left:?}");
+    let again = j.command(&["shell", "-c", "echo $TMPDIR"]).env("TMPDIR", &root).output().unwrap();
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert_eq!(stdout(&again), temp, "the killed line's temp dir is still held: the next line got another");
+}
