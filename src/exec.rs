@@ -535,6 +535,11 @@ fn wait_relaying(
             }
         }
         if let Some(status) = try_wait()? {
+            // Ended before this wait looked: what it said first is still to be read (its own
+            // exit code is the program's, but a signal that ended the program is only there).
+            if let Some((outcome, _)) = report.and_then(read_report) {
+                return Ok(Ended::Reported(outcome, true));
+            }
             return Ok(Ended::Exited(status));
         }
         let read = signals.get_read();
