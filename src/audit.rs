@@ -79,51 +79,53 @@ impl Unsynced {
         file.sync_data().map_err(|e| Error::io("cannot sync audit log", &self.path, e))?;
         write_head(&self.head, self.seq, &self.hash)
     }
-}
 
-impl Unsynced {
     /// Leaves the record's fdatasync, the head's move and the unlock to `finisher` (or to one
     /// started now), so that guard's exit — what the agent waits for — does not wait for the
     /// disk: an fdatasync here costs 0.5–0.9 ms, the largest single piece of a contained line's
     /// time after its program ends. The log stays locked until the finisher is done, so no
     /// append and no `guard audit verify` sees the record unsynced, and a crash before can only
-    /// leave the head behind the log, as after any append. Meant as the caller's last append: another
-    /// would wait for the finisher. Where no finisher can take it, synced here.
-    pub fn finish_after_exit(self, finisher: Option<Finisher>) -> Result<()> {
-        let Some(finisher) = finisher.or_else(Finisher::start) else { return self.sync() };
-        let Some(file) = self.file.as_ref() else { return self.sync() };
-        // Everything the finisher writes is made here: it shares this process's memory and
-        // must not allocate (see `sandbox::linux::start_finisher`).
-        let head = OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(&self.head);
-        let Ok(head) = head else { return self.sync() };
+    /// leave the head behind the log, as after any append. Meant as the caller's last append:
+    /// another would wait for the finisher. Where no finisher can take it, synced here.
+    pub fn finish_after_exit(mut self, finisher: Option<Finisher>) -> Result<()> {
+        let handed = finisher.or_else(Finisher::start).is_some_and(|finisher| {
+            let (Some(file), Some(lock), Some((message, head))) = (&self.file, self.lock.as_ref().and_then(Lock::fd), self.handover())
+            else {
+                return false;
+            };
+            finisher.hand(&message, [file.as_fd(), lock, head.as_fd()]).is_ok()
+        });
+        if !handed {
+            return self.sync();
+        }
+        // The finisher has the same open file descriptions, the lock's included, and unlocks it
+        // when done: this process's descriptors close, the lock stays.
+        self.file = None;
+        if let Some(lock) = self.lock.take() {
+            lock.close_keeping_lock();
+        }
+        Ok(())
+    }
+
+    /// What the finisher writes, made here (it shares this process's memory and must not
+    /// allocate: see `sandbox::linux::start_finisher`): the head's new body and, should the
+    /// sync fail, the record that says so, with the head opened for it.
+    fn handover(&self) -> Option<(Vec<u8>, File)> {
+        let head = OpenOptions::new().write(true).create(true).truncate(false).mode(0o600).open(&self.head).ok()?;
         let body = head_body(self.seq, &self.hash);
         let mut m = Map::new();
         m.insert("record_seq".into(), json!(self.seq));
         m.insert("detail".into(), json!("the audit log could not be synced after this record: it may not be on disk"));
-        let Ok((failure, _)) = record_line(self.seq + 1, &self.hash, "sync-failed", m) else { return self.sync() };
-        let Ok(body_len) = u16::try_from(body.len()) else { return self.sync() };
-        let mut message = body_len.to_le_bytes().to_vec();
+        let (failure, _) = record_line(self.seq + 1, &self.hash, "sync-failed", m).ok()?;
+        let mut message = u16::try_from(body.len()).ok()?.to_le_bytes().to_vec();
         message.extend_from_slice(body.as_bytes());
         message.extend_from_slice(&failure);
-        let Some(lock) = self.lock.as_ref().and_then(Lock::fd) else { return self.sync() };
-        match finisher.hand(&message, [file.as_fd(), lock, head.as_fd()]) {
-            Ok(()) => {
-                // The finisher has the same open file descriptions, the lock's included, and
-                // unlocks it when done: this process's descriptors close, the lock stays.
-                let mut handed = self;
-                handed.file = None;
-                if let Some(lock) = handed.lock.take() {
-                    lock.close_keeping_lock();
-                }
-                Ok(())
-            }
-            Err(_) => self.sync(),
-        }
+        Some((message, head))
     }
 }
 
 /// The most a hand-over to the [`Finisher`] carries (the head's body and one record line).
-pub(crate) const MAX_HANDED: usize = 4096;
+const MAX_HANDED: usize = 4096;
 
 /// A process that finishes an exec record after guard has exited
 /// ([`Unsynced::finish_after_exit`]): started while guard waits for a line (or at the end),

@@ -12,9 +12,10 @@
 // and the seccomp listener's ioctl(2)s for the script supervisor (`sandbox::notify::seccomp`,
 // `sandbox::notify::ioctl`), mount_setattr(2) for the line's read-only mounts
 // (`sandbox::linux::mount_setattr`), and clone(2) with CLONE_VM for the audit log's finisher,
-// which allocates nothing (`sandbox::linux::start_finisher`); everything else is forbidden it by
-// `deny`, which those seven functions alone override. A contained line's init may be started before the decision record,
-// but runs nothing before the gate's word (`sandbox::start_early`).
+// which allocates nothing (`sandbox::linux::start_finisher`); everything else is forbidden it
+// by `deny`, which those seven functions alone override. A contained line's init may be
+// started before the decision record, but runs nothing before the gate's word
+// (`sandbox::start_early`).
 #![deny(unsafe_code)]
 
 pub mod approval;

@@ -482,10 +482,7 @@ fn init(spec: &Spec, basis: &Basis, parent: &std::os::fd::OwnedFd, program: &Pat
             if over {
                 // Whoever reads guard's output through a pipe waits for every copy of its
                 // write end: the init's would hold it open until the init has ended.
-                let _ = rustix::fs::open("/dev/null", rustix::fs::OFlags::RDWR | rustix::fs::OFlags::CLOEXEC, rustix::fs::Mode::empty())
-                    .and_then(|null| {
-                        rustix::stdio::dup2_stdin(&null).and(rustix::stdio::dup2_stdout(&null)).and(rustix::stdio::dup2_stderr(&null))
-                    });
+                stdio_to_null(false);
             }
             crate::exec::report_outcome(h.report.as_fd(), &outcome, over);
         }
@@ -771,6 +768,7 @@ impl ScriptWatch {
 
 /// The finisher's stack (it needs a few kilobytes), above one guard page.
 const FINISHER_STACK: usize = 64 * 1024;
+const GUARD_PAGE: usize = 4096;
 
 /// The seventh unsafe call in guard: `clone(2)` with `CLONE_VM`, to start the audit log's
 /// finisher (`audit::Finisher`) on `sock`. A process that shares guard's memory costs guard
@@ -790,7 +788,7 @@ pub fn start_finisher(sock: std::os::fd::OwnedFd, ours: std::os::fd::BorrowedFd<
     if !orphans_reaped() {
         return false;
     }
-    let len = FINISHER_STACK + 4096;
+    let len = FINISHER_STACK + GUARD_PAGE;
     // SAFETY: a fresh private anonymous mapping; nothing else refers to it.
     let base = unsafe {
         libc::mmap(
@@ -807,7 +805,7 @@ pub fn start_finisher(sock: std::os::fd::OwnedFd, ours: std::os::fd::BorrowedFd<
     }
     // SAFETY: the mapping's lowest page (`base` is page-aligned and `len` covers it), as the
     // stack's guard: an overflow faults instead of writing below it.
-    if unsafe { libc::mprotect(base, 4096, libc::PROT_NONE) } != 0 {
+    if unsafe { libc::mprotect(base, GUARD_PAGE, libc::PROT_NONE) } != 0 {
         return false;
     }
     // SAFETY: `len` bytes from `base` are the mapping; its end is page-aligned, so 16-aligned.
@@ -832,7 +830,6 @@ pub fn start_finisher(sock: std::os::fd::OwnedFd, ours: std::os::fd::BorrowedFd<
 /// only (the C library's `close` touches the calling thread's data, which is guard's).
 #[allow(unsafe_code)]
 extern "C" fn finisher(arg: *mut libc::c_void) -> libc::c_int {
-    use rustix::fs::{Mode, OFlags};
     let arg = arg as usize as u64;
     let (fd, guards) = ((arg & 0xffff_ffff) as std::os::fd::RawFd, (arg >> 32) as std::os::fd::RawFd);
     // SAFETY: a local set, filled, then made this process's mask; nothing else is touched.
@@ -847,18 +844,27 @@ extern "C" fn finisher(arg: *mut libc::c_void) -> libc::c_int {
     // SAFETY: the socket's descriptor, open in this process's table (see `start_finisher`).
     let sock = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
     let _ = rustix::process::setsid();
-    if let Ok(null) = rustix::fs::open("/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()) {
-        let null = std::mem::ManuallyDrop::new(null);
-        let _ = rustix::stdio::dup2_stdin(&*null);
-        let _ = rustix::stdio::dup2_stdout(&*null);
-        if !rustix::termios::isatty(rustix::stdio::stderr()) {
-            let _ = rustix::stdio::dup2_stderr(&*null);
-        }
-    }
+    stdio_to_null(true);
     if rustix::io::write(sock, &[1]).is_err() {
         return 0;
     }
     crate::audit::finish_handed(sock)
+}
+
+/// `/dev/null` for stdin, stdout and stderr (stderr kept where `keep_terminal` and it is a
+/// terminal, which no reader waits on to end), for a process that is done with guard's stdio:
+/// a finished line's init, the finisher. `/dev/null`'s own descriptor is left open (the process
+/// ends soon): closing it through std would call the C library's `close`, which the finisher
+/// must not.
+fn stdio_to_null(keep_terminal: bool) {
+    use rustix::fs::{Mode, OFlags};
+    let Ok(null) = rustix::fs::open("/dev/null", OFlags::RDWR | OFlags::CLOEXEC, Mode::empty()) else { return };
+    let null = std::mem::ManuallyDrop::new(null);
+    let _ = rustix::stdio::dup2_stdin(&*null);
+    let _ = rustix::stdio::dup2_stdout(&*null);
+    if !(keep_terminal && rustix::termios::isatty(rustix::stdio::stderr())) {
+        let _ = rustix::stdio::dup2_stderr(&*null);
+    }
 }
 
 /// In the finisher: closes every descriptor above stdio but `keep`, as `/proc/self/fd` lists

@@ -653,9 +653,9 @@ pub fn run(
         // Still the init's to kill (its drop) if the broker cannot serve, the word given or not.
         let broker = listening.serve(paths, profile)?;
         let pid = init.take().ok_or_else(|| Error::Internal("the line's init is gone".into()))?;
-        // Forked once the word is given: guard has nothing to do until the line ends (its
-        // init takes Landlock and starts the program meanwhile), while after the line the
-        // fork would cost guard's exit ~0.15 ms.
+        // Started once the word is given: guard has nothing to do until the line ends (its
+        // init takes Landlock and starts the program meanwhile), while after the line its
+        // start would delay guard's exit.
         finisher = crate::audit::Finisher::start();
         let waited = {
             use std::os::fd::AsFd;

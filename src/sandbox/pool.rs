@@ -61,8 +61,8 @@ impl Drop for Claimed {
                 let _ = rustix::fs::fchmod(fd, rustix::fs::Mode::empty());
             }
         }
-        // Unlocked explicitly, not by the close: a copy of guard forked meanwhile (the audit
-        // log's finisher) shares the descriptor until it ends.
+        // Unlocked explicitly, not by the close: the audit log's finisher, started while the
+        // line ran, shares the descriptor until it closes its copies.
         let _ = self.held.unlock();
     }
 }

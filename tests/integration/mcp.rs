@@ -62,12 +62,7 @@ fn an_mcp_client_plans_a_human_approves_and_the_plan_applies_once() {
     let work = root.join("work");
     let mut py = Command::new("python3");
     py.arg(&client).arg(guard_bin()).arg(&work);
-    for (k, v) in guard(root, &[]).get_envs() {
-        match v {
-            Some(v) => py.env(k, v),
-            None => py.env_remove(k),
-        };
-    }
+    crate::support::env_like(&mut py, &guard(root, &[]));
     let mut child = py.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut steps = std::collections::BTreeMap::new();

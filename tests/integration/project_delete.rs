@@ -480,12 +480,7 @@ fn red_a_v4_index_whose_paths_grow_by_a_byte_each_exhausts_guard_s_memory() {
     let mut limited = Command::new("bash");
     limited.args(["-c", "ulimit -v 2000000; exec \"$@\"", "bash", crate::support::guard_bin(), "explain", "shell", "rm -rf src"]);
     limited.current_dir(&p);
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => limited.env(k, v),
-            None => limited.env_remove(k),
-        };
-    }
+    crate::support::env_like(&mut limited, &cmd);
     let out = limited.output().unwrap();
     assert!(out.status.code().is_some(), "guard died of a signal: {}", stderr(&out));
     assert!(stdout(&out).contains("escalate"), "{}{}", stdout(&out), stderr(&out));

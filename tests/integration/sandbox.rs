@@ -1222,12 +1222,7 @@ p.wait()
     args.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
     let mut py = Command::new("python3");
     py.args(&args).current_dir(j.t.work());
-    for (k, v) in cmd.get_envs() {
-        match v {
-            Some(v) => py.env(k, v),
-            None => py.env_remove(k),
-        };
-    }
+    crate::support::env_like(&mut py, &cmd);
     py.output().unwrap();
     let stolen = std::fs::read_to_string(j.t.work().join("stolen-keys.txt")).unwrap_or_default();
     assert!(!stolen.contains("passphrase"), "a contained line read what was typed in another terminal: {stolen:?}");
@@ -1969,12 +1964,7 @@ print("zombies", len(zombies))
     let like = j.command(&["shell"]);
     let mut c = Command::new("unshare");
     c.args(["-Urfpm", "--mount-proc", "python3"]).arg(&script).arg(guard_bin()).current_dir(j.t.work());
-    for (k, v) in like.get_envs() {
-        match v {
-            Some(v) => c.env(k, v),
-            None => c.env_remove(k),
-        };
-    }
+    crate::support::env_like(&mut c, &like);
     let out = c.output().unwrap();
     if out.status.code() != Some(0) && stderr(&out).contains("unshare failed") {
         assert!(

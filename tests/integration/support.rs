@@ -8,6 +8,17 @@ pub fn guard_bin() -> &'static str {
     env!("CARGO_BIN_EXE_guard")
 }
 
+/// Gives `cmd` the environment changes `like` has (set and removed variables): another program
+/// (python, bash, unshare) that starts guard as a test's own command would.
+pub fn env_like(cmd: &mut Command, like: &Command) {
+    for (k, v) in like.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+}
+
 /// A test run of the real binary in its own temporary home, state dir and working directory.
 pub struct Test {
     pub dir: tempfile::TempDir,
